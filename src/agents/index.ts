@@ -1,0 +1,1 @@
+export { type ActResult, actAgent, trustRules } from './act/index.ts';

@@ -1,0 +1,6 @@
+export {
+  ConfigInvalidError,
+  loadServerConfig,
+  type ServerConfig,
+  serverConfigSchema,
+} from './server-config.ts';

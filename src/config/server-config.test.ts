@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadServerConfig } from './server-config.ts';
+
+describe('loadServerConfig', () => {
+  it('has defaults that need no environment', () => {
+    const config = loadServerConfig({});
+    assert.equal(config.port, 8080);
+    assert.equal(config.workers, 1);
+    assert.equal(config.bodyLimitBytes, 1_048_576);
+  });
+
+  it('reads the environment and lets overrides win', () => {
+    const config = loadServerConfig({ PORT: '9000', AGENTFLEET_WORKERS: '2', HOST: '' }, { port: 7000 });
+    assert.equal(config.port, 7000);
+    assert.equal(config.workers, 2);
+    assert.equal(config.host, '0.0.0.0');
+  });
+
+  it('names the bad setting and its source', () => {
+    assert.throws(
+      () => loadServerConfig({ PORT: 'eighty', AGENTFLEET_POOL_CAPACITY: '0' }),
+      (error: { code?: string; message: string }) =>
+        error.code === 'CONFIG_INVALID' &&
+        /port.*PORT="eighty"/.test(error.message) &&
+        /poolCapacity.*AGENTFLEET_POOL_CAPACITY="0"/.test(error.message),
+    );
+    assert.throws(() => loadServerConfig({}, { workers: -1 }), /workers.*--workers/);
+    assert.throws(() => loadServerConfig({ LOG_LEVEL: 'loud' }), /logLevel/);
+  });
+});

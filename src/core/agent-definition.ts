@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { InvalidOptionsError, parseOptions } from '../errors/index.ts';
+
+/** What every hook of an agent can see: who it is, its config and memory, and its run signal. */
+export interface AgentContext<Config = unknown, Memory = unknown> {
+  /** The agent's id, unique within its runtime. */
+  readonly agentId: string;
+  /** The name of the definition the agent was created from. */
+  readonly definition: string;
+  /** The per-agent config given at creation, already validated by the definition's `config` schema. */
+  readonly config: Config;
+  /** Per-agent memory created by the definition's `memory(config)` on first use; `undefined` without it. */
+  readonly memory: Memory;
+  /** Aborted when the agent stops or fails: pass it to every long operation. */
+  readonly signal: AbortSignal;
+  /** Reports a crash from the agent's own background work: the agent moves to `failed`. */
+  fail(error: unknown): void;
+}
+
+/** What perception, cognition and action see while one message is handled. */
+export interface StepContext<Config = unknown, Memory = unknown> extends AgentContext<Config, Memory> {
+  /** Aborted when the agent stops or fails, or when the sender abandons this message. */
+  readonly signal: AbortSignal;
+}
+
+type MaybePromise<T> = T | PromiseLike<T>;
+
+/** Cognition: a plain function, or an object with `decide` such as a rule engine or an LLM loop. */
+export type Cognition<Percept, Decision, Ctx = StepContext> =
+  | ((percept: Percept, ctx: Ctx) => MaybePromise<Decision>)
+  | { decide(percept: Percept, ctx: Ctx): MaybePromise<Decision> };
+
+/** What to do when perception, cognition or action throws: reject that message, or fail the agent. */
+export type StepErrorPolicy = 'reject' | 'fail';
+
+/**
+ * The blueprint of an agent: Perception → Cognition → Action over each message, plus
+ * optional start/stop hooks. Every function may be synchronous or return a promise.
+ */
+export interface AgentSpec<Input, Percept, Decision, Output, Config = unknown, Memory = unknown> {
+  /** Unique name the definition is registered under; letters, digits, `.`, `_`, `-`. */
+  name: string;
+  /** One line for humans (shown by the API and console). */
+  description?: string;
+  /** Validates every incoming message; bad ones are rejected with `INVALID_INPUT`. */
+  input?: z.ZodType<Input>;
+  /** Validates the per-agent config given at creation; bad config is rejected with `INVALID_INPUT`. */
+  config?: z.ZodType<Config>;
+  /** Creates the agent's memory from its config, on first use. */
+  memory?: (config: Config) => Memory;
+  /** Perception: turns a raw message into what cognition reasons about. Default: the message itself. */
+  perceive?: (input: Input, ctx: StepContext<Config, Memory>) => MaybePromise<Percept>;
+  /** Cognition: decides what to do. */
+  decide: Cognition<Percept, Decision, StepContext<Config, Memory>>;
+  /** Action: carries the decision out and returns the reply. Default: the decision itself. */
+  act?: (decision: Decision, ctx: StepContext<Config, Memory>) => MaybePromise<Output>;
+  /** Runs before the agent is `running`; throwing fails the agent. */
+  onStart?: (ctx: AgentContext<Config, Memory>) => MaybePromise<void>;
+  /** Cleanup when the agent stops or fails; bounded by the stop deadline. */
+  onStop?: (ctx: AgentContext<Config, Memory>) => MaybePromise<void>;
+  /** Messages handled at once by one agent. Default 1 (in order). */
+  concurrency?: number;
+  /** Messages that may wait in the mailbox. Default: the runtime's `mailboxCapacity`. */
+  mailboxCapacity?: number;
+  /** Milliseconds `stop()` waits for in-flight messages and `onStop` before forcing. Default: the runtime's. */
+  stopTimeoutMs?: number;
+  /** What a throwing step does. Default `'reject'`: the sender gets `AGENT_STEP_FAILED`, the agent goes on. */
+  onStepError?: StepErrorPolicy;
+}
+
+/** A validated, frozen agent definition, ready to register with a runtime. */
+export interface AgentDefinition<Input = unknown, Output = unknown, Config = unknown, Memory = unknown> {
+  readonly name: string;
+  readonly description: string;
+  readonly input: z.ZodType<Input> | undefined;
+  readonly config: z.ZodType<Config> | undefined;
+  readonly memory: ((config: Config) => Memory) | undefined;
+  readonly perceive: ((input: Input, ctx: StepContext<Config, Memory>) => unknown) | undefined;
+  readonly decide: (percept: unknown, ctx: StepContext<Config, Memory>) => unknown;
+  readonly act: ((decision: never, ctx: StepContext<Config, Memory>) => MaybePromise<Output>) | undefined;
+  readonly onStart: ((ctx: AgentContext<Config, Memory>) => MaybePromise<void>) | undefined;
+  readonly onStop: ((ctx: AgentContext<Config, Memory>) => MaybePromise<void>) | undefined;
+  readonly concurrency: number;
+  readonly mailboxCapacity: number | undefined;
+  readonly stopTimeoutMs: number | undefined;
+  readonly onStepError: StepErrorPolicy;
+}
+
+/** Definitions that went through `defineAgent`, so a plain object or a copy cannot pass for one. */
+const VALIDATED = new WeakSet<object>();
+
+/** Names allowed for definitions and agent ids: safe in URLs, bus topics and metric labels. */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+const specScalars = z.object({
+  name: z
+    .string()
+    .regex(NAME_PATTERN, 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+  description: z.string().max(1000).optional(),
+  concurrency: z.number().int().min(1).max(1_000_000).optional(),
+  mailboxCapacity: z.number().int().min(0).max(100_000_000).optional(),
+  stopTimeoutMs: z.number().int().min(0).max(86_400_000).optional(),
+  onStepError: z.enum(['reject', 'fail']).optional(),
+});
+
+/**
+ * Validates an agent blueprint and returns a frozen definition.
+ * @throws InvalidOptionsError naming the bad field when the spec is malformed.
+ */
+export function defineAgent<
+  Input,
+  Percept = Input,
+  Decision = unknown,
+  Output = Decision,
+  Config = unknown,
+  Memory = undefined,
+>(
+  spec: AgentSpec<Input, Percept, Decision, Output, Config, Memory>,
+): AgentDefinition<Input, Output, Config, Memory> {
+  const scalars = parseOptions('agent definition', specScalars, {
+    name: spec?.name,
+    description: spec?.description,
+    concurrency: spec?.concurrency,
+    mailboxCapacity: spec?.mailboxCapacity,
+    stopTimeoutMs: spec?.stopTimeoutMs,
+    onStepError: spec?.onStepError,
+  });
+  for (const hook of ['memory', 'perceive', 'act', 'onStart', 'onStop'] as const) {
+    if (spec[hook] !== undefined && typeof spec[hook] !== 'function') {
+      throw new InvalidOptionsError(
+        `Agent definition "${scalars.name}": ${hook} must be a function, got ${typeof spec[hook]}.`,
+      );
+    }
+  }
+  for (const schema of ['input', 'config'] as const) {
+    const value = spec[schema] as { safeParse?: unknown } | undefined;
+    if (value !== undefined && typeof value?.safeParse !== 'function') {
+      throw new InvalidOptionsError(`Agent definition "${scalars.name}": ${schema} must be a zod schema.`);
+    }
+  }
+  const definition: AgentDefinition<Input, Output, Config, Memory> = Object.freeze({
+    name: scalars.name,
+    description: scalars.description ?? '',
+    input: spec.input,
+    config: spec.config,
+    memory: spec.memory,
+    perceive: spec.perceive as AgentDefinition<Input, Output, Config, Memory>['perceive'],
+    decide: toDecideFunction(scalars.name, spec.decide) as AgentDefinition<
+      Input,
+      Output,
+      Config,
+      Memory
+    >['decide'],
+    act: spec.act as AgentDefinition<Input, Output, Config, Memory>['act'],
+    onStart: spec.onStart,
+    onStop: spec.onStop,
+    concurrency: scalars.concurrency ?? 1,
+    mailboxCapacity: scalars.mailboxCapacity,
+    stopTimeoutMs: scalars.stopTimeoutMs,
+    onStepError: scalars.onStepError ?? 'reject',
+  });
+  VALIDATED.add(definition);
+  return definition;
+}
+
+/** Whether a value is a definition returned by `defineAgent`. */
+export function isAgentDefinition(value: unknown): value is AgentDefinition {
+  return typeof value === 'object' && value !== null && VALIDATED.has(value);
+}
+
+function toDecideFunction<P, D, Ctx>(
+  name: string,
+  cognition: Cognition<P, D, Ctx>,
+): (p: P, ctx: Ctx) => MaybePromise<D> {
+  if (typeof cognition === 'function') return cognition;
+  if (typeof cognition === 'object' && cognition !== null && typeof cognition.decide === 'function') {
+    return cognition.decide.bind(cognition);
+  }
+  throw new InvalidOptionsError(
+    `Agent definition "${name}": decide must be a function or an object with a decide() method (a rule engine, an LLM loop).`,
+  );
+}

@@ -1,0 +1,67 @@
+import type { StepContext } from './agent-definition.ts';
+
+/** The part of an agent a message needs; keeps `message.ts` free of a cycle with `agent.ts`. */
+export interface MessageOwner<Config, Memory> {
+  readonly agentId: string;
+  readonly definition: string;
+  readonly config: Config;
+  readonly memory: Memory;
+  readonly signal: AbortSignal;
+  fail(error: unknown): void;
+}
+
+/**
+ * One message on its way through an agent. It is also the step context handed to
+ * perceive/decide/act, so accepting a message allocates one object plus its promise.
+ */
+export class Message<Config = unknown, Memory = unknown> implements StepContext<Config, Memory> {
+  readonly input: unknown;
+  /** The sender's signal: abandons the message while queued, and is part of `signal` while it runs. */
+  readonly senderSignal: AbortSignal | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  readonly promise: Promise<unknown>;
+  /** Set while the message waits in the mailbox and has an abort listener on `senderSignal`. */
+  onSenderAbort: (() => void) | undefined = undefined;
+  /** Set once the pool has started the step, to tell step errors from pool refusals. */
+  started = false;
+  /** Set when the agent stopped before the pool started the step: the step is skipped. */
+  cancelled = false;
+  /** Lazily combined agent + sender signal. */
+  #signal: AbortSignal | undefined = undefined;
+  readonly #owner: MessageOwner<Config, Memory>;
+
+  constructor(owner: MessageOwner<Config, Memory>, input: unknown, senderSignal: AbortSignal | undefined) {
+    this.#owner = owner;
+    this.input = input;
+    this.senderSignal = senderSignal;
+    const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+    this.promise = promise;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  get agentId(): string {
+    return this.#owner.agentId;
+  }
+  get definition(): string {
+    return this.#owner.definition;
+  }
+  get config(): Config {
+    return this.#owner.config;
+  }
+  get memory(): Memory {
+    return this.#owner.memory;
+  }
+  get signal(): AbortSignal {
+    if (this.#signal === undefined) {
+      const agentSignal = this.#owner.signal;
+      this.#signal =
+        this.senderSignal === undefined ? agentSignal : AbortSignal.any([agentSignal, this.senderSignal]);
+    }
+    return this.#signal;
+  }
+  fail(error: unknown): void {
+    this.#owner.fail(error);
+  }
+}

@@ -1,0 +1,317 @@
+import { EventEmitter } from 'node:events';
+import { formatIssues, InvalidOptionsError, parseOptions } from '../errors/index.ts';
+import { WorkerPool } from '../pool/index.ts';
+import { Agent, type AgentInfo, type SendOptions } from './agent.ts';
+import { type AgentDefinition, isAgentDefinition, NAME_PATTERN } from './agent-definition.ts';
+import type { AgentHost, AgentIdentity } from './agent-host.ts';
+import {
+  AgentExistsError,
+  AgentNotFoundError,
+  DefinitionExistsError,
+  DefinitionNotFoundError,
+  InvalidInputError,
+  RuntimeClosedError,
+} from './errors.ts';
+import { type AgentState, isFinal, type TransitionEvent } from './lifecycle.ts';
+import { type RuntimeOptions, runtimeOptionsSchema } from './runtime-options.ts';
+import { emptyStateCounts, type RuntimeStats } from './runtime-stats.ts';
+import type { StopOptions, StopResult } from './stop-result.ts';
+
+/** An error with no caller to reject: a crash cleanup that threw, a `fail()` after the end. */
+export interface AgentErrorEvent {
+  agentId: string;
+  definition: string;
+  error: unknown;
+}
+
+/** Events published on `runtime.events`. */
+export interface RuntimeEvents {
+  transition: [TransitionEvent];
+  agentError: [AgentErrorEvent];
+}
+
+/** Options for `runtime.create()` and `runtime.spawn()`. */
+export interface CreateAgentOptions {
+  /** The agent's id. Default: `<definition>-<sequence>`. Letters, digits, `.`, `_`, `-`; at most 128. */
+  id?: string;
+  /** Per-agent config, validated by the definition's `config` schema. */
+  config?: unknown;
+}
+
+/** Filters for `runtime.list()`. */
+export interface ListAgentsOptions {
+  state?: AgentState;
+  definition?: string;
+  /** At most this many. Default 100. */
+  limit?: number;
+  /** Skip this many matches first. Default 0. */
+  offset?: number;
+}
+
+/** How `runtime.close()` ended. */
+export interface CloseResult {
+  /** Agents stopped by the close. */
+  stopped: number;
+  /** Of those, how many hit their deadline and were forced. */
+  forced: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds definitions of every type; their parameters are contravariant.
+type AnyDefinition = AgentDefinition<any, any, any, any>;
+
+/**
+ * Owns agent definitions, agents and the pool their steps run on. Every agent state change
+ * is counted and published on `events`. `close()` stops every agent and leaves no timer,
+ * listener or pending promise behind.
+ */
+export class Runtime implements AgentHost {
+  /** Lifecycle transitions and background errors. Listeners are removed by `close()`. */
+  readonly events = new EventEmitter<RuntimeEvents>();
+  readonly pool: WorkerPool;
+  readonly stopTimeoutMs: number;
+  readonly mailboxCapacity: number;
+  readonly #ownsPool: boolean;
+  readonly #definitions = new Map<string, AnyDefinition>();
+  readonly #agents = new Map<string, Agent>();
+  readonly #current = emptyStateCounts();
+  readonly #entered = emptyStateCounts();
+  readonly #background = new Set<Promise<unknown>>();
+  #forcedStops = 0;
+  #created = 0;
+  #sequence = 0;
+  #closing: Promise<CloseResult> | undefined = undefined;
+
+  constructor(options: RuntimeOptions = {}) {
+    const parsed = parseOptions('runtime', runtimeOptionsSchema, {
+      stopTimeoutMs: options.stopTimeoutMs,
+      mailboxCapacity: options.mailboxCapacity,
+    });
+    this.stopTimeoutMs = parsed.stopTimeoutMs;
+    this.mailboxCapacity = parsed.mailboxCapacity;
+    this.#ownsPool = !(options.pool instanceof WorkerPool);
+    this.pool = options.pool instanceof WorkerPool ? options.pool : new WorkerPool(options.pool);
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * Registers a definition so agents can be created from it by name (the HTTP API does).
+   * Registering the same definition twice is a no-op.
+   * @throws DefinitionExistsError when another definition has the name.
+   */
+  register(definition: AnyDefinition): this {
+    if (!isAgentDefinition(definition)) {
+      throw new InvalidOptionsError('register() takes a definition returned by defineAgent().');
+    }
+    const existing = this.#definitions.get(definition.name);
+    if (existing !== undefined && existing !== definition) throw new DefinitionExistsError(definition.name);
+    this.#definitions.set(definition.name, definition);
+    return this;
+  }
+
+  /** The registered definitions. */
+  definitions(): AnyDefinition[] {
+    return [...this.#definitions.values()];
+  }
+
+  /**
+   * Creates a pending agent from a definition (registering it if needed) or a registered name.
+   * @throws DefinitionNotFoundError, AgentExistsError, InvalidInputError (bad config or id), RuntimeClosedError.
+   */
+  create<I, O, C, M>(
+    definition: AgentDefinition<I, O, C, M> | string,
+    options: CreateAgentOptions = {},
+  ): Agent<I, O, C, M> {
+    if (this.#closing !== undefined) throw new RuntimeClosedError();
+    const def = this.#resolve(definition) as AgentDefinition<I, O, C, M>;
+    const id = options.id ?? `${def.name}-${(++this.#sequence).toString(36)}`;
+    if (options.id !== undefined && (typeof id !== 'string' || !NAME_PATTERN.test(id))) {
+      throw new InvalidInputError('agent id', def.name, [
+        `id must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(id)}`,
+      ]);
+    }
+    if (this.#agents.has(id)) throw new AgentExistsError(id);
+    let config = options.config as C;
+    if (def.config !== undefined) {
+      const parsed = def.config.safeParse(options.config);
+      if (!parsed.success) throw new InvalidInputError('config', def.name, formatIssues(parsed.error));
+      config = parsed.data;
+    }
+    const agent = new Agent<I, O, C, M>(this, def, id, config);
+    this.#agents.set(id, agent as Agent);
+    this.#created++;
+    this.#current.pending++;
+    this.#entered.pending++;
+    return agent;
+  }
+
+  /** Creates an agent and starts it. Rejects like `create()` and `agent.start()`. */
+  async spawn<I, O, C, M>(
+    definition: AgentDefinition<I, O, C, M> | string,
+    options: CreateAgentOptions = {},
+  ): Promise<Agent<I, O, C, M>> {
+    const agent = this.create(definition, options);
+    await agent.start();
+    return agent;
+  }
+
+  /** The agent with this id, or undefined. */
+  get(id: string): Agent | undefined {
+    return this.#agents.get(id);
+  }
+
+  /** The agent with this id. @throws AgentNotFoundError */
+  agent(id: string): Agent {
+    const agent = this.#agents.get(id);
+    if (agent === undefined) throw new AgentNotFoundError(id);
+    return agent;
+  }
+
+  /** Sends a message to an agent by id; rejects with `AGENT_NOT_FOUND` for an unknown id, else like `agent.send()`. */
+  send<O = unknown>(id: string, input: unknown, options?: SendOptions): Promise<O> {
+    const agent = this.#agents.get(id);
+    if (agent === undefined) return Promise.reject(new AgentNotFoundError(id));
+    return agent.send(input, options) as Promise<O>;
+  }
+
+  /** Snapshots of agents, filtered and paged, in creation order. */
+  list(options: ListAgentsOptions = {}): AgentInfo[] {
+    const limit = options.limit ?? 100;
+    let skip = options.offset ?? 0;
+    const out: AgentInfo[] = [];
+    for (const agent of this.#agents.values()) {
+      if (out.length >= limit) break;
+      if (options.state !== undefined && agent.state !== options.state) continue;
+      if (options.definition !== undefined && agent.definition !== options.definition) continue;
+      if (skip > 0) {
+        skip--;
+        continue;
+      }
+      out.push(agent.info());
+    }
+    return out;
+  }
+
+  /** Number of agents in the registry. */
+  get size(): number {
+    return this.#agents.size;
+  }
+
+  /**
+   * Stops the agent if it is not final, then forgets it. Unknown ids resolve to undefined.
+   * Returns the stop result.
+   */
+  async remove(id: string, options?: StopOptions): Promise<StopResult | undefined> {
+    const agent = this.#agents.get(id);
+    if (agent === undefined) return undefined;
+    const result = await agent.stop(options);
+    if (this.#agents.get(id) === agent && isFinal(agent.state)) {
+      this.#agents.delete(id);
+      this.#current[agent.state]--;
+    }
+    return result;
+  }
+
+  /** Counts by state, transitions, forced stops and pool figures. */
+  stats(): RuntimeStats {
+    return {
+      agents: { ...this.#current },
+      transitions: { ...this.#entered },
+      forcedStops: this.#forcedStops,
+      created: this.#created,
+      pool: this.pool.stats(),
+    };
+  }
+
+  /**
+   * Stops every agent (each with its own deadline, or `timeoutMs` for all), waits for
+   * crash cleanups, closes the pool it owns and removes every event listener. Idempotent.
+   */
+  close(options: StopOptions = {}): Promise<CloseResult> {
+    this.#closing ??= this.#close(options);
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal */
+  recordTransition(
+    agent: AgentIdentity,
+    from: AgentState,
+    to: AgentState,
+    forced: boolean,
+    error: unknown,
+  ): void {
+    this.#current[from]--;
+    this.#current[to]++;
+    this.#entered[to]++;
+    if (forced) this.#forcedStops++;
+    if (this.events.listenerCount('transition') > 0) {
+      const event: TransitionEvent = {
+        agentId: agent.agentId,
+        definition: agent.definition,
+        from,
+        to,
+        at: Date.now(),
+      };
+      if (forced) event.forced = true;
+      if (error !== undefined) event.error = error;
+      this.events.emit('transition', event);
+    }
+  }
+
+  /** @internal */
+  reportError(agent: AgentIdentity, error: unknown): void {
+    if (this.events.listenerCount('agentError') > 0) {
+      this.events.emit('agentError', { agentId: agent.agentId, definition: agent.definition, error });
+    }
+  }
+
+  /** @internal */
+  track(work: Promise<unknown>): void {
+    this.#background.add(work);
+    work.then(
+      () => this.#background.delete(work),
+      () => this.#background.delete(work),
+    );
+  }
+
+  async #close(options: StopOptions): Promise<CloseResult> {
+    const stops: Promise<StopResult>[] = [];
+    for (const agent of this.#agents.values()) {
+      if (!isFinal(agent.state)) stops.push(agent.stop(options));
+    }
+    const results = await Promise.all(stops);
+    while (this.#background.size > 0) await Promise.all(this.#background);
+    if (this.#ownsPool) {
+      // Steps of force-stopped agents may never end; do not wait for them.
+      const abandon = new AbortController();
+      abandon.abort();
+      await this.pool.close({ drain: false, signal: abandon.signal });
+    }
+    this.events.removeAllListeners();
+    let forced = 0;
+    for (const result of results) if (result.forced) forced++;
+    return { stopped: results.length, forced };
+  }
+
+  #resolve(definition: AnyDefinition | string): AnyDefinition {
+    if (typeof definition === 'string') {
+      const found = this.#definitions.get(definition);
+      if (found === undefined) throw new DefinitionNotFoundError(definition, [...this.#definitions.keys()]);
+      return found;
+    }
+    this.register(definition);
+    return definition;
+  }
+}
+
+/** Creates a runtime with in-memory defaults. See `RuntimeOptions`. */
+export function createRuntime(options?: RuntimeOptions): Runtime {
+  return new Runtime(options);
+}

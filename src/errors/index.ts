@@ -1,0 +1,7 @@
+export {
+  AbortedError,
+  AgentfleetError,
+  type AgentfleetErrorOptions,
+  InvalidOptionsError,
+} from './agentfleet-error.ts';
+export { formatIssues, parseOptions } from './parse-options.ts';

@@ -1,0 +1,11 @@
+/**
+ * Agentfleet: a runtime for running very many AI agents at once on Node.js.
+ * This file is the package's public surface; each capability's own index.ts is re-exported here.
+ */
+export * from './agents/index.ts';
+export * from './config/index.ts';
+export * from './core/index.ts';
+export * from './errors/index.ts';
+export * from './pool/index.ts';
+export * from './rules/index.ts';
+export * from './server/index.ts';

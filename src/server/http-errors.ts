@@ -1,0 +1,79 @@
+import type { ServerResponse } from 'node:http';
+import { AgentfleetError } from '../errors/index.ts';
+
+/** The one table mapping error codes to HTTP statuses. Unknown codes are 500. */
+export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  INVALID_INPUT: 400,
+  INVALID_OPTIONS: 400,
+  INVALID_RULES: 400,
+  NOT_FOUND: 404,
+  AGENT_NOT_FOUND: 404,
+  DEFINITION_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
+  AGENT_EXISTS: 409,
+  DEFINITION_EXISTS: 409,
+  ILLEGAL_TRANSITION: 409,
+  AGENT_NOT_RUNNING: 409,
+  AGENT_STOPPED: 409,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RULES_NO_MATCH: 422,
+  AGENT_STEP_FAILED: 500,
+  AGENT_START_FAILED: 500,
+  MAILBOX_FULL: 503,
+  POOL_OVERLOADED: 503,
+  POOL_CLOSED: 503,
+  RUNTIME_CLOSED: 503,
+  SHUTTING_DOWN: 503,
+  ABORTED: 503,
+};
+
+/** Statuses after which a client may retry; they get a `Retry-After` header. */
+const RETRYABLE = new Set([503]);
+
+/** An error raised by the HTTP layer itself (bad body, unknown route). */
+export class HttpError extends AgentfleetError {}
+
+/** Writes a JSON body with an exact Content-Length. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders?: string[]): void {
+  const text = JSON.stringify(body);
+  const headers = [
+    'content-type',
+    'application/json; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(text)),
+  ];
+  if (extraHeaders !== undefined) headers.push(...extraHeaders);
+  res.writeHead(status, headers);
+  res.end(text);
+}
+
+/**
+ * Answers with `{ error: { code, message } }` and the status from the table. Errors that are
+ * not Agentfleet errors are reported as INTERNAL without their message (it may leak internals).
+ */
+export function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (AgentfleetError.isInstance(error)) {
+    const status = statusFor(error);
+    sendJson(
+      res,
+      status,
+      { error: error.toJSON() },
+      RETRYABLE.has(status) ? ['retry-after', '1'] : undefined,
+    );
+    return;
+  }
+  sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal server error; see the server log.' } });
+}
+
+/** The HTTP status for an error: from the table for Agentfleet errors, else 500. */
+export function statusFor(error: unknown): number {
+  return AgentfleetError.isInstance(error) ? (STATUS_BY_CODE[error.code] ?? 500) : 500;
+}

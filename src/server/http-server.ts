@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Runtime } from '../core/index.ts';
+import { sendError, sendJson, statusFor } from './http-errors.ts';
+import { Router } from './router.ts';
+import { actRoute } from './routes/act.ts';
+import { addAgentRoutes } from './routes/agents.ts';
+
+/** Options for `AgentfleetServer`. */
+export interface HttpServerOptions {
+  runtime: Runtime;
+  /** Id of the running act agent that serves `/act`; without it `/act` is not routed. */
+  actAgentId?: string;
+  /** Largest request body in bytes. Default 1 MiB. */
+  bodyLimitBytes?: number;
+  /** Milliseconds before an unfinished request is answered 408 by node:http. Default 30 s. */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * The HTTP face of a runtime: `/act`, health probes and the agents API. It only composes
+ * capabilities; `close()` drains in-flight requests before closing connections.
+ */
+export class AgentfleetServer {
+  readonly #server: Server;
+  readonly #router = new Router();
+  readonly #logger: Logger | undefined;
+  #inFlight = 0;
+  #draining: PromiseWithResolvers<void> | undefined = undefined;
+  #closing: Promise<void> | undefined = undefined;
+  #listening = false;
+
+  constructor(options: HttpServerOptions) {
+    const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+    this.#logger = options.logger;
+    const runtime = options.runtime;
+    if (options.actAgentId !== undefined) {
+      const act = actRoute(runtime, options.actAgentId, bodyLimit);
+      this.#router.add('GET', '/act', act).add('POST', '/act', act);
+    }
+    this.#router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
+    this.#router.add('GET', '/readyz', (_req, res) => {
+      const ready = this.#listening && this.#closing === undefined && !runtime.closed;
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+    });
+    addAgentRoutes(this.#router, runtime, bodyLimit);
+    this.#server = createServer(
+      { requestTimeout: options.requestTimeoutMs ?? 30_000, keepAliveTimeout: 5_000 },
+      (req, res) => {
+        this.#handle(req, res);
+      },
+    );
+    this.#server.on('clientError', (error, socket) => {
+      if (socket.writable)
+        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      this.#logger?.debug({ err: error }, 'client error');
+    });
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#listening = true;
+    return this.#server.address() as AddressInfo;
+  }
+
+  /** Requests being handled now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Stops accepting connections, waits up to `timeoutMs` for in-flight requests to finish
+   * (answering them with `Connection: close`), then closes every connection. Idempotent.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closing ??= this.#close(options.timeoutMs ?? 10_000);
+    return this.#closing;
+  }
+
+  async #close(timeoutMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    if (this.#inFlight > 0) {
+      this.#draining = Promise.withResolvers<void>();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([this.#draining.promise, deadline]);
+      clearTimeout(timer);
+      if (this.#inFlight > 0) this.#logger?.warn({ inFlight: this.#inFlight }, 'shutdown deadline passed');
+    }
+    this.#server.closeAllConnections();
+    await closed;
+    this.#listening = false;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#inFlight++;
+    if (this.#closing !== undefined) res.shouldKeepAlive = false;
+    try {
+      const { handler, ctx } = this.#router.match(req.method ?? 'GET', req.url ?? '/');
+      await handler(req, res, ctx);
+    } catch (error) {
+      const status = statusFor(error);
+      if (status >= 500 && status !== 503) {
+        this.#logger?.error({ err: error, method: req.method, url: req.url }, 'request failed');
+      }
+      sendError(res, error);
+    } finally {
+      this.#inFlight--;
+      if (this.#draining !== undefined && this.#inFlight === 0) this.#draining.resolve();
+    }
+  }
+}

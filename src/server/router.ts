@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from './http-errors.ts';
+
+/** Path parameters (`:id`) and the raw query string of a matched request. */
+export interface RouteContext {
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => unknown;
+
+interface Route {
+  method: string;
+  segments: string[];
+  handler: RouteHandler;
+}
+
+/**
+ * A small exact-segment router. Hand-written because the server's hot path (`/act`) must
+ * stay within 0.9× of bare node:http, and adapting node:http to a Web `Request` for a
+ * framework router costs more than that (measured in bench/act-http.bench.ts).
+ */
+export class Router {
+  readonly #routes: Route[] = [];
+  readonly #exact = new Map<string, RouteHandler>();
+  static readonly #emptyQuery = new URLSearchParams();
+
+  /** Adds a route; `:name` segments capture a parameter. */
+  add(method: string, pattern: string, handler: RouteHandler): this {
+    const segments = pattern.split('/').filter(Boolean);
+    if (segments.some((s) => s.startsWith(':'))) this.#routes.push({ method, segments, handler });
+    else this.#exact.set(`${method} /${segments.join('/')}`, handler);
+    return this;
+  }
+
+  /**
+   * Finds the handler for a request.
+   * @throws HttpError NOT_FOUND for an unknown path, METHOD_NOT_ALLOWED for a known path and wrong method.
+   */
+  match(method: string, url: string): { handler: RouteHandler; ctx: RouteContext } {
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = q === -1 ? Router.#emptyQuery : new URLSearchParams(url.slice(q + 1));
+    const exact = this.#exact.get(`${method} ${path}`);
+    if (exact !== undefined) return { handler: exact, ctx: { params: {}, query } };
+    const parts = path.split('/').filter(Boolean);
+    let pathKnown = false;
+    for (const route of this.#routes) {
+      const params = matchSegments(route.segments, parts);
+      if (params === undefined) continue;
+      if (route.method === method) return { handler: route.handler, ctx: { params, query } };
+      pathKnown = true;
+    }
+    if (!pathKnown) {
+      for (const key of this.#exact.keys()) if (key.slice(key.indexOf(' ') + 1) === path) pathKnown = true;
+    }
+    if (pathKnown) throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`);
+    throw new HttpError('NOT_FOUND', `No route for ${path}.`);
+  }
+}
+
+function matchSegments(pattern: string[], parts: string[]): Record<string, string> | undefined {
+  if (pattern.length !== parts.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const expected = pattern[i]!;
+    const actual = parts[i]!;
+    if (expected.startsWith(':')) {
+      try {
+        params[expected.slice(1)] = decodeURIComponent(actual);
+      } catch {
+        return undefined;
+      }
+    } else if (expected !== actual) return undefined;
+  }
+  return params;
+}

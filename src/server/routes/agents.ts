@@ -1,0 +1,108 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { AGENT_STATES, type Runtime } from '../../core/index.ts';
+import { formatIssues } from '../../errors/index.ts';
+import { HttpError, sendJson } from '../http-errors.ts';
+import { readJsonBody } from '../read-json-body.ts';
+import type { Router } from '../router.ts';
+
+const createBody = z.strictObject({
+  definition: z.string().min(1),
+  id: z.string().optional(),
+  config: z.unknown().optional(),
+  start: z.boolean().default(true),
+});
+const stopBody = z
+  .strictObject({
+    timeoutMs: z.number().int().min(0).max(3_600_000).optional(),
+    drain: z.boolean().optional(),
+  })
+  .default({});
+const messageBody = z.strictObject({ input: z.unknown() });
+const listQuery = z.strictObject({
+  state: z.enum(AGENT_STATES as [string, ...string[]]).optional(),
+  definition: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const problems = formatIssues(result.error);
+    throw new HttpError('INVALID_REQUEST', `Invalid ${what}: ${problems.join('; ')}`, {
+      details: { problems },
+    });
+  }
+  return result.data;
+}
+
+/** Signal aborted when the client goes away before the response is sent. */
+function clientSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  };
+  res.once('close', onClose);
+  req.once('error', onClose);
+  return controller.signal;
+}
+
+/** The JSON API to list, create, start, stop, message and remove agents. */
+export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes: number): void {
+  router.add('GET', '/v1/definitions', (_req, res) => {
+    sendJson(res, 200, {
+      definitions: runtime
+        .definitions()
+        .map((d) => ({ name: d.name, description: d.description, concurrency: d.concurrency })),
+    });
+  });
+
+  router.add('GET', '/v1/agents', (_req, res, { query }) => {
+    const filters = parse(listQuery, Object.fromEntries(query), 'query');
+    sendJson(res, 200, {
+      agents: runtime.list(filters as Parameters<Runtime['list']>[0]),
+      total: runtime.size,
+    });
+  });
+
+  router.add('POST', '/v1/agents', async (req, res) => {
+    const body = parse(createBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    const agent = runtime.create(body.definition, { id: body.id, config: body.config });
+    if (body.start) await agent.start();
+    sendJson(res, 201, agent.info(), ['location', `/v1/agents/${encodeURIComponent(agent.agentId)}`]);
+  });
+
+  router.add('GET', '/v1/agents/:id', (_req, res, { params }) => {
+    sendJson(res, 200, runtime.agent(params.id!).info());
+  });
+
+  router.add('POST', '/v1/agents/:id/start', async (_req, res, { params }) => {
+    const agent = runtime.agent(params.id!);
+    await agent.start();
+    sendJson(res, 200, agent.info());
+  });
+
+  router.add('POST', '/v1/agents/:id/stop', async (req, res, { params }) => {
+    const agent = runtime.agent(params.id!);
+    const options = parse(stopBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    const result = await agent.stop(options);
+    sendJson(res, 200, { forced: result.forced, agent: agent.info() });
+  });
+
+  router.add('DELETE', '/v1/agents/:id', async (_req, res, { params }) => {
+    runtime.agent(params.id!);
+    const result = await runtime.remove(params.id!);
+    sendJson(res, 200, { removed: params.id, state: result?.state, forced: result?.forced ?? false });
+  });
+
+  router.add('POST', '/v1/agents/:id/messages', async (req, res, { params }) => {
+    const body = parse(messageBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    const output = await runtime.send(params.id!, body.input, { signal: clientSignal(req, res) });
+    sendJson(res, 200, { output: output === undefined ? null : output });
+  });
+
+  router.add('GET', '/v1/stats', (_req, res) => {
+    sendJson(res, 200, runtime.stats());
+  });
+}

@@ -1,0 +1,122 @@
+import cluster from 'node:cluster';
+import { type Logger, pino } from 'pino';
+import { actAgent } from '../agents/index.ts';
+import type { ServerConfig } from '../config/index.ts';
+import { createRuntime, type Runtime } from '../core/index.ts';
+import { AgentfleetServer } from './http-server.ts';
+
+/** A running single-process server and what it composes. */
+export interface RunningServer {
+  runtime: Runtime;
+  server: AgentfleetServer;
+  port: number;
+  /** Drains requests, stops every agent and closes the server. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts one server process with in-memory defaults: a runtime, the built-in act agent,
+ * and the HTTP API. Does not install signal handlers (see `serve`).
+ */
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger = createLogger(config),
+): Promise<RunningServer> {
+  const runtime = createRuntime({
+    pool: { capacity: config.poolCapacity, queueLimit: config.poolQueueLimit },
+    stopTimeoutMs: config.stopTimeoutMs,
+  });
+  runtime.events.on('agentError', (event) =>
+    logger.error({ agentId: event.agentId, err: event.error }, 'agent error'),
+  );
+  const act = await runtime.spawn(actAgent, { id: 'act' });
+  const server = new AgentfleetServer({
+    runtime,
+    actAgentId: act.agentId,
+    bodyLimitBytes: config.bodyLimitBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    logger,
+  });
+  const address = await server.listen(config.port, config.host);
+  logger.info({ host: config.host, port: address.port, pid: process.pid }, 'agentfleet listening');
+  let shutdown: Promise<void> | undefined;
+  return {
+    runtime,
+    server,
+    port: address.port,
+    shutdown() {
+      shutdown ??= (async () => {
+        await server.close({ timeoutMs: config.shutdownTimeoutMs });
+        const result = await runtime.close();
+        logger.info({ stoppedAgents: result.stopped, forced: result.forced }, 'agentfleet stopped');
+      })();
+      return shutdown;
+    },
+  };
+}
+
+/**
+ * Runs the server until SIGTERM or SIGINT, then drains and exits 0. With `workers > 1`
+ * the primary process forks that many workers sharing the port (node:cluster), restarts
+ * any that crash, and forwards the signal on shutdown.
+ */
+export async function serve(config: ServerConfig): Promise<void> {
+  const logger = createLogger(config);
+  if (config.workers > 1 && cluster.isPrimary) {
+    runPrimary(config, logger);
+    return;
+  }
+  const running = await startServer(config, logger);
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    running.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.fatal({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function runPrimary(config: ServerConfig, logger: Logger): void {
+  let stopping = false;
+  const restarts: number[] = [];
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        logger.info('all workers stopped');
+        process.exit(0);
+      }
+      return;
+    }
+    const now = Date.now();
+    while (restarts.length > 0 && now - restarts[0]! > 60_000) restarts.shift();
+    if (restarts.length >= config.workers * 5) {
+      logger.fatal({ code, signal }, 'workers keep crashing; giving up');
+      process.exit(1);
+    }
+    restarts.push(now);
+    logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a new one');
+    cluster.fork();
+  });
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, workers: config.workers }, 'shutting down workers');
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(0);
+    for (const worker of workers) worker?.process.kill('SIGTERM');
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+function createLogger(config: ServerConfig): Logger {
+  return pino({ level: config.logLevel, base: { pid: process.pid } });
+}
