@@ -1,0 +1,156 @@
+// /act requests/s and p99 latency under wrk (or autocannon when wrk is missing), against bare
+// node:http doing the same JSON and, when `go` is installed, Go net/http, all in one run.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BenchReport, printReport, round } from './report.ts';
+
+const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
+const CONNECTIONS = 64;
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+interface Load {
+  rps: number;
+  p99ms: number;
+  tool: string;
+}
+
+function has(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUp(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/act`);
+      if (res.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server on ${port} never came up`);
+}
+
+function toMs(value: string): number {
+  const n = Number.parseFloat(value);
+  return value.endsWith('us') ? n / 1000 : value.endsWith('ms') ? n : n * 1000;
+}
+
+async function load(port: number, seconds: number): Promise<Load> {
+  const url = `http://127.0.0.1:${port}/act`;
+  if (has('wrk')) {
+    const out = execFileSync(
+      'wrk',
+      ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', 'X-Trusted: true', url],
+      { encoding: 'utf8' },
+    );
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+    const p99 = /\s99%\s+([\d.]+\w+)/.exec(out)?.[1];
+    if (!rps || p99 === undefined || /Non-2xx/.test(out))
+      throw new Error(`wrk output not understood:\n${out}`);
+    return { rps, p99ms: toMs(p99), tool: 'wrk -t2 -c64' };
+  }
+  const { default: autocannon } = await import('autocannon');
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'x-trusted': 'true' },
+  });
+  if (result.non2xx > 0) throw new Error(`${result.non2xx} non-2xx responses`);
+  return { rps: result.requests.average, p99ms: result.latency.p99, tool: 'autocannon -c64' };
+}
+
+async function measure(
+  name: string,
+  start: (port: number) => ChildProcess,
+): Promise<Load & { name: string }> {
+  const port = await freePort();
+  const child = start(port);
+  try {
+    await waitUp(port);
+    await load(port, 2); // warm-up: JIT, connection setup
+    return { name, ...(await load(port, DURATION_S)) };
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+const node = (args: string[], env: Record<string, string> = {}) =>
+  spawn(process.execPath, args, {
+    cwd: root,
+    stdio: 'ignore',
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  });
+
+export async function runActHttpBench(): Promise<BenchReport> {
+  const results: Array<Load & { name: string }> = [];
+  const serve = (workers: number) => (port: number) =>
+    node([
+      'src/cli.ts',
+      'serve',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--workers',
+      String(workers),
+    ]);
+  const bare = (workers: number) => (port: number) =>
+    node(['bench/servers/bare-http.ts', String(port), String(workers)]);
+  results.push(await measure('bare node:http, 1 process', bare(1)));
+  results.push(await measure('agentfleet, 1 process', serve(1)));
+  results.push(await measure('bare node:http, 2 workers', bare(2)));
+  results.push(await measure('agentfleet --workers 2', serve(2)));
+  if (has('go')) {
+    const dir = mkdtempSync(join(tmpdir(), 'agentfleet-go-'));
+    const binary = join(dir, 'act');
+    execFileSync('go', ['build', '-o', binary, join(root, 'bench/servers/act.go')], {
+      env: { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GO111MODULE: 'off' },
+    });
+    results.push(await measure('Go net/http', (port) => spawn(binary, [String(port)], { stdio: 'ignore' })));
+  }
+  const byName = Object.fromEntries(results.map((r) => [r.name, r]));
+  const bare1 = byName['bare node:http, 1 process']!;
+  const ours1 = byName['agentfleet, 1 process']!;
+  const ours2 = byName['agentfleet --workers 2']!;
+  const go = byName['Go net/http'];
+  return {
+    name: 'act-http',
+    measures: `GET /act with X-Trusted: true, ${CONNECTIONS} connections, ${DURATION_S}s after a 2s warm-up, load generator on the same 2 cores`,
+    rows: results.map((r) => ({
+      server: r.name,
+      'requests/s': Math.round(r.rps),
+      'p99 ms': round(r.p99ms),
+      'vs bare node (1 proc)': round(r.rps / bare1.rps),
+      tool: r.tool,
+    })),
+    figures: {
+      oursToBareSingle: round(ours1.rps / bare1.rps),
+      workers2ToBareSingle: round(ours2.rps / bare1.rps),
+      ...(go === undefined
+        ? { go: 'not installed' }
+        : { goRequestsPerSecond: Math.round(go.rps), workers2ToGo: round(ours2.rps / go.rps) }),
+    },
+  };
+}
+
+if (import.meta.main) printReport(await runActHttpBench());

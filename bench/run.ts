@@ -1,0 +1,35 @@
+// `npm run bench`: runs every benchmark, prints each table and JSON line, then a summary JSON
+// line, and writes it to .bench-out/latest.json. Pick some with `npm run bench -- pool lifecycle`.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { runActHttpBench } from './act-http.bench.ts';
+import { runIdleAgentsBench } from './idle-agents.bench.ts';
+import { runLifecycleBench } from './lifecycle.bench.ts';
+import { runPoolBench } from './pool.bench.ts';
+import { type BenchReport, printReport } from './report.ts';
+
+const all: Record<string, () => Promise<BenchReport>> = {
+  pool: runPoolBench,
+  lifecycle: runLifecycleBench,
+  'idle-agents': runIdleAgentsBench,
+  'act-http': runActHttpBench,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in all));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(all).join(', ')}`);
+  process.exit(2);
+}
+const summary: Record<string, unknown> = {
+  node: process.version,
+  cpus: (await import('node:os')).availableParallelism(),
+  at: new Date().toISOString(),
+};
+for (const name of wanted.length > 0 ? wanted : Object.keys(all)) {
+  const report = await all[name]!();
+  printReport(report);
+  summary[name] = report.figures;
+}
+mkdirSync('.bench-out', { recursive: true });
+writeFileSync('.bench-out/latest.json', `${JSON.stringify(summary, null, 2)}\n`);
+console.log(`\nJSON: ${JSON.stringify(summary)}`);
