@@ -65,6 +65,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   #handled = 0;
   #failedMessages = 0;
   #draining = false;
+  #pumping = false;
   #cleanupStarted = false;
   #startPromise: Promise<void> | undefined = undefined;
   #stopPromise: Promise<StopResult> | undefined = undefined;
@@ -340,12 +341,40 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   #dispatch(message: Message<Config, Memory>): void {
     this.#inFlight!.add(message);
-    this.#host.pool
-      .run(() => this.#step(message))
-      .then(
-        (value: unknown) => this.#finish(message, value, undefined, true),
-        (error: unknown) => this.#finish(message, undefined, error, false),
-      );
+    const pool = this.#host.pool;
+    if (!pool.tryAcquire()) {
+      pool
+        .run(() => this.#step(message))
+        .then(
+          (value: unknown) => this.#finish(message, value, undefined, true),
+          (error: unknown) => this.#finish(message, undefined, error, false),
+        );
+      return;
+    }
+    // Hot path: a free slot, so run now; a step that completes synchronously allocates no promise.
+    let result: unknown;
+    try {
+      result = this.#step(message);
+    } catch (error) {
+      pool.release(false);
+      this.#finish(message, undefined, error, false);
+      return;
+    }
+    if (!isThenable(result)) {
+      pool.release(true);
+      this.#finish(message, result, undefined, true);
+      return;
+    }
+    result.then(
+      (value: unknown) => {
+        pool.release(true);
+        this.#finish(message, value, undefined, true);
+      },
+      (error: unknown) => {
+        pool.release(false);
+        this.#finish(message, undefined, error, false);
+      },
+    );
   }
 
   #step(message: Message<Config, Memory>): unknown {
@@ -384,15 +413,22 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     this.#pump();
   }
 
+  /** Dispatches queued messages while there is room. Re-entrant calls (sync steps) fold into the loop. */
   #pump(): void {
+    if (this.#pumping) return;
     const mailbox = this.#mailbox;
     if (mailbox !== undefined && (this.#state === 'running' || this.#draining)) {
-      const limit = this.#def.concurrency;
-      const inFlight = this.#inFlight!;
-      while (mailbox.length > 0 && inFlight.size < limit) {
-        const next = mailbox.shift()!;
-        detachAbort(next);
-        this.#dispatch(next);
+      this.#pumping = true;
+      try {
+        const limit = this.#def.concurrency;
+        const inFlight = this.#inFlight!;
+        while (mailbox.length > 0 && inFlight.size < limit && (this.#state === 'running' || this.#draining)) {
+          const next = mailbox.shift()!;
+          detachAbort(next);
+          this.#dispatch(next);
+        }
+      } finally {
+        this.#pumping = false;
       }
     }
     this.#checkIdle();

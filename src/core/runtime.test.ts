@@ -81,6 +81,24 @@ describe('runtime: messages', () => {
     assert.equal(maxActive, 1);
   });
 
+  it('drains a long mailbox of synchronous steps without deep recursion', async () => {
+    runtime = createRuntime();
+    const gate = Promise.withResolvers<void>();
+    const def = defineAgent({
+      name: 'sync-after-gate',
+      mailboxCapacity: 100_000,
+      decide: (n: number) => (n === 0 ? gate.promise.then(() => 0) : n),
+    });
+    const agent = await runtime.spawn(def);
+    const sent = Array.from({ length: 50_000 }, (_, i) => agent.send(i));
+    assert.equal(agent.info().queued, 49_999);
+    gate.resolve();
+    const results = await Promise.all(sent);
+    assert.equal(results.length, 50_000);
+    assert.ok(results.every((r, i) => r === i));
+    assert.equal(runtime.stats().pool.running, 0);
+  });
+
   it('handles up to `concurrency` messages at once', async () => {
     runtime = createRuntime();
     let active = 0;

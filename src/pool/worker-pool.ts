@@ -152,6 +152,26 @@ export class WorkerPool {
   }
 
   /**
+   * Takes a slot synchronously if one is free and nobody is queued ahead, for callers that
+   * run their own work and can often finish it synchronously (the agent hot path): no
+   * promise or closure is allocated. Every `true` must be paired with one `release()`.
+   */
+  tryAcquire(): boolean {
+    if (this.#closed || this.#running >= this.#capacity || this.#queued !== 0 || this.#waiting !== 0)
+      return false;
+    this.#running++;
+    return true;
+  }
+
+  /** Returns a slot taken with `tryAcquire()`, counting the work as completed or failed. */
+  release(ok: boolean): void {
+    this.#running--;
+    if (ok) this.#completed++;
+    else this.#failed++;
+    this.#next();
+  }
+
+  /**
    * Changes how many tasks may run at once. Growing starts queued tasks now; shrinking lets
    * running tasks finish. @throws InvalidOptionsError unless an integer >= 1.
    */
