@@ -1,14 +1,4 @@
-import type { StepContext } from './agent-definition.ts';
-
-/** The part of an agent a message needs; keeps `message.ts` free of a cycle with `agent.ts`. */
-export interface MessageOwner<Config, Memory> {
-  readonly agentId: string;
-  readonly definition: string;
-  readonly config: Config;
-  readonly memory: Memory;
-  readonly signal: AbortSignal;
-  fail(error: unknown): void;
-}
+import type { AgentContext, StepContext } from './agent-definition.ts';
 
 /**
  * One message on its way through an agent. It is also the step context handed to
@@ -29,9 +19,9 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   cancelled = false;
   /** Lazily combined agent + sender signal. */
   #signal: AbortSignal | undefined = undefined;
-  readonly #owner: MessageOwner<Config, Memory>;
+  readonly #owner: AgentContext<Config, Memory>;
 
-  constructor(owner: MessageOwner<Config, Memory>, input: unknown, senderSignal: AbortSignal | undefined) {
+  constructor(owner: AgentContext<Config, Memory>, input: unknown, senderSignal: AbortSignal | undefined) {
     this.#owner = owner;
     this.input = input;
     this.senderSignal = senderSignal;
