@@ -1,0 +1,51 @@
+import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
+import type { Envelope } from './envelope.ts';
+import { toEnvelope } from './envelope.ts';
+import { MessageUndecodableError } from './errors.ts';
+
+/** Turns envelopes into bytes for wire transports (NATS, MQTT) and back. */
+export interface Codec {
+  readonly name: string;
+  encode(envelope: Envelope): Uint8Array;
+  /** Returns the decoded (not yet validated) value; throws on malformed bytes. */
+  decode(data: Uint8Array): unknown;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** JSON text (UTF-8). The default: readable with any NATS or MQTT tool. */
+export const jsonCodec: Codec = {
+  name: 'json',
+  encode: (envelope) => Buffer.from(JSON.stringify(envelope)),
+  decode: (data) => JSON.parse(textDecoder.decode(data)),
+};
+
+/** MessagePack: smaller and carries binary payloads (`Uint8Array`) as they are. */
+export const msgpackCodec: Codec = {
+  name: 'msgpack',
+  encode: (envelope) => msgpackEncode(envelope, { ignoreUndefined: true }),
+  decode: (data) => msgpackDecode(data),
+};
+
+/** Resolves a codec option. */
+export function codecFor(codec: 'json' | 'msgpack' | Codec | undefined): Codec {
+  if (codec === undefined || codec === 'json') return jsonCodec;
+  if (codec === 'msgpack') return msgpackCodec;
+  return codec;
+}
+
+/**
+ * Decodes bytes from the wire whichever built-in codec wrote them (JSON objects start with
+ * `{`, MessagePack maps never do), so nodes using different codecs still understand each
+ * other. Throws `MESSAGE_UNDECODABLE` with the reason.
+ */
+export function decodeEnvelope(data: Uint8Array, custom?: Codec): Envelope {
+  let value: unknown;
+  try {
+    if (custom !== undefined && custom !== jsonCodec && custom !== msgpackCodec) value = custom.decode(data);
+    else value = data[0] === 0x7b ? jsonCodec.decode(data) : msgpackCodec.decode(data);
+  } catch (error) {
+    throw new MessageUndecodableError(`malformed bytes (${(error as Error).message})`, { cause: error });
+  }
+  return toEnvelope(value);
+}

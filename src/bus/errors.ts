@@ -1,0 +1,68 @@
+import { AgentfleetError, type AgentfleetErrorOptions } from '../errors/index.ts';
+
+/** The bus (or its transport) was closed. */
+export class BusClosedError extends AgentfleetError {
+  constructor() {
+    super('BUS_CLOSED', 'The bus is closed; create a new one to publish or subscribe again.');
+  }
+}
+
+/** A topic or subscription pattern that is not a valid dotted name. */
+export class InvalidTopicError extends AgentfleetError {
+  constructor(topic: string, why: string) {
+    super('INVALID_TOPIC', `Invalid topic ${JSON.stringify(topic)}: ${why}.`, { details: { topic } });
+  }
+}
+
+/** An encoded message bigger than the bus's `maxMessageBytes`. */
+export class MessageTooLargeError extends AgentfleetError {
+  constructor(size: number, limit: number, topic: string) {
+    super('MESSAGE_TOO_LARGE', `The message on ${topic} is ${size} bytes; the limit is ${limit}. Send less or raise maxMessageBytes.`, {
+      details: { size, limit, topic },
+    });
+  }
+}
+
+/** Bytes from a transport that are not a valid envelope in a known codec. */
+export class MessageUndecodableError extends AgentfleetError {
+  constructor(why: string, options?: AgentfleetErrorOptions) {
+    super('MESSAGE_UNDECODABLE', `The message could not be decoded: ${why}.`, options);
+  }
+}
+
+/** No reply arrived within the request's timeout. */
+export class RequestTimeoutError extends AgentfleetError {
+  constructor(topic: string, timeoutMs: number) {
+    super('REQUEST_TIMEOUT', `No reply on ${topic} within ${timeoutMs} ms; is a responder subscribed?`, {
+      details: { topic, timeoutMs },
+    });
+  }
+}
+
+/** The transport knows that nobody is subscribed to the request's topic. */
+export class NoRespondersError extends AgentfleetError {
+  constructor(topic: string) {
+    super('NO_RESPONDERS', `Nobody is subscribed to ${topic}; start a responder before sending requests.`, {
+      details: { topic },
+    });
+  }
+}
+
+/** The responder's handler threw; `details.remote` is the error it reported. */
+export class RequestFailedError extends AgentfleetError {
+  constructor(topic: string, remote: { code: string; message: string }) {
+    super('REQUEST_FAILED', `The responder on ${topic} failed: ${remote.code}: ${remote.message}`, {
+      details: { topic, remote },
+    });
+  }
+}
+
+/** The transport failed to connect, publish or subscribe. */
+export class TransportError extends AgentfleetError {
+  constructor(transport: string, what: string, cause?: unknown) {
+    super('TRANSPORT_FAILED', `The ${transport} transport failed to ${what}: ${String((cause as Error)?.message ?? cause)}`, {
+      cause,
+      details: { transport },
+    });
+  }
+}
