@@ -9,3 +9,5 @@ export * from './errors/index.ts';
 export * from './pool/index.ts';
 export * from './rules/index.ts';
 export * from './server/index.ts';
+export * from './channel/index.ts';
+export * from './bus/index.ts';

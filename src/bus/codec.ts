@@ -35,17 +35,24 @@ export function codecFor(codec: 'json' | 'msgpack' | Codec | undefined): Codec {
 }
 
 /**
- * Decodes bytes from the wire whichever built-in codec wrote them (JSON objects start with
- * `{`, MessagePack maps never do), so nodes using different codecs still understand each
+ * Decodes bytes from the wire whichever built-in codec wrote them (JSON text starts with
+ * `{`, `[` or whitespace; a MessagePack map or array never does), so nodes using different codecs still understand each
  * other. Throws `MESSAGE_UNDECODABLE` with the reason.
  */
 export function decodeEnvelope(data: Uint8Array, custom?: Codec): Envelope {
   let value: unknown;
   try {
     if (custom !== undefined && custom !== jsonCodec && custom !== msgpackCodec) value = custom.decode(data);
-    else value = data[0] === 0x7b ? jsonCodec.decode(data) : msgpackCodec.decode(data);
+    else value = looksLikeJson(data[0]) ? jsonCodec.decode(data) : msgpackCodec.decode(data);
   } catch (error) {
     throw new MessageUndecodableError(`malformed bytes (${(error as Error).message})`, { cause: error });
   }
   return toEnvelope(value);
+}
+
+/** `{`, `[`, space, tab, CR, LF: bytes that start JSON text but never a MessagePack map or array. */
+function looksLikeJson(first: number | undefined): boolean {
+  return (
+    first === 0x7b || first === 0x5b || first === 0x20 || first === 0x09 || first === 0x0a || first === 0x0d
+  );
 }

@@ -45,15 +45,18 @@ export function isTraceparent(value: string): boolean {
 export function toEnvelope(value: unknown): Envelope {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('it is not an object');
   const v = value as Record<string, unknown>;
-  if (typeof v.id !== 'string' || v.id.length === 0 || v.id.length > 200) fail('id must be a non-empty string');
+  if (typeof v.id !== 'string' || v.id.length === 0 || v.id.length > 200)
+    fail('id must be a non-empty string');
   if (typeof v.topic !== 'string' || v.topic.length === 0) fail('topic must be a non-empty string');
   if (typeof v.time !== 'number' || !Number.isFinite(v.time)) fail('time must be a number');
   optionalString(v.tenant, 'tenant');
   optionalString(v.replyTo, 'replyTo');
   optionalString(v.traceparent, 'traceparent');
-  if (typeof v.traceparent === 'string' && !isTraceparent(v.traceparent)) fail('traceparent is not W3C trace context');
+  if (typeof v.traceparent === 'string' && !isTraceparent(v.traceparent))
+    fail('traceparent is not W3C trace context');
   const headers = v.headers ?? {};
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) fail('headers must be an object');
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
+    fail('headers must be an object');
   for (const h of Object.values(headers)) if (typeof h !== 'string') fail('header values must be strings');
   if (!('payload' in v)) fail('payload is missing');
   return {

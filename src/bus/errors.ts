@@ -17,9 +17,13 @@ export class InvalidTopicError extends AgentfleetError {
 /** An encoded message bigger than the bus's `maxMessageBytes`. */
 export class MessageTooLargeError extends AgentfleetError {
   constructor(size: number, limit: number, topic: string) {
-    super('MESSAGE_TOO_LARGE', `The message on ${topic} is ${size} bytes; the limit is ${limit}. Send less or raise maxMessageBytes.`, {
-      details: { size, limit, topic },
-    });
+    super(
+      'MESSAGE_TOO_LARGE',
+      `The message on ${topic} is ${size} bytes; the limit is ${limit}. Send less or raise maxMessageBytes.`,
+      {
+        details: { size, limit, topic },
+      },
+    );
   }
 }
 
@@ -60,9 +64,13 @@ export class RequestFailedError extends AgentfleetError {
 /** The transport failed to connect, publish or subscribe. */
 export class TransportError extends AgentfleetError {
   constructor(transport: string, what: string, cause?: unknown) {
-    super('TRANSPORT_FAILED', `The ${transport} transport failed to ${what}: ${String((cause as Error)?.message ?? cause)}`, {
-      cause,
-      details: { transport },
-    });
+    super(
+      'TRANSPORT_FAILED',
+      `The ${transport} transport failed to ${what}: ${String((cause as Error)?.message ?? cause)}`,
+      {
+        cause,
+        details: { transport },
+      },
+    );
   }
 }

@@ -22,8 +22,10 @@ export function assertPattern(pattern: string): void {
 }
 
 function checkTokens(value: string, wildcards: boolean): void {
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidTopicError(String(value), 'it is empty');
-  if (value.length > MAX_TOPIC_LENGTH) throw new InvalidTopicError(value, `it is longer than ${MAX_TOPIC_LENGTH} characters`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw new InvalidTopicError(String(value), 'it is empty');
+  if (value.length > MAX_TOPIC_LENGTH)
+    throw new InvalidTopicError(value, `it is longer than ${MAX_TOPIC_LENGTH} characters`);
   const tokens = value.split('.');
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as string;
@@ -36,7 +38,9 @@ function checkTokens(value: string, wildcards: boolean): void {
     if (token === '') throw new InvalidTopicError(value, 'it has an empty token');
     throw new InvalidTopicError(
       value,
-      wildcards ? `token "${token}" is not a name, "*" or ">"` : `token "${token}" is not a name (wildcards are only for subscriptions)`,
+      wildcards
+        ? `token "${token}" is not a name, "*" or ">"`
+        : `token "${token}" is not a name (wildcards are only for subscriptions)`,
     );
   }
 }
@@ -57,5 +61,11 @@ export function topicMatches(pattern: string, topic: string): boolean {
 
 /** True when the pattern has a wildcard token. */
 export function isWildcard(pattern: string): boolean {
-  return pattern === '*' || pattern === '>' || pattern.includes('.*') || pattern.startsWith('*.') || pattern.endsWith('.>');
+  return (
+    pattern === '*' ||
+    pattern === '>' ||
+    pattern.includes('.*') ||
+    pattern.startsWith('*.') ||
+    pattern.endsWith('.>')
+  );
 }

@@ -94,7 +94,11 @@ export interface Transport {
    */
   publish(message: OutgoingMessage, signal?: AbortSignal): void | Promise<void>;
   /** Starts a subscription; resolves once the server confirmed it, so later publishes reach it. */
-  subscribe(pattern: string, options: TransportSubscribeOptions, sink: TransportSink): Promise<TransportSubscription>;
+  subscribe(
+    pattern: string,
+    options: TransportSubscribeOptions,
+    sink: TransportSink,
+  ): Promise<TransportSubscription>;
   /** Subscriber-side dedupe store shared by every consumer of `name` (durable transports). */
   idempotencyStore?(name: string, windowMs: number): Promise<IdempotencyStore>;
   /** Resolves once everything published so far has reached the server. */

@@ -1,3 +1,4 @@
+export { raceWithSignal } from './abort.ts';
 export {
   AbortedError,
   AgentfleetError,

@@ -22,7 +22,11 @@ function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boole
  * Resolves to `undefined` when the server answers, or to a skip reason when it does not.
  * Under CI=true a missing server throws instead, so the run fails.
  */
-export async function serverSkipReason(name: string, port: number, host = '127.0.0.1'): Promise<string | undefined> {
+export async function serverSkipReason(
+  name: string,
+  port: number,
+  host = '127.0.0.1',
+): Promise<string | undefined> {
   if (await reachable(host, port)) return undefined;
   const reason = `${name} is not running on ${host}:${port} (see env/machines/node-svc.md to start it)`;
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);

@@ -1,0 +1,352 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Channel } from '../channel/index.ts';
+import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import { type BusOptions, type PublishContext, parseBusOptions } from './bus-options.ts';
+import { type Codec, codecFor, decodeEnvelope } from './codec.ts';
+import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';
+import { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
+import { BusClosedError, MessageTooLargeError } from './errors.ts';
+import { ERROR_HEADER, PendingRequests } from './requests.ts';
+import { resolveSubscribeOptions, type SubscribeOptions } from './subscribe-options.ts';
+import {
+  type MessageHandler,
+  Subscription,
+  type SubscriptionHost,
+  type SubscriptionStats,
+} from './subscription.ts';
+import { assertPattern, assertTopic } from './topic.ts';
+import type { Transport, TransportSubscription } from './transport.ts';
+import { MemoryTransport } from './transports/memory.ts';
+
+/** Options of one publish. */
+export interface PublishOptions {
+  headers?: Record<string, string>;
+  /** Message id (default: a fresh unique id). Reuse it when retrying so JetStream drops the copy. */
+  id?: string;
+  /** Tenant (default: from the bus's `context`). */
+  tenant?: string;
+  /** W3C traceparent (default: from the bus's `context`). */
+  traceparent?: string;
+  signal?: AbortSignal;
+}
+
+/** Options of one request. */
+export interface RequestOptions extends PublishOptions {
+  /** Milliseconds to wait for the reply (default: the bus's `requestTimeoutMs`). */
+  timeout?: number;
+}
+
+/** Counters of the bus, summed over its subscriptions (including closed ones). */
+export interface BusStats extends Omit<SubscriptionStats, 'pending'> {
+  published: number;
+  deadLettered: number;
+  subscriptions: number;
+  pendingRequests: number;
+}
+
+export interface BusEvents {
+  /** A message went to the dead-letter topic. */
+  deadLetter: [DeadLetter];
+  /** A handler threw; the subscription goes on. */
+  handlerError: [{ error: unknown; message: Envelope; pattern: string }];
+}
+
+const SENT: Promise<void> = Promise.resolve();
+const VALID_TOPICS_LIMIT = 10_000;
+
+/**
+ * Topic-based pub/sub, queue groups and request/reply over a pluggable transport (in-memory
+ * by default, NATS/JetStream or MQTT). Every message travels in an `Envelope` with id, time,
+ * tenant and trace context; subscriptions have bounded buffers with a policy when full.
+ */
+export class Bus implements SubscriptionHost {
+  readonly transport: Transport;
+  readonly codec: Codec;
+  readonly events = new EventEmitter<BusEvents>();
+  readonly #maxBytes: number;
+  readonly #deadLetterTopic: string;
+  readonly #requestTimeoutMs: number;
+  readonly #context: (() => PublishContext | undefined) | undefined;
+  readonly #requests = new PendingRequests(
+    randomBytes(6)
+      .toString('base64url')
+      .replace(/[^A-Za-z0-9]/g, 'x'),
+  );
+  readonly #subscriptions = new Set<Subscription<unknown>>();
+  readonly #validTopics = new Set<string>();
+  #inbox: Promise<TransportSubscription> | undefined;
+  #retired: Omit<SubscriptionStats, 'pending'> = {
+    received: 0,
+    delivered: 0,
+    dropped: 0,
+    failed: 0,
+    duplicates: 0,
+  };
+  #published = 0;
+  #deadLettered = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options?: BusOptions) {
+    const o = parseBusOptions(options);
+    this.transport = o.transport ?? new MemoryTransport();
+    this.codec = codecFor(o.codec);
+    this.#maxBytes = o.maxMessageBytes ?? 1024 * 1024;
+    this.#deadLetterTopic = o.deadLetterTopic ?? '_deadletter';
+    assertTopic(this.#deadLetterTopic);
+    this.#requestTimeoutMs = o.requestTimeoutMs ?? 5_000;
+    this.#context = o.context;
+  }
+
+  /**
+   * Publishes `payload` on `topic`. Resolves once the transport took it: at once in memory
+   * (unless a `block` subscriber is full), after the server's ack for JetStream topics.
+   * Throws `INVALID_TOPIC`, `MESSAGE_TOO_LARGE`, `BUS_CLOSED`.
+   */
+  publish(topic: string, payload: unknown, options?: PublishOptions): Promise<void> {
+    try {
+      const result = this.#send(this.#envelope(topic, payload, options, undefined), options?.signal);
+      return result ?? SENT;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Subscribes to `pattern` (`*` one token, `>` the rest). With a handler, messages are handled
+   * in order (or `concurrency` at a time); with a channel, they are sent into it; with neither,
+   * iterate the returned subscription. Resolves once the transport confirmed the subscription.
+   */
+  async subscribe<T = unknown>(
+    pattern: string,
+    target?: MessageHandler<T> | Channel<Envelope<T>>,
+    options?: SubscribeOptions,
+  ): Promise<Subscription<T>> {
+    if (this.#closing !== undefined) throw new BusClosedError();
+    assertPattern(pattern);
+    const kind = typeof target === 'function' ? 'handler' : target === undefined ? 'iterator' : 'channel';
+    const resolved = resolveSubscribeOptions(options, this.transport.features, this.transport.name, kind);
+    const dedupe =
+      resolved.dedupeWindowMs !== undefined && resolved.durable !== undefined
+        ? await this.transport.idempotencyStore?.(resolved.durable.name, resolved.dedupeWindowMs)
+        : undefined;
+    const subscription = new Subscription<T>(
+      this,
+      pattern,
+      resolved,
+      typeof target === 'function' ? { handler: target } : { channel: target },
+      dedupe,
+    );
+    const transportSubscription = await this.transport.subscribe(
+      pattern,
+      { queue: resolved.queue, durable: resolved.durable },
+      subscription,
+    );
+    this.#subscriptions.add(subscription as Subscription<unknown>);
+    subscription.start(transportSubscription);
+    return subscription;
+  }
+
+  /**
+   * Sends a request and resolves with the first reply. Rejects with `REQUEST_TIMEOUT`,
+   * `NO_RESPONDERS` (transports that can tell), `REQUEST_FAILED` (the responder threw),
+   * or `ABORTED`.
+   */
+  async request<R = unknown>(
+    topic: string,
+    payload: unknown,
+    options?: RequestOptions,
+  ): Promise<Envelope<R>> {
+    if (this.#closing !== undefined) throw new BusClosedError();
+    this.#inbox ??= this.transport.subscribe(
+      `${this.#requests.inboxPrefix}*`,
+      { queue: undefined, durable: undefined },
+      {
+        deliver: (reply) => this.#requests.deliver(reply),
+        receive: (replyTopic, data) => {
+          const reply = this.decode(replyTopic, data);
+          if (reply !== undefined) this.#requests.deliver(reply);
+        },
+      },
+    );
+    await this.#inbox;
+    const { replyTo, reply } = this.#requests.open(
+      topic,
+      options?.timeout ?? this.#requestTimeoutMs,
+      options?.signal,
+    );
+    try {
+      await this.#send(this.#envelope(topic, payload, options, replyTo), options?.signal);
+    } catch (error) {
+      this.#requests.fail(replyTo, error as Error);
+    }
+    return reply as Promise<Envelope<R>>;
+  }
+
+  /** Sends `value` (or `error`, as `{ code, message }`) back to the requester of `request`. */
+  reply(request: Envelope, value: unknown, error?: unknown): void {
+    if (request.replyTo === undefined || this.#closing !== undefined) return;
+    let payload = value;
+    let headers: Record<string, string> | undefined;
+    if (error !== undefined) {
+      headers = { [ERROR_HEADER]: request.topic };
+      payload = AgentfleetError.isInstance(error)
+        ? { code: error.code, message: error.message }
+        : { code: 'HANDLER_FAILED', message: (error as Error)?.message ?? String(error) };
+    }
+    const options = { headers, tenant: request.tenant, traceparent: request.traceparent };
+    this.publish(request.replyTo, payload, options).catch((failure: unknown) =>
+      this.handlerFailed(failure, request, undefined),
+    );
+  }
+
+  stats(): BusStats {
+    const totals = { ...this.#retired };
+    for (const subscription of this.#subscriptions) {
+      const s = subscription.stats();
+      totals.received += s.received;
+      totals.delivered += s.delivered;
+      totals.dropped += s.dropped;
+      totals.failed += s.failed;
+      totals.duplicates += s.duplicates;
+    }
+    return {
+      ...totals,
+      published: this.#published,
+      deadLettered: this.#deadLettered,
+      subscriptions: this.#subscriptions.size,
+      pendingRequests: this.#requests.size,
+    };
+  }
+
+  /** Resolves once everything published so far reached the transport's server. */
+  flush(signal?: AbortSignal): Promise<void> {
+    return this.transport.flush(signal);
+  }
+
+  /**
+   * Closes every subscription (draining their buffers unless `drain: false`), fails pending
+   * requests with `BUS_CLOSED`, and closes the transport. Idempotent.
+   */
+  close(options: { drain?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    this.#closing ??= this.#close(options);
+    return this.#closing;
+  }
+
+  async #close(options: { drain?: boolean; signal?: AbortSignal }): Promise<void> {
+    this.#requests.rejectAll(new BusClosedError());
+    await Promise.allSettled([...this.#subscriptions].map((s) => s.close(options)));
+    if (this.#inbox !== undefined) await (await this.#inbox.catch(() => undefined))?.close();
+    await this.transport.close();
+    this.events.removeAllListeners();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- SubscriptionHost ------------------------------------------------------------------
+
+  /** @internal */
+  decode(topic: string, data: Uint8Array): Envelope | undefined {
+    if (data.byteLength > this.#maxBytes) {
+      this.deadLetter(
+        rawDeadLetter(
+          'MESSAGE_TOO_LARGE',
+          `${data.byteLength} bytes; the limit is ${this.#maxBytes}`,
+          topic,
+          data,
+        ),
+      );
+      return undefined;
+    }
+    try {
+      return decodeEnvelope(data, this.codec);
+    } catch (error) {
+      this.deadLetter(rawDeadLetter('MESSAGE_UNDECODABLE', (error as Error).message, topic, data));
+      return undefined;
+    }
+  }
+
+  /** @internal counts, emits and publishes a dead letter; never throws. */
+  deadLetter(letter: DeadLetter): void {
+    this.#deadLettered++;
+    this.events.emit('deadLetter', letter);
+    if (letter.topic === this.#deadLetterTopic || this.#closing !== undefined) return;
+    this.publish(this.#deadLetterTopic, letter).catch(() => {});
+  }
+
+  /** @internal */
+  handlerFailed(error: unknown, message: Envelope, subscription: Subscription<unknown> | undefined): void {
+    if (this.events.listenerCount('handlerError') > 0) {
+      this.events.emit('handlerError', { error, message, pattern: subscription?.pattern ?? message.topic });
+    }
+  }
+
+  /** @internal */
+  retire(subscription: Subscription<unknown>): void {
+    if (!this.#subscriptions.delete(subscription)) return;
+    const s = subscription.stats();
+    this.#retired.received += s.received;
+    this.#retired.delivered += s.delivered;
+    this.#retired.dropped += s.dropped;
+    this.#retired.failed += s.failed;
+    this.#retired.duplicates += s.duplicates;
+  }
+
+  // ---- publishing ------------------------------------------------------------------------
+
+  #envelope(
+    topic: string,
+    payload: unknown,
+    options: PublishOptions | undefined,
+    replyTo: string | undefined,
+  ): Envelope {
+    if (this.#closing !== undefined) throw new BusClosedError();
+    if (!this.#validTopics.has(topic)) {
+      assertTopic(topic);
+      if (this.#validTopics.size >= VALID_TOPICS_LIMIT) this.#validTopics.clear();
+      this.#validTopics.add(topic);
+    }
+    const context =
+      options?.tenant === undefined || options.traceparent === undefined ? this.#context?.() : undefined;
+    const traceparent = options?.traceparent ?? context?.traceparent;
+    if (traceparent !== undefined && !isTraceparent(traceparent)) {
+      throw new InvalidOptionsError(`traceparent ${JSON.stringify(traceparent)} is not W3C trace context.`);
+    }
+    return {
+      id: options?.id ?? nextMessageId(),
+      topic,
+      time: Date.now(),
+      tenant: options?.tenant ?? context?.tenant,
+      traceparent,
+      headers: options?.headers ?? {},
+      replyTo,
+      payload,
+    };
+  }
+
+  #send(envelope: Envelope, signal: AbortSignal | undefined): void | Promise<void> {
+    let data: Uint8Array | undefined;
+    if (this.transport.features.wire) {
+      try {
+        data = this.codec.encode(envelope);
+      } catch (error) {
+        throw new AgentfleetError(
+          'MESSAGE_UNENCODABLE',
+          `The payload on ${envelope.topic} cannot be encoded as ${this.codec.name}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      if (data.byteLength > this.#maxBytes)
+        throw new MessageTooLargeError(data.byteLength, this.#maxBytes, envelope.topic);
+    }
+    this.#published++;
+    return this.transport.publish({ envelope, data }, signal);
+  }
+}
+
+/** Creates a bus; with no transport it runs in memory, needing no other process. */
+export function createBus(options?: BusOptions): Bus {
+  return new Bus(options);
+}

@@ -1,0 +1,32 @@
+/** Why a message went to the dead-letter topic. */
+export type DeadLetterReason = 'MESSAGE_UNDECODABLE' | 'MESSAGE_TOO_LARGE' | 'HANDLER_FAILED';
+
+/** The payload published on the dead-letter topic, and emitted as the bus's `deadLetter` event. */
+export interface DeadLetter {
+  reason: DeadLetterReason;
+  /** What went wrong, for a human. */
+  message: string;
+  /** The topic it arrived on. */
+  topic: string;
+  /** Its size in bytes (wire transports), or undefined. */
+  size: number | undefined;
+  /** The first bytes (at most 4 KiB), base64, so the sender can be found; undefined for decoded messages. */
+  sample: string | undefined;
+  /** The envelope id, when the message could be decoded. */
+  id: string | undefined;
+}
+
+const SAMPLE_BYTES = 4096;
+
+/** Builds a dead letter for raw bytes that could not be turned into an envelope. */
+export function rawDeadLetter(
+  reason: DeadLetterReason,
+  message: string,
+  topic: string,
+  data: Uint8Array,
+): DeadLetter {
+  const sample = Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, SAMPLE_BYTES)).toString(
+    'base64',
+  );
+  return { reason, message, topic, size: data.byteLength, sample, id: undefined };
+}

@@ -1,0 +1,39 @@
+export {
+  Bus,
+  type BusEvents,
+  type BusStats,
+  createBus,
+  type PublishOptions,
+  type RequestOptions,
+} from './bus.ts';
+export type { BusOptions, PublishContext } from './bus-options.ts';
+export { type Codec, codecFor, decodeEnvelope, jsonCodec, msgpackCodec } from './codec.ts';
+export type { DeadLetter, DeadLetterReason } from './dead-letter.ts';
+export { type Envelope, isTraceparent, nextMessageId, toEnvelope } from './envelope.ts';
+export {
+  BusClosedError,
+  InvalidTopicError,
+  MessageTooLargeError,
+  MessageUndecodableError,
+  NoRespondersError,
+  RequestFailedError,
+  RequestTimeoutError,
+  TransportError,
+} from './errors.ts';
+export { MemoryIdempotencyStore } from './idempotency.ts';
+export { ERROR_HEADER } from './requests.ts';
+export type { SubscribeOptions, WhenFull } from './subscribe-options.ts';
+export { type MessageHandler, Subscription, type SubscriptionStats } from './subscription.ts';
+export { assertPattern, assertTopic, isWildcard, MAX_TOPIC_LENGTH, topicMatches } from './topic.ts';
+export type {
+  Delivery,
+  DurableOptions,
+  IdempotencyStore,
+  OutgoingMessage,
+  Transport,
+  TransportFeatures,
+  TransportSink,
+  TransportSubscribeOptions,
+  TransportSubscription,
+} from './transport.ts';
+export { MemoryHub, MemoryTransport, memoryTransport } from './transports/memory.ts';

@@ -1,0 +1,269 @@
+import { Channel } from '../channel/index.ts';
+import { raceWithSignal } from '../errors/index.ts';
+import type { DeadLetter } from './dead-letter.ts';
+import type { Envelope } from './envelope.ts';
+import type { ResolvedSubscribeOptions } from './subscribe-options.ts';
+import type { Delivery, IdempotencyStore, TransportSink, TransportSubscription } from './transport.ts';
+
+/** Handles one message. A value returned (or resolved) for a request is sent back as the reply. */
+export type MessageHandler<T = unknown> = (message: Envelope<T>) => unknown;
+
+/** Counters of one subscription. */
+export interface SubscriptionStats {
+  /** Messages that arrived from the transport. */
+  received: number;
+  /** Messages handed to the handler / channel / iterator and, for handlers, handled without error. */
+  delivered: number;
+  /** Messages discarded because the buffer was full (drop-oldest / drop-newest) or the subscription closed. */
+  dropped: number;
+  /** Handler calls that threw or rejected. */
+  failed: number;
+  /** Redeliveries skipped because their id was already handled (dedupe). */
+  duplicates: number;
+  /** Messages buffered now. */
+  pending: number;
+}
+
+/** What a subscription needs from its bus. */
+export interface SubscriptionHost {
+  /** Decodes wire bytes; dead-letters and returns undefined when they are not a valid envelope. */
+  decode(topic: string, data: Uint8Array): Envelope | undefined;
+  deadLetter(letter: DeadLetter): void;
+  reply(request: Envelope, value: unknown, error: unknown): void;
+  handlerFailed(error: unknown, message: Envelope, subscription: Subscription<unknown>): void;
+  retire(subscription: Subscription<unknown>): void;
+}
+
+/** A message from a durable subscription, with its acknowledgement handle. */
+class DurableItem {
+  readonly envelope: Envelope;
+  readonly delivery: Delivery;
+  constructor(envelope: Envelope, delivery: Delivery) {
+    this.envelope = envelope;
+    this.delivery = delivery;
+  }
+}
+
+type Item = Envelope | DurableItem;
+
+/**
+ * A live subscription: a bounded buffer between the transport and a handler, a channel, or
+ * an async iterator. Iterate it (`for await (const m of sub)`) when created without a handler.
+ */
+export class Subscription<T = unknown> implements TransportSink, AsyncIterable<Envelope<T>> {
+  readonly pattern: string;
+  readonly options: ResolvedSubscribeOptions;
+  readonly #host: SubscriptionHost;
+  readonly #buffer: Channel<Item>;
+  readonly #handler: MessageHandler<T> | undefined;
+  readonly #dedupe: IdempotencyStore | undefined;
+  #transport: TransportSubscription | undefined;
+  #workers: Promise<void>[] = [];
+  #closing: Promise<void> | undefined;
+  #received = 0;
+  #delivered = 0;
+  #dropped = 0;
+  #failed = 0;
+  #duplicates = 0;
+
+  /** @internal created by `Bus.subscribe`. */
+  constructor(
+    host: SubscriptionHost,
+    pattern: string,
+    options: ResolvedSubscribeOptions,
+    target: { handler?: MessageHandler<T>; channel?: Channel<Envelope<T>> },
+    dedupe: IdempotencyStore | undefined,
+  ) {
+    this.#host = host;
+    this.pattern = pattern;
+    this.options = options;
+    this.#handler = target.handler;
+    this.#buffer = (target.channel as Channel<Item> | undefined) ?? new Channel<Item>(options.buffer);
+    this.#dedupe = dedupe;
+  }
+
+  /** @internal starts the handler workers once the transport subscription exists. */
+  start(transport: TransportSubscription): void {
+    this.#transport = transport;
+    if (this.#handler === undefined) return;
+    for (let i = 0; i < this.options.concurrency; i++) this.#workers.push(this.#work());
+    this.options.signal?.addEventListener('abort', this, { once: true });
+  }
+
+  /** Abort listener: the subscription's signal closes it. */
+  handleEvent(): void {
+    void this.close();
+  }
+
+  stats(): SubscriptionStats {
+    return {
+      received: this.#received,
+      delivered: this.#delivered,
+      dropped: this.#dropped,
+      failed: this.#failed,
+      duplicates: this.#duplicates,
+      pending: this.#buffer.length,
+    };
+  }
+
+  // ---- TransportSink ---------------------------------------------------------------------
+
+  deliver(envelope: Envelope, delivery?: Delivery): void | Promise<void> {
+    this.#received++;
+    const buffer = this.#buffer;
+    const item = delivery === undefined ? envelope : new DurableItem(envelope, delivery);
+    if (buffer.closed) {
+      this.#dropped++;
+      delivery?.nak();
+      return;
+    }
+    if (buffer.trySend(item)) return;
+    switch (this.options.whenFull) {
+      case 'block':
+        return buffer.send(item).catch(() => {
+          this.#dropped++;
+          delivery?.nak();
+        });
+      case 'drop-newest':
+        this.#dropped++;
+        return;
+      case 'drop-oldest':
+        buffer.tryRecv();
+        this.#dropped++;
+        buffer.trySend(item);
+        return;
+    }
+  }
+
+  receive(topic: string, data: Uint8Array, delivery?: Delivery): void | Promise<void> {
+    const envelope = this.#host.decode(topic, data);
+    if (envelope !== undefined) return this.deliver(envelope, delivery);
+    this.#received++;
+    delivery?.term('undecodable');
+  }
+
+  // ---- consuming -------------------------------------------------------------------------
+
+  /** Iterates messages of a subscription made without a handler, until it is closed. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Envelope<T>> {
+    for await (const item of this.#buffer) {
+      this.#delivered++;
+      yield item as Envelope<T>;
+    }
+  }
+
+  async #work(): Promise<void> {
+    const buffer = this.#buffer;
+    for (;;) {
+      const next = buffer.tryRecv() ?? (await buffer.recv());
+      if (next.done) return;
+      const item = next.value;
+      if (item instanceof DurableItem) await this.#handleDurable(item);
+      else {
+        const pending = this.#handle(item as Envelope<T>);
+        if (pending !== undefined) await pending;
+      }
+    }
+  }
+
+  /** Runs the handler; returns a promise only when the handler did. */
+  #handle(message: Envelope<T>): Promise<void> | undefined {
+    let result: unknown;
+    try {
+      result = (this.#handler as MessageHandler<T>)(message);
+    } catch (error) {
+      this.#fail(message, error);
+      return undefined;
+    }
+    if (!(result instanceof Promise)) {
+      this.#done(message, result);
+      return undefined;
+    }
+    return result.then(
+      (value) => this.#done(message, value),
+      (error) => this.#fail(message, error),
+    );
+  }
+
+  #done(message: Envelope<T>, value: unknown): void {
+    this.#delivered++;
+    if (message.replyTo !== undefined && value !== undefined) this.#host.reply(message, value, undefined);
+  }
+
+  #fail(message: Envelope<T>, error: unknown): void {
+    this.#failed++;
+    this.#host.handlerFailed(error, message, this as Subscription<unknown>);
+    if (message.replyTo !== undefined) this.#host.reply(message, undefined, error);
+  }
+
+  /** At-least-once: ack only after the handler (and the dedupe record) succeeded; else nak or give up. */
+  async #handleDurable({ envelope, delivery }: DurableItem): Promise<void> {
+    const message = envelope as Envelope<T>;
+    const dedupe = this.#dedupe;
+    try {
+      if (dedupe !== undefined && (await dedupe.has(message.id))) {
+        this.#duplicates++;
+        await delivery.ack();
+        return;
+      }
+      const value = await (this.#handler as MessageHandler<T>)(message);
+      if (dedupe !== undefined) await dedupe.add(message.id);
+      await delivery.ack();
+      this.#done(message, value);
+    } catch (error) {
+      this.#failed++;
+      this.#host.handlerFailed(error, message, this as Subscription<unknown>);
+      const max = this.options.durable?.maxDeliver ?? 1;
+      if (delivery.attempt < max) {
+        delivery.nak(Math.min(30_000, 100 * 2 ** delivery.attempt));
+        return;
+      }
+      delivery.term('handler failed');
+      this.#host.deadLetter({
+        reason: 'HANDLER_FAILED',
+        message: `Gave up after ${delivery.attempt} deliveries: ${(error as Error)?.message ?? String(error)}`,
+        topic: message.topic,
+        size: undefined,
+        sample: undefined,
+        id: message.id,
+      });
+    }
+  }
+
+  // ---- closing ---------------------------------------------------------------------------
+
+  /**
+   * Stops receiving. With `drain` (the default) buffered messages are still handled before it
+   * resolves; without, they are dropped (durable ones are left for redelivery). `signal`
+   * stops waiting for the handlers.
+   */
+  close(options: { drain?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    this.#closing ??= this.#close(options.drain ?? true, options.signal);
+    return this.#closing;
+  }
+
+  async #close(drain: boolean, signal: AbortSignal | undefined): Promise<void> {
+    this.options.signal?.removeEventListener('abort', this);
+    await this.#transport?.close();
+    if (!drain) {
+      for (
+        let next = this.#buffer.tryRecv();
+        next !== undefined && !next.done;
+        next = this.#buffer.tryRecv()
+      ) {
+        this.#dropped++;
+        if (next.value instanceof DurableItem) next.value.delivery.nak();
+      }
+    }
+    this.#buffer.close();
+    try {
+      await raceWithSignal(Promise.all(this.#workers), signal);
+    } finally {
+      this.#host.retire(this as Subscription<unknown>);
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

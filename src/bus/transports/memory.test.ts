@@ -1,0 +1,5 @@
+import { transportContract } from '../transport.contract.ts';
+import { MemoryHub, memoryTransport } from './memory.ts';
+
+const hub = new MemoryHub();
+transportContract('memory', { wire: false, connect: async () => memoryTransport(hub) });
