@@ -1,11 +1,9 @@
 // /act requests/s and p99 latency under wrk (or autocannon when wrk is missing), against bare
 // node:http doing the same JSON and, when `go` is installed, Go net/http, all in one run.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildGo, has } from './go.ts';
 import { type BenchReport, printReport, round } from './report.ts';
 
 const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
@@ -16,15 +14,6 @@ interface Load {
   rps: number;
   p99ms: number;
   tool: string;
-}
-
-function has(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function freePort(): Promise<number> {
@@ -120,12 +109,8 @@ export async function runActHttpBench(): Promise<BenchReport> {
   results.push(await measure('agentfleet, 1 process', serve(1)));
   results.push(await measure('bare node:http, 2 workers', bare(2)));
   results.push(await measure('agentfleet --workers 2', serve(2)));
-  if (has('go')) {
-    const dir = mkdtempSync(join(tmpdir(), 'agentfleet-go-'));
-    const binary = join(dir, 'act');
-    execFileSync('go', ['build', '-o', binary, join(root, 'bench/servers/act.go')], {
-      env: { ...process.env, GOCACHE: join(dir, 'cache'), GOPATH: join(dir, 'gopath'), GO111MODULE: 'off' },
-    });
+  const binary = buildGo('servers/act.go');
+  if (binary !== undefined) {
     results.push(await measure('Go net/http', (port) => spawn(binary, [String(port)], { stdio: 'ignore' })));
   }
   const byName = Object.fromEntries(results.map((r) => [r.name, r]));

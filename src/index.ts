@@ -3,11 +3,11 @@
  * This file is the package's public surface; each capability's own index.ts is re-exported here.
  */
 export * from './agents/index.ts';
+export * from './bus/index.ts';
+export * from './channel/index.ts';
 export * from './config/index.ts';
 export * from './core/index.ts';
 export * from './errors/index.ts';
 export * from './pool/index.ts';
 export * from './rules/index.ts';
 export * from './server/index.ts';
-export * from './channel/index.ts';
-export * from './bus/index.ts';
