@@ -256,6 +256,7 @@ export class Bus implements SubscriptionHost {
           `${data.byteLength} bytes; the limit is ${this.#maxBytes}`,
           topic,
           data,
+          this.#maxBytes,
         ),
       );
       return undefined;
@@ -263,7 +264,9 @@ export class Bus implements SubscriptionHost {
     try {
       return decodeEnvelope(data, this.codec);
     } catch (error) {
-      this.deadLetter(rawDeadLetter('MESSAGE_UNDECODABLE', (error as Error).message, topic, data));
+      this.deadLetter(
+        rawDeadLetter('MESSAGE_UNDECODABLE', (error as Error).message, topic, data, this.#maxBytes),
+      );
       return undefined;
     }
   }

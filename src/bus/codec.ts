@@ -24,7 +24,8 @@ export const jsonCodec: Codec = {
 export const msgpackCodec: Codec = {
   name: 'msgpack',
   encode: (envelope) => msgpackEncode(envelope, { ignoreUndefined: true }),
-  decode: (data) => msgpackDecode(data),
+  // A Node Buffer in would make binary payloads come out as Buffers; decode a plain view instead.
+  decode: (data) => msgpackDecode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
 };
 
 /** Resolves a codec option. */

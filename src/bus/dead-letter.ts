@@ -10,23 +10,24 @@ export interface DeadLetter {
   topic: string;
   /** Its size in bytes (wire transports), or undefined. */
   size: number | undefined;
-  /** The first bytes (at most 4 KiB), base64, so the sender can be found; undefined for decoded messages. */
+  /** The first bytes (at most 4 KiB, less on buses with small messages), base64, so the sender can be found. */
   sample: string | undefined;
   /** The envelope id, when the message could be decoded. */
   id: string | undefined;
 }
 
-const SAMPLE_BYTES = 4096;
-
-/** Builds a dead letter for raw bytes that could not be turned into an envelope. */
+/**
+ * Builds a dead letter for raw bytes that could not be turned into an envelope. The sample is
+ * capped at a quarter of `maxMessageBytes` (and 4 KiB), so the letter itself always fits on the bus.
+ */
 export function rawDeadLetter(
   reason: DeadLetterReason,
   message: string,
   topic: string,
   data: Uint8Array,
+  maxMessageBytes: number,
 ): DeadLetter {
-  const sample = Buffer.from(data.buffer, data.byteOffset, Math.min(data.byteLength, SAMPLE_BYTES)).toString(
-    'base64',
-  );
+  const sampleBytes = Math.min(data.byteLength, 4096, Math.floor(maxMessageBytes / 4));
+  const sample = Buffer.from(data.buffer, data.byteOffset, sampleBytes).toString('base64');
   return { reason, message, topic, size: data.byteLength, sample, id: undefined };
 }

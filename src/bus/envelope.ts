@@ -28,7 +28,7 @@ let sequence = 0;
 
 /** A process-unique, cluster-unique-in-practice id: 48 random bits of node prefix plus a counter. */
 export function nextMessageId(): string {
-  return `${NODE_PREFIX}${(++sequence).toString(36)}`;
+  return NODE_PREFIX + ++sequence;
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;

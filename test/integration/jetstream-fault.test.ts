@@ -1,0 +1,117 @@
+// Fault test: a durable JetStream consumer in a child process is killed with SIGKILL in the
+// middle of 100,000 messages and restarted. Every message must be processed at least once
+// (none lost) and, with dedupe on and effects published under ids derived from the message
+// id, no effect may be committed twice.
+import assert from 'node:assert/strict';
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { createBus } from '../../src/bus/index.ts';
+import { natsTransport } from '../../src/bus/transports/nats.ts';
+import { sleep } from '../helpers.ts';
+import { NATS_URL, serverSkipReason } from './servers.ts';
+
+const MESSAGES = Number(process.env.FAULT_MESSAGES ?? 100_000);
+const KILL_AFTER = Math.floor(MESSAGES * 0.3);
+const skip = await serverSkipReason('NATS', 4222);
+const consumerScript = new URL('./fixtures/jetstream-consumer.ts', import.meta.url).pathname;
+
+function startConsumer(prefix: string, durable: string, log: string): Promise<ChildProcess> {
+  const child = fork(consumerScript, [prefix, durable, log], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('message', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`consumer exited early with ${code}`)));
+  });
+}
+
+describe('JetStream consumer killed with SIGKILL mid-stream', { skip, timeout: 600_000 }, () => {
+  const prefix = `fault${randomBytes(4).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'agentfleet-fault-'));
+  const streams = [
+    { name: `${prefix}_IN`, subjects: [`${prefix}.in`] },
+    { name: `${prefix}_DONE`, subjects: [`${prefix}.done`] },
+  ];
+  after(async () => {
+    const nc = await connect({ servers: NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    for (const s of streams) await jsm.streams.delete(s.name).catch(() => {});
+    await nc.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`processes all ${MESSAGES} messages at least once and commits each effect exactly once`, async () => {
+    const nc = await connect({ servers: NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    const bus = createBus({ transport: await natsTransport({ servers: NATS_URL, streams }) });
+    const started = performance.now();
+    for (let i = 0; i < MESSAGES; i += 1_000) {
+      const batch = [];
+      for (let seq = i; seq < Math.min(MESSAGES, i + 1_000); seq++)
+        batch.push(bus.publish(`${prefix}.in`, { seq }));
+      await Promise.all(batch);
+    }
+    const publishMs = performance.now() - started;
+    const doneCount = async () => (await jsm.streams.info(`${prefix}_DONE`)).state.messages;
+
+    const log = join(dir, 'handled.log');
+    const durable = `${prefix}_worker`;
+    const first = await startConsumer(prefix, durable, log);
+    while ((await doneCount()) < KILL_AFTER) await sleep(20);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    const atKill = await doneCount();
+
+    const consumeStarted = performance.now();
+    const second = await startConsumer(prefix, durable, log);
+    const deadline = Date.now() + 300_000;
+    for (;;) {
+      const info = await jsm.consumers.info(`${prefix}_IN`, durable);
+      if ((await doneCount()) >= MESSAGES && info.num_pending === 0 && info.num_ack_pending === 0) break;
+      assert.ok(Date.now() < deadline, 'the restarted consumer did not finish in time');
+      await sleep(50);
+    }
+    second.send('stop');
+    const { stats } = await new Promise<{ stats: Record<string, number> }>((resolve) =>
+      second.once('message', resolve as never),
+    );
+    await new Promise((resolve) => second.once('exit', resolve));
+
+    const stored = await doneCount();
+    const done: number[] = [];
+    const consumer = await jetstream(nc).consumers.get(`${prefix}_DONE`);
+    const messages = await consumer.consume();
+    for await (const m of messages) {
+      done.push((JSON.parse(m.string()) as { payload: { seq: number } }).payload.seq);
+      if (done.length >= stored) break;
+    }
+    await messages.close();
+    const runs = readFileSync(log, 'utf8').trim().split('\n').map(Number);
+    const unique = new Set(runs);
+    const figures = {
+      messages: MESSAGES,
+      publishPerSec: Math.round(MESSAGES / (publishMs / 1000)),
+      committedAtKill: atKill,
+      handlerRuns: runs.length,
+      handlerReruns: runs.length - unique.size,
+      skippedAsDuplicates: stats.duplicates,
+      effectsCommitted: done.length,
+      distinctEffects: new Set(done).size,
+      secondConsumerMs: Math.round(performance.now() - consumeStarted),
+    };
+    console.log(`JSON: ${JSON.stringify({ name: 'jetstream-fault', figures })}`);
+
+    assert.equal(unique.size, MESSAGES, 'every message was handled at least once');
+    for (let seq = 0; seq < MESSAGES; seq++) assert.ok(unique.has(seq), `message ${seq} was lost`);
+    assert.equal(done.length, MESSAGES, 'each effect committed exactly once');
+    assert.equal(new Set(done).size, MESSAGES);
+    await bus.close();
+    await nc.close();
+  });
+});
