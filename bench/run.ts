@@ -2,6 +2,7 @@
 // line, and writes it to .bench-out/latest.json. Pick some with `npm run bench -- pool lifecycle`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runActHttpBench } from './act-http.bench.ts';
+import { runBusBench } from './bus.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
@@ -14,6 +15,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'idle-agents': runIdleAgentsBench,
   'act-http': runActHttpBench,
   channel: runChannelBench,
+  bus: runBusBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -103,6 +103,15 @@ describe('Bus (in memory)', () => {
       bus.subscribe('d', () => {}, { whenFull: 'sometimes' as 'block' }),
       'INVALID_OPTIONS',
     );
+    await rejectsWithCode(bus.publish('p', 1, { id: 'has space' }), 'INVALID_OPTIONS');
+    await rejectsWithCode(bus.publish('p', 1, { id: '' }), 'INVALID_OPTIONS');
+    await rejectsWithCode(bus.publish('p', 1, { tenant: 'a\nb' }), 'INVALID_OPTIONS');
+    await rejectsWithCode(bus.publish('p', 1, { headers: { n: 1 as unknown as string } }), 'INVALID_OPTIONS');
+    await rejectsWithCode(bus.publish('p', 1, { traceparent: 'nope' }), 'INVALID_OPTIONS');
+    throwsWithCode(
+      () => createBus({ codec: { name: 'bad name', encode: () => new Uint8Array(), decode: () => 0 } }),
+      'INVALID_OPTIONS',
+    );
     throwsWithCode(() => createBus({ maxMessageBytes: -1 }), 'INVALID_OPTIONS');
     throwsWithCode(() => createBus({ deadLetterTopic: 'a.*' }), 'INVALID_TOPIC');
     await bus.close();

@@ -3,10 +3,11 @@ import { EventEmitter } from 'node:events';
 import type { Channel } from '../channel/index.ts';
 import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import { type BusOptions, type PublishContext, parseBusOptions } from './bus-options.ts';
-import { type Codec, codecFor, decodeEnvelope } from './codec.ts';
+import { type Codec, codecFor } from './codec.ts';
 import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';
 import { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
 import { BusClosedError, MessageTooLargeError } from './errors.ts';
+import { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
 import { ERROR_HEADER, PendingRequests } from './requests.ts';
 import { resolveSubscribeOptions, type SubscribeOptions } from './subscribe-options.ts';
 import {
@@ -65,6 +66,7 @@ export class Bus implements SubscriptionHost {
   readonly codec: Codec;
   readonly events = new EventEmitter<BusEvents>();
   readonly #maxBytes: number;
+  readonly #codecs: CodecLookup;
   readonly #deadLetterTopic: string;
   readonly #requestTimeoutMs: number;
   readonly #context: (() => PublishContext | undefined) | undefined;
@@ -91,6 +93,7 @@ export class Bus implements SubscriptionHost {
     const o = parseBusOptions(options);
     this.transport = o.transport ?? new MemoryTransport();
     this.codec = codecFor(o.codec);
+    this.#codecs = codecLookup(this.codec);
     this.#maxBytes = o.maxMessageBytes ?? 1024 * 1024;
     this.#deadLetterTopic = o.deadLetterTopic ?? '_deadletter';
     assertTopic(this.#deadLetterTopic);
@@ -262,7 +265,7 @@ export class Bus implements SubscriptionHost {
       return undefined;
     }
     try {
-      return decodeEnvelope(data, this.codec);
+      return decodeFrame(data, topic, this.#codecs);
     } catch (error) {
       this.deadLetter(
         rawDeadLetter('MESSAGE_UNDECODABLE', (error as Error).message, topic, data, this.#maxBytes),
@@ -317,13 +320,27 @@ export class Bus implements SubscriptionHost {
     if (traceparent !== undefined && !isTraceparent(traceparent)) {
       throw new InvalidOptionsError(`traceparent ${JSON.stringify(traceparent)} is not W3C trace context.`);
     }
+    const id = options?.id;
+    if (id !== undefined && (typeof id !== 'string' || !isToken(id))) {
+      throw new InvalidOptionsError(
+        `message id ${JSON.stringify(id)} must be 1–200 printable characters without spaces.`,
+      );
+    }
+    const tenant = options?.tenant ?? context?.tenant;
+    if (tenant !== undefined && (typeof tenant !== 'string' || !isToken(tenant))) {
+      throw new InvalidOptionsError(
+        `tenant ${JSON.stringify(tenant)} must be 1–200 printable characters without spaces.`,
+      );
+    }
+    const headers = options?.headers;
+    if (headers !== undefined) assertHeaders(headers);
     return {
-      id: options?.id ?? nextMessageId(),
+      id: id ?? nextMessageId(),
       topic,
       time: Date.now(),
-      tenant: options?.tenant ?? context?.tenant,
+      tenant,
       traceparent,
-      headers: options?.headers ?? {},
+      headers: headers ?? {},
       replyTo,
       payload,
     };
@@ -333,7 +350,7 @@ export class Bus implements SubscriptionHost {
     let data: Uint8Array | undefined;
     if (this.transport.features.wire) {
       try {
-        data = this.codec.encode(envelope);
+        data = encodeFrame(envelope, this.codec);
       } catch (error) {
         throw new AgentfleetError(
           'MESSAGE_UNENCODABLE',
@@ -346,6 +363,19 @@ export class Bus implements SubscriptionHost {
     }
     this.#published++;
     return this.transport.publish({ envelope, data }, signal);
+  }
+}
+
+function assertHeaders(headers: Record<string, string>): void {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new InvalidOptionsError('headers must be an object of strings.');
+  }
+  for (const key in headers) {
+    if (typeof headers[key] !== 'string') {
+      throw new InvalidOptionsError(
+        `header ${JSON.stringify(key)} must be a string, not ${typeof headers[key]}.`,
+      );
+    }
   }
 }
 

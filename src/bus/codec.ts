@@ -1,13 +1,16 @@
 import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpack';
-import type { Envelope } from './envelope.ts';
-import { toEnvelope } from './envelope.ts';
-import { MessageUndecodableError } from './errors.ts';
+import { InvalidOptionsError } from '../errors/index.ts';
 
-/** Turns envelopes into bytes for wire transports (NATS, MQTT) and back. */
+/**
+ * Turns payloads into bytes for wire transports (NATS, MQTT) and back. The envelope's own
+ * fields travel in a short text header line in front (see `frame.ts`), so a codec only ever
+ * sees the payload.
+ */
 export interface Codec {
+  /** Written in each message's header line so receivers pick the same codec: letters, digits, `-`, `_`. */
   readonly name: string;
-  encode(envelope: Envelope): Uint8Array;
-  /** Returns the decoded (not yet validated) value; throws on malformed bytes. */
+  encode(payload: unknown): Uint8Array;
+  /** Returns the decoded (not yet trusted) value; throws on malformed bytes. */
   decode(data: Uint8Array): unknown;
 }
 
@@ -16,44 +19,28 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 /** JSON text (UTF-8). The default: readable with any NATS or MQTT tool. */
 export const jsonCodec: Codec = {
   name: 'json',
-  encode: (envelope) => Buffer.from(JSON.stringify(envelope)),
+  encode: (payload) => Buffer.from(JSON.stringify(payload) ?? 'null'),
   decode: (data) => JSON.parse(textDecoder.decode(data)),
 };
 
 /** MessagePack: smaller and carries binary payloads (`Uint8Array`) as they are. */
 export const msgpackCodec: Codec = {
   name: 'msgpack',
-  encode: (envelope) => msgpackEncode(envelope, { ignoreUndefined: true }),
+  encode: (payload) => msgpackEncode(payload, { ignoreUndefined: true }),
   // A Node Buffer in would make binary payloads come out as Buffers; decode a plain view instead.
   decode: (data) => msgpackDecode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)),
 };
 
-/** Resolves a codec option. */
+const CODEC_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** Resolves a codec option; a custom codec's name must be a short token (it goes on the wire). */
 export function codecFor(codec: 'json' | 'msgpack' | Codec | undefined): Codec {
   if (codec === undefined || codec === 'json') return jsonCodec;
   if (codec === 'msgpack') return msgpackCodec;
-  return codec;
-}
-
-/**
- * Decodes bytes from the wire whichever built-in codec wrote them (JSON text starts with
- * `{`, `[` or whitespace; a MessagePack map or array never does), so nodes using different codecs still understand each
- * other. Throws `MESSAGE_UNDECODABLE` with the reason.
- */
-export function decodeEnvelope(data: Uint8Array, custom?: Codec): Envelope {
-  let value: unknown;
-  try {
-    if (custom !== undefined && custom !== jsonCodec && custom !== msgpackCodec) value = custom.decode(data);
-    else value = looksLikeJson(data[0]) ? jsonCodec.decode(data) : msgpackCodec.decode(data);
-  } catch (error) {
-    throw new MessageUndecodableError(`malformed bytes (${(error as Error).message})`, { cause: error });
+  if (typeof codec?.name !== 'string' || !CODEC_NAME.test(codec.name)) {
+    throw new InvalidOptionsError(
+      `A codec's name must match ${CODEC_NAME}; got ${JSON.stringify(codec?.name)}.`,
+    );
   }
-  return toEnvelope(value);
-}
-
-/** `{`, `[`, space, tab, CR, LF: bytes that start JSON text but never a MessagePack map or array. */
-function looksLikeJson(first: number | undefined): boolean {
-  return (
-    first === 0x7b || first === 0x5b || first === 0x20 || first === 0x09 || first === 0x0a || first === 0x0d
-  );
+  return codec;
 }

@@ -7,9 +7,9 @@ export {
   type RequestOptions,
 } from './bus.ts';
 export type { BusOptions, PublishContext } from './bus-options.ts';
-export { type Codec, codecFor, decodeEnvelope, jsonCodec, msgpackCodec } from './codec.ts';
+export { type Codec, codecFor, jsonCodec, msgpackCodec } from './codec.ts';
 export type { DeadLetter, DeadLetterReason } from './dead-letter.ts';
-export { type Envelope, isTraceparent, nextMessageId, toEnvelope } from './envelope.ts';
+export { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
 export {
   BusClosedError,
   InvalidTopicError,
@@ -20,6 +20,7 @@ export {
   RequestTimeoutError,
   TransportError,
 } from './errors.ts';
+export { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
 export { MemoryIdempotencyStore } from './idempotency.ts';
 export { ERROR_HEADER } from './requests.ts';
 export type { SubscribeOptions, WhenFull } from './subscribe-options.ts';

@@ -275,7 +275,7 @@ function wireContract(
   bus: (o?: Parameters<typeof createBus>[0]) => Promise<Bus>,
   topic: (s: string) => string,
 ): void {
-  it('undecodable and oversized messages go to the dead-letter topic and never reach the handler', async () => {
+  it('undecodable and oversized messages go to the dead-letter topic and never reach the handler; plain JSON is a payload', async () => {
     const receiver = await bus({ maxMessageBytes: 1024 });
     const t = topic('dlq');
     const handled: unknown[] = [];
@@ -301,14 +301,13 @@ function wireContract(
         data,
       });
     await send(Buffer.from('not json {'));
-    await send(Buffer.from(JSON.stringify({ id: 'x', topic: t })));
-    await send(
-      Buffer.from(JSON.stringify({ id: 'x', topic: t, time: 1, headers: {}, payload: 'x'.repeat(2000) })),
-    );
+    await send(Buffer.from('AF1 json some-id yesterday    \n{}'));
+    await send(Buffer.from(`AF1 json some-id 1    \n"${'x'.repeat(2000)}"`));
     await send(Buffer.from([0xc1, 0xc1]));
+    await send(Buffer.from('{"from":"a sensor"}'));
     await sender.publish(t, 'fine');
-    await eventually(() => handled.length === 1 && letters.length >= 4, 5_000);
-    assert.deepEqual(handled, ['fine']);
+    await eventually(() => handled.length === 2 && letters.length >= 4, 5_000);
+    assert.deepEqual(handled, [{ from: 'a sensor' }, 'fine']);
     assert.deepEqual(letters.map((l) => l.reason).sort(), [
       'MESSAGE_TOO_LARGE',
       'MESSAGE_UNDECODABLE',

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { createBus } from '../../src/bus/index.ts';
+import { codecLookup, createBus, decodeFrame, type Envelope, jsonCodec } from '../../src/bus/index.ts';
 import { natsTransport } from '../../src/bus/transports/nats.ts';
 import { sleep } from '../helpers.ts';
 import { NATS_URL, serverSkipReason } from './servers.ts';
@@ -88,7 +88,8 @@ describe('JetStream consumer killed with SIGKILL mid-stream', { skip, timeout: 6
     const consumer = await jetstream(nc).consumers.get(`${prefix}_DONE`);
     const messages = await consumer.consume();
     for await (const m of messages) {
-      done.push((JSON.parse(m.string()) as { payload: { seq: number } }).payload.seq);
+      const envelope = decodeFrame(m.data, m.subject, codecLookup(jsonCodec)) as Envelope<{ seq: number }>;
+      done.push(envelope.payload.seq);
       if (done.length >= stored) break;
     }
     await messages.close();

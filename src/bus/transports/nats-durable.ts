@@ -96,16 +96,6 @@ async function ensureConsumer(
   }
 }
 
-/**
- * The client hands out Node `Buffer`s; the sink gets a plain `Uint8Array` view of the same
- * memory (no copy), so binary payloads decode to `Uint8Array` as on every other transport.
- */
-export function plainBytes(data: Uint8Array): Uint8Array {
-  return data.constructor === Uint8Array
-    ? data
-    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
 /** The ack handle of one JetStream message. */
 class JsDelivery implements Delivery {
   readonly #msg: JsMsg;
@@ -185,7 +175,7 @@ class DurableSubscription implements TransportSubscription {
         }
         let result: void | Promise<void>;
         try {
-          result = sink.receive(msg.subject, plainBytes(msg.data), new JsDelivery(msg));
+          result = sink.receive(msg.subject, msg.data, new JsDelivery(msg));
         } catch {
           continue;
         }

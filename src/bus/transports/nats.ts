@@ -19,7 +19,7 @@ import type {
   TransportSubscribeOptions,
   TransportSubscription,
 } from '../transport.ts';
-import { ensureStreams, plainBytes, subscribeDurable } from './nats-durable.ts';
+import { ensureStreams, subscribeDurable } from './nats-durable.ts';
 import { natsIdempotencyStore } from './nats-idempotency.ts';
 import {
   type NatsTransportOptions,
@@ -212,7 +212,7 @@ class NatsTransportImpl implements NatsTransport {
     const callback = (error: Error | null, msg: Msg) => {
       if (error !== null) return;
       try {
-        const result = sink.receive(msg.subject, plainBytes(msg.data));
+        const result = sink.receive(msg.subject, msg.data);
         if (result !== undefined) result.then(undefined, ignore);
       } catch {
         // The sink reports its own failures; a throw must not reach the client's parser.
