@@ -1,6 +1,7 @@
 import Denque from 'denque';
 import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
 import { ChannelClosedError } from './errors.ts';
+import { Ring } from './ring.ts';
 import { DONE, type Operation, type RecvResult, SingleWait, Waiter } from './waiter.ts';
 
 /** Returned by a send that completed at once, so a synchronous send allocates no promise. */
@@ -25,7 +26,7 @@ const COMPACT_AFTER = 64;
 export class Channel<T> implements AsyncIterable<T> {
   /** How many values the channel holds without a receiver (0 = rendezvous). */
   readonly capacity: number;
-  readonly #buffer = new Denque<T>();
+  readonly #buffer: Ring<T>;
   readonly #receivers = new Denque<Waiter<T>>();
   readonly #senders = new Denque<Waiter<T>>();
   #closed = false;
@@ -38,6 +39,7 @@ export class Channel<T> implements AsyncIterable<T> {
       throw new InvalidOptionsError(`Channel capacity must be an integer >= 0, got ${String(capacity)}.`);
     }
     this.capacity = capacity;
+    this.#buffer = new Ring<T>(capacity);
   }
 
   /** Values buffered now (senders still waiting are not counted). */
