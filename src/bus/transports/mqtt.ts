@@ -221,8 +221,10 @@ class MqttTransportImpl implements MqttTransport {
       // The broker picked this client; pick one matching member of the group here.
       for (let tried = 0; tried < members.length; tried++) {
         const member = members[route.next++ % members.length];
-        if (member !== undefined && topicMatches(member.pattern, topic))
-          return receive(member.sink, topic, payload);
+        if (member !== undefined && topicMatches(member.pattern, topic)) {
+          receive(member.sink, topic, payload);
+          return;
+        }
       }
       return;
     }

@@ -1,0 +1,115 @@
+import type { EventSourceMessage } from 'eventsource-parser';
+import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
+import { errorFromFailure, malformed, type VendorError } from './errors.ts';
+import { type HttpOptions, VendorHttp } from './http.ts';
+import { StreamState } from './stream-state.ts';
+import type { CallOptions, GenerateRequest, GenerateResult, Provider, StreamEvent } from './types.ts';
+
+/** How one vendor's HTTP API spells a call; the transport and stream plumbing are shared. */
+export interface WireFormat {
+  path(request: GenerateRequest, stream: boolean): string;
+  headers(stream: boolean): Record<string, string>;
+  body(request: GenerateRequest, stream: boolean): unknown;
+  /** Reads a whole (non-streamed) answer; throws `malformed(...)` when it cannot. */
+  result(json: unknown, request: GenerateRequest): GenerateResult;
+  /** Handles one server-sent event; returns true once the answer is complete. */
+  event(event: EventSourceMessage, state: StreamState, out: StreamEvent[]): boolean;
+  readError(body: string): VendorError;
+}
+
+/** A provider over HTTP: the vendor's `WireFormat` plus a pooled keep-alive client. */
+export class HttpProvider implements Provider {
+  readonly name: string;
+  readonly #format: WireFormat;
+  readonly #http: VendorHttp;
+  readonly #headers: Record<string, string>;
+
+  constructor(
+    name: string,
+    baseUrl: string,
+    format: WireFormat,
+    headers: Record<string, string>,
+    http: HttpOptions,
+  ) {
+    this.name = name;
+    this.#format = format;
+    this.#headers = headers;
+    this.#http = new VendorHttp(name, baseUrl, http, (body) => format.readError(body));
+  }
+
+  async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
+    checkRequest(request);
+    const signal = options.signal;
+    if (signal?.aborted) throw new AbortedError('The model call was aborted.');
+    const response = await this.#http.post(
+      this.#format.path(request, false),
+      this.#format.body(request, false),
+      this.#callHeaders(request, false),
+      signal,
+    );
+    const text = await this.#http.text(response, signal);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error) {
+      throw malformed(this.name, `the body is not JSON (${text.slice(0, 80)})`, error);
+    }
+    return this.#format.result(json, request);
+  }
+
+  async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+    const signal = options.signal;
+    const state = new StreamState(request);
+    const out: StreamEvent[] = [];
+    try {
+      checkRequest(request);
+      if (signal?.aborted) throw new AbortedError('The model call was aborted.');
+      const response = await this.#http.post(
+        this.#format.path(request, true),
+        this.#format.body(request, true),
+        this.#callHeaders(request, true),
+        signal,
+      );
+      let complete = false;
+      for await (const event of this.#http.events(response, signal)) {
+        if (complete) continue; // read to the end so the connection can be reused
+        complete = this.#format.event(event, state, out);
+        while (out.length > 0) yield out.shift() as StreamEvent;
+      }
+      if (!complete) throw malformed(this.name, 'the stream ended before the answer was complete');
+      state.finish(out);
+      while (out.length > 0) yield out.shift() as StreamEvent;
+    } catch (error) {
+      yield { type: 'error', error: errorFromFailure(this.name, error, signal) };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+
+  #callHeaders(request: GenerateRequest, stream: boolean): Record<string, string> {
+    return { ...this.#headers, ...this.#format.headers(stream), ...request.headers };
+  }
+}
+
+function checkRequest(request: GenerateRequest): void {
+  if (typeof request?.model !== 'string' || request.model === '') {
+    throw new InvalidOptionsError('A model request needs a model name.');
+  }
+  if (!Array.isArray(request.messages) || request.messages.length === 0) {
+    throw new InvalidOptionsError('A model request needs at least one message.');
+  }
+}
+
+/** Parses one event's JSON data, or throws a malformed-response error naming the provider. */
+export function eventJson(provider: string, event: EventSourceMessage): Record<string, unknown> {
+  try {
+    const value = JSON.parse(event.data) as unknown;
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch (error) {
+    throw malformed(provider, `a stream chunk is not JSON (${event.data.slice(0, 80)})`, error);
+  }
+  throw malformed(provider, `a stream chunk is not a JSON object (${event.data.slice(0, 80)})`);
+}

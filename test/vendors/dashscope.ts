@@ -1,0 +1,118 @@
+// DashScope's native text generation API as documented (result_format "message", incremental_output, X-DashScope-SSE).
+import type { ServerResponse } from 'node:http';
+import { readOpenAi } from './openai.ts';
+import { type Answer, type Body, pieces, type SeenRequest, tokens } from './scenario.ts';
+import { json, sseHeaders } from './sse.ts';
+
+export function readDashScope(body: Body): SeenRequest {
+  return readOpenAi({ messages: body.input?.messages, tools: body.parameters?.tools });
+}
+
+const ERRORS = {
+  auth: [401, 'InvalidApiKey', 'Invalid API-key provided.'],
+  ratelimit: [429, 'Throttling.RateQuota', 'Requests rate limit exceeded, please try again later.'],
+  server: [500, 'InternalError', 'An internal error has occured, please try again later.'],
+  context: [400, 'InvalidParameter', 'Range of input length should be [1, 30720]'],
+} as const;
+
+export function renderDashScope(
+  res: ServerResponse,
+  body: Body,
+  seen: SeenRequest,
+  a: Answer,
+  stream: boolean,
+  nousage: boolean,
+): void {
+  const requestId = 'b2c8b5a4-mock';
+  if (a.kind === 'error') {
+    const [status, code, message] = ERRORS[a.error];
+    json(
+      res,
+      status,
+      { code, message, request_id: requestId },
+      a.error === 'ratelimit' ? { 'retry-after': '7' } : {},
+    );
+    return;
+  }
+  const text = a.kind === 'text' ? a.text : '';
+  const calls = a.kind === 'calls' ? a.calls : [];
+  const usage = {
+    input_tokens: tokens(seen.characters),
+    output_tokens: tokens(text.length + calls.reduce((n, c) => n + c.arguments.length, 0)),
+    total_tokens: 0,
+  };
+  usage.total_tokens = usage.input_tokens + usage.output_tokens;
+  const finish = calls.length > 0 ? 'tool_calls' : 'stop';
+  const messageFormat = body.parameters?.result_format === 'message' || calls.length > 0;
+  const output = (content: string, toolCalls: Body[] | undefined, reason: string) =>
+    messageFormat
+      ? {
+          choices: [
+            {
+              finish_reason: reason,
+              message: { role: 'assistant', content, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+            },
+          ],
+        }
+      : { text: content, finish_reason: reason };
+  if (!stream) {
+    if (a.kind === 'malformed') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"output":{"choices":[');
+      return;
+    }
+    const toolCalls =
+      calls.length > 0
+        ? calls.map((c) => ({
+            id: c.id,
+            type: 'function',
+            function: { name: c.name, arguments: c.arguments },
+          }))
+        : undefined;
+    json(res, 200, {
+      output: output(text, toolCalls, finish),
+      ...(nousage ? {} : { usage }),
+      request_id: requestId,
+    });
+    return;
+  }
+  const datas: Body[] = [];
+  const incremental = body.parameters?.incremental_output === true;
+  let sofar = '';
+  for (const piece of pieces(text || (a.kind === 'text' ? '' : 'partial answer'), 3)) {
+    sofar += piece;
+    datas.push({ output: output(incremental ? piece : sofar, undefined, 'null') });
+  }
+  for (const [index, c] of calls.entries()) {
+    datas.push({
+      output: output(
+        '',
+        [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }],
+        'null',
+      ),
+    });
+    for (const piece of pieces(c.arguments, 4)) {
+      datas.push({
+        output: output('', [{ index, id: '', type: 'function', function: { arguments: piece } }], 'null'),
+      });
+    }
+  }
+  datas.push({ output: output('', undefined, finish) });
+  sseHeaders(res);
+  let out = '';
+  for (const [i, data] of datas.entries()) {
+    const full = { ...data, ...(nousage ? {} : { usage }), request_id: requestId };
+    const line = a.kind === 'malformed' && i === 1 ? '{"output": [ oops' : JSON.stringify(full);
+    out += `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${line}\n\n`;
+    if (a.kind === 'stall' && i === 0) {
+      res.write(out);
+      return;
+    }
+    if (a.kind === 'reset' && i === 1) {
+      res.write(out);
+      setImmediate(() => res.socket?.destroy());
+      return;
+    }
+  }
+  res.end(out);
+}

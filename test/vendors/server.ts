@@ -1,0 +1,103 @@
+// A fake model vendor for tests and benchmarks: speaks OpenAI Chat Completions, Anthropic
+// Messages and DashScope's native API on loopback, with scenarios for tool calls and faults
+// (see scenario.ts). Never part of the product.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { readAnthropic, renderAnthropic } from './anthropic.ts';
+import { readDashScope, renderDashScope } from './dashscope.ts';
+import { readOpenAi, renderOpenAi } from './openai.ts';
+import { answer, type Body, scenarioOf } from './scenario.ts';
+import { json } from './sse.ts';
+
+export interface SeenCall {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Body;
+}
+
+export interface VendorServer {
+  readonly url: string;
+  /** Every request received (kept only when `record` is on). */
+  readonly calls: SeenCall[];
+  close(): Promise<void>;
+}
+
+export async function startVendorServer(
+  options: { port?: number; latencyMs?: number; record?: boolean } = {},
+): Promise<VendorServer> {
+  const calls: SeenCall[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const latency = options.latencyMs ?? 0;
+  const record = options.record ?? true;
+
+  const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
+    let body: Body;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      json(res, 400, { error: { message: 'body is not JSON', type: 'invalid_request_error' } });
+      return;
+    }
+    const path = req.url ?? '';
+    if (record) calls.push({ path, headers: req.headers, body });
+    const header = req.headers['x-mock-scenario'];
+    const named = Array.isArray(header) ? header[0] : header;
+    if (path.endsWith('/chat/completions')) {
+      const seen = readOpenAi(body);
+      const scenario = scenarioOf(named, seen);
+      renderOpenAi(res, body, seen, answer(scenario, seen), scenario === 'nousage');
+    } else if (path.endsWith('/v1/messages')) {
+      if (req.headers['x-api-key'] === undefined || req.headers['anthropic-version'] === undefined) {
+        json(res, 401, {
+          type: 'error',
+          error: { type: 'authentication_error', message: 'x-api-key and anthropic-version are required' },
+        });
+        return;
+      }
+      const seen = readAnthropic(body);
+      renderAnthropic(res, body, seen, answer(scenarioOf(named, seen), seen));
+    } else if (path.endsWith('/services/aigc/text-generation/generation')) {
+      const seen = readDashScope(body);
+      const scenario = scenarioOf(named, seen);
+      const stream =
+        req.headers['x-dashscope-sse'] === 'enable' || req.headers.accept === 'text/event-stream';
+      renderDashScope(res, body, seen, answer(scenario, seen), stream, scenario === 'nousage');
+    } else {
+      json(res, 404, { error: { message: `no route ${path}`, type: 'not_found' } });
+    }
+  };
+
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      raw += chunk;
+    });
+    req.on('end', () => {
+      if (latency === 0) return handle(req, res, raw);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        handle(req, res, raw);
+      }, latency);
+      timers.add(timer);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
