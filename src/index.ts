@@ -8,6 +8,8 @@ export * from './channel/index.ts';
 export * from './config/index.ts';
 export * from './core/index.ts';
 export * from './errors/index.ts';
+export * from './llm/index.ts';
 export * from './pool/index.ts';
 export * from './rules/index.ts';
 export * from './server/index.ts';
+export * from './tools/index.ts';

@@ -1,0 +1,8 @@
+export { defineTool, jsonSchemaOf, type Tool, type ToolContext, type ToolDefinition } from './define.ts';
+export {
+  type ToolErrorCode,
+  type ToolOutcome,
+  ToolRunner,
+  type ToolRunnerOptions,
+  type ToolStats,
+} from './runner.ts';
