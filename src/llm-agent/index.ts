@@ -1,0 +1,11 @@
+export {
+  type AgentEvent,
+  type LlmAnswer,
+  LlmCognition,
+  type LlmCognitionOptions,
+  type LlmInput,
+  llm,
+  OutputInvalidError,
+  type StopReason,
+} from './loop.ts';
+export { ConversationMemory, type ConversationMemoryOptions } from './memory.ts';

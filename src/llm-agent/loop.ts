@@ -1,0 +1,231 @@
+import type { z } from 'zod';
+import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import type {
+  GenerateRequest,
+  Message,
+  ModelRegistry,
+  Provider,
+  ResponseFormat,
+  ToolCall,
+  Usage,
+} from '../llm/index.ts';
+import {
+  jsonSchemaOf,
+  type Tool,
+  type ToolOutcome,
+  ToolRunner,
+  type ToolRunnerOptions,
+} from '../tools/index.ts';
+import { ConversationMemory, type ConversationMemoryOptions } from './memory.ts';
+
+/** What the loop streams to its caller while it runs. */
+export type AgentEvent =
+  | { type: 'step-start'; step: number }
+  | { type: 'text-delta'; step: number; text: string }
+  | { type: 'tool-call'; step: number; call: ToolCall }
+  | { type: 'tool-result'; step: number; outcome: ToolOutcome }
+  | { type: 'step-finish'; step: number; usage: Usage }
+  | { type: 'final'; answer: LlmAnswer<unknown> };
+
+/** Why the loop ended. */
+export type StopReason = 'answer' | 'max-steps' | 'stop-condition';
+
+export interface LlmAnswer<Output> {
+  text: string;
+  /** The structured output, parsed and validated by `output`; undefined without one. */
+  output: Output;
+  steps: number;
+  toolCalls: number;
+  usage: Usage;
+  stoppedBy: StopReason;
+}
+
+export interface LlmCognitionOptions<Output> {
+  /** `provider/model` looked up in `registry`, or the vendor's model name when `provider` is given. */
+  model: string;
+  registry?: ModelRegistry;
+  provider?: Provider;
+  /** The system prompt, fixed or built per agent. */
+  system?: string | ((agentId: string) => string);
+  tools?: Tool[];
+  toolOptions?: ToolRunnerOptions;
+  /** Model calls per message, at most. Default 8. */
+  maxSteps?: number;
+  /** Ends the loop early after a step (e.g. once a given tool was called). */
+  stopWhen?: (state: { step: number; toolCalls: readonly ToolCall[]; text: string }) => boolean;
+  /** A zod schema the final answer must follow (sent to the model as a JSON Schema). */
+  output?: z.ZodType<Output>;
+  memory?: ConversationMemoryOptions;
+  temperature?: number;
+  maxTokens?: number;
+}
+
+/** The input of one run: a text, or an object with `content`. */
+export type LlmInput = string | { content: string };
+
+/** Thrown when the final answer does not follow the `output` schema. */
+export class OutputInvalidError extends AgentfleetError {
+  constructor(why: string, text: string) {
+    super('LLM_OUTPUT_INVALID', `The model's final answer does not follow the output schema: ${why}`, {
+      details: { text: text.slice(0, 500) },
+    });
+  }
+}
+
+const ZERO: Usage = { inputTokens: 0, outputTokens: 0, reported: true };
+
+/**
+ * LLM cognition: a tool-calling loop over one model. Each message runs up to `maxSteps`
+ * model calls; tool calls in between go through a `ToolRunner` (so bad arguments and failing
+ * tools come back to the model, never crash the agent). Use `decide` as an agent's cognition,
+ * or `run` to stream the steps.
+ */
+export class LlmCognition<Output = undefined> {
+  readonly #provider: Provider;
+  readonly #model: string;
+  readonly #options: LlmCognitionOptions<Output>;
+  readonly #runner: ToolRunner;
+  readonly #memory: ConversationMemory;
+  readonly #responseFormat: ResponseFormat | undefined;
+  readonly #maxSteps: number;
+
+  constructor(options: LlmCognitionOptions<Output>) {
+    if (options.provider !== undefined) {
+      this.#provider = options.provider;
+      this.#model = options.model;
+    } else if (options.registry !== undefined) {
+      const resolved = options.registry.resolve(options.model);
+      this.#provider = resolved.provider;
+      this.#model = resolved.model;
+    } else throw new InvalidOptionsError('LLM cognition needs a provider or a registry.');
+    this.#maxSteps = options.maxSteps ?? 8;
+    if (!Number.isInteger(this.#maxSteps) || this.#maxSteps < 1)
+      throw new InvalidOptionsError('maxSteps must be a positive integer.');
+    this.#options = options;
+    this.#runner = new ToolRunner(options.tools ?? [], options.toolOptions);
+    this.#memory = new ConversationMemory(options.memory);
+    this.#responseFormat =
+      options.output === undefined
+        ? undefined
+        : { type: 'json_schema', name: 'answer', schema: jsonSchemaOf(options.output) };
+  }
+
+  /** Tool call counters. */
+  toolStats() {
+    return this.#runner.stats();
+  }
+
+  get memory(): ConversationMemory {
+    return this.#memory;
+  }
+
+  /** Cognition for `defineAgent`: runs the loop for one message and returns the answer. */
+  async decide(input: LlmInput, ctx: { agentId: string; signal: AbortSignal }): Promise<LlmAnswer<Output>> {
+    let final: LlmAnswer<Output> | undefined;
+    for await (const event of this.run(input, ctx))
+      if (event.type === 'final') final = event.answer as LlmAnswer<Output>;
+    return final as LlmAnswer<Output>;
+  }
+
+  /** Runs the loop for one message, streaming text deltas, tool calls and results, and the final answer. */
+  async *run(input: LlmInput, ctx: { agentId: string; signal: AbortSignal }): AsyncGenerator<AgentEvent> {
+    const content = typeof input === 'string' ? input : input?.content;
+    if (typeof content !== 'string')
+      throw new InvalidOptionsError('An LLM agent takes a string or { content: string }.');
+    const signal = ctx.signal;
+    const system = this.#options.system;
+    const systemText = typeof system === 'function' ? system(ctx.agentId) : system;
+    const turn: Message[] = [{ role: 'user', content }];
+    const prefix: Message[] = [
+      ...(systemText === undefined ? [] : [{ role: 'system' as const, content: systemText }]),
+      ...this.#memory.history(ctx.agentId),
+    ];
+    const specs = this.#runner.specs;
+    let usage = ZERO;
+    let toolCalls = 0;
+    let text = '';
+    let stoppedBy: StopReason = 'max-steps';
+    let step = 0;
+    while (step < this.#maxSteps) {
+      step++;
+      yield { type: 'step-start', step };
+      const request: GenerateRequest = {
+        model: this.#model,
+        messages: [...prefix, ...turn],
+        ...(specs.length > 0 ? { tools: specs } : {}),
+        ...(this.#responseFormat === undefined ? {} : { responseFormat: this.#responseFormat }),
+        ...(this.#options.temperature === undefined ? {} : { temperature: this.#options.temperature }),
+        ...(this.#options.maxTokens === undefined ? {} : { maxTokens: this.#options.maxTokens }),
+      };
+      let calls: ToolCall[] = [];
+      text = '';
+      for await (const event of this.#provider.stream(request, { signal })) {
+        if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
+        else if (event.type === 'error') throw event.error;
+        else if (event.type === 'finish') {
+          text = event.text;
+          calls = event.toolCalls;
+          usage = addUsage(usage, event.usage);
+          yield { type: 'step-finish', step, usage: event.usage };
+        }
+      }
+      turn.push({ role: 'assistant', content: text, ...(calls.length > 0 ? { toolCalls: calls } : {}) });
+      if (calls.length === 0) {
+        stoppedBy = 'answer';
+        break;
+      }
+      toolCalls += calls.length;
+      for (const call of calls) yield { type: 'tool-call', step, call };
+      const outcomes = await this.#runner.run(calls, { signal });
+      for (const outcome of outcomes) {
+        turn.push(outcome.message);
+        yield { type: 'tool-result', step, outcome };
+      }
+      if (this.#options.stopWhen?.({ step, toolCalls: calls, text })) {
+        stoppedBy = 'stop-condition';
+        break;
+      }
+    }
+    if (signal.aborted) throw new AbortedError();
+    const output = this.#parseOutput(text, stoppedBy);
+    await this.#memory.append(ctx.agentId, turn, signal);
+    yield { type: 'final', answer: { text, output, steps: step, toolCalls, usage, stoppedBy } };
+  }
+
+  #parseOutput(text: string, stoppedBy: StopReason): Output {
+    const schema = this.#options.output;
+    if (schema === undefined || stoppedBy !== 'answer') return undefined as Output;
+    let value: unknown;
+    try {
+      value = JSON.parse(stripFences(text));
+    } catch {
+      throw new OutputInvalidError('it is not JSON', text);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success)
+      throw new OutputInvalidError(
+        parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+        text,
+      );
+    return parsed.data;
+  }
+}
+
+function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    reported: a.reported && b.reported,
+  };
+}
+
+/** Models often wrap JSON in a Markdown fence. */
+function stripFences(text: string): string {
+  const match = /^\s*```(?:json)?\s*\n([\s\S]*?)\n\s*```\s*$/.exec(text);
+  return match?.[1] ?? text;
+}
+
+/** Creates LLM cognition for `defineAgent({ decide: llm({...}) })`. */
+export function llm<Output = undefined>(options: LlmCognitionOptions<Output>): LlmCognition<Output> {
+  return new LlmCognition(options);
+}

@@ -1,0 +1,74 @@
+import type { Message } from '../llm/index.ts';
+
+/** How much conversation an agent keeps between messages. */
+export interface ConversationMemoryOptions {
+  /** Messages kept per agent (system prompt not counted). Default 50. */
+  maxMessages?: number;
+  /** Agents whose conversations are kept; the least recently used is forgotten first. Default 10,000. */
+  maxConversations?: number;
+  /** Condenses messages about to be dropped into a summary kept at the start of the history. */
+  summarize?: (
+    dropped: Message[],
+    previousSummary: string | undefined,
+    signal: AbortSignal,
+  ) => Promise<string>;
+}
+
+interface Conversation {
+  summary: string | undefined;
+  messages: Message[];
+}
+
+/** Bounded per-agent conversation histories (LRU over agents, oldest turns dropped or summarised). */
+export class ConversationMemory {
+  readonly #byAgent = new Map<string, Conversation>();
+  readonly #maxMessages: number;
+  readonly #maxConversations: number;
+  readonly #summarize: ConversationMemoryOptions['summarize'];
+
+  constructor(options: ConversationMemoryOptions = {}) {
+    this.#maxMessages = options.maxMessages ?? 50;
+    this.#maxConversations = options.maxConversations ?? 10_000;
+    this.#summarize = options.summarize;
+  }
+
+  /** The history to put before a new message: the summary (as a system message) and the kept turns. */
+  history(agentId: string): Message[] {
+    const c = this.#byAgent.get(agentId);
+    if (c === undefined) return [];
+    this.#byAgent.delete(agentId); // refresh its place in the LRU order
+    this.#byAgent.set(agentId, c);
+    return c.summary === undefined
+      ? c.messages
+      : [{ role: 'system', content: `Summary of the earlier conversation: ${c.summary}` }, ...c.messages];
+  }
+
+  /** Appends a finished turn, then trims to the bound without splitting a tool call from its results. */
+  async append(agentId: string, turn: Message[], signal: AbortSignal): Promise<void> {
+    if (this.#maxMessages === 0) return;
+    let c = this.#byAgent.get(agentId);
+    if (c === undefined) {
+      c = { summary: undefined, messages: [] };
+      this.#byAgent.set(agentId, c);
+      if (this.#byAgent.size > this.#maxConversations) {
+        this.#byAgent.delete(this.#byAgent.keys().next().value as string);
+      }
+    }
+    c.messages.push(...turn);
+    if (c.messages.length <= this.#maxMessages) return;
+    let cut = c.messages.length - this.#maxMessages;
+    while (cut < c.messages.length && c.messages[cut]?.role !== 'user') cut++;
+    const dropped = c.messages.splice(0, cut);
+    if (this.#summarize !== undefined && dropped.length > 0) {
+      c.summary = await this.#summarize(dropped, c.summary, signal);
+    }
+  }
+
+  forget(agentId: string): void {
+    this.#byAgent.delete(agentId);
+  }
+
+  get size(): number {
+    return this.#byAgent.size;
+  }
+}
