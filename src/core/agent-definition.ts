@@ -21,6 +21,8 @@ export interface AgentContext<Config = unknown, Memory = unknown> {
 export interface StepContext<Config = unknown, Memory = unknown> extends AgentContext<Config, Memory> {
   /** Aborted when the agent stops or fails, or when the sender abandons this message. */
   readonly signal: AbortSignal;
+  /** Reports progress to the sender's `onEvent` (streamed to HTTP clients as server-sent events); a no-op without one. */
+  emit(event: unknown): void;
 }
 
 type MaybePromise<T> = T | PromiseLike<T>;

@@ -23,6 +23,8 @@ const TIMED_OUT: unique symbol = Symbol('timed-out');
 export interface SendOptions {
   /** Abandons the message while it waits in the mailbox, and is passed to the step as part of `ctx.signal`. */
   signal?: AbortSignal;
+  /** Receives progress events the step emits with `ctx.emit` (an LLM agent's text deltas and tool calls), e.g. to stream them to a client. */
+  onEvent?: (event: unknown) => void;
 }
 
 /** A snapshot of one agent for APIs and consoles. */
@@ -199,7 +201,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
         new AbortedError('The message was abandoned before it was sent.', { cause: signal.reason }),
       );
     }
-    const message = new Message<Config, Memory>(this, value, signal);
+    const message = new Message<Config, Memory>(this, value, signal, options?.onEvent);
     if (this.#inFlight === undefined) this.#inFlight = new Set();
     const inFlight = this.#inFlight;
     const mailbox = this.#mailbox;

@@ -21,8 +21,16 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   #signal: AbortSignal | undefined = undefined;
   readonly #owner: AgentContext<Config, Memory>;
 
-  constructor(owner: AgentContext<Config, Memory>, input: unknown, senderSignal: AbortSignal | undefined) {
+  readonly #onEvent: ((event: unknown) => void) | undefined;
+
+  constructor(
+    owner: AgentContext<Config, Memory>,
+    input: unknown,
+    senderSignal: AbortSignal | undefined,
+    onEvent?: (event: unknown) => void,
+  ) {
     this.#owner = owner;
+    this.#onEvent = onEvent;
     this.input = input;
     this.senderSignal = senderSignal;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
@@ -53,5 +61,8 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   }
   fail(error: unknown): void {
     this.#owner.fail(error);
+  }
+  emit(event: unknown): void {
+    this.#onEvent?.(event);
   }
 }

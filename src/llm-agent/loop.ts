@@ -120,10 +120,15 @@ export class LlmCognition<Output = undefined> {
   }
 
   /** Cognition for `defineAgent`: runs the loop for one message and returns the answer. */
-  async decide(input: LlmInput, ctx: { agentId: string; signal: AbortSignal }): Promise<LlmAnswer<Output>> {
+  async decide(
+    input: LlmInput,
+    ctx: { agentId: string; signal: AbortSignal; emit?: (event: AgentEvent) => void },
+  ): Promise<LlmAnswer<Output>> {
     let final: LlmAnswer<Output> | undefined;
-    for await (const event of this.run(input, ctx))
+    for await (const event of this.run(input, ctx)) {
       if (event.type === 'final') final = event.answer as LlmAnswer<Output>;
+      else ctx.emit?.(event);
+    }
     return final as LlmAnswer<Output>;
   }
 

@@ -73,6 +73,17 @@ export function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal server error; see the server log.' } });
 }
 
+/** The public JSON of an error: Agentfleet errors as they are, anything else as INTERNAL without its message. */
+export function errorJson(error: unknown): {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+} {
+  return AgentfleetError.isInstance(error)
+    ? error.toJSON()
+    : { code: 'INTERNAL', message: 'Internal server error; see the server log.' };
+}
+
 /** The HTTP status for an error: from the table for Agentfleet errors, else 500. */
 export function statusFor(error: unknown): number {
   return AgentfleetError.isInstance(error) ? (STATUS_BY_CODE[error.code] ?? 500) : 500;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AGENT_STATES, type Runtime } from '../../core/index.ts';
 import { formatIssues } from '../../errors/index.ts';
-import { HttpError, sendJson } from '../http-errors.ts';
+import { errorJson, HttpError, sendJson } from '../http-errors.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
 
@@ -46,6 +46,39 @@ function clientSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
   res.once('close', onClose);
   req.once('error', onClose);
   return controller.signal;
+}
+
+function wantsEventStream(req: IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
+}
+
+/**
+ * Answers with server-sent events: each progress event the agent emits (`event: <type>`),
+ * then `event: result` with `{ output }`, or `event: error` with `{ error }`.
+ */
+async function streamMessage(
+  res: ServerResponse,
+  send: (onEvent: (event: unknown) => void) => Promise<unknown>,
+): Promise<void> {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+  });
+  const write = (name: string, data: unknown) => {
+    if (!res.writableEnded && !res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  try {
+    const output = await send((event) => {
+      const type = (event as { type?: unknown } | null)?.type;
+      write(typeof type === 'string' && /^[a-z-]{1,40}$/.test(type) ? type : 'progress', event);
+    });
+    write('result', { output: output === undefined ? null : output });
+  } catch (error) {
+    write('error', { error: errorJson(error) });
+  } finally {
+    res.end();
+  }
 }
 
 /** The JSON API to list, create, start, stop, message and remove agents. */
@@ -98,6 +131,13 @@ export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes:
 
   router.add('POST', '/v1/agents/:id/messages', async (req, res, { params }) => {
     const body = parse(messageBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    if (wantsEventStream(req)) {
+      runtime.agent(params.id!); // AGENT_NOT_FOUND as a plain HTTP error, before the stream starts
+      await streamMessage(res, (onEvent) =>
+        runtime.send(params.id!, body.input, { signal: clientSignal(req, res), onEvent }),
+      );
+      return;
+    }
     const output = await runtime.send(params.id!, body.input, { signal: clientSignal(req, res) });
     sendJson(res, 200, { output: output === undefined ? null : output });
   });
