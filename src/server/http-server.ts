@@ -6,6 +6,7 @@ import { sendError, sendJson, statusFor } from './http-errors.ts';
 import { Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
+import { addChatCompletionsRoute } from './routes/chat-completions.ts';
 
 /** Options for `AgentfleetServer`. */
 export interface HttpServerOptions {
@@ -46,6 +47,7 @@ export class AgentfleetServer {
       sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
     });
     addAgentRoutes(this.#router, runtime, bodyLimit);
+    addChatCompletionsRoute(this.#router, runtime, bodyLimit);
     this.#server = createServer(
       { requestTimeout: options.requestTimeoutMs ?? 30_000, keepAliveTimeout: 5_000 },
       (req, res) => {

@@ -1,0 +1,177 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Runtime } from '../../core/index.ts';
+import { formatIssues } from '../../errors/index.ts';
+import { errorJson, HttpError, sendJson } from '../http-errors.ts';
+import { readJsonBody } from '../read-json-body.ts';
+import type { Router } from '../router.ts';
+
+// OpenAI's Chat Completions, served: `model` names an agent, the last user message is its
+// input, and the answer comes back in OpenAI's shape (streamed as chunks when asked), so any
+// OpenAI client can talk to an Agentfleet agent.
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() });
+const chatBody = z
+  .object({
+    model: z.string().min(1).max(200),
+    messages: z
+      .array(
+        z
+          .object({
+            role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+            content: z
+              .union([
+                z.string(),
+                z.array(z.union([textPart, z.object({ type: z.string() }).loose()])),
+                z.null(),
+              ])
+              .optional(),
+          })
+          .loose(),
+      )
+      .min(1),
+    stream: z.boolean().optional(),
+    stream_options: z.object({ include_usage: z.boolean().optional() }).loose().nullish(),
+  })
+  .loose();
+
+interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+function lastUserText(messages: z.infer<typeof chatBody>['messages']): string {
+  const message = messages.findLast((m) => m.role === 'user');
+  if (message === undefined) throw new HttpError('INVALID_REQUEST', 'messages must contain a user message.');
+  const content = message.content;
+  if (typeof content === 'string') return content;
+  return (content ?? [])
+    .map((p) => (p.type === 'text' ? String((p as { text: unknown }).text) : ''))
+    .join('');
+}
+
+/** The text of an agent's output: a string, an LLM answer's `text`, or JSON. */
+function outputText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  const text = (output as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : JSON.stringify(output ?? null);
+}
+
+/** Sums `step-finish` usage events of an LLM agent. */
+function usageCounter(): {
+  usage: Usage;
+  onEvent: (event: unknown) => void;
+  onText: (f: (t: string) => void) => void;
+} {
+  const usage = { inputTokens: 0, outputTokens: 0 };
+  let textSink: ((t: string) => void) | undefined;
+  return {
+    usage,
+    onText: (f) => {
+      textSink = f;
+    },
+    onEvent: (event) => {
+      const e = event as { type?: string; usage?: Usage; text?: string };
+      if (e?.type === 'step-finish' && e.usage !== undefined) {
+        usage.inputTokens += e.usage.inputTokens;
+        usage.outputTokens += e.usage.outputTokens;
+      } else if (e?.type === 'text-delta' && typeof e.text === 'string') textSink?.(e.text);
+    },
+  };
+}
+
+function clientSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
+  };
+  res.once('close', onClose);
+  req.once('error', onClose);
+  return controller.signal;
+}
+
+/** `POST /v1/chat/completions`, with `model` naming an agent. */
+export function addChatCompletionsRoute(router: Router, runtime: Runtime, bodyLimitBytes: number): void {
+  router.add('POST', '/v1/chat/completions', async (req, res) => {
+    const parsed = chatBody.safeParse(await readJsonBody(req, bodyLimitBytes));
+    if (!parsed.success) {
+      throw new HttpError(
+        'INVALID_REQUEST',
+        `Invalid chat completion request: ${formatIssues(parsed.error).join('; ')}`,
+      );
+    }
+    const body = parsed.data;
+    const input = lastUserText(body.messages);
+    runtime.agent(body.model); // AGENT_NOT_FOUND (404) before anything is sent
+    const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const counter = usageCounter();
+    const signal = clientSignal(req, res);
+    const usageJson = () => ({
+      prompt_tokens: counter.usage.inputTokens,
+      completion_tokens: counter.usage.outputTokens,
+      total_tokens: counter.usage.inputTokens + counter.usage.outputTokens,
+    });
+    if (body.stream !== true) {
+      const output = await runtime.send(body.model, input, { signal, onEvent: counter.onEvent });
+      sendJson(res, 200, {
+        id,
+        object: 'chat.completion',
+        created,
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: outputText(output), refusal: null },
+            finish_reason: 'stop',
+            logprobs: null,
+          },
+        ],
+        usage: usageJson(),
+      });
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+    const write = (data: unknown) => {
+      if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
+    };
+    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+      write({
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model: body.model,
+        choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+      });
+    chunk({ role: 'assistant', content: '' }, null);
+    let streamed = false;
+    counter.onText((text) => {
+      streamed = true;
+      chunk({ content: text }, null);
+    });
+    try {
+      const output = await runtime.send(body.model, input, { signal, onEvent: counter.onEvent });
+      if (!streamed) chunk({ content: outputText(output) }, null);
+      chunk({}, 'stop');
+      if (body.stream_options?.include_usage) {
+        write({
+          id,
+          object: 'chat.completion.chunk',
+          created,
+          model: body.model,
+          choices: [],
+          usage: usageJson(),
+        });
+      }
+      if (!res.writableEnded) res.write('data: [DONE]\n\n');
+    } catch (error) {
+      write({ error: { ...errorJson(error), type: 'agent_error' } });
+    } finally {
+      res.end();
+    }
+  });
+}
