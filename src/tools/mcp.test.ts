@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { rejectsWithCode } from '../../test/helpers.ts';
+import { startHttpMcpServer } from '../../test/mcp/server.ts';
+import { type McpServer, mcpTools, ToolRunner } from './index.ts';
+
+const stdio: McpServer = {
+  command: process.execPath,
+  args: [fileURLToPath(new URL('../../test/mcp/server.ts', import.meta.url))],
+};
+
+async function exercise(server: McpServer): Promise<void> {
+  const source = await mcpTools(server, { prefix: 'test' });
+  try {
+    assert.deepEqual(
+      source.tools.map((t) => t.name),
+      ['test_add', 'test_fail', 'test_slow'],
+    );
+    const add = source.tools[0];
+    assert.equal(add?.spec.description, 'Adds two numbers');
+    assert.deepEqual((add?.spec.parameters as { required?: string[] }).required, ['a', 'b']);
+    const runner = new ToolRunner(source.tools, { timeoutMs: 200 });
+    const outcomes = await runner.run([
+      { id: '1', name: 'test_add', arguments: '{"a":2,"b":3}' },
+      { id: '2', name: 'test_add', arguments: '{"a":"two"}' },
+      { id: '3', name: 'test_fail', arguments: '{}' },
+      { id: '4', name: 'test_slow', arguments: '{"ms":2000}' },
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => [o.message.content, o.error?.code]),
+      [
+        ['5', undefined],
+        [outcomes[1]?.message.content, 'TOOL_ARGUMENTS_INVALID'],
+        [outcomes[2]?.message.content, 'TOOL_FAILED'],
+        [outcomes[3]?.message.content, 'TOOL_TIMEOUT'],
+      ],
+    );
+    assert.match(outcomes[2]?.message.content ?? '', /the disk is full/);
+  } finally {
+    await source.close();
+  }
+}
+
+describe('MCP tool sources', () => {
+  it('over stdio: tools listed, arguments validated, errors and timeouts become tool messages', async () => {
+    await exercise(stdio);
+  });
+
+  it('over streamable HTTP, the same', async () => {
+    const http = await startHttpMcpServer();
+    try {
+      await exercise({ url: http.url });
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('a server that cannot be reached is MCP_FAILED', async () => {
+    await rejectsWithCode(
+      mcpTools({ command: process.execPath, args: ['-e', 'process.exit(3)'] }),
+      'MCP_FAILED',
+    );
+    await rejectsWithCode(mcpTools({ url: 'http://127.0.0.1:1/mcp' }), 'MCP_FAILED');
+  });
+});
