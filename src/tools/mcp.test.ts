@@ -19,7 +19,7 @@ async function exercise(server: McpServer): Promise<void> {
     );
     const add = source.tools[0];
     assert.equal(add?.spec.description, 'Adds two numbers');
-    assert.deepEqual((add?.spec.parameters as { required?: string[] }).required, ['a', 'b']);
+    assert.deepEqual(add?.spec.parameters.required, ['a', 'b']);
     const runner = new ToolRunner(source.tools, { timeoutMs: 200 });
     const outcomes = await runner.run([
       { id: '1', name: 'test_add', arguments: '{"a":2,"b":3}' },
