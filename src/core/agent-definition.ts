@@ -23,6 +23,8 @@ export interface StepContext<Config = unknown, Memory = unknown> extends AgentCo
   readonly signal: AbortSignal;
   /** Reports progress to the sender's `onEvent` (streamed to HTTP clients as server-sent events); a no-op without one. */
   emit(event: unknown): void;
+  /** True when the sender listens to `emit` (worth streaming); false when only the result matters. */
+  readonly observed: boolean;
 }
 
 type MaybePromise<T> = T | PromiseLike<T>;

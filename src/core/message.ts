@@ -65,4 +65,7 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   emit(event: unknown): void {
     this.#onEvent?.(event);
   }
+  get observed(): boolean {
+    return this.#onEvent !== undefined;
+  }
 }

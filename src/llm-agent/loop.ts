@@ -122,10 +122,10 @@ export class LlmCognition<Output = undefined> {
   /** Cognition for `defineAgent`: runs the loop for one message and returns the answer. */
   async decide(
     input: LlmInput,
-    ctx: { agentId: string; signal: AbortSignal; emit?: (event: AgentEvent) => void },
+    ctx: { agentId: string; signal: AbortSignal; emit?: (event: AgentEvent) => void; observed?: boolean },
   ): Promise<LlmAnswer<Output>> {
     let final: LlmAnswer<Output> | undefined;
-    for await (const event of this.run(input, ctx)) {
+    for await (const event of this.#loop(input, ctx, ctx.observed ?? ctx.emit !== undefined)) {
       if (event.type === 'final') final = event.answer as LlmAnswer<Output>;
       else ctx.emit?.(event);
     }
@@ -133,7 +133,15 @@ export class LlmCognition<Output = undefined> {
   }
 
   /** Runs the loop for one message, streaming text deltas, tool calls and results, and the final answer. */
-  async *run(input: LlmInput, ctx: { agentId: string; signal: AbortSignal }): AsyncGenerator<AgentEvent> {
+  run(input: LlmInput, ctx: { agentId: string; signal: AbortSignal }): AsyncGenerator<AgentEvent> {
+    return this.#loop(input, ctx, true);
+  }
+
+  async *#loop(
+    input: LlmInput,
+    ctx: { agentId: string; signal: AbortSignal },
+    streaming: boolean,
+  ): AsyncGenerator<AgentEvent> {
     const content = typeof input === 'string' ? input : input?.content;
     if (typeof content !== 'string')
       throw new InvalidOptionsError('An LLM agent takes a string or { content: string }.');
@@ -164,15 +172,24 @@ export class LlmCognition<Output = undefined> {
       };
       let calls: ToolCall[] = [];
       text = '';
-      for await (const event of this.#provider.stream(request, { signal })) {
-        if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
-        else if (event.type === 'error') throw event.error;
-        else if (event.type === 'finish') {
-          text = event.text;
-          calls = event.toolCalls;
-          usage = addUsage(usage, event.usage);
-          yield { type: 'step-finish', step, usage: event.usage };
+      if (streaming) {
+        for await (const event of this.#provider.stream(request, { signal })) {
+          if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
+          else if (event.type === 'error') throw event.error;
+          else if (event.type === 'finish') {
+            text = event.text;
+            calls = event.toolCalls;
+            usage = addUsage(usage, event.usage);
+            yield { type: 'step-finish', step, usage: event.usage };
+          }
         }
+      } else {
+        // Nobody watches the deltas: one plain response is cheaper than a stream.
+        const result = await this.#provider.generate(request, { signal });
+        text = result.text;
+        calls = result.toolCalls;
+        usage = addUsage(usage, result.usage);
+        yield { type: 'step-finish', step, usage: result.usage };
       }
       turn.push({ role: 'assistant', content: text, ...(calls.length > 0 ? { toolCalls: calls } : {}) });
       if (calls.length === 0) {

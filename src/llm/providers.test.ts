@@ -153,6 +153,14 @@ describe('providers against each vendor’s wire format', () => {
       it('a connection reset mid-stream ends in LLM_CONNECTION_FAILED after the good chunks', async () => {
         const events = await collect(p().stream(ask('scenario:reset')));
         assert.equal(errorCode(events), 'LLM_CONNECTION_FAILED');
+        await assert.rejects(p().generate(ask('scenario:reset')), { code: 'LLM_CONNECTION_FAILED' });
+      });
+
+      it('a stalled plain answer ends in LLM_TIMEOUT, or ABORTED when aborted', async () => {
+        await assert.rejects(p().generate(ask('scenario:stall')), { code: 'LLM_TIMEOUT' });
+        await assert.rejects(p().generate(ask('scenario:stall'), { signal: AbortSignal.timeout(30) }), {
+          code: 'ABORTED',
+        });
       });
 
       it('a stalled stream ends in LLM_TIMEOUT; an abort ends it at once with ABORTED', async () => {

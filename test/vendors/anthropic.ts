@@ -57,6 +57,15 @@ export function renderAnthropic(res: ServerResponse, body: Body, seen: SeenReque
     stop_sequence: null,
   };
   if (!body.stream) {
+    if (a.kind === 'stall') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      return;
+    }
+    if (a.kind === 'reset') {
+      res.socket?.destroy();
+      return;
+    }
     if (a.kind === 'malformed') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"id":"msg_mock","content":[');

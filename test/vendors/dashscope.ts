@@ -56,6 +56,15 @@ export function renderDashScope(
         }
       : { text: content, finish_reason: reason };
   if (!stream) {
+    if (a.kind === 'stall') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      return;
+    }
+    if (a.kind === 'reset') {
+      res.socket?.destroy();
+      return;
+    }
     if (a.kind === 'malformed') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"output":{"choices":[');

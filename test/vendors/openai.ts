@@ -57,6 +57,15 @@ export function renderOpenAi(
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
   const finish = calls.length > 0 ? 'tool_calls' : 'stop';
   if (!body.stream) {
+    if (a.kind === 'stall') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      return;
+    }
+    if (a.kind === 'reset') {
+      res.socket?.destroy();
+      return;
+    }
     if (a.kind === 'malformed') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"id":"chatcmpl-mock","choices":[{"message":');
