@@ -6,6 +6,7 @@ import { runBusBench } from './bus.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
+import { runLlmAgentsBench } from './llm-agents.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
 import { type BenchReport, printReport } from './report.ts';
 
@@ -16,6 +17,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'act-http': runActHttpBench,
   channel: runChannelBench,
   bus: runBusBench,
+  'llm-agents': runLlmAgentsBench,
 };
 
 const wanted = process.argv.slice(2);
