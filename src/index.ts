@@ -13,4 +13,5 @@ export * from './llm-agent/index.ts';
 export * from './pool/index.ts';
 export * from './rules/index.ts';
 export * from './server/index.ts';
+export * from './tenancy/index.ts';
 export * from './tools/index.ts';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Channel } from '../channel/index.ts';
 import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import { currentTenantId } from '../tenancy/context.ts';
 import { type BusOptions, type PublishContext, parseBusOptions } from './bus-options.ts';
 import { type Codec, codecFor } from './codec.ts';
 import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';
@@ -25,7 +26,10 @@ export interface PublishOptions {
   headers?: Record<string, string>;
   /** Message id (default: a fresh unique id). Reuse it when retrying so JetStream drops the copy. */
   id?: string;
-  /** Tenant (default: from the bus's `context`). */
+  /**
+   * Tenant (default: the current tenant, `withTenant`, or the bus's `context`). Inside a
+   * tenant context only that tenant may be named: a tenant cannot publish as another.
+   */
   tenant?: string;
   /** W3C traceparent (default: from the bus's `context`). */
   traceparent?: string;
@@ -84,6 +88,7 @@ export class Bus implements SubscriptionHost {
     dropped: 0,
     failed: 0,
     duplicates: 0,
+    foreign: 0,
   };
   #published = 0;
   #deadLettered = 0;
@@ -108,7 +113,7 @@ export class Bus implements SubscriptionHost {
    */
   publish(topic: string, payload: unknown, options?: PublishOptions): Promise<void> {
     try {
-      const result = this.#send(this.#envelope(topic, payload, options, undefined), options?.signal);
+      const result = this.#send(this.#envelope(topic, payload, options, undefined, false), options?.signal);
       return result ?? SENT;
     } catch (error) {
       return Promise.reject(error);
@@ -139,6 +144,7 @@ export class Bus implements SubscriptionHost {
       resolved,
       typeof target === 'function' ? { handler: target } : { channel: target },
       dedupe,
+      currentTenantId(),
     );
     const transportSubscription = await this.transport.subscribe(
       pattern,
@@ -179,7 +185,7 @@ export class Bus implements SubscriptionHost {
       options?.signal,
     );
     try {
-      await this.#send(this.#envelope(topic, payload, options, replyTo), options?.signal);
+      await this.#send(this.#envelope(topic, payload, options, replyTo, false), options?.signal);
     } catch (error) {
       this.#requests.fail(replyTo, error as Error);
     }
@@ -198,9 +204,15 @@ export class Bus implements SubscriptionHost {
         : { code: 'HANDLER_FAILED', message: (error as Error)?.message ?? String(error) };
     }
     const options = { headers, tenant: request.tenant, traceparent: request.traceparent };
-    this.publish(request.replyTo, payload, options).catch((failure: unknown) =>
-      this.handlerFailed(failure, request, undefined),
-    );
+    let sent: void | Promise<void>;
+    try {
+      // A reply belongs to the request's tenant, whatever context the responder runs in.
+      sent = this.#send(this.#envelope(request.replyTo, payload, options, undefined, true), undefined);
+    } catch (failure) {
+      this.handlerFailed(failure, request, undefined);
+      return;
+    }
+    sent?.catch((failure: unknown) => this.handlerFailed(failure, request, undefined));
   }
 
   stats(): BusStats {
@@ -212,6 +224,7 @@ export class Bus implements SubscriptionHost {
       totals.dropped += s.dropped;
       totals.failed += s.failed;
       totals.duplicates += s.duplicates;
+      totals.foreign += s.foreign;
     }
     return {
       ...totals,
@@ -298,6 +311,7 @@ export class Bus implements SubscriptionHost {
     this.#retired.dropped += s.dropped;
     this.#retired.failed += s.failed;
     this.#retired.duplicates += s.duplicates;
+    this.#retired.foreign += s.foreign;
   }
 
   // ---- publishing ------------------------------------------------------------------------
@@ -307,6 +321,7 @@ export class Bus implements SubscriptionHost {
     payload: unknown,
     options: PublishOptions | undefined,
     replyTo: string | undefined,
+    isReply: boolean,
   ): Envelope {
     if (this.#closing !== undefined) throw new BusClosedError();
     if (!this.#validTopics.has(topic)) {
@@ -326,10 +341,17 @@ export class Bus implements SubscriptionHost {
         `message id ${JSON.stringify(id)} must be 1–200 printable characters without spaces.`,
       );
     }
-    const tenant = options?.tenant ?? context?.tenant;
+    const current = currentTenantId();
+    const tenant = options?.tenant ?? current ?? context?.tenant;
     if (tenant !== undefined && (typeof tenant !== 'string' || !isToken(tenant))) {
       throw new InvalidOptionsError(
         `tenant ${JSON.stringify(tenant)} must be 1–200 printable characters without spaces.`,
+      );
+    }
+    if (current !== undefined && tenant !== current && !isReply) {
+      throw new AgentfleetError(
+        'TENANT_MISMATCH',
+        `Code running as tenant "${current}" cannot publish as tenant "${tenant}".`,
       );
     }
     const headers = options?.headers;

@@ -1,5 +1,6 @@
 import { Channel } from '../channel/index.ts';
 import { raceWithSignal } from '../errors/index.ts';
+import { currentTenantId, runInTenant, tenantContext, withoutTenant } from '../tenancy/context.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import type { Envelope } from './envelope.ts';
 import type { ResolvedSubscribeOptions } from './subscribe-options.ts';
@@ -20,6 +21,8 @@ export interface SubscriptionStats {
   failed: number;
   /** Redeliveries skipped because their id was already handled (dedupe). */
   duplicates: number;
+  /** Other tenants' messages kept from a tenant's subscription. */
+  foreign: number;
   /** Messages buffered now. */
   pending: number;
 }
@@ -53,6 +56,11 @@ type Item = Envelope | DurableItem;
 export class Subscription<T = unknown> implements TransportSink, AsyncIterable<Envelope<T>> {
   readonly pattern: string;
   readonly options: ResolvedSubscribeOptions;
+  /**
+   * The tenant it was made for (the current tenant at `subscribe`): it receives only that
+   * tenant's messages. Undefined: a system subscription that receives every message.
+   */
+  readonly tenant: string | undefined;
   readonly #host: SubscriptionHost;
   readonly #buffer: Channel<Item>;
   readonly #handler: MessageHandler<T> | undefined;
@@ -65,6 +73,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   #dropped = 0;
   #failed = 0;
   #duplicates = 0;
+  #foreign = 0;
 
   /** @internal created by `Bus.subscribe`. */
   constructor(
@@ -73,7 +82,9 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
     options: ResolvedSubscribeOptions,
     target: { handler?: MessageHandler<T>; channel?: Channel<Envelope<T>> },
     dedupe: IdempotencyStore | undefined,
+    tenant: string | undefined,
   ) {
+    this.tenant = tenant;
     this.#host = host;
     this.pattern = pattern;
     this.options = options;
@@ -102,6 +113,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
       dropped: this.#dropped,
       failed: this.#failed,
       duplicates: this.#duplicates,
+      foreign: this.#foreign,
       pending: this.#buffer.length,
     };
   }
@@ -109,6 +121,12 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   // ---- TransportSink ---------------------------------------------------------------------
 
   deliver(envelope: Envelope, delivery?: Delivery): void | Promise<void> {
+    if (this.tenant !== undefined && envelope.tenant !== this.tenant) {
+      // Another tenant's message on a shared topic: never seen here, left for its own consumers.
+      this.#foreign++;
+      delivery?.nak();
+      return;
+    }
     this.#received++;
     const buffer = this.#buffer;
     const item = delivery === undefined ? envelope : new DurableItem(envelope, delivery);
@@ -166,11 +184,11 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
     }
   }
 
-  /** Runs the handler; returns a promise only when the handler did. */
+  /** Runs the handler in the message's tenant context; returns a promise only when the handler did. */
   #handle(message: Envelope<T>): Promise<void> | undefined {
     let result: unknown;
     try {
-      result = (this.#handler as MessageHandler<T>)(message);
+      result = runHandler(this.#handler as MessageHandler<T>, message);
     } catch (error) {
       this.#fail(message, error);
       return undefined;
@@ -206,7 +224,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
         await delivery.ack();
         return;
       }
-      const value = await (this.#handler as MessageHandler<T>)(message);
+      const value = await runHandler(this.#handler as MessageHandler<T>, message);
       if (dedupe !== undefined) await dedupe.add(message.id);
       await delivery.ack();
       this.#done(message, value);
@@ -266,4 +284,12 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** Calls `handler` with the message's tenant as the current tenant (none when it has none). */
+function runHandler<T>(handler: MessageHandler<T>, message: Envelope<T>): unknown {
+  const tenant = message.tenant;
+  if (tenant === undefined)
+    return currentTenantId() === undefined ? handler(message) : withoutTenant(() => handler(message));
+  return runInTenant(tenantContext(tenant), handler, message);
 }

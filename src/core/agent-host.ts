@@ -24,6 +24,13 @@ export interface AgentHost {
   ): void;
   /** Reports a failure that has no caller to reject (cleanup after a crash, a late `fail`). */
   reportError(agent: AgentIdentity, error: unknown): void;
+  /** For a tenant's agent: an error refusing one more message (a quota), or undefined to accept it. */
+  admitMessage(agent: AgentIdentity & { readonly tenant: string | undefined }): Error | undefined;
+  /** For a tenant's agent: counts the message as in flight until `settled` settles. */
+  trackMessage(
+    agent: AgentIdentity & { readonly tenant: string | undefined },
+    settled: Promise<unknown>,
+  ): void;
   /** Keeps a background promise (cleanup after a crash) so `runtime.close()` can await it. */
   track(work: Promise<unknown>): void;
 }

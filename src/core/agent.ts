@@ -1,5 +1,6 @@
 import Denque from 'denque';
 import { AbortedError, AgentfleetError, formatIssues, InvalidOptionsError } from '../errors/index.ts';
+import { runInTenant, type TenantContext } from '../tenancy/context.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';
 import {
@@ -42,6 +43,8 @@ export interface AgentInfo {
   handled: number;
   /** Messages whose step threw. */
   failedMessages: number;
+  /** The tenant that owns the agent, if any. */
+  tenant?: string;
   /** Why the agent failed, when it did. */
   error?: { code?: string; message: string };
 }
@@ -56,6 +59,8 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 {
   readonly agentId: string;
   readonly config: Config;
+  /** The tenant that owns the agent (its steps and hooks run in that tenant's context), if any. */
+  readonly tenantContext: TenantContext | undefined;
   readonly #def: AgentDefinition<Input, Output, Config, Memory>;
   readonly #host: AgentHost;
   readonly #createdAt: number;
@@ -80,12 +85,19 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     definition: AgentDefinition<Input, Output, Config, Memory>,
     id: string,
     config: Config,
+    tenant?: TenantContext,
   ) {
+    this.tenantContext = tenant;
     this.#host = host;
     this.#def = definition;
     this.agentId = id;
     this.config = config;
     this.#createdAt = Date.now();
+  }
+
+  /** The owning tenant's id, if any. */
+  get tenant(): string | undefined {
+    return this.tenantContext?.id;
   }
 
   /** The definition's name. */
@@ -138,7 +150,9 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       this.#transition('running');
       return RESOLVED;
     }
-    this.#startPromise = this.#runStart(onStart);
+    const tenant = this.tenantContext;
+    this.#startPromise =
+      tenant === undefined ? this.#runStart(onStart) : runInTenant(tenant, () => this.#runStart(onStart));
     return this.#startPromise;
   }
 
@@ -162,7 +176,11 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
           this.#transition('stopped');
           this.#stopPromise = RESOLVED_STOPPED;
         } else {
-          this.#stopPromise = this.#stopWhileStarting(options);
+          const tenant = this.tenantContext;
+          this.#stopPromise =
+            tenant === undefined
+              ? this.#stopWhileStarting(options)
+              : runInTenant(tenant, () => this.#stopWhileStarting(options));
         }
         return this.#stopPromise;
       default:
@@ -172,7 +190,11 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
           this.#transition('stopped');
           this.#stopPromise = RESOLVED_STOPPED;
         } else {
-          this.#stopPromise = this.#shutdown(options, this.#deadlineMs(options));
+          const tenant = this.tenantContext;
+          this.#stopPromise =
+            tenant === undefined
+              ? this.#shutdown(options, this.#deadlineMs(options))
+              : runInTenant(tenant, () => this.#shutdown(options, this.#deadlineMs(options)));
         }
         return this.#stopPromise;
     }
@@ -201,7 +223,12 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
         new AbortedError('The message was abandoned before it was sent.', { cause: signal.reason }),
       );
     }
+    if (this.tenantContext !== undefined) {
+      const refusal = this.#host.admitMessage(this);
+      if (refusal !== undefined) return Promise.reject(refusal);
+    }
     const message = new Message<Config, Memory>(this, value, signal, options?.onEvent);
+    if (this.tenantContext !== undefined) this.#host.trackMessage(this, message.promise);
     if (this.#inFlight === undefined) this.#inFlight = new Set();
     const inFlight = this.#inFlight;
     const mailbox = this.#mailbox;
@@ -252,6 +279,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       handled: this.#handled,
       failedMessages: this.#failedMessages,
     };
+    if (this.tenantContext !== undefined) info.tenant = this.tenantContext.id;
     if (this.#state === 'failed' && this.#error !== undefined) info.error = describeError(this.#error);
     return info;
   }
@@ -346,7 +374,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     const pool = this.#host.pool;
     if (!pool.tryAcquire()) {
       pool
-        .run(() => this.#step(message))
+        .run(() => this.#runStep(message))
         .then(
           (value: unknown) => this.#finish(message, value, undefined, true),
           (error: unknown) => this.#finish(message, undefined, error, false),
@@ -356,7 +384,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     // Hot path: a free slot, so run now; a step that completes synchronously allocates no promise.
     let result: unknown;
     try {
-      result = this.#step(message);
+      result = this.#runStep(message);
     } catch (error) {
       pool.release(false);
       this.#finish(message, undefined, error, false);
@@ -378,6 +406,14 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       },
     );
   }
+
+  /** Runs the step in the owning tenant's context, whoever sent the message. */
+  #runStep(message: Message<Config, Memory>): unknown {
+    const tenant = this.tenantContext;
+    return tenant === undefined ? this.#step(message) : runInTenant(tenant, this.#stepFn, message);
+  }
+
+  readonly #stepFn = (message: Message<Config, Memory>): unknown => this.#step(message);
 
   #step(message: Message<Config, Memory>): unknown {
     if (message.cancelled) return undefined; // the agent stopped while this waited for a pool slot

@@ -42,3 +42,4 @@ export {
 export type { RuntimeOptions } from './runtime-options.ts';
 export type { RuntimeStats } from './runtime-stats.ts';
 export type { StopOptions, StopResult } from './stop-result.ts';
+export type { TenantAdmission, TenantUsage } from './tenant-ledger.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { WorkerPool, WorkerPoolOptions } from '../pool/index.ts';
+import type { TenantAdmission } from './tenant-ledger.ts';
 
 /** Options for `createRuntime()`. */
 export interface RuntimeOptions {
@@ -12,6 +13,8 @@ export interface RuntimeOptions {
   stopTimeoutMs?: number;
   /** Messages that may wait in one agent's mailbox, unless its definition says otherwise. Default 1,024. */
   mailboxCapacity?: number;
+  /** Per-tenant quotas on agents and messages in flight (e.g. a `TenantQuotaGate`). Default: none. */
+  admission?: TenantAdmission;
 }
 
 export const runtimeOptionsSchema = z.object({

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { formatIssues, InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { WorkerPool } from '../pool/index.ts';
+import { currentTenant, type TenantContext, tenantContext } from '../tenancy/context.ts';
 import { Agent, type AgentInfo, type SendOptions } from './agent.ts';
 import { type AgentDefinition, isAgentDefinition, NAME_PATTERN } from './agent-definition.ts';
 import type { AgentHost, AgentIdentity } from './agent-host.ts';
@@ -16,6 +17,7 @@ import { type AgentState, isFinal, type TransitionEvent } from './lifecycle.ts';
 import { type RuntimeOptions, runtimeOptionsSchema } from './runtime-options.ts';
 import { emptyStateCounts, type RuntimeStats } from './runtime-stats.ts';
 import type { StopOptions, StopResult } from './stop-result.ts';
+import { type TenantAdmission, TenantLedger, type TenantUsage } from './tenant-ledger.ts';
 
 /** An error with no caller to reject: a crash cleanup that threw, a `fail()` after the end. */
 export interface AgentErrorEvent {
@@ -36,6 +38,11 @@ export interface CreateAgentOptions {
   id?: string;
   /** Per-agent config, validated by the definition's `config` schema. */
   config?: unknown;
+  /**
+   * The owning tenant. Default: the current tenant (`withTenant`), if any. Inside a tenant
+   * context only that tenant may be named.
+   */
+  tenant?: string;
 }
 
 /** Filters for `runtime.list()`. */
@@ -46,6 +53,8 @@ export interface ListAgentsOptions {
   limit?: number;
   /** Skip this many matches first. Default 0. */
   offset?: number;
+  /** Outside any tenant context: list every tenant's agents, not only those without a tenant. */
+  allTenants?: boolean;
 }
 
 /** How `runtime.close()` ended. */
@@ -72,7 +81,10 @@ export class Runtime implements AgentHost {
   readonly mailboxCapacity: number;
   readonly #ownsPool: boolean;
   readonly #definitions = new Map<string, AnyDefinition>();
+  /** Keyed by `id` for agents without a tenant, `tenant/id` for a tenant's (ids cannot hold `/`). */
   readonly #agents = new Map<string, Agent>();
+  readonly #tenants = new TenantLedger();
+  readonly #admission: TenantAdmission | undefined;
   readonly #current = emptyStateCounts();
   readonly #entered = emptyStateCounts();
   readonly #background = new Set<Promise<unknown>>();
@@ -88,6 +100,7 @@ export class Runtime implements AgentHost {
     });
     this.stopTimeoutMs = parsed.stopTimeoutMs;
     this.mailboxCapacity = parsed.mailboxCapacity;
+    this.#admission = options.admission;
     this.#ownsPool = !(options.pool instanceof WorkerPool);
     this.pool = options.pool instanceof WorkerPool ? options.pool : new WorkerPool(options.pool);
   }
@@ -133,15 +146,22 @@ export class Runtime implements AgentHost {
         `id must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(id)}`,
       ]);
     }
-    if (this.#agents.has(id)) throw new AgentExistsError(id);
+    const tenant = resolveTenant(options.tenant);
+    const key = tenant === undefined ? id : `${tenant.id}/${id}`;
+    if (this.#agents.has(key)) throw new AgentExistsError(id);
+    if (tenant !== undefined && this.#admission !== undefined) {
+      const refusal = this.#admission.admitAgent(tenant.id, this.#tenants.usage(tenant.id).agents);
+      if (refusal !== undefined) throw refusal;
+    }
     let config = options.config as C;
     if (def.config !== undefined) {
       const parsed = def.config.safeParse(options.config);
       if (!parsed.success) throw new InvalidInputError('config', def.name, formatIssues(parsed.error));
       config = parsed.data;
     }
-    const agent = new Agent<I, O, C, M>(this, def, id, config);
-    this.#agents.set(id, agent as Agent);
+    const agent = new Agent<I, O, C, M>(this, def, id, config, tenant);
+    this.#agents.set(key, agent as Agent);
+    if (tenant !== undefined) this.#tenants.agentAdded(tenant.id);
     this.#created++;
     this.#current.pending++;
     this.#entered.pending++;
@@ -158,21 +178,28 @@ export class Runtime implements AgentHost {
     return agent;
   }
 
-  /** The agent with this id, or undefined. */
+  /**
+   * The current tenant's agent with this id (outside any tenant: an agent without one), or
+   * undefined. Another tenant's agent is never returned.
+   */
   get(id: string): Agent | undefined {
-    return this.#agents.get(id);
+    const tenant = currentTenant();
+    return this.#agents.get(tenant === undefined ? id : `${tenant.id}/${id}`);
   }
 
-  /** The agent with this id. @throws AgentNotFoundError */
+  /** Like `get`, but throws. @throws AgentNotFoundError, also for another tenant's agent. */
   agent(id: string): Agent {
-    const agent = this.#agents.get(id);
+    const agent = this.get(id);
     if (agent === undefined) throw new AgentNotFoundError(id);
     return agent;
   }
 
-  /** Sends a message to an agent by id; rejects with `AGENT_NOT_FOUND` for an unknown id, else like `agent.send()`. */
+  /**
+   * Sends a message to the current tenant's agent by id; rejects with `AGENT_NOT_FOUND` for
+   * an unknown id (or another tenant's), else like `agent.send()`.
+   */
   send<O = unknown>(id: string, input: unknown, options?: SendOptions): Promise<O> {
-    const agent = this.#agents.get(id);
+    const agent = this.get(id);
     if (agent === undefined) return Promise.reject(new AgentNotFoundError(id));
     return agent.send(input, options) as Promise<O>;
   }
@@ -182,8 +209,11 @@ export class Runtime implements AgentHost {
     const limit = options.limit ?? 100;
     let skip = options.offset ?? 0;
     const out: AgentInfo[] = [];
+    const tenant = currentTenant();
+    const every = tenant === undefined && options.allTenants === true;
     for (const agent of this.#agents.values()) {
       if (out.length >= limit) break;
+      if (!every && agent.tenantContext !== tenant) continue;
       if (options.state !== undefined && agent.state !== options.state) continue;
       if (options.definition !== undefined && agent.definition !== options.definition) continue;
       if (skip > 0) {
@@ -195,9 +225,14 @@ export class Runtime implements AgentHost {
     return out;
   }
 
-  /** Number of agents in the registry. */
+  /** Number of agents in the registry, every tenant's included. */
   get size(): number {
     return this.#agents.size;
+  }
+
+  /** A tenant's agents and messages in flight. */
+  tenantUsage(tenant: string): TenantUsage {
+    return this.#tenants.usage(tenant);
   }
 
   /**
@@ -205,12 +240,15 @@ export class Runtime implements AgentHost {
    * Returns the stop result.
    */
   async remove(id: string, options?: StopOptions): Promise<StopResult | undefined> {
-    const agent = this.#agents.get(id);
+    const tenant = currentTenant();
+    const key = tenant === undefined ? id : `${tenant.id}/${id}`;
+    const agent = this.#agents.get(key);
     if (agent === undefined) return undefined;
     const result = await agent.stop(options);
-    if (this.#agents.get(id) === agent && isFinal(agent.state)) {
-      this.#agents.delete(id);
+    if (this.#agents.get(key) === agent && isFinal(agent.state)) {
+      this.#agents.delete(key);
       this.#current[agent.state]--;
+      if (agent.tenantContext !== undefined) this.#tenants.agentRemoved(agent.tenantContext.id);
     }
     return result;
   }
@@ -273,6 +311,22 @@ export class Runtime implements AgentHost {
   }
 
   /** @internal */
+  admitMessage(agent: { readonly tenant: string | undefined }): Error | undefined {
+    const tenant = agent.tenant;
+    if (tenant === undefined || this.#admission === undefined) return undefined;
+    return this.#admission.admitMessage(tenant, this.#tenants.usage(tenant).inFlight);
+  }
+
+  /** @internal */
+  trackMessage(agent: { readonly tenant: string | undefined }, settled: Promise<unknown>): void {
+    const tenant = agent.tenant;
+    if (tenant === undefined) return;
+    this.#tenants.messageStarted(tenant);
+    const end = () => this.#tenants.messageEnded(tenant);
+    settled.then(end, end);
+  }
+
+  /** @internal */
   track(work: Promise<unknown>): void {
     this.#background.add(work);
     work.then(
@@ -314,4 +368,17 @@ export class Runtime implements AgentHost {
 /** Creates a runtime with in-memory defaults. See `RuntimeOptions`. */
 export function createRuntime(options?: RuntimeOptions): Runtime {
   return new Runtime(options);
+}
+
+/** The tenant a new agent belongs to: the named one (only if it is the current one, when there is one) or the current. */
+function resolveTenant(named: string | undefined): TenantContext | undefined {
+  const current = currentTenant();
+  if (named === undefined) return current;
+  const context = tenantContext(named);
+  if (current !== undefined && current !== context) {
+    throw new InvalidOptionsError(
+      `Cannot create an agent for tenant "${named}" while running as tenant "${current.id}".`,
+    );
+  }
+  return context;
 }

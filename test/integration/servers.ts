@@ -32,3 +32,5 @@ export async function serverSkipReason(
   if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
   return reason;
 }
+
+export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -1,0 +1,114 @@
+import { apiKeyId, apiKeyMatches, bearerToken, hashApiKey } from './api-keys.ts';
+import { type TenantContext, tenantContext } from './context.ts';
+import { ForbiddenError, UnauthenticatedError } from './errors.ts';
+import type { TenantQuotaGate } from './quota-gate.ts';
+import type { ApiKeyRecord, TenantRecord, TenantRegistry } from './registry.ts';
+
+/** Who a request is from. */
+export type Principal =
+  | { kind: 'admin' }
+  | { kind: 'tenant'; tenant: TenantContext; record: TenantRecord; keyId: string };
+
+/** Options of `Authenticator`. */
+export interface AuthenticatorOptions {
+  registry: TenantRegistry;
+  /** The admin secret (any string of 16+ characters); kept only as its SHA-256. */
+  adminKey?: string;
+  /** Or its SHA-256, hex, so the plaintext need not be in the server's config. */
+  adminKeySha256?: string;
+  /** How long a looked-up key and tenant are trusted without asking the registry again, in ms. Default 5,000. */
+  cacheTtlMs?: number;
+  /** Receives each tenant's quotas as its record is (re)loaded. */
+  quotas?: TenantQuotaGate;
+  /** Clock in ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface CachedKey {
+  key: ApiKeyRecord | undefined;
+  tenant: TenantRecord | undefined;
+  until: number;
+}
+
+const CACHE_LIMIT = 100_000;
+
+/**
+ * Turns an `Authorization: Bearer …` header into a `Principal`. Keys are looked up by their
+ * public id, then compared by hash in constant time; lookups are cached for `cacheTtlMs`, so
+ * a revocation made on another node takes effect within that time (at once on this one).
+ */
+export class Authenticator {
+  readonly registry: TenantRegistry;
+  readonly #adminHash: string | undefined;
+  readonly #cacheTtlMs: number;
+  readonly #quotas: TenantQuotaGate | undefined;
+  readonly #now: () => number;
+  readonly #cache = new Map<string, CachedKey>();
+
+  constructor(options: AuthenticatorOptions) {
+    this.registry = options.registry;
+    if (options.adminKey !== undefined && options.adminKey.length < 16) {
+      throw new ForbiddenError('FORBIDDEN', 'The admin key must be at least 16 characters.');
+    }
+    this.#adminHash =
+      options.adminKeySha256?.toLowerCase() ??
+      (options.adminKey === undefined ? undefined : hashApiKey(options.adminKey));
+    this.#cacheTtlMs = options.cacheTtlMs ?? 5_000;
+    this.#quotas = options.quotas;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Whether an admin key is configured. */
+  get hasAdmin(): boolean {
+    return this.#adminHash !== undefined;
+  }
+
+  /**
+   * The principal behind an Authorization header. Synchronous when the key is cached.
+   * @throws UnauthenticatedError (401) for a missing, malformed, unknown or revoked key.
+   * @throws ForbiddenError `TENANT_DISABLED` (403) for a disabled tenant's key.
+   */
+  authenticate(authorization: string | undefined): Principal | Promise<Principal> {
+    const token = bearerToken(authorization);
+    if (token === undefined) throw new UnauthenticatedError('No API key was sent.');
+    const keyId = apiKeyId(token);
+    if (keyId === undefined) {
+      if (this.#adminHash !== undefined && apiKeyMatches(token, this.#adminHash)) return { kind: 'admin' };
+      throw new UnauthenticatedError('The API key is not valid.');
+    }
+    const cached = this.#cache.get(keyId);
+    if (cached !== undefined && cached.until > this.#now()) return this.#principal(token, keyId, cached);
+    return this.#load(keyId).then((entry) => this.#principal(token, keyId, entry));
+  }
+
+  /** Forgets cached lookups for a key (or every key), e.g. after revoking it here. */
+  invalidate(keyId?: string): void {
+    if (keyId === undefined) this.#cache.clear();
+    else this.#cache.delete(keyId);
+  }
+
+  /** Forgets cached lookups of one tenant's keys, e.g. after changing its quotas or disabling it. */
+  invalidateTenant(tenantId: string): void {
+    for (const [keyId, entry] of this.#cache) if (entry.key?.tenantId === tenantId) this.#cache.delete(keyId);
+  }
+
+  async #load(keyId: string): Promise<CachedKey> {
+    const key = await this.registry.findKey(keyId);
+    const tenant = key === undefined ? undefined : await this.registry.getTenant(key.tenantId);
+    if (tenant !== undefined) this.#quotas?.setQuotas(tenant.id, tenant.quotas);
+    const entry: CachedKey = { key, tenant, until: this.#now() + this.#cacheTtlMs };
+    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+    this.#cache.set(keyId, entry);
+    return entry;
+  }
+
+  #principal(token: string, keyId: string, entry: CachedKey): Principal {
+    const { key, tenant } = entry;
+    if (key === undefined || tenant === undefined || !apiKeyMatches(token, key.hash)) {
+      throw new UnauthenticatedError('The API key is not valid.');
+    }
+    if (key.revokedAt !== null) throw new UnauthenticatedError('The API key was revoked.');
+    if (tenant.disabled) throw new ForbiddenError('TENANT_DISABLED', `Tenant "${tenant.id}" is disabled.`);
+    return { kind: 'tenant', tenant: tenantContext(tenant.id), record: tenant, keyId };
+  }
+}

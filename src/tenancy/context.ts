@@ -1,0 +1,91 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { AgentfleetError } from '../errors/index.ts';
+
+/** Who the current work is for. Set at the edge (HTTP auth, bus delivery, agent step). */
+export interface TenantContext {
+  /** The tenant id: 1–64 letters, digits, `_` or `-` (usable as a topic token and a key prefix). */
+  readonly id: string;
+}
+
+/** Tenant ids: 1–64 letters, digits, `_` or `-`, starting with a letter or digit. */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Work that must run for a tenant ran outside any tenant context. */
+export class TenantRequiredError extends AgentfleetError {
+  constructor(what?: string) {
+    super(
+      'TENANT_REQUIRED',
+      `${what ?? 'This operation'} needs a tenant: run it inside withTenant(id, fn) or an authenticated request.`,
+    );
+  }
+}
+
+/** A tenant id that is not 1–64 letters, digits, `_` or `-`. */
+export class InvalidTenantIdError extends AgentfleetError {
+  constructor(id: unknown) {
+    super(
+      'INVALID_TENANT_ID',
+      `Tenant id must be 1-64 letters, digits, "_" or "-", starting with a letter or digit; got ${JSON.stringify(id)}.`,
+    );
+  }
+}
+
+const storage = new AsyncLocalStorage<TenantContext>();
+// Contexts are interned so a hot path (an agent step, a bus delivery) never allocates one.
+const interned = new Map<string, TenantContext>();
+const INTERN_LIMIT = 100_000;
+
+/**
+ * The context object for a tenant id, the same object every time (up to 100,000 ids).
+ * @throws InvalidTenantIdError
+ */
+export function tenantContext(id: string): TenantContext {
+  const known = interned.get(id);
+  if (known !== undefined) return known;
+  if (typeof id !== 'string' || !TENANT_ID_PATTERN.test(id)) throw new InvalidTenantIdError(id);
+  const context: TenantContext = Object.freeze({ id });
+  if (interned.size < INTERN_LIMIT) interned.set(id, context);
+  return context;
+}
+
+/**
+ * Runs `fn` with `tenant` as the current tenant. Everything `fn` starts — promises, timers,
+ * pool steps, bus publishes, model and tool calls — sees the same tenant.
+ * @throws InvalidTenantIdError for a malformed id.
+ */
+export function withTenant<R>(tenant: string | TenantContext, fn: () => R): R {
+  const context = typeof tenant === 'string' ? tenantContext(tenant) : tenant;
+  return storage.getStore() === context ? fn() : storage.run(context, fn);
+}
+
+/** Runs `fn` outside any tenant (system work: a shared subscription, an admin task). */
+export function withoutTenant<R>(fn: () => R): R {
+  return storage.getStore() === undefined ? fn() : storage.exit(fn);
+}
+
+/** The current tenant, or undefined outside any tenant context. */
+export function currentTenant(): TenantContext | undefined {
+  return storage.getStore();
+}
+
+/** The current tenant's id, or undefined. */
+export function currentTenantId(): string | undefined {
+  return storage.getStore()?.id;
+}
+
+/** The current tenant. @throws TenantRequiredError outside any tenant context. */
+export function requireTenant(what?: string): TenantContext {
+  const context = storage.getStore();
+  if (context === undefined) throw new TenantRequiredError(what);
+  return context;
+}
+
+/**
+ * Runs `fn(arg)` with `context` as the current tenant, without allocating a closure:
+ * the hot-path form of `withTenant` for code that already holds the context object.
+ */
+export function runInTenant<A, R>(context: TenantContext, fn: (arg: A) => R, arg: A): R;
+export function runInTenant<R>(context: TenantContext, fn: () => R): R;
+export function runInTenant<A, R>(context: TenantContext, fn: (arg?: A) => R, arg?: A): R {
+  return storage.getStore() === context ? fn(arg) : storage.run(context, fn, arg);
+}

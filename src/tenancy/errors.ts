@@ -1,0 +1,56 @@
+import { AgentfleetError } from '../errors/index.ts';
+
+/** No credentials, or credentials that match no key. Maps to HTTP 401. */
+export class UnauthenticatedError extends AgentfleetError {
+  constructor(reason: string) {
+    super('UNAUTHENTICATED', `${reason} Send "Authorization: Bearer <api key>".`);
+  }
+}
+
+/** Valid credentials that may not do this (a tenant key on an admin route, a disabled tenant). Maps to HTTP 403. */
+export class ForbiddenError extends AgentfleetError {
+  constructor(code: 'FORBIDDEN' | 'TENANT_DISABLED', message: string) {
+    super(code, message);
+  }
+}
+
+/** Which quota a refusal is about. */
+export type QuotaName = 'maxAgents' | 'maxConcurrentSteps' | 'requestsPerPeriod';
+
+/** A tenant is over one of its quotas. Maps to HTTP 429 with `Retry-After`. */
+export class QuotaExceededError extends AgentfleetError {
+  readonly retryAfterSeconds: number;
+  constructor(tenant: string, quota: QuotaName, limit: number, retryAfterSeconds: number) {
+    super(
+      'QUOTA_EXCEEDED',
+      `Tenant "${tenant}" is over its ${quota} quota of ${limit}; retry after ${retryAfterSeconds} s or ask for a higher quota.`,
+      { details: { tenant, quota, limit, retryAfterSeconds } },
+    );
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class TenantNotFoundError extends AgentfleetError {
+  constructor(id: string) {
+    super('TENANT_NOT_FOUND', `No tenant "${id}".`, { details: { tenant: id } });
+  }
+}
+
+export class TenantExistsError extends AgentfleetError {
+  constructor(id: string) {
+    super('TENANT_EXISTS', `Tenant "${id}" already exists; pick another id.`, { details: { tenant: id } });
+  }
+}
+
+export class ApiKeyNotFoundError extends AgentfleetError {
+  constructor(keyId: string) {
+    super('API_KEY_NOT_FOUND', `No API key "${keyId}" for this tenant.`, { details: { keyId } });
+  }
+}
+
+/** The registry's stored data (a file, a table) is unreadable or malformed. */
+export class TenantRegistryError extends AgentfleetError {
+  constructor(message: string, cause?: unknown) {
+    super('TENANT_REGISTRY_FAILED', message, { cause });
+  }
+}

@@ -1,0 +1,44 @@
+export {
+  apiKeyId,
+  apiKeyMatches,
+  bearerToken,
+  type GeneratedApiKey,
+  generateApiKey,
+  hashApiKey,
+} from './api-keys.ts';
+export { Authenticator, type AuthenticatorOptions, type Principal } from './authenticator.ts';
+export {
+  currentTenant,
+  currentTenantId,
+  InvalidTenantIdError,
+  requireTenant,
+  runInTenant,
+  TENANT_ID_PATTERN,
+  type TenantContext,
+  TenantRequiredError,
+  tenantContext,
+  withoutTenant,
+  withTenant,
+} from './context.ts';
+export {
+  ApiKeyNotFoundError,
+  ForbiddenError,
+  QuotaExceededError,
+  type QuotaName,
+  TenantExistsError,
+  TenantNotFoundError,
+  TenantRegistryError,
+  UnauthenticatedError,
+} from './errors.ts';
+export { issueApiKey } from './issue-api-key.ts';
+export { TenantQuotaGate } from './quota-gate.ts';
+export { MemoryTenantRegistry } from './registries/memory.ts';
+export {
+  type ApiKeyRecord,
+  type NewTenant,
+  type TenantPatch,
+  type TenantQuotas,
+  type TenantRecord,
+  type TenantRegistry,
+  tenantQuotasSchema,
+} from './registry.ts';

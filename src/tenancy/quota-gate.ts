@@ -1,0 +1,82 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { TenantAdmission } from '../core/index.ts';
+import { QuotaExceededError } from './errors.ts';
+import type { TenantQuotas } from './registry.ts';
+
+interface Entry {
+  quotas: TenantQuotas;
+  limiter: RateLimiterMemory | undefined;
+}
+
+const NONE: Entry = { quotas: {}, limiter: undefined };
+
+/**
+ * Enforces tenant quotas: agents and messages in flight through the runtime (pass it as
+ * `createRuntime({ admission })`), requests per period through `consumeRequest` (the HTTP
+ * layer calls it). The request window is `rate-limiter-flexible`'s in-process limiter; a
+ * cluster-wide one on Redis belongs to the resilience layer.
+ */
+export class TenantQuotaGate implements TenantAdmission {
+  readonly #entries = new Map<string, Entry>();
+
+  /** Sets (or with undefined, clears) a tenant's quotas; the request window restarts when it changes. */
+  setQuotas(tenant: string, quotas: TenantQuotas | undefined): void {
+    if (quotas === undefined) {
+      this.#entries.delete(tenant);
+      return;
+    }
+    const old = this.#entries.get(tenant);
+    const sameWindow =
+      old !== undefined &&
+      old.quotas.requestsPerPeriod === quotas.requestsPerPeriod &&
+      (old.quotas.periodSeconds ?? 1) === (quotas.periodSeconds ?? 1);
+    const limiter = sameWindow
+      ? old.limiter
+      : quotas.requestsPerPeriod === undefined
+        ? undefined
+        : new RateLimiterMemory({ points: quotas.requestsPerPeriod, duration: quotas.periodSeconds ?? 1 });
+    this.#entries.set(tenant, { quotas, limiter });
+  }
+
+  /** The quotas in force for a tenant (empty: unlimited). */
+  quotasOf(tenant: string): TenantQuotas {
+    return (this.#entries.get(tenant) ?? NONE).quotas;
+  }
+
+  admitAgent(tenant: string, agents: number): Error | undefined {
+    const max = (this.#entries.get(tenant) ?? NONE).quotas.maxAgents;
+    return max !== undefined && agents >= max
+      ? new QuotaExceededError(tenant, 'maxAgents', max, 1)
+      : undefined;
+  }
+
+  admitMessage(tenant: string, inFlight: number): Error | undefined {
+    const max = (this.#entries.get(tenant) ?? NONE).quotas.maxConcurrentSteps;
+    return max !== undefined && inFlight >= max
+      ? new QuotaExceededError(tenant, 'maxConcurrentSteps', max, 1)
+      : undefined;
+  }
+
+  /**
+   * Counts one request against the tenant's window. Resolves at once without a window;
+   * otherwise resolves, or rejects with `QuotaExceededError` whose `retryAfterSeconds` is
+   * the time until the window has room.
+   */
+  consumeRequest(tenant: string): Promise<void> | undefined {
+    const entry = this.#entries.get(tenant);
+    const limiter = entry?.limiter;
+    if (limiter === undefined) return undefined;
+    return limiter.consume(tenant).then(
+      () => undefined,
+      (refusal: unknown) => {
+        if (!(refusal instanceof RateLimiterRes)) throw refusal;
+        throw new QuotaExceededError(
+          tenant,
+          'requestsPerPeriod',
+          entry!.quotas.requestsPerPeriod!,
+          Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)),
+        );
+      },
+    );
+  }
+}
