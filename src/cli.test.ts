@@ -27,23 +27,32 @@ async function listening(child: ChildProcess, count = 1): Promise<number> {
   throw new Error('the server exited before listening');
 }
 
-async function act(port: number): Promise<{ status: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}/act`, { headers: { 'x-trusted': 'true' } });
+async function act(port: number, authorization?: string): Promise<{ status: string }> {
+  const headers: Record<string, string> = { 'x-trusted': 'true' };
+  if (authorization !== undefined) headers.authorization = authorization;
+  const res = await fetch(`http://127.0.0.1:${port}/act`, { headers });
   return (await res.json()) as { status: string };
 }
 
+const ADMIN = 'cli-test-admin-key-0123';
+
 describe('agentfleet CLI', () => {
-  it('serves, then exits 0 on SIGTERM', async () => {
-    const child = run(['serve', '--port', '0', '--host', '127.0.0.1']);
+  it('serves, then exits 0 on SIGTERM; /act needs a key unless it is made public', async () => {
+    const child = run(['serve', '--port', '0', '--host', '127.0.0.1'], { AGENTFLEET_ADMIN_KEY: ADMIN });
     const port = await listening(child);
-    assert.equal((await act(port)).status, 'EXECUTED');
+    const refused = await fetch(`http://127.0.0.1:${port}/act`);
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('www-authenticate'), 'Bearer');
+    assert.equal((await act(port, `Bearer ${ADMIN}`)).status, 'EXECUTED');
     const code = exited(child);
     child.kill('SIGTERM');
     assert.equal(await code, 0);
   });
 
   it('serves with --workers 2 on one port and exits 0 on SIGINT', async () => {
-    const child = run(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2']);
+    const child = run(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
+      AGENTFLEET_PUBLIC_ACT: 'true',
+    });
     const port = await listening(child, 2);
     const replies = await Promise.all(Array.from({ length: 20 }, () => act(port)));
     assert.ok(replies.every((r) => r.status === 'EXECUTED'));

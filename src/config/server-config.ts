@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { AgentfleetError, formatIssues } from '../errors/index.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.preprocess(
+  (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
+  z.boolean(),
+);
 
 /** Everything `agentfleet serve` can be told, with its default. */
 export const serverConfigSchema = z.object({
@@ -23,6 +27,24 @@ export const serverConfigSchema = z.object({
   poolQueueLimit: int(0, 100_000_000).default(10_000),
   /** Milliseconds an agent's stop waits before forcing. Env `AGENTFLEET_STOP_TIMEOUT_MS`. Default 5 s. */
   stopTimeoutMs: int(0, 3_600_000).default(5_000),
+  /** `keys`: every route but the probes needs an API key. `none`: no authentication (only behind your own gateway). Env `AGENTFLEET_AUTH`. Default `keys`. */
+  auth: z.enum(['keys', 'none']).default('keys'),
+  /** The admin key (16+ characters) for tenant management. Env `AGENTFLEET_ADMIN_KEY`. Default: one is generated and logged at start. */
+  adminKey: z.string().min(16).optional(),
+  /** Or the admin key's SHA-256 in hex, to keep the plaintext out of the config. Env `AGENTFLEET_ADMIN_KEY_SHA256`. */
+  adminKeySha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters')
+    .optional(),
+  /** Where tenants and key hashes live: `memory`, `file:<path>` (JSON), or a `postgres://` URL. Env `AGENTFLEET_TENANTS`. Default `memory`. */
+  tenants: z
+    .string()
+    .regex(/^(memory|file:.+|postgres(ql)?:\/\/.+)$/, 'must be memory, file:<path> or a postgres:// URL')
+    .default('memory'),
+  /** Milliseconds a looked-up key is trusted before the registry is asked again (a revocation elsewhere takes this long). Env `AGENTFLEET_AUTH_CACHE_MS`. Default 5,000. */
+  authCacheTtlMs: int(0, 3_600_000).default(5_000),
+  /** Whether the seed's `/act` answers without a key. Env `AGENTFLEET_PUBLIC_ACT`. Default false. */
+  publicAct: bool.default(false),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -40,7 +62,15 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   poolQueueLimit: 'AGENTFLEET_POOL_QUEUE',
   stopTimeoutMs: 'AGENTFLEET_STOP_TIMEOUT_MS',
   logLevel: 'LOG_LEVEL',
+  auth: 'AGENTFLEET_AUTH',
+  adminKey: 'AGENTFLEET_ADMIN_KEY',
+  adminKeySha256: 'AGENTFLEET_ADMIN_KEY_SHA256',
+  tenants: 'AGENTFLEET_TENANTS',
+  authCacheTtlMs: 'AGENTFLEET_AUTH_CACHE_MS',
+  publicAct: 'AGENTFLEET_PUBLIC_ACT',
 };
+
+const SECRET_KEYS = new Set<string>(['adminKey', 'tenants']);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */
 export class ConfigInvalidError extends AgentfleetError {
@@ -72,7 +102,9 @@ export function loadServerConfig(
       formatIssues(result.error).map((problem) => {
         const key = problem.split(':')[0] as keyof ServerConfig;
         const source = overrides[key] !== undefined ? `--${key}` : ENV_NAMES[key];
-        return source === undefined ? problem : `${problem} (from ${source}=${JSON.stringify(raw[key])})`;
+        if (source === undefined) return problem;
+        const shown = SECRET_KEYS.has(key) ? '<redacted>' : JSON.stringify(raw[key]);
+        return `${problem} (from ${source}=${shown})`;
       }),
     );
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { z } from 'zod';
+import { createTestTenant } from '../../test/server-auth.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { defineAgent } from '../core/index.ts';
@@ -28,6 +29,7 @@ describe('agent messages as server-sent events', () => {
   let provider: Provider;
   let app: RunningServer;
   let base: string;
+  let authorization: string;
   before(async () => {
     vendor = await startVendorServer({ latencyMs: 0 });
     provider = createProvider('openai', { baseUrl: `${vendor.url}/v1`, apiKey: 'k' });
@@ -36,6 +38,7 @@ describe('agent messages as server-sent events', () => {
       pino({ level: 'silent' }),
     );
     base = `http://127.0.0.1:${app.port}`;
+    authorization = (await createTestTenant(app, 'streamer')).authorization;
     const search = defineTool({
       name: 'search',
       description: 'Search',
@@ -51,7 +54,7 @@ describe('agent messages as server-sent events', () => {
     );
     await fetch(`${base}/v1/agents`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ definition: 'assistant', id: 'helper' }),
     });
   });
@@ -64,7 +67,7 @@ describe('agent messages as server-sent events', () => {
   const post = (input: string, accept = 'text/event-stream', id = 'helper', signal?: AbortSignal) =>
     fetch(`${base}/v1/agents/${id}/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept },
+      headers: { 'content-type': 'application/json', accept, authorization },
       body: JSON.stringify({ input }),
       ...(signal ? { signal } : {}),
     });
@@ -100,7 +103,9 @@ describe('agent messages as server-sent events', () => {
     controller.abort();
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(vendor.calls.length, before + 1);
-    const info = (await (await fetch(`${base}/v1/agents/helper`)).json()) as { inFlight: number };
+    const info = (await (await fetch(`${base}/v1/agents/helper`, { headers: { authorization } })).json()) as {
+      inFlight: number;
+    };
     assert.equal(info.inFlight, 0, 'the step ended when the client left');
   });
 });

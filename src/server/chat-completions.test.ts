@@ -4,11 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
 import { pino } from 'pino';
 import { z } from 'zod';
+import { createTestTenant } from '../../test/server-auth.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { defineAgent } from '../core/index.ts';
 import { createProvider, type Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
+import { withTenant } from '../tenancy/index.ts';
 import { defineTool } from '../tools/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 
@@ -34,9 +36,13 @@ describe('POST /v1/chat/completions with the openai client', () => {
       defineAgent({ name: 'assistant', decide: llm({ provider, model: 'm', tools: [lookup] }) }),
     );
     app.runtime.register(defineAgent({ name: 'plain', decide: (input: string) => `plain: ${input}` }));
-    await app.runtime.spawn('assistant', { id: 'helper' });
-    await app.runtime.spawn('plain', { id: 'rules' });
-    client = new OpenAI({ baseURL: `http://127.0.0.1:${app.port}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const tenant = await createTestTenant(app, 'chat');
+    await withTenant(tenant.id, async () => {
+      await app.runtime.spawn('assistant', { id: 'helper' });
+      await app.runtime.spawn('plain', { id: 'rules' });
+    });
+    // The tenant's API key is the OpenAI client's apiKey: it is sent as a Bearer token.
+    client = new OpenAI({ baseURL: `http://127.0.0.1:${app.port}/v1`, apiKey: tenant.key, maxRetries: 0 });
   });
   after(async () => {
     await app.shutdown();

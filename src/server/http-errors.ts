@@ -8,6 +8,15 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   INVALID_INPUT: 400,
   INVALID_OPTIONS: 400,
   INVALID_RULES: 400,
+  INVALID_TENANT_ID: 400,
+  TENANT_REQUIRED: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  TENANT_DISABLED: 403,
+  TENANT_MISMATCH: 403,
+  TENANT_NOT_FOUND: 404,
+  API_KEY_NOT_FOUND: 404,
+  TENANT_EXISTS: 409,
   NOT_FOUND: 404,
   AGENT_NOT_FOUND: 404,
   DEFINITION_NOT_FOUND: 404,
@@ -21,6 +30,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BODY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RULES_NO_MATCH: 422,
+  QUOTA_EXCEEDED: 429,
   AGENT_STEP_FAILED: 500,
   AGENT_START_FAILED: 500,
   MAILBOX_FULL: 503,
@@ -29,10 +39,11 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   RUNTIME_CLOSED: 503,
   SHUTTING_DOWN: 503,
   ABORTED: 503,
+  TENANT_REGISTRY_FAILED: 503,
 };
 
 /** Statuses after which a client may retry; they get a `Retry-After` header. */
-const RETRYABLE = new Set([503]);
+const RETRYABLE = new Set([429, 503]);
 
 /** An error raised by the HTTP layer itself (bad body, unknown route). */
 export class HttpError extends AgentfleetError {}
@@ -62,12 +73,12 @@ export function sendError(res: ServerResponse, error: unknown): void {
   }
   if (AgentfleetError.isInstance(error)) {
     const status = statusFor(error);
-    sendJson(
-      res,
-      status,
-      { error: error.toJSON() },
-      RETRYABLE.has(status) ? ['retry-after', '1'] : undefined,
-    );
+    let headers: string[] | undefined;
+    if (RETRYABLE.has(status)) {
+      const after = error.details?.retryAfterSeconds;
+      headers = ['retry-after', typeof after === 'number' ? String(after) : '1'];
+    } else if (status === 401) headers = ['www-authenticate', 'Bearer'];
+    sendJson(res, status, { error: error.toJSON() }, headers);
     return;
   }
   sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Internal server error; see the server log.' } });

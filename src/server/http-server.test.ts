@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { defineAgent } from '../core/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
@@ -21,7 +22,8 @@ function call(
   headers: Record<string, string> = {},
 ) {
   return new Promise<Reply>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+    const all = { authorization: `Bearer ${TEST_ADMIN_KEY}`, ...headers };
+    const req = request({ host: '127.0.0.1', port, method, path, headers: all, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => {
@@ -42,7 +44,10 @@ let port: number;
 
 before(async () => {
   app = await startServer(
-    loadServerConfig({}, { port: 0, host: '127.0.0.1', logLevel: 'silent', bodyLimitBytes: 1024 }),
+    loadServerConfig(
+      {},
+      { port: 0, host: '127.0.0.1', logLevel: 'silent', bodyLimitBytes: 1024, adminKey: TEST_ADMIN_KEY },
+    ),
     pino({ level: 'silent' }),
   );
   port = app.port;
@@ -209,7 +214,7 @@ describe('agents API', () => {
 describe('shutdown', () => {
   it('finishes in-flight requests, then refuses new connections', async () => {
     const own = await startServer(
-      loadServerConfig({}, { port: 0, host: '127.0.0.1', logLevel: 'silent' }),
+      loadServerConfig({}, { port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey: TEST_ADMIN_KEY }),
       pino({ level: 'silent' }),
     );
     const gate = Promise.withResolvers<void>();

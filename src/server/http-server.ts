@@ -2,17 +2,27 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Runtime } from '../core/index.ts';
+import { runInTenant, type TenantContext } from '../tenancy/index.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
-import { Router } from './router.ts';
+import { authorize, type RequestAuth } from './request-auth.ts';
+import { type RouteContext, type RouteHandler, Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
+import { addTenantRoutes } from './routes/tenants.ts';
 
 /** Options for `AgentfleetServer`. */
 export interface HttpServerOptions {
   runtime: Runtime;
-  /** Id of the running act agent that serves `/act`; without it `/act` is not routed. */
+  /** Id of the running act agent (without a tenant) that serves `/act`; without it `/act` is not routed. */
   actAgentId?: string;
+  /** Whether `/act` answers without a key. Default false: it needs a tenant or admin key like every route. */
+  publicAct?: boolean;
+  /**
+   * How requests are authenticated. An `Authenticator` checks `Authorization: Bearer` keys
+   * and runs each request as its tenant; `none` trusts every caller (only behind your own gateway).
+   */
+  auth: RequestAuth;
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** Milliseconds before an unfinished request is answered 408 by node:http. Default 30 s. */
@@ -28,6 +38,7 @@ export class AgentfleetServer {
   readonly #server: Server;
   readonly #router = new Router();
   readonly #logger: Logger | undefined;
+  readonly #auth: RequestAuth;
   #inFlight = 0;
   #draining: PromiseWithResolvers<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
@@ -36,18 +47,28 @@ export class AgentfleetServer {
   constructor(options: HttpServerOptions) {
     const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
     this.#logger = options.logger;
+    this.#auth = options.auth;
     const runtime = options.runtime;
     if (options.actAgentId !== undefined) {
-      const act = actRoute(runtime, options.actAgentId, bodyLimit);
-      this.#router.add('GET', '/act', act).add('POST', '/act', act);
+      const act = actRoute(runtime.agent(options.actAgentId), bodyLimit);
+      const access = options.publicAct === true ? 'public' : 'tenant';
+      this.#router.add('GET', '/act', act, access).add('POST', '/act', act, access);
     }
-    this.#router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }));
-    this.#router.add('GET', '/readyz', (_req, res) => {
-      const ready = this.#listening && this.#closing === undefined && !runtime.closed;
-      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
-    });
+    this.#router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }), 'public');
+    this.#router.add(
+      'GET',
+      '/readyz',
+      (_req, res) => {
+        const ready = this.#listening && this.#closing === undefined && !runtime.closed;
+        sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not ready' });
+      },
+      'public',
+    );
     addAgentRoutes(this.#router, runtime, bodyLimit);
     addChatCompletionsRoute(this.#router, runtime, bodyLimit);
+    if (options.auth.authenticator !== 'none') {
+      addTenantRoutes(this.#router, runtime, options.auth.authenticator, options.auth.quotas, bodyLimit);
+    }
     this.#server = createServer(
       { requestTimeout: options.requestTimeoutMs ?? 30_000, keepAliveTimeout: 5_000 },
       (req, res) => {
@@ -110,8 +131,10 @@ export class AgentfleetServer {
     this.#inFlight++;
     if (this.#closing !== undefined) res.shouldKeepAlive = false;
     try {
-      const { handler, ctx } = this.#router.match(req.method ?? 'GET', req.url ?? '/');
-      await handler(req, res, ctx);
+      const { handler, access, ctx } = this.#router.match(req.method ?? 'GET', req.url ?? '/');
+      let scope = authorize(req, access, this.#auth);
+      if (scope instanceof Promise) scope = await scope;
+      await (scope === undefined ? handler(req, res, ctx) : runAs(scope, handler, req, res, ctx));
     } catch (error) {
       const status = statusFor(error);
       if (status >= 500 && status !== 503) {
@@ -123,4 +146,15 @@ export class AgentfleetServer {
       if (this.#draining !== undefined && this.#inFlight === 0) this.#draining.resolve();
     }
   }
+}
+
+/** Runs a route handler as a tenant: everything it starts sees that tenant. */
+function runAs(
+  tenant: TenantContext,
+  handler: RouteHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RouteContext,
+): unknown {
+  return runInTenant(tenant, () => handler(req, res, ctx));
 }

@@ -9,10 +9,21 @@ export interface RouteContext {
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => unknown;
 
+/** Who may call a route: anyone, a tenant key (or the admin acting as a tenant), or the admin key only. */
+export type RouteAccess = 'public' | 'tenant' | 'admin';
+
+/** A matched route. */
+export interface RouteMatch {
+  handler: RouteHandler;
+  access: RouteAccess;
+  ctx: RouteContext;
+}
+
 interface Route {
   method: string;
   segments: string[];
   handler: RouteHandler;
+  access: RouteAccess;
 }
 
 /**
@@ -22,14 +33,14 @@ interface Route {
  */
 export class Router {
   readonly #routes: Route[] = [];
-  readonly #exact = new Map<string, RouteHandler>();
+  readonly #exact = new Map<string, { handler: RouteHandler; access: RouteAccess }>();
   static readonly #emptyQuery = new URLSearchParams();
 
-  /** Adds a route; `:name` segments capture a parameter. */
-  add(method: string, pattern: string, handler: RouteHandler): this {
+  /** Adds a route; `:name` segments capture a parameter. Routes are for tenants unless `access` says otherwise. */
+  add(method: string, pattern: string, handler: RouteHandler, access: RouteAccess = 'tenant'): this {
     const segments = pattern.split('/').filter(Boolean);
-    if (segments.some((s) => s.startsWith(':'))) this.#routes.push({ method, segments, handler });
-    else this.#exact.set(`${method} /${segments.join('/')}`, handler);
+    if (segments.some((s) => s.startsWith(':'))) this.#routes.push({ method, segments, handler, access });
+    else this.#exact.set(`${method} /${segments.join('/')}`, { handler, access });
     return this;
   }
 
@@ -37,18 +48,20 @@ export class Router {
    * Finds the handler for a request.
    * @throws HttpError NOT_FOUND for an unknown path, METHOD_NOT_ALLOWED for a known path and wrong method.
    */
-  match(method: string, url: string): { handler: RouteHandler; ctx: RouteContext } {
+  match(method: string, url: string): RouteMatch {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? Router.#emptyQuery : new URLSearchParams(url.slice(q + 1));
     const exact = this.#exact.get(`${method} ${path}`);
-    if (exact !== undefined) return { handler: exact, ctx: { params: {}, query } };
+    if (exact !== undefined)
+      return { handler: exact.handler, access: exact.access, ctx: { params: {}, query } };
     const parts = path.split('/').filter(Boolean);
     let pathKnown = false;
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, parts);
       if (params === undefined) continue;
-      if (route.method === method) return { handler: route.handler, ctx: { params, query } };
+      if (route.method === method)
+        return { handler: route.handler, access: route.access, ctx: { params, query } };
       pathKnown = true;
     }
     if (!pathKnown) {

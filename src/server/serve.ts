@@ -3,12 +3,24 @@ import { type Logger, pino } from 'pino';
 import { actAgent } from '../agents/index.ts';
 import type { ServerConfig } from '../config/index.ts';
 import { createRuntime, type Runtime } from '../core/index.ts';
+import {
+  Authenticator,
+  generateApiKey,
+  MemoryTenantRegistry,
+  TenantQuotaGate,
+  type TenantRegistry,
+} from '../tenancy/index.ts';
 import { AgentfleetServer } from './http-server.ts';
 
 /** A running single-process server and what it composes. */
 export interface RunningServer {
   runtime: Runtime;
   server: AgentfleetServer;
+  /** Tenants and their key hashes (`config.tenants`). */
+  registry: TenantRegistry;
+  /** Undefined with `auth: 'none'`. */
+  authenticator: Authenticator | undefined;
+  quotas: TenantQuotaGate;
   port: number;
   /** Drains requests, stops every agent and closes the server. */
   shutdown(): Promise<void>;
@@ -22,9 +34,27 @@ export async function startServer(
   config: ServerConfig,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
+  const quotas = new TenantQuotaGate();
+  const registry = await openRegistry(config.tenants);
+  let authenticator: Authenticator | undefined;
+  if (config.auth === 'keys') {
+    let adminKey = config.adminKey;
+    if (adminKey === undefined && config.adminKeySha256 === undefined) {
+      adminKey = generatedAdminKey();
+      logger.warn({ adminKey }, GENERATED_ADMIN_KEY);
+    }
+    authenticator = new Authenticator({
+      registry,
+      adminKey,
+      adminKeySha256: config.adminKeySha256,
+      cacheTtlMs: config.authCacheTtlMs,
+      quotas,
+    });
+  }
   const runtime = createRuntime({
     pool: { capacity: config.poolCapacity, queueLimit: config.poolQueueLimit },
     stopTimeoutMs: config.stopTimeoutMs,
+    admission: quotas,
   });
   runtime.events.on('agentError', (event) =>
     logger.error({ agentId: event.agentId, err: event.error }, 'agent error'),
@@ -33,6 +63,8 @@ export async function startServer(
   const server = new AgentfleetServer({
     runtime,
     actAgentId: act.agentId,
+    publicAct: config.publicAct,
+    auth: { authenticator: authenticator ?? 'none', quotas },
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
     logger,
@@ -43,11 +75,15 @@ export async function startServer(
   return {
     runtime,
     server,
+    registry,
+    authenticator,
+    quotas,
     port: address.port,
     shutdown() {
       shutdown ??= (async () => {
         await server.close({ timeoutMs: config.shutdownTimeoutMs });
         const result = await runtime.close();
+        await registry.close();
         logger.info({ stoppedAgents: result.stopped, forced: result.forced }, 'agentfleet stopped');
       })();
       return shutdown;
@@ -85,6 +121,17 @@ export async function serve(config: ServerConfig): Promise<void> {
 
 function runPrimary(config: ServerConfig, logger: Logger): void {
   let stopping = false;
+  if (config.auth === 'keys' && config.adminKey === undefined && config.adminKeySha256 === undefined) {
+    // One admin key for every worker: they read their config from the environment.
+    const adminKey = generatedAdminKey();
+    process.env.AGENTFLEET_ADMIN_KEY = adminKey;
+    logger.warn({ adminKey }, GENERATED_ADMIN_KEY);
+  }
+  if (config.workers > 1 && config.tenants === 'memory') {
+    logger.warn(
+      'each worker has its own in-memory tenant registry; use AGENTFLEET_TENANTS=postgres://… to share tenants',
+    );
+  }
   const restarts: number[] = [];
   for (let i = 0; i < config.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
@@ -119,4 +166,19 @@ function runPrimary(config: ServerConfig, logger: Logger): void {
 
 function createLogger(config: ServerConfig): Logger {
   return pino({ level: config.logLevel, base: { pid: process.pid } });
+}
+
+/** Opens the tenant registry a config names: in memory, a JSON file, or PostgreSQL (loaded only then). */
+async function openRegistry(spec: string): Promise<TenantRegistry> {
+  if (spec === 'memory') return new MemoryTenantRegistry();
+  if (spec.startsWith('file:')) return MemoryTenantRegistry.open(spec.slice('file:'.length));
+  const { PostgresTenantRegistry } = await import('../tenancy/registries/postgres.ts');
+  return PostgresTenantRegistry.open({ connectionString: spec });
+}
+
+const GENERATED_ADMIN_KEY =
+  'no AGENTFLEET_ADMIN_KEY set: generated an admin key for this run (set one to keep it across restarts)';
+
+function generatedAdminKey(): string {
+  return generateApiKey().key.replace(/^af_/, 'afadmin_');
 }

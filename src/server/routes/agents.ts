@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AGENT_STATES, type Runtime } from '../../core/index.ts';
 import { formatIssues } from '../../errors/index.ts';
+import { currentTenantId } from '../../tenancy/index.ts';
 import { errorJson, HttpError, sendJson } from '../http-errors.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
@@ -95,7 +96,6 @@ export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes:
     const filters = parse(listQuery, Object.fromEntries(query), 'query');
     sendJson(res, 200, {
       agents: runtime.list(filters as Parameters<Runtime['list']>[0]),
-      total: runtime.size,
     });
   });
 
@@ -143,6 +143,8 @@ export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes:
   });
 
   router.add('GET', '/v1/stats', (_req, res) => {
-    sendJson(res, 200, runtime.stats());
+    const tenant = currentTenantId();
+    // A tenant sees its own figures; the runtime-wide ones are the admin's.
+    sendJson(res, 200, tenant === undefined ? runtime.stats() : { tenant, ...runtime.tenantUsage(tenant) });
   });
 }

@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import type { Runtime } from '../../core/index.ts';
+import { formatIssues } from '../../errors/index.ts';
+import {
+  ApiKeyNotFoundError,
+  type Authenticator,
+  issueApiKey,
+  TenantNotFoundError,
+  type TenantQuotaGate,
+  type TenantQuotas,
+  withTenant,
+} from '../../tenancy/index.ts';
+import { HttpError, sendJson } from '../http-errors.ts';
+import { readJsonBody } from '../read-json-body.ts';
+import type { Router } from '../router.ts';
+
+const keyBody = z
+  .strictObject({ name: z.string().min(1).max(200).default('default') })
+  .default({ name: 'default' });
+const listQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const problems = formatIssues(result.error);
+    throw new HttpError('INVALID_REQUEST', `Invalid ${what}: ${problems.join('; ')}`, {
+      details: { problems },
+    });
+  }
+  return result.data;
+}
+
+/** Key records as the API shows them: never the hash. */
+const publicKey = (k: {
+  id: string;
+  tenantId: string;
+  name: string;
+  createdAt: number;
+  revokedAt: number | null;
+}) => ({
+  id: k.id,
+  tenantId: k.tenantId,
+  name: k.name,
+  createdAt: k.createdAt,
+  revokedAt: k.revokedAt,
+});
+
+/** Admin-only tenant management: tenants, their quotas and API keys. */
+export function addTenantRoutes(
+  router: Router,
+  runtime: Runtime,
+  auth: Authenticator,
+  quotas: TenantQuotaGate | undefined,
+  bodyLimitBytes: number,
+): void {
+  const registry = auth.registry;
+  const refresh = (id: string, q: TenantQuotas | undefined) => {
+    quotas?.setQuotas(id, q);
+    auth.invalidateTenant(id);
+  };
+
+  router.add(
+    'POST',
+    '/v1/tenants',
+    async (req, res) => {
+      const body = await readJsonBody(req, bodyLimitBytes);
+      const tenant = await registry.createTenant(body as never);
+      refresh(tenant.id, tenant.quotas);
+      const issued = await issueApiKey(registry, tenant.id);
+      sendJson(res, 201, { tenant, key: issued.key, keyRecord: publicKey(issued.record) }, [
+        'location',
+        `/v1/tenants/${tenant.id}`,
+      ]);
+    },
+    'admin',
+  );
+
+  router.add(
+    'GET',
+    '/v1/tenants',
+    async (_req, res, { query }) => {
+      const page = parse(listQuery, Object.fromEntries(query), 'query');
+      sendJson(res, 200, { tenants: await registry.listTenants(page) });
+    },
+    'admin',
+  );
+
+  router.add(
+    'GET',
+    '/v1/tenants/:tenant',
+    async (_req, res, { params }) => {
+      const tenant = await registry.getTenant(params.tenant!);
+      if (tenant === undefined) throw new TenantNotFoundError(params.tenant!);
+      sendJson(res, 200, { tenant, usage: runtime.tenantUsage(tenant.id) });
+    },
+    'admin',
+  );
+
+  router.add(
+    'PATCH',
+    '/v1/tenants/:tenant',
+    async (req, res, { params }) => {
+      const body = await readJsonBody(req, bodyLimitBytes);
+      const tenant = await registry.updateTenant(params.tenant!, body as never);
+      refresh(tenant.id, tenant.quotas);
+      sendJson(res, 200, { tenant });
+    },
+    'admin',
+  );
+
+  router.add(
+    'DELETE',
+    '/v1/tenants/:tenant',
+    async (_req, res, { params }) => {
+      const id = params.tenant!;
+      if (!(await registry.deleteTenant(id))) throw new TenantNotFoundError(id);
+      refresh(id, undefined);
+      // The tenant's agents go with it.
+      const removed = await withTenant(id, async () => {
+        let count = 0;
+        for (;;) {
+          const batch = runtime.list({ limit: 1000 });
+          if (batch.length === 0) return count;
+          await Promise.all(batch.map((a) => runtime.remove(a.id)));
+          count += batch.length;
+        }
+      });
+      sendJson(res, 200, { deleted: id, agentsRemoved: removed });
+    },
+    'admin',
+  );
+
+  router.add(
+    'POST',
+    '/v1/tenants/:tenant/keys',
+    async (req, res, { params }) => {
+      const body = parse(keyBody, await readJsonBody(req, bodyLimitBytes), 'body');
+      const issued = await issueApiKey(registry, params.tenant!, body.name);
+      sendJson(res, 201, { key: issued.key, keyRecord: publicKey(issued.record) });
+    },
+    'admin',
+  );
+
+  router.add(
+    'GET',
+    '/v1/tenants/:tenant/keys',
+    async (_req, res, { params }) => {
+      if ((await registry.getTenant(params.tenant!)) === undefined)
+        throw new TenantNotFoundError(params.tenant!);
+      sendJson(res, 200, { keys: (await registry.listKeys(params.tenant!)).map(publicKey) });
+    },
+    'admin',
+  );
+
+  router.add(
+    'DELETE',
+    '/v1/tenants/:tenant/keys/:key',
+    async (_req, res, { params }) => {
+      if (!(await registry.revokeKey(params.tenant!, params.key!)))
+        throw new ApiKeyNotFoundError(params.key!);
+      auth.invalidate(params.key!);
+      sendJson(res, 200, { revoked: params.key });
+    },
+    'admin',
+  );
+}
