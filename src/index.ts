@@ -13,5 +13,6 @@ export * from './llm-agent/index.ts';
 export * from './pool/index.ts';
 export * from './rules/index.ts';
 export * from './server/index.ts';
+export * from './state/index.ts';
 export * from './tenancy/index.ts';
 export * from './tools/index.ts';
