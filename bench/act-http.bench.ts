@@ -1,70 +1,13 @@
 // /act requests/s and p99 latency under wrk (or autocannon when wrk is missing), against bare
 // node:http doing the same JSON and, when `go` is installed, Go net/http, all in one run.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildGo, has } from './go.ts';
+import { buildGo } from './go.ts';
+import { CONNECTIONS, freePort, type Load, load, waitUp } from './http-load.ts';
 import { type BenchReport, printReport, round } from './report.ts';
 
 const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
-const CONNECTIONS = 64;
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-interface Load {
-  rps: number;
-  p99ms: number;
-  tool: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUp(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/act`);
-      if (res.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`server on ${port} never came up`);
-}
-
-function toMs(value: string): number {
-  const n = Number.parseFloat(value);
-  return value.endsWith('us') ? n / 1000 : value.endsWith('ms') ? n : n * 1000;
-}
-
-async function load(port: number, seconds: number): Promise<Load> {
-  const url = `http://127.0.0.1:${port}/act`;
-  if (has('wrk')) {
-    const out = execFileSync(
-      'wrk',
-      ['-t2', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', '-H', 'X-Trusted: true', url],
-      { encoding: 'utf8' },
-    );
-    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-    const p99 = /\s99%\s+([\d.]+\w+)/.exec(out)?.[1];
-    if (!rps || p99 === undefined || /Non-2xx/.test(out))
-      throw new Error(`wrk output not understood:\n${out}`);
-    return { rps, p99ms: toMs(p99), tool: 'wrk -t2 -c64' };
-  }
-  const { default: autocannon } = await import('autocannon');
-  const result = await autocannon({
-    url,
-    connections: CONNECTIONS,
-    duration: seconds,
-    headers: { 'x-trusted': 'true' },
-  });
-  if (result.non2xx > 0) throw new Error(`${result.non2xx} non-2xx responses`);
-  return { rps: result.requests.average, p99ms: result.latency.p99, tool: 'autocannon -c64' };
-}
 
 async function measure(
   name: string,
@@ -87,7 +30,7 @@ const node = (args: string[], env: Record<string, string> = {}) =>
   spawn(process.execPath, args, {
     cwd: root,
     stdio: 'ignore',
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', AGENTFLEET_PUBLIC_ACT: 'true', ...env },
   });
 
 export async function runActHttpBench(): Promise<BenchReport> {

@@ -9,6 +9,9 @@ import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
 import { type BenchReport, printReport } from './report.ts';
+import { runStateSyncBench } from './state-sync.bench.ts';
+import { runStateTtlBench } from './state-ttl.bench.ts';
+import { runTenantContextBench } from './tenant-context.bench.ts';
 
 const all: Record<string, () => Promise<BenchReport>> = {
   pool: runPoolBench,
@@ -18,6 +21,9 @@ const all: Record<string, () => Promise<BenchReport>> = {
   channel: runChannelBench,
   bus: runBusBench,
   'llm-agents': runLlmAgentsBench,
+  'tenant-context': runTenantContextBench,
+  'state-sync': runStateSyncBench,
+  'state-ttl': runStateTtlBench,
 };
 
 const wanted = process.argv.slice(2);

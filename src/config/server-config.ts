@@ -45,6 +45,8 @@ export const serverConfigSchema = z.object({
   authCacheTtlMs: int(0, 3_600_000).default(5_000),
   /** Whether the seed's `/act` answers without a key. Env `AGENTFLEET_PUBLIC_ACT`. Default false. */
   publicAct: bool.default(false),
+  /** A JSON file with the state-sync config (relevance by context tag, TTL rules, limits). Env `AGENTFLEET_STATE_CONFIG`. Default: the built-in table. */
+  stateConfig: z.string().min(1).optional(),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -68,6 +70,7 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   tenants: 'AGENTFLEET_TENANTS',
   authCacheTtlMs: 'AGENTFLEET_AUTH_CACHE_MS',
   publicAct: 'AGENTFLEET_PUBLIC_ACT',
+  stateConfig: 'AGENTFLEET_STATE_CONFIG',
 };
 
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants']);

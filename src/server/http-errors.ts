@@ -9,12 +9,14 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   INVALID_OPTIONS: 400,
   INVALID_RULES: 400,
   INVALID_TENANT_ID: 400,
+  STATE_INVALID: 400,
   TENANT_REQUIRED: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   TENANT_DISABLED: 403,
   TENANT_MISMATCH: 403,
   TENANT_NOT_FOUND: 404,
+  STATE_NOT_FOUND: 404,
   API_KEY_NOT_FOUND: 404,
   TENANT_EXISTS: 409,
   NOT_FOUND: 404,
@@ -28,6 +30,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   AGENT_NOT_RUNNING: 409,
   AGENT_STOPPED: 409,
   BODY_TOO_LARGE: 413,
+  STATE_LIMIT_EXCEEDED: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RULES_NO_MATCH: 422,
   QUOTA_EXCEEDED: 429,
@@ -40,6 +43,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   SHUTTING_DOWN: 503,
   ABORTED: 503,
   TENANT_REGISTRY_FAILED: 503,
+  STATE_STORE_CLOSED: 503,
 };
 
 /** Statuses after which a client may retry; they get a `Retry-After` header. */

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { Bus } from '../bus/index.ts';
 import type { Runtime } from '../core/index.ts';
+import type { AgentStateStore } from '../state/index.ts';
 import { runInTenant, type TenantContext } from '../tenancy/index.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
 import { authorize, type RequestAuth } from './request-auth.ts';
@@ -9,6 +11,7 @@ import { type RouteContext, type RouteHandler, Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
+import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes } from './routes/tenants.ts';
 
 /** Options for `AgentfleetServer`. */
@@ -16,13 +19,18 @@ export interface HttpServerOptions {
   runtime: Runtime;
   /** Id of the running act agent (without a tenant) that serves `/act`; without it `/act` is not routed. */
   actAgentId?: string;
-  /** Whether `/act` answers without a key. Default false: it needs a tenant or admin key like every route. */
+  /**
+   * Whether `/act` answers without a key. Default false: it needs a tenant or admin key like
+   * every route. When public, a key that is sent is still checked and the request runs as its tenant.
+   */
   publicAct?: boolean;
   /**
    * How requests are authenticated. An `Authenticator` checks `Authorization: Bearer` keys
    * and runs each request as its tenant; `none` trusts every caller (only behind your own gateway).
    */
   auth: RequestAuth;
+  /** Per-agent state and the bus its deltas go on; without it the state routes are not served. */
+  state?: { store: AgentStateStore; bus: Bus };
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** Milliseconds before an unfinished request is answered 408 by node:http. Default 30 s. */
@@ -39,6 +47,8 @@ export class AgentfleetServer {
   readonly #router = new Router();
   readonly #logger: Logger | undefined;
   readonly #auth: RequestAuth;
+  /** Aborted when `close()` starts, ending open event streams. */
+  readonly #stopping = new AbortController();
   #inFlight = 0;
   #draining: PromiseWithResolvers<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
@@ -51,7 +61,7 @@ export class AgentfleetServer {
     const runtime = options.runtime;
     if (options.actAgentId !== undefined) {
       const act = actRoute(runtime.agent(options.actAgentId), bodyLimit);
-      const access = options.publicAct === true ? 'public' : 'tenant';
+      const access = options.publicAct === true ? 'optional' : 'tenant';
       this.#router.add('GET', '/act', act, access).add('POST', '/act', act, access);
     }
     this.#router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }), 'public');
@@ -66,6 +76,10 @@ export class AgentfleetServer {
     );
     addAgentRoutes(this.#router, runtime, bodyLimit);
     addChatCompletionsRoute(this.#router, runtime, bodyLimit);
+    if (options.state !== undefined) {
+      const { store, bus } = options.state;
+      addStateRoutes(this.#router, runtime, store, bus, bodyLimit, this.#stopping.signal);
+    }
     if (options.auth.authenticator !== 'none') {
       addTenantRoutes(this.#router, runtime, options.auth.authenticator, options.auth.quotas, bodyLimit);
     }
@@ -110,6 +124,7 @@ export class AgentfleetServer {
   }
 
   async #close(timeoutMs: number): Promise<void> {
+    this.#stopping.abort();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     if (this.#inFlight > 0) {
@@ -125,6 +140,14 @@ export class AgentfleetServer {
     this.#server.closeAllConnections();
     await closed;
     this.#listening = false;
+  }
+
+  /**
+   * Handles one request as the server would, without a socket: for benchmarks and tests that
+   * measure the request path itself. Resolves when the handler is done.
+   */
+  dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    return this.#handle(req, res);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

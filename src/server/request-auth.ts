@@ -33,6 +33,7 @@ export function authorize(
   auth: RequestAuth,
 ): RequestScope | Promise<RequestScope> {
   if (access === 'public' || auth.authenticator === 'none') return undefined;
+  if (access === 'optional' && req.headers.authorization === undefined) return undefined;
   const principal = auth.authenticator.authenticate(req.headers.authorization);
   return principal instanceof Promise
     ? principal.then((p) => scopeOf(req, access, p, auth))
@@ -47,7 +48,7 @@ function scopeOf(
 ): RequestScope | Promise<RequestScope> {
   if (principal.kind === 'admin') {
     const actAs = req.headers[ACT_AS_TENANT_HEADER];
-    return typeof actAs === 'string' && access === 'tenant' ? tenantContext(actAs) : undefined;
+    return typeof actAs === 'string' && access !== 'admin' ? tenantContext(actAs) : undefined;
   }
   if (access === 'admin') throw new ForbiddenError('FORBIDDEN', 'This route needs the admin key.');
   const window = auth.quotas?.consumeRequest(principal.tenant.id);

@@ -9,8 +9,11 @@ export interface RouteContext {
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => unknown;
 
-/** Who may call a route: anyone, a tenant key (or the admin acting as a tenant), or the admin key only. */
-export type RouteAccess = 'public' | 'tenant' | 'admin';
+/**
+ * Who may call a route: anyone (`public`); anyone, but a key when sent is checked and the
+ * request runs as its tenant (`optional`); a tenant key or the admin (`tenant`); the admin key only.
+ */
+export type RouteAccess = 'public' | 'optional' | 'tenant' | 'admin';
 
 /** A matched route. */
 export interface RouteMatch {

@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
 import { type Logger, pino } from 'pino';
 import { actAgent } from '../agents/index.ts';
+import { type Bus, createBus } from '../bus/index.ts';
 import type { ServerConfig } from '../config/index.ts';
 import { createRuntime, type Runtime } from '../core/index.ts';
+import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
 import {
   Authenticator,
   generateApiKey,
@@ -21,6 +23,10 @@ export interface RunningServer {
   /** Undefined with `auth: 'none'`. */
   authenticator: Authenticator | undefined;
   quotas: TenantQuotaGate;
+  /** The in-memory bus state deltas are published on. */
+  bus: Bus;
+  /** Per-agent state with context-aware deltas and TTLs. */
+  state: AgentStateStore;
   port: number;
   /** Drains requests, stops every agent and closes the server. */
   shutdown(): Promise<void>;
@@ -60,11 +66,17 @@ export async function startServer(
     logger.error({ agentId: event.agentId, err: event.error }, 'agent error'),
   );
   const act = await runtime.spawn(actAgent, { id: 'act' });
+  const bus = createBus();
+  const state = await createStateStore({
+    bus,
+    config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
+  });
   const server = new AgentfleetServer({
     runtime,
     actAgentId: act.agentId,
     publicAct: config.publicAct,
     auth: { authenticator: authenticator ?? 'none', quotas },
+    state: { store: state, bus },
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
     logger,
@@ -78,11 +90,15 @@ export async function startServer(
     registry,
     authenticator,
     quotas,
+    bus,
+    state,
     port: address.port,
     shutdown() {
       shutdown ??= (async () => {
         await server.close({ timeoutMs: config.shutdownTimeoutMs });
         const result = await runtime.close();
+        await state.close();
+        await bus.close();
         await registry.close();
         logger.info({ stoppedAgents: result.stopped, forced: result.forced }, 'agentfleet stopped');
       })();

@@ -12,13 +12,13 @@ const ADMIN = `Bearer ${TEST_ADMIN_KEY}`;
 let app: RunningServer;
 let base: string;
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
 async function call(
   method: string,
   path: string,
   authorization?: string,
   body?: unknown,
   headers = {},
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const all: Record<string, string> = { ...headers };
   if (authorization !== undefined) all.authorization = authorization;
@@ -209,6 +209,10 @@ describe('public /act', () => {
     const res = await fetch(`http://127.0.0.1:${open.port}/act`, { headers: { 'x-trusted': 'true' } });
     assert.equal(((await res.json()) as { status: string }).status, 'EXECUTED');
     assert.equal((await fetch(`http://127.0.0.1:${open.port}/v1/agents`)).status, 401, 'only /act is public');
+    const badKey = await fetch(`http://127.0.0.1:${open.port}/act`, {
+      headers: { authorization: 'Bearer nope' },
+    });
+    assert.equal(badKey.status, 401, 'a key that is sent is still checked');
     await open.shutdown();
   });
 });

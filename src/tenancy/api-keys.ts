@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Prefix of every tenant API key: `af_<key id>_<secret>`. */
 const PREFIX = 'af_';
@@ -32,20 +32,23 @@ export function apiKeyId(key: string): string | undefined {
 
 /** SHA-256 of a key (or of the admin secret), hex. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
-/** Compares a presented key with a stored hash in time independent of where they differ. */
-export function apiKeyMatches(key: string, storedHash: string): boolean {
-  const presented = createHash('sha256').update(key).digest();
-  const stored = Buffer.from(storedHash, 'hex');
+/**
+ * Compares a presented key with a stored hash (hex, or the same 32 bytes as a Buffer — pass a
+ * Buffer on hot paths) in time independent of where they differ.
+ */
+export function apiKeyMatches(key: string, storedHash: string | Buffer): boolean {
+  const stored = typeof storedHash === 'string' ? Buffer.from(storedHash, 'hex') : storedHash;
+  const presented = hash('sha256', key, 'buffer');
   return stored.length === presented.length && timingSafeEqual(presented, stored);
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (header === undefined || header.length < 8) return undefined;
-  if (header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  if (!header.startsWith('Bearer ') && header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
   const token = header.slice(7).trim();
   return token.length === 0 ? undefined : token;
 }

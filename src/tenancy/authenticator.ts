@@ -28,9 +28,14 @@ interface CachedKey {
   key: ApiKeyRecord | undefined;
   tenant: TenantRecord | undefined;
   until: number;
+  /** The principal this key stands for, made once per lookup. */
+  principal: Principal | undefined;
+  /** The stored hash as bytes, decoded once per lookup. */
+  hash: Buffer | undefined;
 }
 
 const CACHE_LIMIT = 100_000;
+const ADMIN: Principal = Object.freeze({ kind: 'admin' });
 
 /**
  * Turns an `Authorization: Bearer …` header into a `Principal`. Keys are looked up by their
@@ -39,7 +44,7 @@ const CACHE_LIMIT = 100_000;
  */
 export class Authenticator {
   readonly registry: TenantRegistry;
-  readonly #adminHash: string | undefined;
+  readonly #adminHash: Buffer | undefined;
   readonly #cacheTtlMs: number;
   readonly #quotas: TenantQuotaGate | undefined;
   readonly #now: () => number;
@@ -50,9 +55,10 @@ export class Authenticator {
     if (options.adminKey !== undefined && options.adminKey.length < 16) {
       throw new ForbiddenError('FORBIDDEN', 'The admin key must be at least 16 characters.');
     }
-    this.#adminHash =
+    const adminHex =
       options.adminKeySha256?.toLowerCase() ??
       (options.adminKey === undefined ? undefined : hashApiKey(options.adminKey));
+    this.#adminHash = adminHex === undefined ? undefined : Buffer.from(adminHex, 'hex');
     this.#cacheTtlMs = options.cacheTtlMs ?? 5_000;
     this.#quotas = options.quotas;
     this.#now = options.now ?? Date.now;
@@ -73,12 +79,12 @@ export class Authenticator {
     if (token === undefined) throw new UnauthenticatedError('No API key was sent.');
     const keyId = apiKeyId(token);
     if (keyId === undefined) {
-      if (this.#adminHash !== undefined && apiKeyMatches(token, this.#adminHash)) return { kind: 'admin' };
+      if (this.#adminHash !== undefined && apiKeyMatches(token, this.#adminHash)) return ADMIN;
       throw new UnauthenticatedError('The API key is not valid.');
     }
     const cached = this.#cache.get(keyId);
-    if (cached !== undefined && cached.until > this.#now()) return this.#principal(token, keyId, cached);
-    return this.#load(keyId).then((entry) => this.#principal(token, keyId, entry));
+    if (cached !== undefined && cached.until > this.#now()) return this.#principal(token, cached);
+    return this.#load(keyId).then((entry) => this.#principal(token, entry));
   }
 
   /** Forgets cached lookups for a key (or every key), e.g. after revoking it here. */
@@ -96,19 +102,24 @@ export class Authenticator {
     const key = await this.registry.findKey(keyId);
     const tenant = key === undefined ? undefined : await this.registry.getTenant(key.tenantId);
     if (tenant !== undefined) this.#quotas?.setQuotas(tenant.id, tenant.quotas);
-    const entry: CachedKey = { key, tenant, until: this.#now() + this.#cacheTtlMs };
+    const principal: Principal | undefined =
+      key === undefined || tenant === undefined
+        ? undefined
+        : { kind: 'tenant', tenant: tenantContext(tenant.id), record: tenant, keyId };
+    const hash = key === undefined ? undefined : Buffer.from(key.hash, 'hex');
+    const entry: CachedKey = { key, tenant, until: this.#now() + this.#cacheTtlMs, principal, hash };
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
     this.#cache.set(keyId, entry);
     return entry;
   }
 
-  #principal(token: string, keyId: string, entry: CachedKey): Principal {
+  #principal(token: string, entry: CachedKey): Principal {
     const { key, tenant } = entry;
-    if (key === undefined || tenant === undefined || !apiKeyMatches(token, key.hash)) {
+    if (key === undefined || tenant === undefined || !apiKeyMatches(token, entry.hash!)) {
       throw new UnauthenticatedError('The API key is not valid.');
     }
     if (key.revokedAt !== null) throw new UnauthenticatedError('The API key was revoked.');
     if (tenant.disabled) throw new ForbiddenError('TENANT_DISABLED', `Tenant "${tenant.id}" is disabled.`);
-    return { kind: 'tenant', tenant: tenantContext(tenant.id), record: tenant, keyId };
+    return entry.principal!;
   }
 }
