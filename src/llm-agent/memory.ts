@@ -1,4 +1,11 @@
 import type { Message } from '../llm/index.ts';
+import { currentTenantId } from '../tenancy/index.ts';
+
+/** Conversations are per tenant: two tenants' agents of the same id never share one. */
+function keyOf(agentId: string): string {
+  const tenant = currentTenantId();
+  return tenant === undefined ? agentId : `${tenant}/${agentId}`;
+}
 
 /** How much conversation an agent keeps between messages. */
 export interface ConversationMemoryOptions {
@@ -19,7 +26,10 @@ interface Conversation {
   messages: Message[];
 }
 
-/** Bounded per-agent conversation histories (LRU over agents, oldest turns dropped or summarised). */
+/**
+ * Bounded per-agent conversation histories (LRU over agents, oldest turns dropped or
+ * summarised), kept apart per tenant: the agent id is looked up in the current tenant.
+ */
 export class ConversationMemory {
   readonly #byAgent = new Map<string, Conversation>();
   readonly #maxMessages: number;
@@ -34,10 +44,11 @@ export class ConversationMemory {
 
   /** The history to put before a new message: the summary (as a system message) and the kept turns. */
   history(agentId: string): Message[] {
-    const c = this.#byAgent.get(agentId);
+    const key = keyOf(agentId);
+    const c = this.#byAgent.get(key);
     if (c === undefined) return [];
-    this.#byAgent.delete(agentId); // refresh its place in the LRU order
-    this.#byAgent.set(agentId, c);
+    this.#byAgent.delete(key); // refresh its place in the LRU order
+    this.#byAgent.set(key, c);
     return c.summary === undefined
       ? c.messages
       : [{ role: 'system', content: `Summary of the earlier conversation: ${c.summary}` }, ...c.messages];
@@ -46,10 +57,11 @@ export class ConversationMemory {
   /** Appends a finished turn, then trims to the bound without splitting a tool call from its results. */
   async append(agentId: string, turn: Message[], signal: AbortSignal): Promise<void> {
     if (this.#maxMessages === 0) return;
-    let c = this.#byAgent.get(agentId);
+    const key = keyOf(agentId);
+    let c = this.#byAgent.get(key);
     if (c === undefined) {
       c = { summary: undefined, messages: [] };
-      this.#byAgent.set(agentId, c);
+      this.#byAgent.set(key, c);
       if (this.#byAgent.size > this.#maxConversations) {
         this.#byAgent.delete(this.#byAgent.keys().next().value as string);
       }
@@ -65,7 +77,7 @@ export class ConversationMemory {
   }
 
   forget(agentId: string): void {
-    this.#byAgent.delete(agentId);
+    this.#byAgent.delete(keyOf(agentId));
   }
 
   get size(): number {
