@@ -10,6 +10,7 @@ export * from './core/index.ts';
 export * from './errors/index.ts';
 export * from './llm/index.ts';
 export * from './llm-agent/index.ts';
+export * from './observability/index.ts';
 export * from './pool/index.ts';
 export * from './rules/index.ts';
 export * from './server/index.ts';

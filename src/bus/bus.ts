@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Channel } from '../channel/index.ts';
 import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import { activeTraceparent, tracingEnabled } from '../observability/trace-hooks.ts';
 import { currentTenantId } from '../tenancy/context.ts';
 import { type BusOptions, type PublishContext, parseBusOptions } from './bus-options.ts';
 import { type Codec, codecFor } from './codec.ts';
@@ -331,7 +332,8 @@ export class Bus implements SubscriptionHost {
     }
     const context =
       options?.tenant === undefined || options.traceparent === undefined ? this.#context?.() : undefined;
-    const traceparent = options?.traceparent ?? context?.traceparent;
+    const traceparent =
+      options?.traceparent ?? context?.traceparent ?? (tracingEnabled() ? activeTraceparent() : undefined);
     if (traceparent !== undefined && !isTraceparent(traceparent)) {
       throw new InvalidOptionsError(`traceparent ${JSON.stringify(traceparent)} is not W3C trace context.`);
     }

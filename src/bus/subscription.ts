@@ -1,5 +1,6 @@
 import { Channel } from '../channel/index.ts';
 import { raceWithSignal } from '../errors/index.ts';
+import { contextFromTraceparent, inSpan, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
 import { currentTenantId, runInTenant, tenantContext, withoutTenant } from '../tenancy/context.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import type { Envelope } from './envelope.ts';
@@ -286,8 +287,27 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   }
 }
 
-/** Calls `handler` with the message's tenant as the current tenant (none when it has none). */
+/**
+ * Calls `handler` with the message's tenant as the current tenant (none when it has none) and,
+ * when traced, inside a `process <topic>` span (kind CONSUMER) continuing the publisher's trace.
+ */
 function runHandler<T>(handler: MessageHandler<T>, message: Envelope<T>): unknown {
+  if (!tracingEnabled()) return runAsTenant(handler, message);
+  return inSpan(
+    `process ${message.topic}`,
+    SpanKind.CONSUMER,
+    {
+      'messaging.system': 'agentfleet',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': message.topic,
+      'messaging.message.id': message.id,
+    },
+    () => runAsTenant(handler, message),
+    { parent: contextFromTraceparent(message.traceparent) },
+  );
+}
+
+function runAsTenant<T>(handler: MessageHandler<T>, message: Envelope<T>): unknown {
   const tenant = message.tenant;
   if (tenant === undefined)
     return currentTenantId() === undefined ? handler(message) : withoutTenant(() => handler(message));

@@ -46,6 +46,8 @@ export interface AgentSpec<Input, Percept, Decision, Output, Config = unknown, M
   name: string;
   /** One line for humans (shown by the API and console). */
   description?: string;
+  /** Version of the definition, reported on traces as `agent.version`. Default `1`. */
+  version?: string;
   /** Validates every incoming message; bad ones are rejected with `INVALID_INPUT`. */
   input?: z.ZodType<Input>;
   /** Validates the per-agent config given at creation; bad config is rejected with `INVALID_INPUT`. */
@@ -76,6 +78,8 @@ export interface AgentSpec<Input, Percept, Decision, Output, Config = unknown, M
 export interface AgentDefinition<Input = unknown, Output = unknown, Config = unknown, Memory = unknown> {
   readonly name: string;
   readonly description: string;
+  /** Version of the definition (`agent.version` on its spans). Default `1`. */
+  readonly version: string;
   readonly input: z.ZodType<Input> | undefined;
   readonly config: z.ZodType<Config> | undefined;
   readonly memory: ((config: Config) => Memory) | undefined;
@@ -101,6 +105,7 @@ const specScalars = z.object({
     .string()
     .regex(NAME_PATTERN, 'must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit'),
   description: z.string().max(1000).optional(),
+  version: z.string().min(1).max(64).optional(),
   concurrency: z.number().int().min(1).max(1_000_000).optional(),
   mailboxCapacity: z.number().int().min(0).max(100_000_000).optional(),
   stopTimeoutMs: z.number().int().min(0).max(86_400_000).optional(),
@@ -124,6 +129,7 @@ export function defineAgent<
   const scalars = parseOptions('agent definition', specScalars, {
     name: spec?.name,
     description: spec?.description,
+    version: spec?.version,
     concurrency: spec?.concurrency,
     mailboxCapacity: spec?.mailboxCapacity,
     stopTimeoutMs: spec?.stopTimeoutMs,
@@ -145,6 +151,7 @@ export function defineAgent<
   const definition: AgentDefinition<Input, Output, Config, Memory> = Object.freeze({
     name: scalars.name,
     description: scalars.description ?? '',
+    version: scalars.version ?? '1',
     input: spec.input,
     config: spec.config,
     memory: spec.memory,

@@ -1,8 +1,12 @@
+import type { SpanContext } from '@opentelemetry/api';
 import Denque from 'denque';
 import { AbortedError, AgentfleetError, formatIssues, InvalidOptionsError } from '../errors/index.ts';
+import { agentStepChannel } from '../observability/events.ts';
+import { tracingEnabled } from '../observability/trace-hooks.ts';
 import { runInTenant, type TenantContext } from '../tenancy/context.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';
+import { agentTerminateSpan, startAgentSpan, tracedStep } from './agent-tracing.ts';
 import {
   AgentNotRunningError,
   AgentStartFailedError,
@@ -78,6 +82,12 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   #stopPromise: Promise<StopResult> | undefined = undefined;
   #idleWaiter: PromiseWithResolvers<void> | undefined = undefined;
   #error: unknown = undefined;
+  /** The `agent.start` span, when traced: decisions link to it, `agent.terminate` is its child. */
+  #startSpan: SpanContext | undefined = undefined;
+  /** When `stop()` was first called (ms since the epoch), for the terminate span. */
+  #stopBeganAt = 0;
+  /** Whether stopping rejected messages that were waiting (termination reason `stopped`). */
+  #droppedOnStop = false;
 
   /** @internal Use `runtime.create()`. */
   constructor(
@@ -139,6 +149,17 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
    * @throws AgentStartFailedError (`AGENT_START_FAILED`) when `onStart` throws; the agent is then failed.
    */
   start(): Promise<void> {
+    if (tracingEnabled() && this.#state === 'pending' && this.#startPromise === undefined) {
+      const { spanContext, end } = startAgentSpan(this.agentId, this.#def, this.tenant);
+      this.#startSpan = spanContext;
+      const started = this.#start();
+      started.then(() => end(undefined), end);
+      return started;
+    }
+    return this.#start();
+  }
+
+  #start(): Promise<void> {
     const state = this.#state;
     if (state === 'running') return RESOLVED;
     if (state !== 'pending' || this.#stopPromise !== undefined) {
@@ -165,6 +186,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
    */
   stop(options: StopOptions = {}): Promise<StopResult> {
     if (this.#stopPromise !== undefined) return this.#stopPromise;
+    if (this.#stopBeganAt === 0) this.#stopBeganAt = Date.now();
     checkStopOptions(options);
     switch (this.#state) {
       case 'stopped':
@@ -409,6 +431,22 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   /** Runs the step in the owning tenant's context, whoever sent the message. */
   #runStep(message: Message<Config, Memory>): unknown {
+    if (agentStepChannel.hasSubscribers) message.startedAt = performance.now();
+    if (tracingEnabled())
+      return tracedStep(
+        this.agentId,
+        this.#def.name,
+        this.tenant,
+        this.#startSpan,
+        this.#stepInTenantFn,
+        message,
+      );
+    return this.#stepInTenant(message);
+  }
+
+  readonly #stepInTenantFn = (message: Message<Config, Memory>): unknown => this.#stepInTenant(message);
+
+  #stepInTenant(message: Message<Config, Memory>): unknown {
     const tenant = this.tenantContext;
     return tenant === undefined ? this.#step(message) : runInTenant(tenant, this.#stepFn, message);
   }
@@ -438,6 +476,13 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   #finish(message: Message<Config, Memory>, value: unknown, error: unknown, ok: boolean): void {
     if (!this.#inFlight!.delete(message)) return; // already rejected by a forced stop
+    if (message.startedAt !== 0 && agentStepChannel.hasSubscribers) {
+      agentStepChannel.publish({
+        definition: this.#def.name,
+        durationMs: performance.now() - message.startedAt,
+        ok,
+      });
+    }
     if (ok) {
       this.#handled++;
       message.resolve(value);
@@ -495,6 +540,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     const mailbox = this.#mailbox;
     if (mailbox === undefined || mailbox.length === 0) return;
     const error = this.#stoppedError();
+    this.#droppedOnStop = true;
     while (mailbox.length > 0) {
       const message = mailbox.shift()!;
       detachAbort(message);
@@ -510,6 +556,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     for (const message of inFlight) {
       if (message.started) continue;
       error ??= this.#stoppedError();
+      this.#droppedOnStop = true;
       message.cancelled = true;
       inFlight.delete(message);
       message.reject(error);
@@ -553,6 +600,11 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     if (!canTransition(from, to)) throw new IllegalTransitionError(this.agentId, from, to, `move to ${to}`);
     this.#state = to;
     this.#host.recordTransition(this, from, to, forced, error);
+    if ((to === 'stopped' || to === 'failed') && tracingEnabled()) {
+      const reason =
+        to === 'failed' ? 'error' : forced ? 'timeout' : this.#droppedOnStop ? 'stopped' : 'success';
+      agentTerminateSpan(this.agentId, this.tenant, this.#startSpan, reason, this.#stopBeganAt, error);
+    }
   }
 
   #deadlineMs(options: StopOptions): number {

@@ -17,6 +17,8 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   started = false;
   /** Set when the agent stopped before the pool started the step: the step is skipped. */
   cancelled = false;
+  /** `performance.now()` when the step began, if someone listens for step events; else 0. */
+  startedAt = 0;
   /** Lazily combined agent + sender signal. */
   #signal: AbortSignal | undefined = undefined;
   readonly #owner: AgentContext<Config, Memory>;

@@ -2,6 +2,7 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
 import { errorFromFailure, malformed, type VendorError } from './errors.ts';
 import { type HttpOptions, VendorHttp } from './http.ts';
+import { watchModelCall } from './model-call-telemetry.ts';
 import { StreamState } from './stream-state.ts';
 import type { CallOptions, GenerateRequest, GenerateResult, Provider, StreamEvent } from './types.ts';
 
@@ -39,6 +40,19 @@ export class HttpProvider implements Provider {
 
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     checkRequest(request);
+    const watch = watchModelCall(this.name, request, 'generate');
+    if (watch === undefined) return this.#generate(request, options);
+    try {
+      const result = await this.#generate(request, options);
+      watch.succeeded(result);
+      return result;
+    } catch (error) {
+      watch.failed(error);
+      throw error;
+    }
+  }
+
+  async #generate(request: GenerateRequest, options: CallOptions): Promise<GenerateResult> {
     const signal = options.signal;
     if (signal?.aborted) throw new AbortedError('The model call was aborted.');
     const response = await this.#http.post(
@@ -58,6 +72,30 @@ export class HttpProvider implements Provider {
   }
 
   async *stream(request: GenerateRequest, options: CallOptions = {}): AsyncGenerator<StreamEvent> {
+    const watch =
+      typeof request?.model === 'string' ? watchModelCall(this.name, request, 'stream') : undefined;
+    if (watch === undefined) {
+      yield* this.#stream(request, options);
+      return;
+    }
+    let ended = false;
+    try {
+      for await (const event of this.#stream(request, options)) {
+        if (event.type === 'finish') {
+          ended = true;
+          watch.succeeded({ ...event, finishReason: event.reason });
+        } else if (event.type === 'error') {
+          ended = true;
+          watch.failed(event.error);
+        }
+        yield event;
+      }
+    } finally {
+      if (!ended) watch.failed(new AbortedError('The stream was abandoned before it finished.'));
+    }
+  }
+
+  async *#stream(request: GenerateRequest, options: CallOptions): AsyncGenerator<StreamEvent> {
     const signal = options.signal;
     const state = new StreamState(request);
     const out: StreamEvent[] = [];

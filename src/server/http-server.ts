@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { Runtime } from '../core/index.ts';
+import { contextFromTraceparent, inSpan, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import { runInTenant, type TenantContext } from '../tenancy/index.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
@@ -150,14 +151,39 @@ export class AgentfleetServer {
     return this.#handle(req, res);
   }
 
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { handler, access, ctx } = this.#router.match(req.method ?? 'GET', req.url ?? '/');
+    let scope = authorize(req, access, this.#auth);
+    if (scope instanceof Promise) scope = await scope;
+    await (scope === undefined ? handler(req, res, ctx) : runAs(scope, handler, req, res, ctx));
+  }
+
+  /** `#route` inside a SERVER span that continues the caller's `traceparent`, if it sent one. */
+  #traced(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET';
+    let pattern = 'unmatched';
+    try {
+      pattern = this.#router.match(method, req.url ?? '/').pattern;
+    } catch {}
+    const header = req.headers.traceparent;
+    return inSpan(
+      `${method} ${pattern}`,
+      SpanKind.SERVER,
+      { 'http.request.method': method, 'http.route': pattern, 'url.path': (req.url ?? '/').split('?')[0]! },
+      () => this.#route(req, res),
+      {
+        parent: contextFromTraceparent(typeof header === 'string' ? header : undefined),
+        onResult: (span) => span.setAttribute('http.response.status_code', res.statusCode),
+      },
+    );
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#inFlight++;
     if (this.#closing !== undefined) res.shouldKeepAlive = false;
     try {
-      const { handler, access, ctx } = this.#router.match(req.method ?? 'GET', req.url ?? '/');
-      let scope = authorize(req, access, this.#auth);
-      if (scope instanceof Promise) scope = await scope;
-      await (scope === undefined ? handler(req, res, ctx) : runAs(scope, handler, req, res, ctx));
+      if (tracingEnabled()) await this.#traced(req, res);
+      else await this.#route(req, res);
     } catch (error) {
       const status = statusFor(error);
       if (status >= 500 && status !== 503) {

@@ -17,6 +17,8 @@ export type RouteAccess = 'public' | 'optional' | 'tenant' | 'admin';
 
 /** A matched route. */
 export interface RouteMatch {
+  /** The route's pattern (`/v1/agents/:id`): a low-cardinality name for spans and logs. */
+  pattern: string;
   handler: RouteHandler;
   access: RouteAccess;
   ctx: RouteContext;
@@ -36,14 +38,14 @@ interface Route {
  */
 export class Router {
   readonly #routes: Route[] = [];
-  readonly #exact = new Map<string, { handler: RouteHandler; access: RouteAccess }>();
+  readonly #exact = new Map<string, { handler: RouteHandler; access: RouteAccess; pattern: string }>();
   static readonly #emptyQuery = new URLSearchParams();
 
   /** Adds a route; `:name` segments capture a parameter. Routes are for tenants unless `access` says otherwise. */
   add(method: string, pattern: string, handler: RouteHandler, access: RouteAccess = 'tenant'): this {
     const segments = pattern.split('/').filter(Boolean);
     if (segments.some((s) => s.startsWith(':'))) this.#routes.push({ method, segments, handler, access });
-    else this.#exact.set(`${method} /${segments.join('/')}`, { handler, access });
+    else this.#exact.set(`${method} /${segments.join('/')}`, { handler, access, pattern });
     return this;
   }
 
@@ -57,14 +59,24 @@ export class Router {
     const query = q === -1 ? Router.#emptyQuery : new URLSearchParams(url.slice(q + 1));
     const exact = this.#exact.get(`${method} ${path}`);
     if (exact !== undefined)
-      return { handler: exact.handler, access: exact.access, ctx: { params: {}, query } };
+      return {
+        pattern: exact.pattern,
+        handler: exact.handler,
+        access: exact.access,
+        ctx: { params: {}, query },
+      };
     const parts = path.split('/').filter(Boolean);
     let pathKnown = false;
     for (const route of this.#routes) {
       const params = matchSegments(route.segments, parts);
       if (params === undefined) continue;
       if (route.method === method)
-        return { handler: route.handler, access: route.access, ctx: { params, query } };
+        return {
+          pattern: `/${route.segments.join('/')}`,
+          handler: route.handler,
+          access: route.access,
+          ctx: { params, query },
+        };
       pathKnown = true;
     }
     if (!pathKnown) {

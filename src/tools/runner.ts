@@ -1,5 +1,7 @@
 import { AbortedError, AgentfleetError, formatIssues, InvalidOptionsError } from '../errors/index.ts';
 import type { ToolCall, ToolMessage, ToolSpec } from '../llm/index.ts';
+import { type ToolCallEvent, toolCallChannel } from '../observability/events.ts';
+import { inSpan, recordFailure, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
 import type { Tool } from './define.ts';
 
 /** Why a call failed; the model gets it as the tool's answer and can recover. */
@@ -83,12 +85,47 @@ export class ToolRunner {
     const worker = async () => {
       while (next < calls.length) {
         const index = next++;
-        outcomes[index] = await this.#one(calls[index] as ToolCall, signal);
+        outcomes[index] = await this.#observed(calls[index] as ToolCall, signal);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, calls.length) }, worker));
     if (signal?.aborted) throw new AbortedError();
     return outcomes;
+  }
+
+  /** `#one`, inside an `execute_tool` span when traced, reported on `toolCallChannel`. */
+  async #observed(call: ToolCall, signal: AbortSignal | undefined): Promise<ToolOutcome> {
+    const traced = tracingEnabled();
+    if (!traced && !toolCallChannel.hasSubscribers) return this.#one(call, signal);
+    const began = performance.now();
+    const run = () => this.#one(call, signal);
+    const outcome = traced
+      ? await inSpan(
+          `execute_tool ${call.name}`,
+          SpanKind.INTERNAL,
+          {
+            'gen_ai.operation.name': 'execute_tool',
+            'gen_ai.tool.name': call.name,
+            'gen_ai.tool.call.id': call.id,
+            'gen_ai.tool.type': 'function',
+          },
+          run,
+          {
+            onResult: (span, o) => {
+              if (o.error !== undefined) recordFailure(span, o.error);
+            },
+          },
+        )
+      : await run();
+    if (toolCallChannel.hasSubscribers) {
+      const event: ToolCallEvent = {
+        tool: call.name,
+        durationMs: performance.now() - began,
+        outcome: outcome.error?.code ?? 'ok',
+      };
+      toolCallChannel.publish(event);
+    }
+    return outcome;
   }
 
   async #one(call: ToolCall, signal: AbortSignal | undefined): Promise<ToolOutcome> {
