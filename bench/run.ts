@@ -7,6 +7,7 @@ import { runChannelBench } from './channel.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
+import { runObservabilityBench } from './observability.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
 import { type BenchReport, printReport } from './report.ts';
 import { runStateSyncBench } from './state-sync.bench.ts';
@@ -24,6 +25,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'tenant-context': runTenantContextBench,
   'state-sync': runStateSyncBench,
   'state-ttl': runStateTtlBench,
+  observability: runObservabilityBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -47,6 +47,8 @@ export const serverConfigSchema = z.object({
   publicAct: bool.default(false),
   /** A JSON file with the state-sync config (relevance by context tag, TTL rules, limits). Env `AGENTFLEET_STATE_CONFIG`. Default: the built-in table. */
   stateConfig: z.string().min(1).optional(),
+  /** Whether `/metrics` answers without a key (for a Prometheus without bearer credentials). Env `AGENTFLEET_METRICS_PUBLIC`. Default false. */
+  metricsPublic: bool.default(false),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -71,6 +73,7 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   authCacheTtlMs: 'AGENTFLEET_AUTH_CACHE_MS',
   publicAct: 'AGENTFLEET_PUBLIC_ACT',
   stateConfig: 'AGENTFLEET_STATE_CONFIG',
+  metricsPublic: 'AGENTFLEET_METRICS_PUBLIC',
 };
 
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants']);

@@ -4,7 +4,7 @@ import {
   agentfleetTracer,
   contentCaptureEnabled,
   recordFailure,
-  tracingEnabled,
+  wouldRecord,
 } from '../observability/trace-hooks.ts';
 import type { FinishReason, GenerateRequest, Usage } from './types.ts';
 
@@ -99,7 +99,7 @@ export function watchModelCall(
   request: GenerateRequest,
   mode: 'generate' | 'stream',
 ): ModelCallWatch | undefined {
-  const traced = tracingEnabled();
+  const traced = wouldRecord();
   if (!traced && !modelCallChannel.hasSubscribers) return undefined;
   return new ModelCallWatch(provider, request, mode, traced);
 }

@@ -2,11 +2,13 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
@@ -19,12 +21,29 @@ import {
 
 let enabled = false;
 let captureContent = false;
+let rootRatio = 1;
 let tracer: Tracer | undefined;
 
-/** Switches Agentfleet's spans on or off; `content` also records prompts and completions. */
-export function enableTracing(on = true, options: { captureContent?: boolean } = {}): void {
+/** Attribute on roots `inSpan` head-sampled itself, so the SDK's sampler records them. */
+export const HEAD_SAMPLED = 'agentfleet.head_sampled';
+
+/** The context of work whose trace was not sampled: children see it and make no spans. */
+const UNSAMPLED = trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(INVALID_SPAN_CONTEXT));
+
+/**
+ * Switches Agentfleet's spans on or off. `captureContent` also records prompts and
+ * completions. `rootRatio` (0–1, default 1) is the share of new traces Agentfleet starts at all:
+ * the others skip span creation entirely instead of making non-recording spans, which is most
+ * of the cost of an unsampled trace. `setupTracing` sets it to its sample ratio; leave it at 1
+ * when your own SDK's sampler should decide.
+ */
+export function enableTracing(
+  on = true,
+  options: { captureContent?: boolean; rootRatio?: number } = {},
+): void {
   enabled = on;
   captureContent = on && options.captureContent === true;
+  rootRatio = options.rootRatio ?? 1;
   tracer = undefined;
 }
 
@@ -41,6 +60,26 @@ export function contentCaptureEnabled(): boolean {
 export function agentfleetTracer(): Tracer {
   tracer ??= trace.getTracer('agentfleet', '0.1.0');
   return tracer;
+}
+
+/** Whether spans started now would be recorded: tracing is on and the active trace (if any) is sampled. */
+export function wouldRecord(): boolean {
+  if (!enabled) return false;
+  const active = trace.getActiveSpan();
+  return active === undefined || (active.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0;
+}
+
+/**
+ * Head sampling for a new trace at an edge (an HTTP request without `traceparent`): true when
+ * it is dropped. Run dropped work with `runUnsampled`, which makes no span at all.
+ */
+export function dropNewTrace(): boolean {
+  return rootRatio < 1 && Math.random() >= rootRatio;
+}
+
+/** Runs `fn` marked as an unsampled trace: nothing inside it makes spans. */
+export function runUnsampled<R>(fn: () => R): R {
+  return context.with(UNSAMPLED, fn);
 }
 
 /** Marks a span failed with the error's code and message. */
@@ -95,6 +134,15 @@ export function inSpan<R>(
   } = {},
 ): R {
   const parent = options.parent ?? context.active();
+  const parentSpan = trace.getSpan(parent);
+  if (parentSpan !== undefined) {
+    // The trace is not sampled: a child would not be recorded either, so do not make one.
+    if ((parentSpan.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return fn(parentSpan);
+  } else if (rootRatio < 1) {
+    // A new trace that head sampling drops: run it marked unsampled, with no span at all.
+    if (Math.random() >= rootRatio) return context.with(UNSAMPLED, fn, undefined, trace.getSpan(UNSAMPLED)!);
+    attributes = { ...attributes, [HEAD_SAMPLED]: true };
+  }
   const span = agentfleetTracer().startSpan(
     name,
     { kind, attributes, links: options.links?.map((c) => ({ context: c })) },

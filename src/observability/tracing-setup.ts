@@ -1,17 +1,53 @@
-import { context, propagation, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  propagation,
+  type SpanKind,
+  trace,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   NodeTracerProvider,
   ParentBasedSampler,
+  type Sampler,
+  SamplingDecision,
+  type SamplingResult,
   SimpleSpanProcessor,
   type SpanExporter,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
 import { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
-import { enableTracing } from './trace-hooks.ts';
+import { enableTracing, HEAD_SAMPLED } from './trace-hooks.ts';
+
+/**
+ * Roots Agentfleet starts were already head-sampled by `inSpan` (it skips the dropped ones
+ * without making a span), so they are recorded; other roots get the trace-id ratio.
+ */
+class HeadSampledRoots implements Sampler {
+  readonly #ratio: TraceIdRatioBasedSampler;
+  constructor(ratio: number) {
+    this.#ratio = new TraceIdRatioBasedSampler(ratio);
+  }
+  shouldSample(
+    context: Context,
+    traceId: string,
+    _name: string,
+    _kind: SpanKind,
+    attributes: Attributes,
+    _links: Link[],
+  ): SamplingResult {
+    if (attributes[HEAD_SAMPLED] === true) return { decision: SamplingDecision.RECORD_AND_SAMPLED };
+    return this.#ratio.shouldSample(context, traceId);
+  }
+  toString(): string {
+    return `HeadSampledRoots{${this.#ratio.toString()}}`;
+  }
+}
 
 /** Options of `setupTracing`. Unset fields come from the standard `OTEL_*` environment variables. */
 export interface TracingOptions {
@@ -84,13 +120,13 @@ export function setupTracing(options: TracingOptions = {}): TracingHandle | unde
     resource: defaultResource().merge(
       resourceFromAttributes({ 'service.name': o.serviceName ?? 'agentfleet' }),
     ),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(o.sampleRatio ?? 1) }),
+    sampler: new ParentBasedSampler({ root: new HeadSampledRoots(o.sampleRatio ?? 1) }),
     spanProcessors: [
       o.immediate === true ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter),
     ],
   });
   provider.register();
-  enableTracing(true, { captureContent: o.captureContent });
+  enableTracing(true, { captureContent: o.captureContent, rootRatio: o.sampleRatio ?? 1 });
   let closed: Promise<void> | undefined;
   return {
     provider,

@@ -3,7 +3,15 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { Runtime } from '../core/index.ts';
-import { contextFromTraceparent, inSpan, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
+import type { Metrics } from '../observability/metrics/index.ts';
+import {
+  contextFromTraceparent,
+  dropNewTrace,
+  inSpan,
+  runUnsampled,
+  SpanKind,
+  tracingEnabled,
+} from '../observability/trace-hooks.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import { runInTenant, type TenantContext } from '../tenancy/index.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
@@ -12,6 +20,8 @@ import { type RouteContext, type RouteHandler, Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
+import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
+import { addMetricsRoute } from './routes/metrics.ts';
 import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes } from './routes/tenants.ts';
 
@@ -32,6 +42,12 @@ export interface HttpServerOptions {
   auth: RequestAuth;
   /** Per-agent state and the bus its deltas go on; without it the state routes are not served. */
   state?: { store: AgentStateStore; bus: Bus };
+  /** Serves `GET /metrics` (admin-only unless `metricsPublic`). */
+  metrics?: Metrics;
+  /** Let Prometheus scrape `/metrics` without a key. Default false. */
+  metricsPublic?: boolean;
+  /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
+  debug?: DebugSources;
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** Milliseconds before an unfinished request is answered 408 by node:http. Default 30 s. */
@@ -50,6 +66,7 @@ export class AgentfleetServer {
   readonly #auth: RequestAuth;
   /** Aborted when `close()` starts, ending open event streams. */
   readonly #stopping = new AbortController();
+  #closeDebug: (() => void) | undefined = undefined;
   #inFlight = 0;
   #draining: PromiseWithResolvers<void> | undefined = undefined;
   #closing: Promise<void> | undefined = undefined;
@@ -80,6 +97,12 @@ export class AgentfleetServer {
     if (options.state !== undefined) {
       const { store, bus } = options.state;
       addStateRoutes(this.#router, runtime, store, bus, bodyLimit, this.#stopping.signal);
+    }
+    if (options.metrics !== undefined) {
+      addMetricsRoute(this.#router, options.metrics, options.metricsPublic === true ? 'public' : 'admin');
+    }
+    if (options.debug !== undefined) {
+      this.#closeDebug = addDebugRoutes(this.#router, options.debug, this.#stopping.signal);
     }
     if (options.auth.authenticator !== 'none') {
       addTenantRoutes(this.#router, runtime, options.auth.authenticator, options.auth.quotas, bodyLimit);
@@ -126,6 +149,7 @@ export class AgentfleetServer {
 
   async #close(timeoutMs: number): Promise<void> {
     this.#stopping.abort();
+    this.#closeDebug?.();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     if (this.#inFlight > 0) {
@@ -160,12 +184,13 @@ export class AgentfleetServer {
 
   /** `#route` inside a SERVER span that continues the caller's `traceparent`, if it sent one. */
   #traced(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const header = req.headers.traceparent;
+    if (header === undefined && dropNewTrace()) return runUnsampled(() => this.#route(req, res));
     const method = req.method ?? 'GET';
     let pattern = 'unmatched';
     try {
       pattern = this.#router.match(method, req.url ?? '/').pattern;
     } catch {}
-    const header = req.headers.traceparent;
     return inSpan(
       `${method} ${pattern}`,
       SpanKind.SERVER,

@@ -1,9 +1,12 @@
 import cluster from 'node:cluster';
-import { type Logger, pino } from 'pino';
+import type { Logger } from 'pino';
 import { actAgent } from '../agents/index.ts';
 import { type Bus, createBus } from '../bus/index.ts';
 import type { ServerConfig } from '../config/index.ts';
 import { createRuntime, type Runtime } from '../core/index.ts';
+import { createLogger as createAgentfleetLogger } from '../observability/logger.ts';
+import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
+import { setupTracing, type TracingHandle } from '../observability/tracing-setup.ts';
 import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
 import {
   Authenticator,
@@ -27,6 +30,10 @@ export interface RunningServer {
   bus: Bus;
   /** Per-agent state with context-aware deltas and TTLs. */
   state: AgentStateStore;
+  /** Prometheus metrics served on `/metrics`. */
+  metrics: Metrics;
+  /** The tracer provider, when `OTEL_*` configured an exporter. */
+  tracing: TracingHandle | undefined;
   port: number;
   /** Drains requests, stops every agent and closes the server. */
   shutdown(): Promise<void>;
@@ -47,7 +54,7 @@ export async function startServer(
     let adminKey = config.adminKey;
     if (adminKey === undefined && config.adminKeySha256 === undefined) {
       adminKey = generatedAdminKey();
-      logger.warn({ adminKey }, GENERATED_ADMIN_KEY);
+      announceAdminKey(adminKey, logger);
     }
     authenticator = new Authenticator({
       registry,
@@ -63,7 +70,7 @@ export async function startServer(
     admission: quotas,
   });
   runtime.events.on('agentError', (event) =>
-    logger.error({ agentId: event.agentId, err: event.error }, 'agent error'),
+    logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
   );
   const act = await runtime.spawn(actAgent, { id: 'act' });
   const bus = createBus();
@@ -71,12 +78,17 @@ export async function startServer(
     bus,
     config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
   });
+  const tracing = setupTracing();
+  const metrics = createMetrics({ runtime, bus });
   const server = new AgentfleetServer({
     runtime,
     actAgentId: act.agentId,
     publicAct: config.publicAct,
     auth: { authenticator: authenticator ?? 'none', quotas },
     state: { store: state, bus },
+    metrics,
+    metricsPublic: config.metricsPublic,
+    debug: { runtime, bus },
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
     logger,
@@ -92,12 +104,16 @@ export async function startServer(
     quotas,
     bus,
     state,
+    metrics,
+    tracing,
     port: address.port,
     shutdown() {
       shutdown ??= (async () => {
         await server.close({ timeoutMs: config.shutdownTimeoutMs });
         const result = await runtime.close();
         await state.close();
+        metrics.close();
+        await tracing?.shutdown();
         await bus.close();
         await registry.close();
         logger.info({ stoppedAgents: result.stopped, forced: result.forced }, 'agentfleet stopped');
@@ -141,7 +157,7 @@ function runPrimary(config: ServerConfig, logger: Logger): void {
     // One admin key for every worker: they read their config from the environment.
     const adminKey = generatedAdminKey();
     process.env.AGENTFLEET_ADMIN_KEY = adminKey;
-    logger.warn({ adminKey }, GENERATED_ADMIN_KEY);
+    announceAdminKey(adminKey, logger);
   }
   if (config.workers > 1 && config.tenants === 'memory') {
     logger.warn(
@@ -181,7 +197,7 @@ function runPrimary(config: ServerConfig, logger: Logger): void {
 }
 
 function createLogger(config: ServerConfig): Logger {
-  return pino({ level: config.logLevel, base: { pid: process.pid } });
+  return createAgentfleetLogger({ level: config.logLevel });
 }
 
 /** Opens the tenant registry a config names: in memory, a JSON file, or PostgreSQL (loaded only then). */
@@ -192,8 +208,16 @@ async function openRegistry(spec: string): Promise<TenantRegistry> {
   return PostgresTenantRegistry.open({ connectionString: spec });
 }
 
-const GENERATED_ADMIN_KEY =
-  'no AGENTFLEET_ADMIN_KEY set: generated an admin key for this run (set one to keep it across restarts)';
+/**
+ * Shows a generated admin key to the operator on stderr, once. It never enters the JSON log,
+ * where keys are redacted and which may be shipped elsewhere.
+ */
+function announceAdminKey(adminKey: string, logger: Logger): void {
+  logger.warn('no AGENTFLEET_ADMIN_KEY set: generated an admin key for this run, printed on stderr');
+  process.stderr.write(
+    `\nagentfleet admin key for this run (set AGENTFLEET_ADMIN_KEY to choose one): ${adminKey}\n\n`,
+  );
+}
 
 function generatedAdminKey(): string {
   return generateApiKey().key.replace(/^af_/, 'afadmin_');

@@ -1,0 +1,146 @@
+import type { Registry } from 'prom-client';
+import {
+  type AgentStepEvent,
+  agentStepChannel,
+  type ModelCallEvent,
+  modelCallChannel,
+  type ToolCallEvent,
+  toolCallChannel,
+} from '../events.ts';
+import { LabelCap } from './label-cap.ts';
+import { CounterFamily, HistogramFamily } from './series-family.ts';
+
+/** Model calls take from tens of milliseconds (cached, tiny) to a minute (long generations). */
+export const LLM_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
+/** Tools range from in-process functions to HTTP calls and subprocesses. */
+export const TOOL_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Most agent steps are sub-millisecond; LLM-backed ones take seconds. */
+export const STEP_DURATION_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Unsubscribes the event metrics from their channels. */
+export interface EventMetrics {
+  close(): void;
+}
+
+/**
+ * Subscribes to the model-call, tool-call and agent-step diagnostics channels and counts what
+ * they report. Every free-form label (provider, model, tool, definition, error code) goes
+ * through a `LabelCap` so a flood of distinct names cannot blow up the series count; series
+ * are cached `CounterFamily` / `HistogramFamily` ones, so a step costs no label hashing. A
+ * subscriber must never throw (diagnostics_channel would rethrow it as an uncaught
+ * exception), so malformed events are ignored.
+ */
+export function registerEventMetrics(
+  registry: Registry,
+  prefix: string,
+  maxLabelValues: number,
+): EventMetrics {
+  const cap = () => new LabelCap(maxLabelValues);
+  const providers = cap();
+  const models = cap();
+  const llmOutcomes = cap();
+  const tools = cap();
+  const toolOutcomes = cap();
+  const definitions = cap();
+
+  const llmRequests = new CounterFamily({
+    name: `${prefix}llm_requests_total`,
+    help: 'Model calls by provider, model, mode (generate|stream) and outcome (ok or the error code).',
+    labelNames: ['provider', 'model', 'mode', 'outcome'],
+    registry,
+  });
+  const llmTokens = new CounterFamily({
+    name: `${prefix}llm_tokens_total`,
+    help: 'Tokens used by model calls, by provider, model and type (input|output).',
+    labelNames: ['provider', 'model', 'type'],
+    registry,
+  });
+  const llmDuration = new HistogramFamily({
+    name: `${prefix}llm_request_duration_seconds`,
+    help: 'Duration of model calls (to the last streamed chunk for streams), by provider and model.',
+    labelNames: ['provider', 'model'],
+    buckets: LLM_DURATION_BUCKETS,
+    registry,
+  });
+  const toolCalls = new CounterFamily({
+    name: `${prefix}tool_calls_total`,
+    help: 'Tool executions by tool and outcome (ok, TOOL_UNKNOWN, TOOL_ARGUMENTS_INVALID, TOOL_TIMEOUT, TOOL_FAILED).',
+    labelNames: ['tool', 'outcome'],
+    registry,
+  });
+  const toolDuration = new HistogramFamily({
+    name: `${prefix}tool_call_duration_seconds`,
+    help: 'Duration of tool executions, by tool.',
+    labelNames: ['tool'],
+    buckets: TOOL_DURATION_BUCKETS,
+    registry,
+  });
+  const steps = new CounterFamily({
+    name: `${prefix}agent_steps_total`,
+    help: 'Agent steps (Perception, Cognition, Action) by agent definition and outcome (ok|error).',
+    labelNames: ['definition', 'outcome'],
+    registry,
+  });
+  const stepDuration = new HistogramFamily({
+    name: `${prefix}agent_step_duration_seconds`,
+    help: 'Duration of agent steps, by agent definition.',
+    labelNames: ['definition'],
+    buckets: STEP_DURATION_BUCKETS,
+    registry,
+  });
+
+  const onModelCall = (message: unknown): void => {
+    const e = message as Partial<ModelCallEvent> | null;
+    if (e === null || typeof e !== 'object' || !validDuration(e.durationMs)) return;
+    const provider = providers.value(str(e.provider));
+    const model = models.value(str(e.model));
+    const mode = e.mode === 'stream' ? 'stream' : 'generate';
+    const outcome = e.errorCode === undefined ? 'ok' : llmOutcomes.value(str(e.errorCode));
+    llmRequests.series(provider, model, mode, outcome).inc();
+    llmDuration.series(provider, model).observe(e.durationMs / 1000);
+    if (validCount(e.inputTokens)) llmTokens.series(provider, model, 'input').inc(e.inputTokens);
+    if (validCount(e.outputTokens)) llmTokens.series(provider, model, 'output').inc(e.outputTokens);
+  };
+  const onToolCall = (message: unknown): void => {
+    const e = message as Partial<ToolCallEvent> | null;
+    if (e === null || typeof e !== 'object' || !validDuration(e.durationMs)) return;
+    const tool = tools.value(str(e.tool));
+    toolCalls.series(tool, toolOutcomes.value(str(e.outcome))).inc();
+    toolDuration.series(tool).observe(e.durationMs / 1000);
+  };
+  const onAgentStep = (message: unknown): void => {
+    const e = message as Partial<AgentStepEvent> | null;
+    if (e === null || typeof e !== 'object' || !validDuration(e.durationMs)) return;
+    const definition = definitions.value(str(e.definition));
+    steps.series(definition, e.ok === true ? 'ok' : 'error').inc();
+    stepDuration.series(definition).observe(e.durationMs / 1000);
+  };
+
+  modelCallChannel.subscribe(onModelCall);
+  toolCallChannel.subscribe(onToolCall);
+  agentStepChannel.subscribe(onAgentStep);
+  let closed = false;
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      modelCallChannel.unsubscribe(onModelCall);
+      toolCallChannel.unsubscribe(onToolCall);
+      agentStepChannel.unsubscribe(onAgentStep);
+    },
+  };
+}
+
+function validDuration(ms: unknown): ms is number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0;
+}
+
+function validCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0;
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
