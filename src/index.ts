@@ -12,6 +12,7 @@ export * from './llm/index.ts';
 export * from './llm-agent/index.ts';
 export * from './observability/index.ts';
 export * from './pool/index.ts';
+export * from './resilience/index.ts';
 export * from './rules/index.ts';
 export * from './server/index.ts';
 export * from './state/index.ts';

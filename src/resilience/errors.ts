@@ -1,0 +1,47 @@
+import { AgentfleetError } from '../errors/index.ts';
+
+/** A rate limit refused the call; `retryAfterMs` says when the window has room. */
+export class RateLimitedError extends AgentfleetError {
+  readonly retryAfterMs: number;
+  constructor(key: string, limit: number, retryAfterMs: number) {
+    super('RATE_LIMITED', `Rate limit of ${limit} for "${key}" reached; retry in ${retryAfterMs} ms.`, {
+      details: { key, limit, retryAfterMs, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) },
+    });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The circuit is open: the call was refused without being made. */
+export class CircuitOpenError extends AgentfleetError {
+  readonly retryAfterMs: number;
+  constructor(name: string, retryAfterMs: number) {
+    super(
+      'CIRCUIT_OPEN',
+      `Circuit "${name}" is open after too many failures; it tries again in ${retryAfterMs} ms.`,
+      {
+        details: {
+          circuit: name,
+          retryAfterMs,
+          retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)),
+        },
+      },
+    );
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The call took longer than its timeout and was abandoned (its signal aborted). */
+export class CallTimeoutError extends AgentfleetError {
+  constructor(timeoutMs: number) {
+    super('CALL_TIMEOUT', `The call did not finish within ${timeoutMs} ms.`, { details: { timeoutMs } });
+  }
+}
+
+/** The resilience configuration is invalid; the message names each bad value. */
+export class ResilienceConfigError extends AgentfleetError {
+  constructor(problems: string[]) {
+    super('RESILIENCE_CONFIG_INVALID', `Invalid resilience configuration: ${problems.join('; ')}`, {
+      details: { problems },
+    });
+  }
+}

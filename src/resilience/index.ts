@@ -1,0 +1,22 @@
+export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitState,
+  type CircuitStateChange,
+} from './circuit-breaker.ts';
+export { CallTimeoutError, CircuitOpenError, RateLimitedError, ResilienceConfigError } from './errors.ts';
+export {
+  parseResiliencePolicy,
+  ResiliencePolicy,
+  type ResiliencePolicyConfig,
+  type ResiliencePolicyEvents,
+  type ResilienceStats,
+} from './policy.ts';
+export {
+  createRateLimiter,
+  type RateLimitConfig,
+  type RateLimiter,
+  type RateLimiterOptions,
+} from './rate-limiter.ts';
+export { isRetryableByDefault, type RetryOptions, RetryPolicy } from './retry.ts';
+export { withTimeout } from './timeout.ts';

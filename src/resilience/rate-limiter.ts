@@ -1,0 +1,101 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RedisClientType } from 'redis';
+import { z } from 'zod';
+import { InvalidOptionsError, parseOptions } from '../errors/index.ts';
+import { RateLimitedError } from './errors.ts';
+import { LocalTokenBuckets, REDIS_TOKEN_BUCKET_SCRIPT } from './token-bucket.ts';
+
+/** A rate limit: the seed's fixed window, or a token bucket. */
+export const rateLimitSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('fixed-window'),
+    /** Calls allowed per window (the seed's `limitForPeriod`). */
+    limitForPeriod: z.number().int().min(1).max(1_000_000_000),
+    /** Window length in ms (the seed's `limitRefreshPeriod`). */
+    limitRefreshPeriodMs: z.number().int().min(1).max(86_400_000),
+  }),
+  z.strictObject({
+    type: z.literal('token-bucket'),
+    /** Largest burst. */
+    capacity: z.number().int().min(1).max(1_000_000_000),
+    /** Tokens added per second. */
+    refillPerSecond: z.number().gt(0).max(1_000_000_000),
+  }),
+]);
+export type RateLimitConfig = z.input<typeof rateLimitSchema>;
+
+/** A per-key rate limit, local or shared through Redis. */
+export interface RateLimiter {
+  /** `fixed-window` or `token-bucket`, and `memory` or `redis`. */
+  readonly description: string;
+  /** Takes `points` (default 1) for `key`. @throws RateLimitedError (`RATE_LIMITED`) with `retryAfterMs`. */
+  consume(key: string, points?: number): Promise<void>;
+}
+
+/** Options of `createRateLimiter`. */
+export interface RateLimiterOptions {
+  /** A connected node-redis client: the limit is then shared by every process using it. */
+  redis?: RedisClientType;
+  /** Prefix of the Redis keys. Default `agentfleet:rl`. */
+  keyPrefix?: string;
+}
+
+/**
+ * A rate limiter from config. The fixed window is `rate-limiter-flexible` (in memory, or on
+ * Redis, atomic per key); the token bucket is ours (see `token-bucket.ts`).
+ */
+export function createRateLimiter(config: RateLimitConfig, options: RateLimiterOptions = {}): RateLimiter {
+  const c = parseOptions('rate limit', rateLimitSchema, config);
+  const prefix = options.keyPrefix ?? 'agentfleet:rl';
+  if (c.type === 'fixed-window') {
+    if (options.redis !== undefined && c.limitRefreshPeriodMs % 1000 !== 0) {
+      // rate-limiter-flexible keeps Redis windows in whole seconds (a 0.2 s window would never expire).
+      throw new InvalidOptionsError(
+        `A fixed window on Redis must be whole seconds; limitRefreshPeriodMs is ${c.limitRefreshPeriodMs}.`,
+      );
+    }
+    const common = { points: c.limitForPeriod, duration: c.limitRefreshPeriodMs / 1000, keyPrefix: prefix };
+    const limiter =
+      options.redis === undefined
+        ? new RateLimiterMemory(common)
+        : new RateLimiterRedis({ ...common, storeClient: options.redis, useRedisPackage: true });
+    const limit = c.limitForPeriod;
+    return {
+      description: `fixed-window ${limit}/${c.limitRefreshPeriodMs}ms, ${options.redis === undefined ? 'memory' : 'redis'}`,
+      consume: (key, points = 1) =>
+        limiter.consume(key, points).then(
+          () => undefined,
+          (refusal: unknown) => {
+            if (refusal instanceof RateLimiterRes)
+              throw new RateLimitedError(key, limit, refusal.msBeforeNext);
+            throw refusal;
+          },
+        ),
+    };
+  }
+  const { capacity, refillPerSecond } = c;
+  const description = `token-bucket ${capacity} + ${refillPerSecond}/s, ${options.redis === undefined ? 'memory' : 'redis'}`;
+  if (options.redis === undefined) {
+    const buckets = new LocalTokenBuckets(capacity, refillPerSecond);
+    return {
+      description,
+      consume(key, points = 1) {
+        const wait = buckets.take(key, points);
+        return wait === 0 ? Promise.resolve() : Promise.reject(new RateLimitedError(key, capacity, wait));
+      },
+    };
+  }
+  const redis = options.redis;
+  return {
+    description,
+    async consume(key, points = 1) {
+      const wait = Number(
+        await redis.eval(REDIS_TOKEN_BUCKET_SCRIPT, {
+          keys: [`${prefix}:tb:${key}`],
+          arguments: [String(capacity), String(refillPerSecond), String(points)],
+        }),
+      );
+      if (wait > 0) throw new RateLimitedError(key, capacity, wait);
+    },
+  };
+}
