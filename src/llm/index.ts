@@ -10,6 +10,7 @@ export {
 export type {
   AssistantMessage,
   CallOptions,
+  FallbackRecord,
   FinishReason,
   GenerateRequest,
   GenerateResult,

@@ -40,3 +40,10 @@ export interface AgentStepEvent {
 export const modelCallChannel = channel('agentfleet:model-call');
 export const toolCallChannel = channel('agentfleet:tool-call');
 export const agentStepChannel = channel('agentfleet:agent-step');
+
+/** A resilience policy's circuit changed state, or its rate limit refused a call. */
+export type ResilienceEvent =
+  | { kind: 'circuit'; policy: string; from: string; to: 'closed' | 'open' | 'half-open' }
+  | { kind: 'rate-limited'; policy: string };
+
+export const resilienceChannel = channel('agentfleet:resilience');

@@ -11,6 +11,7 @@ export {
   type ResiliencePolicyConfig,
   type ResiliencePolicyEvents,
   type ResilienceStats,
+  resiliencePolicies,
 } from './policy.ts';
 export {
   createRateLimiter,
@@ -18,5 +19,11 @@ export {
   type RateLimiter,
   type RateLimiterOptions,
 } from './rate-limiter.ts';
+export {
+  type FallbackChainOptions,
+  type FallbackStep,
+  fallbackChain,
+  withResilience,
+} from './resilient-provider.ts';
 export { isRetryableByDefault, type RetryOptions, RetryPolicy } from './retry.ts';
 export { withTimeout } from './timeout.ts';

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { RedisClientType } from 'redis';
 import { z } from 'zod';
 import { formatIssues } from '../errors/index.ts';
+import { type ResilienceEvent, resilienceChannel } from '../observability/events.ts';
 import { WorkerPool } from '../pool/index.ts';
 import { CircuitBreaker, type CircuitStateChange, circuitBreakerSchema } from './circuit-breaker.ts';
 import { RateLimitedError, ResilienceConfigError } from './errors.ts';
@@ -46,6 +47,13 @@ export interface ResilienceStats {
   retries: number;
 }
 
+const LIVE = new Set<ResiliencePolicy>();
+
+/** Every policy in this process that is not closed, with its figures (for the admin API and consoles). */
+export function resiliencePolicies(): Array<{ name: string } & ResilienceStats> {
+  return [...LIVE].map((p) => ({ name: p.name, ...p.stats() }));
+}
+
 export interface ResiliencePolicyEvents {
   stateChange: [CircuitStateChange];
   rateLimited: [{ policy: string; key: string; retryAfterMs: number }];
@@ -75,7 +83,18 @@ export class ResiliencePolicy {
       c.rateLimit === undefined ? undefined : createRateLimiter(c.rateLimit, { redis: options.redis });
     this.breaker =
       c.circuitBreaker === undefined ? undefined : new CircuitBreaker({ ...c.circuitBreaker, name });
-    this.breaker?.events.on('stateChange', (e) => this.events.emit('stateChange', e));
+    this.breaker?.events.on('stateChange', (e) => {
+      if (resilienceChannel.hasSubscribers) {
+        resilienceChannel.publish({
+          kind: 'circuit',
+          policy: name,
+          from: e.from,
+          to: e.to,
+        } satisfies ResilienceEvent);
+      }
+      this.events.emit('stateChange', e);
+    });
+    LIVE.add(this);
     this.#retry = c.retry === undefined ? undefined : new RetryPolicy(c.retry);
     this.#bulkhead =
       c.bulkhead === undefined
@@ -133,6 +152,7 @@ export class ResiliencePolicy {
 
   /** Closes the bulkhead and removes listeners. */
   async close(): Promise<void> {
+    LIVE.delete(this);
     this.events.removeAllListeners();
     this.breaker?.events.removeAllListeners();
     await this.#bulkhead?.close();
@@ -144,6 +164,9 @@ export class ResiliencePolicy {
     } catch (error) {
       if (error instanceof RateLimitedError) {
         this.#rateLimited++;
+        if (resilienceChannel.hasSubscribers) {
+          resilienceChannel.publish({ kind: 'rate-limited', policy: this.name } satisfies ResilienceEvent);
+        }
         this.events.emit('rateLimited', { policy: this.name, key, retryAfterMs: error.retryAfterMs });
       }
       throw error;

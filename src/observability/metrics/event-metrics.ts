@@ -1,9 +1,11 @@
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import {
   type AgentStepEvent,
   agentStepChannel,
   type ModelCallEvent,
   modelCallChannel,
+  type ResilienceEvent,
+  resilienceChannel,
   type ToolCallEvent,
   toolCallChannel,
 } from '../events.ts';
@@ -44,6 +46,26 @@ export function registerEventMetrics(
   const tools = cap();
   const toolOutcomes = cap();
   const definitions = cap();
+  const policies = cap();
+
+  const circuitState = new Gauge({
+    name: `${prefix}circuit_state`,
+    help: 'Circuit breaker state by policy: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['policy'],
+    registers: [registry],
+  });
+  const circuitTransitions = new CounterFamily({
+    name: `${prefix}circuit_transitions_total`,
+    help: 'Circuit breaker state changes by policy and the state entered.',
+    labelNames: ['policy', 'to'],
+    registry,
+  });
+  const rateLimited = new CounterFamily({
+    name: `${prefix}rate_limited_total`,
+    help: 'Calls refused by a resilience policy’s rate limit, by policy.',
+    labelNames: ['policy'],
+    registry,
+  });
 
   const llmRequests = new CounterFamily({
     name: `${prefix}llm_requests_total`,
@@ -118,6 +140,18 @@ export function registerEventMetrics(
     stepDuration.series(definition).observe(e.durationMs / 1000);
   };
 
+  const onResilience = (message: unknown): void => {
+    const e = message as Partial<ResilienceEvent> | null;
+    if (e === null || typeof e !== 'object') return;
+    const policy = policies.value(str(e.policy));
+    if (e.kind === 'rate-limited') rateLimited.series(policy).inc();
+    else if (e.kind === 'circuit' && (e.to === 'closed' || e.to === 'half-open' || e.to === 'open')) {
+      circuitTransitions.series(policy, e.to).inc();
+      circuitState.set({ policy }, e.to === 'closed' ? 0 : e.to === 'half-open' ? 1 : 2);
+    }
+  };
+
+  resilienceChannel.subscribe(onResilience);
   modelCallChannel.subscribe(onModelCall);
   toolCallChannel.subscribe(onToolCall);
   agentStepChannel.subscribe(onAgentStep);
@@ -126,6 +160,7 @@ export function registerEventMetrics(
     close() {
       if (closed) return;
       closed = true;
+      resilienceChannel.unsubscribe(onResilience);
       modelCallChannel.unsubscribe(onModelCall);
       toolCallChannel.unsubscribe(onToolCall);
       agentStepChannel.unsubscribe(onAgentStep);

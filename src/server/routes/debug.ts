@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Bus } from '../../bus/index.ts';
 import type { Runtime } from '../../core/index.ts';
 import { formatIssues } from '../../errors/index.ts';
+import { resiliencePolicies } from '../../resilience/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
 import type { Router } from '../router.ts';
 
@@ -69,6 +70,13 @@ export function addDebugRoutes(router: Router, sources: DebugSources, stopping: 
         activeResources: countBy(process.getActiveResourcesInfo()),
       });
     },
+    'admin',
+  );
+
+  router.add(
+    'GET',
+    '/v1/resilience',
+    (_req, res) => sendJson(res, 200, { policies: resiliencePolicies() }),
     'admin',
   );
 
