@@ -10,6 +10,7 @@ import { runLlmAgentsBench } from './llm-agents.bench.ts';
 import { runObservabilityBench } from './observability.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
 import { type BenchReport, printReport } from './report.ts';
+import { runResilienceBench } from './resilience.bench.ts';
 import { runStateSyncBench } from './state-sync.bench.ts';
 import { runStateTtlBench } from './state-ttl.bench.ts';
 import { runTenantContextBench } from './tenant-context.bench.ts';
@@ -26,6 +27,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'state-sync': runStateSyncBench,
   'state-ttl': runStateTtlBench,
   observability: runObservabilityBench,
+  resilience: runResilienceBench,
 };
 
 const wanted = process.argv.slice(2);

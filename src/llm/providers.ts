@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AgentfleetError, parseOptions } from '../errors/index.ts';
+import {
+  parseResiliencePolicy,
+  ResiliencePolicy,
+  type ResiliencePolicyConfig,
+  withResilience,
+} from '../resilience/index.ts';
 import { anthropicFormat } from './formats/anthropic.ts';
 import { dashScopeFormat } from './formats/dashscope.ts';
 import { openAiFormat } from './formats/openai.ts';
@@ -45,6 +51,11 @@ export interface ProviderConfig {
   /** Headers sent on every call (organisation ids, gateways). */
   headers?: Record<string, string>;
   http?: HttpOptions;
+  /**
+   * A resilience policy for every call (rate limit → breaker → retry → bulkhead → timeout),
+   * validated here; see `ResiliencePolicy`. The policy is named after the provider.
+   */
+  resilience?: ResiliencePolicyConfig;
 }
 
 const providerSchema = z.strictObject({
@@ -60,6 +71,7 @@ const providerSchema = z.strictObject({
       idleTimeoutMs: z.number().int().min(1).optional(),
     })
     .optional(),
+  resilience: z.unknown().optional(),
 });
 
 /** Creates the provider `name` from its config, preset and environment (`<NAME>_BASE_URL`, the preset's key variable). */
@@ -99,7 +111,10 @@ export function createProvider(
       : kind === 'dashscope'
         ? dashScopeFormat(name)
         : openAiFormat(name);
-  return new HttpProvider(name, baseUrl, format, { ...c.headers, ...auth }, c.http ?? {});
+  const provider = new HttpProvider(name, baseUrl, format, { ...c.headers, ...auth }, c.http ?? {});
+  if (c.resilience === undefined) return provider;
+  const policy = new ResiliencePolicy(name, parseResiliencePolicy(c.resilience));
+  return withResilience(provider, policy, { ownsPolicy: true });
 }
 
 /**

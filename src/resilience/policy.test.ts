@@ -158,7 +158,7 @@ describe('rate limiters and retry, local', () => {
   it('a token bucket allows its burst, then refills at its rate', async () => {
     const limiter = createRateLimiter({ type: 'token-bucket', capacity: 3, refillPerSecond: 100 });
     for (let i = 0; i < 3; i++) await limiter.consume('k');
-    const error = await rejectsWithCode(limiter.consume('k'), 'RATE_LIMITED');
+    const error = await rejectsWithCode((async () => limiter.consume('k'))(), 'RATE_LIMITED');
     assert.ok((error.details?.retryAfterMs as number) <= 10);
     await sleep(25);
     await limiter.consume('k');
@@ -184,6 +184,6 @@ describe('rate limiters and retry, local', () => {
     await sleep(5);
     controller.abort();
     await rejectsWithCode(run, 'ABORTED');
-    assert.equal(liveResources().Timeout ?? 0, before);
+    assert.ok((liveResources().Timeout ?? 0) <= before, 'the retry wait was cleared');
   });
 });

@@ -118,19 +118,27 @@ export class ResiliencePolicy {
   ): Promise<T> {
     this.#calls++;
     const signal = options.signal;
+    const breaker = this.breaker;
+    let started = 0;
     try {
-      if (this.#limiter !== undefined) await this.#limit(options.key ?? this.name);
-      const breaker = this.breaker;
-      const attempt = () => this.#attempt(fn, signal);
-      const value =
-        breaker === undefined
-          ? await (this.#retry === undefined ? attempt() : this.#retry.run(attempt, signal))
-          : await breaker.execute(() =>
-              this.#retry === undefined ? attempt() : this.#retry.run(attempt, signal),
-            );
+      if (this.#limiter !== undefined) {
+        const limited = this.#limiter.consume(options.key ?? this.name);
+        if (limited !== undefined) await this.#limited(limited, options.key ?? this.name);
+      }
+      if (breaker !== undefined) started = breaker.acquire();
+    } catch (error) {
+      this.#failed++;
+      throw error;
+    }
+    try {
+      const value = await (this.#retry === undefined
+        ? this.#attempt(fn, signal)
+        : this.#retry.run(() => this.#attempt(fn, signal), signal));
+      breaker?.success(started);
       this.#succeeded++;
       return value;
     } catch (error) {
+      breaker?.failure(started, error);
       this.#failed++;
       throw error;
     }
@@ -158,9 +166,9 @@ export class ResiliencePolicy {
     await this.#bulkhead?.close();
   }
 
-  async #limit(key: string): Promise<void> {
+  async #limited(pending: Promise<void>, key: string): Promise<void> {
     try {
-      await this.#limiter!.consume(key);
+      await pending;
     } catch (error) {
       if (error instanceof RateLimitedError) {
         this.#rateLimited++;

@@ -28,8 +28,11 @@ export type RateLimitConfig = z.input<typeof rateLimitSchema>;
 export interface RateLimiter {
   /** `fixed-window` or `token-bucket`, and `memory` or `redis`. */
   readonly description: string;
-  /** Takes `points` (default 1) for `key`. @throws RateLimitedError (`RATE_LIMITED`) with `retryAfterMs`. */
-  consume(key: string, points?: number): Promise<void>;
+  /**
+   * Takes `points` (default 1) for `key`: undefined or a promise when allowed (local limiters
+   * answer synchronously), a rejection with `RateLimitedError` (`RATE_LIMITED`, `retryAfterMs`) when not.
+   */
+  consume(key: string, points?: number): Promise<void> | undefined;
 }
 
 /** Options of `createRateLimiter`. */
@@ -81,7 +84,7 @@ export function createRateLimiter(config: RateLimitConfig, options: RateLimiterO
       description,
       consume(key, points = 1) {
         const wait = buckets.take(key, points);
-        return wait === 0 ? Promise.resolve() : Promise.reject(new RateLimitedError(key, capacity, wait));
+        return wait === 0 ? undefined : Promise.reject(new RateLimitedError(key, capacity, wait));
       },
     };
   }

@@ -99,4 +99,27 @@ describe('resilient providers against the fake vendor', () => {
     assert.deepEqual(result.fallback?.skipped, [{ step: 'openai/big', code: 'CIRCUIT_OPEN' }]);
     await policy.close();
   });
+
+  it('a provider declares its policy in config; bad policy config fails at creation', async () => {
+    const guarded = createProvider('openai', {
+      baseUrl: `${vendor.url}/v1`,
+      apiKey: 'k',
+      headers: { 'x-mock-scenario': 'server' },
+      resilience: {
+        retry: { maxAttempts: 2, baseDelayMs: 1 },
+        circuitBreaker: { slidingWindowSize: 2, minimumNumberOfCalls: 2 },
+      },
+    });
+    const before = vendor.calls.length;
+    await rejectsWithCode(guarded.generate(ask()), 'LLM_SERVER_ERROR');
+    assert.equal(vendor.calls.length, before + 2, 'one retry of the 500');
+    await rejectsWithCode(guarded.generate(ask()), 'LLM_SERVER_ERROR');
+    await rejectsWithCode(guarded.generate(ask()), 'CIRCUIT_OPEN');
+    await guarded.close();
+    assert.throws(
+      () => createProvider('openai', { baseUrl: vendor.url, resilience: { retry: { maxAttempts: -1 } } }),
+      (e: { code?: string; message: string }) =>
+        e.code === 'RESILIENCE_CONFIG_INVALID' && e.message.includes('retry.maxAttempts'),
+    );
+  });
 });

@@ -8,7 +8,11 @@ import type { ResiliencePolicy } from './policy.ts';
  * timeout). `generate` gets all of it. A stream cannot be retried once it has started, so
  * `stream` is only rate-limited and counted by the breaker (its first event decides).
  */
-export function withResilience(provider: Provider, policy: ResiliencePolicy): Provider {
+export function withResilience(
+  provider: Provider,
+  policy: ResiliencePolicy,
+  options: { ownsPolicy?: boolean } = {},
+): Provider {
   return {
     name: provider.name,
     generate: (request, options = {}) =>
@@ -17,7 +21,10 @@ export function withResilience(provider: Provider, policy: ResiliencePolicy): Pr
         signal: options.signal,
       }),
     stream: (request, options) => guardedStream(provider, policy, request, options),
-    close: () => provider.close(),
+    async close() {
+      await provider.close();
+      if (options.ownsPolicy === true) await policy.close();
+    },
   };
 }
 

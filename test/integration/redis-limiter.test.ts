@@ -38,7 +38,7 @@ describe('rate limits on Redis', { skip }, () => {
       const window = config.type === 'fixed-window' ? config.limitRefreshPeriodMs : 200;
       const limiter = createRateLimiter(config, onRedis ? { redis, keyPrefix: `${prefix}:${name}` } : {});
       for (let i = 0; i < 5; i++) await limiter.consume('k');
-      const error = await rejectsWithCode(limiter.consume('k'), 'RATE_LIMITED');
+      const error = await rejectsWithCode((async () => limiter.consume('k'))(), 'RATE_LIMITED');
       const wait = error.details?.retryAfterMs as number;
       assert.ok(wait > 0 && wait <= window, `retry after ${wait} ms`);
       await limiter.consume('another-key');
