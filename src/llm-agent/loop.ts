@@ -10,6 +10,13 @@ import type {
   Usage,
 } from '../llm/index.ts';
 import {
+  parseResiliencePolicy,
+  ResiliencePolicy,
+  type ResiliencePolicyConfig,
+  streamThrough,
+} from '../resilience/index.ts';
+import { currentTenantId } from '../tenancy/index.ts';
+import {
   jsonSchemaOf,
   type Tool,
   type ToolOutcome,
@@ -58,6 +65,13 @@ export interface LlmCognitionOptions<Output> {
   memory?: ConversationMemoryOptions;
   temperature?: number;
   maxTokens?: number;
+  /**
+   * A resilience policy for this cognition's model calls (rate limit → breaker → retry →
+   * bulkhead → timeout), validated here. Streams get the rate limit and the breaker only.
+   */
+  resilience?: ResiliencePolicyConfig;
+  /** What the policy's rate limit counts per: each `agent` (default), each `tenant`, or the `model` as a whole. */
+  resilienceKey?: 'agent' | 'tenant' | 'model';
 }
 
 /** The input of one run: a text, or an object with `content`. */
@@ -88,6 +102,7 @@ export class LlmCognition<Output = undefined> {
   readonly #memory: ConversationMemory;
   readonly #responseFormat: ResponseFormat | undefined;
   readonly #maxSteps: number;
+  readonly #policy: ResiliencePolicy | undefined;
 
   constructor(options: LlmCognitionOptions<Output>) {
     if (options.provider !== undefined) {
@@ -102,6 +117,10 @@ export class LlmCognition<Output = undefined> {
     if (!Number.isInteger(this.#maxSteps) || this.#maxSteps < 1)
       throw new InvalidOptionsError('maxSteps must be a positive integer.');
     this.#options = options;
+    this.#policy =
+      options.resilience === undefined
+        ? undefined
+        : new ResiliencePolicy(`llm:${options.model}`, parseResiliencePolicy(options.resilience));
     this.#runner = new ToolRunner(options.tools ?? [], options.toolOptions);
     this.#memory = new ConversationMemory(options.memory);
     this.#responseFormat =
@@ -113,6 +132,18 @@ export class LlmCognition<Output = undefined> {
   /** Tool call counters. */
   toolStats() {
     return this.#runner.stats();
+  }
+
+  /** The policy's figures, when this cognition has one. */
+  get resilience(): ResiliencePolicy | undefined {
+    return this.#policy;
+  }
+
+  #policyKey(agentId: string): string {
+    const by = this.#options.resilienceKey ?? 'agent';
+    if (by === 'model') return `model:${this.#model}`;
+    if (by === 'tenant') return `tenant:${currentTenantId() ?? '-'}`;
+    return `agent:${currentTenantId() ?? '-'}/${agentId}`;
   }
 
   get memory(): ConversationMemory {
@@ -173,7 +204,11 @@ export class LlmCognition<Output = undefined> {
       let calls: ToolCall[] = [];
       text = '';
       if (streaming) {
-        for await (const event of this.#provider.stream(request, { signal })) {
+        const events =
+          this.#policy === undefined
+            ? this.#provider.stream(request, { signal })
+            : streamThrough(this.#policy, this.#provider, request, { signal }, this.#policyKey(ctx.agentId));
+        for await (const event of events) {
           if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
           else if (event.type === 'error') throw event.error;
           else if (event.type === 'finish') {
@@ -185,7 +220,13 @@ export class LlmCognition<Output = undefined> {
         }
       } else {
         // Nobody watches the deltas: one plain response is cheaper than a stream.
-        const result = await this.#provider.generate(request, { signal });
+        const result =
+          this.#policy === undefined
+            ? await this.#provider.generate(request, { signal })
+            : await this.#policy.execute((s) => this.#provider.generate(request, { signal: s ?? signal }), {
+                key: this.#policyKey(ctx.agentId),
+                signal,
+              });
         text = result.text;
         calls = result.toolCalls;
         usage = addUsage(usage, result.usage);

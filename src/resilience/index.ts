@@ -23,6 +23,7 @@ export {
   type FallbackChainOptions,
   type FallbackStep,
   fallbackChain,
+  streamThrough,
   withResilience,
 } from './resilient-provider.ts';
 export { isRetryableByDefault, type RetryOptions, RetryPolicy } from './retry.ts';

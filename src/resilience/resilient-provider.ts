@@ -20,7 +20,8 @@ export function withResilience(
         key: `${provider.name}/${request.model}`,
         signal: options.signal,
       }),
-    stream: (request, options) => guardedStream(provider, policy, request, options),
+    stream: (request, options) =>
+      streamThrough(policy, provider, request, options, `${provider.name}/${request.model}`),
     async close() {
       await provider.close();
       if (options.ownsPolicy === true) await policy.close();
@@ -28,11 +29,16 @@ export function withResilience(
   };
 }
 
-async function* guardedStream(
-  provider: Provider,
+/**
+ * A stream under a policy: rate-limited under `key` and judged by the breaker on its first
+ * event (a stream that has started cannot be retried).
+ */
+export async function* streamThrough(
   policy: ResiliencePolicy,
+  provider: Provider,
   request: GenerateRequest,
   options: CallOptions | undefined,
+  key: string,
 ): AsyncGenerator<StreamEvent> {
   let first: StreamEvent | undefined;
   const iterator = provider.stream(request, options)[Symbol.asyncIterator]();
@@ -45,7 +51,7 @@ async function* guardedStream(
         if (step.value.type === 'error') throw step.value.error;
         return step.value;
       },
-      { key: `${provider.name}/${request.model}`, signal: options?.signal },
+      { key, signal: options?.signal },
     );
   } catch (error) {
     yield { type: 'error', error: error as Error };
