@@ -49,6 +49,11 @@ export const serverConfigSchema = z.object({
   stateConfig: z.string().min(1).optional(),
   /** Whether `/metrics` answers without a key (for a Prometheus without bearer credentials). Env `AGENTFLEET_METRICS_PUBLIC`. Default false. */
   metricsPublic: bool.default(false),
+  /** Redis for limits a cluster shares (tenants' request windows). Env `AGENTFLEET_REDIS_URL`. Default: none (limits per process). */
+  redisUrl: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
+    .optional(),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -74,9 +79,10 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   publicAct: 'AGENTFLEET_PUBLIC_ACT',
   stateConfig: 'AGENTFLEET_STATE_CONFIG',
   metricsPublic: 'AGENTFLEET_METRICS_PUBLIC',
+  redisUrl: 'AGENTFLEET_REDIS_URL',
 };
 
-const SECRET_KEYS = new Set<string>(['adminKey', 'tenants']);
+const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */
 export class ConfigInvalidError extends AgentfleetError {

@@ -1,9 +1,11 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
+import { createClient, type RedisClientType } from 'redis';
 import { actAgent } from '../agents/index.ts';
 import { type Bus, createBus } from '../bus/index.ts';
 import type { ServerConfig } from '../config/index.ts';
 import { createRuntime, type Runtime } from '../core/index.ts';
+import { AgentfleetError } from '../errors/index.ts';
 import { createLogger as createAgentfleetLogger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
 import { setupTracing, type TracingHandle } from '../observability/tracing-setup.ts';
@@ -47,7 +49,8 @@ export async function startServer(
   config: ServerConfig,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
-  const quotas = new TenantQuotaGate();
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  const quotas = new TenantQuotaGate({ redis });
   const registry = await openRegistry(config.tenants);
   let authenticator: Authenticator | undefined;
   if (config.auth === 'keys') {
@@ -116,6 +119,7 @@ export async function startServer(
         await tracing?.shutdown();
         await bus.close();
         await registry.close();
+        await redis?.quit();
         logger.info({ stoppedAgents: result.stopped, forced: result.forced }, 'agentfleet stopped');
       })();
       return shutdown;
@@ -221,4 +225,33 @@ function announceAdminKey(adminKey: string, logger: Logger): void {
 
 function generatedAdminKey(): string {
   return generateApiKey().key.replace(/^af_/, 'afadmin_');
+}
+
+/** Connects the Redis client that shared limits use. @throws AgentfleetError `REDIS_UNAVAILABLE` when unreachable. */
+async function connectRedis(url: string, logger: Logger): Promise<RedisClientType> {
+  let connected = false;
+  const client = createClient({
+    url,
+    socket: {
+      connectTimeout: 5_000,
+      // At start, give up after a few tries so a wrong URL fails the start; once up, keep trying.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        !connected && retries >= 3 ? cause : Math.min(retries * 200, 5_000),
+    },
+  }) as RedisClientType;
+  client.on('error', (error: unknown) => {
+    if (connected) logger.warn({ err: error }, 'redis connection error');
+  });
+  try {
+    await client.connect();
+    connected = true;
+  } catch (error) {
+    client.destroy();
+    throw new AgentfleetError(
+      'REDIS_UNAVAILABLE',
+      `Cannot connect to Redis for shared limits: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return client;
 }

@@ -1,11 +1,17 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import type { RedisClientType } from 'redis';
 import type { TenantAdmission } from '../core/index.ts';
 import { QuotaExceededError } from './errors.ts';
 import type { TenantQuotas } from './registry.ts';
 
 interface Entry {
   quotas: TenantQuotas;
-  limiter: RateLimiterMemory | undefined;
+  limiter: RateLimiterAbstract | undefined;
 }
 
 const NONE: Entry = { quotas: {}, limiter: undefined };
@@ -13,11 +19,20 @@ const NONE: Entry = { quotas: {}, limiter: undefined };
 /**
  * Enforces tenant quotas: agents and messages in flight through the runtime (pass it as
  * `createRuntime({ admission })`), requests per period through `consumeRequest` (the HTTP
- * layer calls it). The request window is `rate-limiter-flexible`'s in-process limiter; a
- * cluster-wide one on Redis belongs to the resilience layer.
+ * layer calls it). The request window is `rate-limiter-flexible`'s, in process or, with
+ * `redis`, shared by every server of a cluster.
  */
 export class TenantQuotaGate implements TenantAdmission {
   readonly #entries = new Map<string, Entry>();
+  readonly #redis: RedisClientType | undefined;
+
+  /**
+   * With `redis`, the request window is kept on Redis, so every server of a cluster counts
+   * a tenant's requests against one limit (agents and steps in flight stay per process).
+   */
+  constructor(options: { redis?: RedisClientType } = {}) {
+    this.#redis = options.redis;
+  }
 
   /** Sets (or with undefined, clears) a tenant's quotas; the request window restarts when it changes. */
   setQuotas(tenant: string, quotas: TenantQuotas | undefined): void {
@@ -34,8 +49,19 @@ export class TenantQuotaGate implements TenantAdmission {
       ? old.limiter
       : quotas.requestsPerPeriod === undefined
         ? undefined
-        : new RateLimiterMemory({ points: quotas.requestsPerPeriod, duration: quotas.periodSeconds ?? 1 });
+        : this.#limiter(quotas.requestsPerPeriod, quotas.periodSeconds ?? 1);
     this.#entries.set(tenant, { quotas, limiter });
+  }
+
+  #limiter(points: number, duration: number): RateLimiterAbstract {
+    if (this.#redis === undefined) return new RateLimiterMemory({ points, duration });
+    return new RateLimiterRedis({
+      storeClient: this.#redis,
+      useRedisPackage: true,
+      points,
+      duration,
+      keyPrefix: `agentfleet:quota:${points}:${duration}`,
+    });
   }
 
   /** The quotas in force for a tenant (empty: unlimited). */
