@@ -8,6 +8,7 @@ export * from './channel/index.ts';
 export * from './config/index.ts';
 export * from './core/index.ts';
 export * from './errors/index.ts';
+export * from './knowledge/index.ts';
 export * from './llm/index.ts';
 export * from './llm-agent/index.ts';
 export * from './observability/index.ts';
