@@ -1,3 +1,12 @@
+export { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
+export { KnowledgeStoreCorruptError } from './document-log.ts';
 export { type Embedder, HashingEmbedder, type HashingEmbedderOptions } from './embedder.ts';
 export { ExactIndex, VectorInvalidError } from './exact-index.ts';
+export {
+  KnowledgeBase,
+  type KnowledgeBaseOptions,
+  type KnowledgeDocument,
+  KnowledgeInvalidError,
+  type Passage,
+} from './knowledge-base.ts';
 export type { VectorFilter, VectorHit, VectorIndex, VectorMetadata } from './vector-index.ts';
