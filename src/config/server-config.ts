@@ -54,6 +54,8 @@ export const serverConfigSchema = z.object({
     .string()
     .regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /** Directory where the knowledge base persists its documents. Env `AGENTFLEET_KNOWLEDGE_DIR`. Default: memory only. */
+  knowledgeDir: z.string().min(1).optional(),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -80,6 +82,7 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   stateConfig: 'AGENTFLEET_STATE_CONFIG',
   metricsPublic: 'AGENTFLEET_METRICS_PUBLIC',
   redisUrl: 'AGENTFLEET_REDIS_URL',
+  knowledgeDir: 'AGENTFLEET_KNOWLEDGE_DIR',
 };
 
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);

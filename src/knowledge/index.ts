@@ -9,4 +9,5 @@ export {
   KnowledgeInvalidError,
   type Passage,
 } from './knowledge-base.ts';
+export { type KnowledgeAnswer, knowledgeCognition } from './knowledge-cognition.ts';
 export type { VectorFilter, VectorHit, VectorIndex, VectorMetadata } from './vector-index.ts';

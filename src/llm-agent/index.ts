@@ -1,5 +1,6 @@
 export {
   type AgentEvent,
+  type KnowledgeSource,
   type LlmAnswer,
   LlmCognition,
   type LlmCognitionOptions,

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import type { Passage } from '../knowledge/index.ts';
 import type {
   GenerateRequest,
   Message,
@@ -45,6 +46,18 @@ export interface LlmAnswer<Output> {
   toolCalls: number;
   usage: Usage;
   stoppedBy: StopReason;
+  /** Passages retrieved from `knowledge` and put in the model's context (for citations and provenance). */
+  passages?: Passage[];
+}
+
+/** Where an LLM cognition retrieves passages from: a `KnowledgeBase`, or anything that searches like one. */
+export interface KnowledgeSource {
+  /** The source itself (`search(tenant, query, k)`). */
+  base: { search(tenant: string, query: string, k: number): Promise<Passage[]> };
+  /** Passages per message. Default 4. */
+  k?: number;
+  /** The tenant searched when the agent runs outside one. Default `default`. */
+  tenant?: string;
 }
 
 export interface LlmCognitionOptions<Output> {
@@ -70,6 +83,8 @@ export interface LlmCognitionOptions<Output> {
    * bulkhead → timeout), validated here. Streams get the rate limit and the breaker only.
    */
   resilience?: ResiliencePolicyConfig;
+  /** Retrieval: the best passages for each message go into the model's context, with citations. */
+  knowledge?: KnowledgeSource;
   /** What the policy's rate limit counts per: each `agent` (default), each `tenant`, or the `model` as a whole. */
   resilienceKey?: 'agent' | 'tenant' | 'model';
 }
@@ -180,8 +195,20 @@ export class LlmCognition<Output = undefined> {
     const system = this.#options.system;
     const systemText = typeof system === 'function' ? system(ctx.agentId) : system;
     const turn: Message[] = [{ role: 'user', content }];
+    const knowledge = this.#options.knowledge;
+    const passages =
+      knowledge === undefined
+        ? undefined
+        : await knowledge.base.search(
+            currentTenantId() ?? knowledge.tenant ?? 'default',
+            content,
+            knowledge.k ?? 4,
+          );
     const prefix: Message[] = [
       ...(systemText === undefined ? [] : [{ role: 'system' as const, content: systemText }]),
+      ...(passages === undefined || passages.length === 0
+        ? []
+        : [{ role: 'system' as const, content: passagesPrompt(passages) }]),
       ...this.#memory.history(ctx.agentId),
     ];
     const specs = this.#runner.specs;
@@ -252,7 +279,9 @@ export class LlmCognition<Output = undefined> {
     if (signal.aborted) throw new AbortedError();
     const output = this.#parseOutput(text, stoppedBy);
     await this.#memory.append(ctx.agentId, turn, signal);
-    yield { type: 'final', answer: { text, output, steps: step, toolCalls, usage, stoppedBy } };
+    const answer: LlmAnswer<unknown> = { text, output, steps: step, toolCalls, usage, stoppedBy };
+    if (passages !== undefined) answer.passages = passages;
+    yield { type: 'final', answer };
   }
 
   #parseOutput(text: string, stoppedBy: StopReason): Output {
@@ -291,4 +320,10 @@ function stripFences(text: string): string {
 /** Creates LLM cognition for `defineAgent({ decide: llm({...}) })`. */
 export function llm<Output = undefined>(options: LlmCognitionOptions<Output>): LlmCognition<Output> {
   return new LlmCognition(options);
+}
+
+/** The retrieved passages as a system message, each with the citation the model should use. */
+function passagesPrompt(passages: Passage[]): string {
+  const lines = passages.map((p) => `[${p.documentId}#${p.chunk}] ${p.text}`);
+  return `Passages from the knowledge base. Use them when they help, and cite them as [document#chunk]:\n${lines.join('\n')}`;
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { Runtime } from '../core/index.ts';
+import type { KnowledgeBase } from '../knowledge/index.ts';
 import type { Metrics } from '../observability/metrics/index.ts';
 import {
   contextFromTraceparent,
@@ -21,6 +22,7 @@ import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
 import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
+import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
 import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes } from './routes/tenants.ts';
@@ -46,6 +48,8 @@ export interface HttpServerOptions {
   metrics?: Metrics;
   /** Let Prometheus scrape `/metrics` without a key. Default false. */
   metricsPublic?: boolean;
+  /** Serves `/v1/knowledge/*` (ingest, delete, search per tenant). */
+  knowledge?: KnowledgeBase;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
   /** Largest request body in bytes. Default 1 MiB. */
@@ -98,6 +102,7 @@ export class AgentfleetServer {
       const { store, bus } = options.state;
       addStateRoutes(this.#router, runtime, store, bus, bodyLimit, this.#stopping.signal);
     }
+    if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.metrics !== undefined) {
       addMetricsRoute(this.#router, options.metrics, options.metricsPublic === true ? 'public' : 'admin');
     }

@@ -6,6 +6,7 @@ import { type Bus, createBus } from '../bus/index.ts';
 import type { ServerConfig } from '../config/index.ts';
 import { createRuntime, type Runtime } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
+import { KnowledgeBase } from '../knowledge/index.ts';
 import { createLogger as createAgentfleetLogger } from '../observability/logger.ts';
 import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
 import { setupTracing, type TracingHandle } from '../observability/tracing-setup.ts';
@@ -34,6 +35,8 @@ export interface RunningServer {
   state: AgentStateStore;
   /** Prometheus metrics served on `/metrics`. */
   metrics: Metrics;
+  /** Documents for retrieval, per tenant (`/v1/knowledge/*`). */
+  knowledge: KnowledgeBase;
   /** The tracer provider, when `OTEL_*` configured an exporter. */
   tracing: TracingHandle | undefined;
   port: number;
@@ -81,6 +84,7 @@ export async function startServer(
     bus,
     config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
   });
+  const knowledge = await KnowledgeBase.open({ directory: config.knowledgeDir });
   const tracing = setupTracing();
   const metrics = createMetrics({ runtime, bus });
   const server = new AgentfleetServer({
@@ -91,6 +95,7 @@ export async function startServer(
     state: { store: state, bus },
     metrics,
     metricsPublic: config.metricsPublic,
+    knowledge,
     debug: { runtime, bus },
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
@@ -109,12 +114,14 @@ export async function startServer(
     state,
     metrics,
     tracing,
+    knowledge,
     port: address.port,
     shutdown() {
       shutdown ??= (async () => {
         await server.close({ timeoutMs: config.shutdownTimeoutMs });
         const result = await runtime.close();
         await state.close();
+        await knowledge.close();
         metrics.close();
         await tracing?.shutdown();
         await bus.close();
