@@ -1,3 +1,4 @@
+export { createEmbeddings, type EmbeddingsClient, type EmbeddingsConfig } from './embeddings.ts';
 export { LlmError, type LlmErrorCode, parseRetryAfter } from './errors.ts';
 export type { HttpOptions } from './http.ts';
 export {

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { readAnthropic, renderAnthropic } from './anthropic.ts';
 import { readDashScope, renderDashScope } from './dashscope.ts';
+import { renderDashScopeEmbeddings, renderOpenAiEmbeddings } from './embeddings.ts';
 import { readOpenAi, renderOpenAi } from './openai.ts';
 import { answer, type Body, scenarioOf } from './scenario.ts';
 import { json } from './sse.ts';
@@ -43,7 +44,11 @@ export async function startVendorServer(
     if (record) calls.push({ path, headers: req.headers, body });
     const header = req.headers['x-mock-scenario'];
     const named = Array.isArray(header) ? header[0] : header;
-    if (path.endsWith('/chat/completions')) {
+    if (path.endsWith('/embeddings')) {
+      renderOpenAiEmbeddings(res, body as Record<string, unknown>, named);
+    } else if (path.endsWith('/services/embeddings/text-embedding/text-embedding')) {
+      renderDashScopeEmbeddings(res, body as Record<string, unknown>, named);
+    } else if (path.endsWith('/chat/completions')) {
       const seen = readOpenAi(body);
       const scenario = scenarioOf(named, seen);
       renderOpenAi(res, body, seen, answer(scenario, seen), scenario === 'nousage');
