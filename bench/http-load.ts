@@ -1,7 +1,8 @@
 // Shared HTTP load generation for the /act benchmarks: wrk when installed, else autocannon.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { has } from './go.ts';
 
 export const CONNECTIONS = 64;
@@ -80,4 +81,49 @@ export function processCpuMs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second).
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** The middle value (upper middle for an even count). */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** A server process (`agentfleet serve`, public `/act`) that a bench drives with wrk. */
+export interface ServerProcess {
+  port: number;
+  /** Drives GET /act with wrk; adds the server's own CPU µs per request (from /proc). */
+  load(seconds: number, headers?: Record<string, string>): Promise<Load & { cpuUs: number }>;
+  stop(): Promise<void>;
+}
+
+/** Starts `agentfleet serve` on a free port with `/act` public and the given admin key, and waits until it answers. */
+export async function startServerProcess(adminKey: string): Promise<ServerProcess> {
+  const port = await freePort();
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['src/cli.ts', 'serve', '--port', String(port), '--host', '127.0.0.1'],
+    {
+      cwd: root,
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        AGENTFLEET_PUBLIC_ACT: 'true',
+        AGENTFLEET_ADMIN_KEY: adminKey,
+      },
+    },
+  );
+  await waitUp(port);
+  return {
+    port,
+    async load(seconds, headers) {
+      const before = processCpuMs(child.pid!);
+      const result = await load(port, seconds, headers);
+      return { ...result, cpuUs: ((processCpuMs(child.pid!) - before) * 1000) / result.requests };
+    },
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

@@ -30,7 +30,7 @@ import { createMetrics, type Metrics } from '../src/observability/metrics/index.
 import { AgentfleetServer } from '../src/server/index.ts';
 import { defineTool } from '../src/tools/index.ts';
 import { has } from './go.ts';
-import { freePort, load, processCpuMs, waitUp } from './http-load.ts';
+import { median, startServerProcess } from './http-load.ts';
 import { type BenchReport, printReport, round } from './report.ts';
 
 const ROUNDS = Number(process.env.BENCH_OBS_ROUNDS ?? 9);
@@ -38,7 +38,6 @@ const REQUESTS = Number(process.env.BENCH_OBS_REQUESTS ?? 100_000);
 const KINDS = ['off', 'metrics', 'metrics + tracing 10%', 'metrics + tracing 100%'] as const;
 type Kind = (typeof KINDS)[number];
 const root = fileURLToPath(new URL('..', import.meta.url));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Takes spans and drops them, as a fast collector would. */
 class DiscardExporter implements SpanExporter {
@@ -54,35 +53,14 @@ class DiscardExporter implements SpanExporter {
 
 async function httpCpuPerRequest(): Promise<number | undefined> {
   if (!has('wrk')) return undefined;
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['src/cli.ts', 'serve', '--port', String(port), '--host', '127.0.0.1'],
-    {
-      cwd: root,
-      stdio: 'ignore',
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        AGENTFLEET_PUBLIC_ACT: 'true',
-        AGENTFLEET_ADMIN_KEY: 'bench-admin-key-0123456789',
-      },
-    },
-  );
+  const server = await startServerProcess('bench-admin-key-0123456789');
   try {
-    await waitUp(port);
-    await load(port, 1);
+    await server.load(1);
     const cpu: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const before = processCpuMs(child.pid!);
-      const r = await load(port, 3);
-      cpu.push(((processCpuMs(child.pid!) - before) * 1000) / r.requests);
-    }
+    for (let i = 0; i < 3; i++) cpu.push((await server.load(3)).cpuUs);
     return median(cpu);
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await server.stop();
   }
 }
 

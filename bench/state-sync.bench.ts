@@ -4,6 +4,7 @@
 // and the FULL state published on every update (the naive approach).
 import { createBus } from '../src/bus/index.ts';
 import { createStateStore } from '../src/state/index.ts';
+import { seededRandom } from '../test/helpers.ts';
 import { type BenchReport, printReport, round } from './report.ts';
 
 const AGENTS = 10_000;
@@ -16,17 +17,6 @@ const RELEVANCE = {
 };
 const FIELDS = [...RELEVANCE.navigation, ...RELEVANCE.low_battery];
 
-/** Deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function valueFor(field: string, r: number): unknown {
   if (field === 'position') return [Math.round(r * 1e6) / 100, Math.round(r * 7e5) / 100];
   if (field === 'mode' || field === 'charging_status') return r < 0.5 ? 'on' : 'off';
@@ -35,7 +25,7 @@ function valueFor(field: string, r: number): unknown {
 
 /** Pre-built patches (3 distinct fields of 8), so generating them is not measured. */
 function makePatches(): Array<Record<string, unknown>> {
-  const rand = random(1);
+  const rand = seededRandom(1);
   return Array.from({ length: PATCHES }, () => {
     const patch: Record<string, unknown> = {};
     while (Object.keys(patch).length < 3) {

@@ -15,15 +15,13 @@
 //     and no socket, many interleaved rounds (medians). Its differences are the CPU each layer
 //     adds; divided by the HTTP CPU per public request they give the throughput a CPU-bound
 //     server loses.
-import { spawn } from 'node:child_process';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { loadServerConfig } from '../src/config/index.ts';
 import { startServer } from '../src/server/index.ts';
 import { issueApiKey } from '../src/tenancy/index.ts';
-import { freePort, type Load, load, processCpuMs, waitUp } from './http-load.ts';
+import { median, startServerProcess } from './http-load.ts';
 import { type BenchReport, printReport, round } from './report.ts';
 
 const SECONDS = Number(process.env.BENCH_TENANT_SECONDS ?? 3);
@@ -31,11 +29,8 @@ const ROUNDS = Number(process.env.BENCH_TENANT_ROUNDS ?? 5);
 const IN_PROCESS_ROUNDS = 9;
 const IN_PROCESS_REQUESTS = 100_000;
 const ADMIN_KEY = 'bench-admin-key-0123456789';
-const root = fileURLToPath(new URL('..', import.meta.url));
 const KINDS = ['public', 'admin', 'admin as tenant', 'tenant'] as const;
 type Kind = (typeof KINDS)[number];
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function headersFor(kind: Kind, tenantKey: string): Record<string, string> {
   const h: Record<string, string> = { 'x-trusted': 'true' };
@@ -47,24 +42,9 @@ function headersFor(kind: Kind, tenantKey: string): Record<string, string> {
 
 /** wrk against a server process: median requests/s, p99 and server CPU µs per request. */
 async function overHttp(): Promise<Record<Kind, { rps: number[]; p99: number[]; cpuUs: number[] }>> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['src/cli.ts', 'serve', '--port', String(port), '--host', '127.0.0.1'],
-    {
-      cwd: root,
-      stdio: 'ignore',
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        AGENTFLEET_PUBLIC_ACT: 'true',
-        AGENTFLEET_ADMIN_KEY: ADMIN_KEY,
-      },
-    },
-  );
+  const server = await startServerProcess(ADMIN_KEY);
   try {
-    await waitUp(port);
-    const created = await fetch(`http://127.0.0.1:${port}/v1/tenants`, {
+    const created = await fetch(`http://127.0.0.1:${server.port}/v1/tenants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'bench' }),
@@ -73,21 +53,18 @@ async function overHttp(): Promise<Record<Kind, { rps: number[]; p99: number[]; 
     const out = Object.fromEntries(
       KINDS.map((k) => [k, { rps: [], p99: [], cpuUs: [] }]),
     ) as unknown as Record<Kind, { rps: number[]; p99: number[]; cpuUs: number[] }>;
-    for (const kind of KINDS) await load(port, 1, headersFor(kind, key)); // warm-up
+    for (const kind of KINDS) await server.load(1, headersFor(kind, key)); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       for (const kind of KINDS) {
-        const before = processCpuMs(child.pid!);
-        const result: Load = await load(port, SECONDS, headersFor(kind, key));
-        out[kind].cpuUs.push(((processCpuMs(child.pid!) - before) * 1000) / result.requests);
+        const result = await server.load(SECONDS, headersFor(kind, key));
+        out[kind].cpuUs.push(result.cpuUs);
         out[kind].rps.push(result.rps);
         out[kind].p99.push(result.p99ms);
       }
     }
     return out;
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    await server.stop();
   }
 }
 

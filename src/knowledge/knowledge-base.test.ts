@@ -102,6 +102,18 @@ describe('KnowledgeBase', () => {
     await rejectsWithCode(KnowledgeBase.open({ directory: d }), 'KNOWLEDGE_STORE_CORRUPT');
   });
 
+  it('a document the embedder fails on is neither stored nor indexed', async () => {
+    const d = freshDir();
+    const failing = { dimensions: 8, embed: async () => Promise.reject(new Error('embedding service down')) };
+    const kb = await KnowledgeBase.open({ directory: d, embedder: failing });
+    await assert.rejects(kb.upsert({ tenant: 'acme', id: 'x', text: 'hello' }), /embedding service down/);
+    assert.equal(kb.size, 0);
+    await kb.close();
+    const reopened = await KnowledgeBase.open({ directory: d });
+    assert.equal(reopened.size, 0, 'nothing reached the log');
+    await reopened.close();
+  });
+
   it('a SIGKILL during ingestion loses nothing that was acknowledged', async () => {
     const d = freshDir();
     const worker = fileURLToPath(new URL('../../test/knowledge/ingest-worker.ts', import.meta.url));

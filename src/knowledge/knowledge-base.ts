@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AgentfleetError, formatIssues } from '../errors/index.ts';
 import { TENANT_ID_PATTERN } from '../tenancy/context.ts';
-import { type ChunkOptions, chunkText } from './chunker.ts';
+import { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
 import { DocumentLog, keyOf, type StoredDocument } from './document-log.ts';
 import { type Embedder, HashingEmbedder } from './embedder.ts';
 import { ExactIndex } from './exact-index.ts';
@@ -75,7 +75,7 @@ export class KnowledgeBase {
   static async open(options: KnowledgeBaseOptions = {}): Promise<KnowledgeBase> {
     const loaded = options.directory === undefined ? undefined : await DocumentLog.open(options.directory);
     const kb = new KnowledgeBase(options, loaded?.documents ?? new Map(), loaded?.log);
-    for (const doc of kb.#documents.values()) await kb.#indexDocument(doc);
+    for (const doc of kb.#documents.values()) kb.#apply(doc, await kb.#prepare(doc));
     return kb;
   }
 
@@ -97,10 +97,13 @@ export class KnowledgeBase {
         `text: ${doc.text.length} characters; the limit is ${this.#maxChars}`,
       ]);
     }
+    // Embed first: a document the embedder refuses is neither stored nor half-indexed.
+    const prepared = await this.#prepare(doc);
     await this.#log?.upsert(doc);
     this.#unindex(doc.tenant, doc.id);
     this.#documents.set(keyOf(doc.tenant, doc.id), doc);
-    return { chunks: await this.#indexDocument(doc) };
+    this.#apply(doc, prepared);
+    return { chunks: prepared.chunks.length };
   }
 
   /** Deletes a document; false when the tenant has none with that id. */
@@ -134,9 +137,12 @@ export class KnowledgeBase {
     await this.#log?.close();
   }
 
-  async #indexDocument(doc: StoredDocument): Promise<number> {
+  async #prepare(doc: StoredDocument): Promise<{ chunks: Chunk[]; vectors: Float32Array[] }> {
     const chunks = chunkText(doc.text, this.#chunking);
-    const vectors = await this.embedder.embed(chunks.map((c) => c.text));
+    return { chunks, vectors: await this.embedder.embed(chunks.map((c) => c.text)) };
+  }
+
+  #apply(doc: StoredDocument, { chunks, vectors }: { chunks: Chunk[]; vectors: Float32Array[] }): void {
     for (const c of chunks) {
       this.#index.upsert(`${keyOf(doc.tenant, doc.id)}#${c.index}`, vectors[c.index]!, {
         ...doc.metadata,
@@ -147,7 +153,6 @@ export class KnowledgeBase {
       });
     }
     this.#chunks.set(keyOf(doc.tenant, doc.id), chunks.length);
-    return chunks.length;
   }
 
   #unindex(tenant: string, id: string): void {

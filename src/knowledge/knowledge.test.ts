@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { throwsWithCode } from '../../test/helpers.ts';
+import { seededRandom, throwsWithCode } from '../../test/helpers.ts';
 import { ExactIndex, HashingEmbedder } from './index.ts';
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
@@ -33,11 +33,8 @@ describe('ExactIndex', () => {
     const d = 32;
     const index = new ExactIndex(d, 4);
     const vectors: Float32Array[] = [];
-    let seed = 7;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return (seed / 2 ** 32) * 2 - 1;
-    };
+    const random = seededRandom(7);
+    const rand = () => random() * 2 - 1;
     for (let i = 0; i < 500; i++) {
       const v = Float32Array.from({ length: d }, rand);
       const n = Math.sqrt(dot(v, v));

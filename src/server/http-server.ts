@@ -17,7 +17,7 @@ import type { AgentStateStore } from '../state/index.ts';
 import { runInTenant, type TenantContext } from '../tenancy/index.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
 import { authorize, type RequestAuth } from './request-auth.ts';
-import { type RouteContext, type RouteHandler, Router } from './router.ts';
+import { type RouteContext, type RouteHandler, type RouteMatch, Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
@@ -180,27 +180,27 @@ export class AgentfleetServer {
     return this.#handle(req, res);
   }
 
-  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const { handler, access, ctx } = this.#router.match(req.method ?? 'GET', req.url ?? '/');
+  async #route(req: IncomingMessage, res: ServerResponse, match: RouteMatch): Promise<void> {
+    const { handler, access, ctx } = match;
     let scope = authorize(req, access, this.#auth);
     if (scope instanceof Promise) scope = await scope;
     await (scope === undefined ? handler(req, res, ctx) : runAs(scope, handler, req, res, ctx));
   }
 
   /** `#route` inside a SERVER span that continues the caller's `traceparent`, if it sent one. */
-  #traced(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  #traced(req: IncomingMessage, res: ServerResponse, match: RouteMatch): Promise<void> {
     const header = req.headers.traceparent;
-    if (header === undefined && dropNewTrace()) return runUnsampled(() => this.#route(req, res));
+    if (header === undefined && dropNewTrace()) return runUnsampled(() => this.#route(req, res, match));
     const method = req.method ?? 'GET';
-    let pattern = 'unmatched';
-    try {
-      pattern = this.#router.match(method, req.url ?? '/').pattern;
-    } catch {}
     return inSpan(
-      `${method} ${pattern}`,
+      `${method} ${match.pattern}`,
       SpanKind.SERVER,
-      { 'http.request.method': method, 'http.route': pattern, 'url.path': (req.url ?? '/').split('?')[0]! },
-      () => this.#route(req, res),
+      {
+        'http.request.method': method,
+        'http.route': match.pattern,
+        'url.path': (req.url ?? '/').split('?')[0]!,
+      },
+      () => this.#route(req, res, match),
       {
         parent: contextFromTraceparent(typeof header === 'string' ? header : undefined),
         onResult: (span) => span.setAttribute('http.response.status_code', res.statusCode),
@@ -212,8 +212,9 @@ export class AgentfleetServer {
     this.#inFlight++;
     if (this.#closing !== undefined) res.shouldKeepAlive = false;
     try {
-      if (tracingEnabled()) await this.#traced(req, res);
-      else await this.#route(req, res);
+      const match = this.#router.match(req.method ?? 'GET', req.url ?? '/');
+      if (tracingEnabled()) await this.#traced(req, res, match);
+      else await this.#route(req, res, match);
     } catch (error) {
       const status = statusFor(error);
       if (status >= 500 && status !== 503) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { throwsWithCode } from '../../test/helpers.ts';
+import { seededRandom, throwsWithCode } from '../../test/helpers.ts';
 import { ExpiryEntry, ExpiryWheel } from './expiry-wheel.ts';
 
 class Key extends ExpiryEntry {
@@ -11,21 +11,10 @@ class Key extends ExpiryEntry {
   }
 }
 
-/** Deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('ExpiryWheel', () => {
   it('expires a million keys exactly at their deadlines, rescheduled ones at the new deadline only', () => {
     const N = 1_000_000;
-    const rand = random(42);
+    const rand = seededRandom(42);
     const wheel = new ExpiryWheel<Key>({ tickMs: 1000, maxPerAdvance: 50_000, now: 0 });
     const keys = Array.from({ length: N }, (_, i) => new Key(i));
     const deadline = new Float64Array(N);

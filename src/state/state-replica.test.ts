@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rejectsWithCode } from '../../test/helpers.ts';
+import { rejectsWithCode, seededRandom } from '../../test/helpers.ts';
 import { createBus, MemoryTransport, type OutgoingMessage } from '../bus/index.ts';
 import { withTenant } from '../tenancy/context.ts';
 import { type AgentStateStore, createStateStore } from './agent-state-store.ts';
@@ -13,17 +13,6 @@ class LossyTransport extends MemoryTransport {
     if (this.drop(message.envelope.topic)) return;
     return super.publish(message);
   }
-}
-
-/** Deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FIELDS = ['position', 'heading', 'speed', 'battery_level', 'charging_status', 'mode', 'note', 'load'];
@@ -96,7 +85,7 @@ describe('StateReplica', () => {
   for (const seed of [1, 2, 3]) {
     it(`rebuilds each agent's relevant view from deltas (seed ${seed})`, async () => {
       const { store, replica, close } = await setup();
-      const rand = random(seed);
+      const rand = seededRandom(seed);
       for (let round = 0; round < 10; round++) {
         randomUpdates(store, rand, 200);
         await settle(replica);
@@ -110,7 +99,7 @@ describe('StateReplica', () => {
 
   it('recovers from lost deltas through a snapshot request', async () => {
     const { store, replica, lossy, close } = await setup();
-    const rand = random(7);
+    const rand = seededRandom(7);
     let n = 0;
     lossy.drop = (topic) => topic.endsWith('.state_delta') && ++n % 7 === 0;
     const gaps: number[] = [];

@@ -12,6 +12,7 @@ import { loadServerConfig } from '../../src/config/index.ts';
 import { defineAgent } from '../../src/core/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { currentTenantId, issueApiKey, withoutTenant, withTenant } from '../../src/tenancy/index.ts';
+import { seededRandom } from '../helpers.ts';
 import { TEST_ADMIN_KEY } from '../server-auth.ts';
 
 const TENANTS = Number(process.env.ISOLATION_TENANTS ?? 1_000);
@@ -38,17 +39,6 @@ const violation = (what: string) => {
   if (violations.length < 20) violations.push(what);
   count('violations');
 };
-
-/** A small deterministic PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 before(async () => {
   app = await startServer(
@@ -170,7 +160,7 @@ async function operation(
 
 describe(`tenant isolation: ${TENANTS} tenants, ${OPS} interleaved operations`, () => {
   it('never lets one tenant read another’s agents, state or messages', { timeout: 30 * 60_000 }, async () => {
-    const random = prng(20261125);
+    const random = seededRandom(20261125);
     const started = performance.now();
     let done = 0;
     while (done < OPS) {

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AGENT_STATES, type Runtime } from '../../core/index.ts';
-import { formatIssues } from '../../errors/index.ts';
 import { currentTenantId } from '../../tenancy/index.ts';
 import { errorJson, HttpError, sendJson } from '../http-errors.ts';
+import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
 
@@ -26,17 +26,6 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const problems = formatIssues(result.error);
-    throw new HttpError('INVALID_REQUEST', `Invalid ${what}: ${problems.join('; ')}`, {
-      details: { problems },
-    });
-  }
-  return result.data;
-}
 
 /** Signal aborted when the client goes away before the response is sent. */
 function clientSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
@@ -93,14 +82,14 @@ export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes:
   });
 
   router.add('GET', '/v1/agents', (_req, res, { query }) => {
-    const filters = parse(listQuery, Object.fromEntries(query), 'query');
+    const filters = parseRequest(listQuery, Object.fromEntries(query), 'query');
     sendJson(res, 200, {
       agents: runtime.list(filters as Parameters<Runtime['list']>[0]),
     });
   });
 
   router.add('POST', '/v1/agents', async (req, res) => {
-    const body = parse(createBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    const body = parseRequest(createBody, await readJsonBody(req, bodyLimitBytes), 'body');
     const agent = runtime.create(body.definition, { id: body.id, config: body.config });
     if (body.start) await agent.start();
     sendJson(res, 201, agent.info(), ['location', `/v1/agents/${encodeURIComponent(agent.agentId)}`]);
@@ -118,7 +107,7 @@ export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes:
 
   router.add('POST', '/v1/agents/:id/stop', async (req, res, { params }) => {
     const agent = runtime.agent(params.id!);
-    const options = parse(stopBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    const options = parseRequest(stopBody, await readJsonBody(req, bodyLimitBytes), 'body');
     const result = await agent.stop(options);
     sendJson(res, 200, { forced: result.forced, agent: agent.info() });
   });
@@ -130,7 +119,7 @@ export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes:
   });
 
   router.add('POST', '/v1/agents/:id/messages', async (req, res, { params }) => {
-    const body = parse(messageBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    const body = parseRequest(messageBody, await readJsonBody(req, bodyLimitBytes), 'body');
     if (wantsEventStream(req)) {
       runtime.agent(params.id!); // AGENT_NOT_FOUND as a plain HTTP error, before the stream starts
       await streamMessage(res, (onEvent) =>

@@ -4,9 +4,9 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.ts';
 import type { Runtime } from '../../core/index.ts';
-import { formatIssues } from '../../errors/index.ts';
 import { resiliencePolicies } from '../../resilience/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
+import { parseRequest } from '../parse-request.ts';
 import type { Router } from '../router.ts';
 
 const profileQuery = z.strictObject({ seconds: z.coerce.number().min(0.1).max(60).default(10) });
@@ -84,16 +84,14 @@ export function addDebugRoutes(router: Router, sources: DebugSources, stopping: 
     'GET',
     '/debug/pprof/profile',
     async (_req, res, { query }) => {
-      const parsed = profileQuery.safeParse(Object.fromEntries(query));
-      if (!parsed.success)
-        throw new HttpError('INVALID_REQUEST', `Invalid query: ${formatIssues(parsed.error).join('; ')}`);
+      const { seconds } = parseRequest(profileQuery, Object.fromEntries(query), 'query');
       await exclusive('CPU profile', async () => {
         const session = new Session();
         session.connect();
         try {
           await session.post('Profiler.enable');
           await session.post('Profiler.start');
-          await wait(parsed.data.seconds * 1000, [stopping, closedSignal(res)]);
+          await wait(seconds * 1000, [stopping, closedSignal(res)]);
           const { profile } = await session.post('Profiler.stop');
           const body = JSON.stringify(profile);
           if (res.destroyed) return;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { formatIssues } from '../../errors/index.ts';
 import type { KnowledgeBase } from '../../knowledge/index.ts';
 import { requireTenant } from '../../tenancy/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
+import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
 
@@ -13,20 +13,11 @@ const documentBody = z.strictObject({
 });
 const searchBody = z.strictObject({ query: z.string(), k: z.number().int().min(1).max(100).default(5) });
 
-function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const problems = formatIssues(result.error);
-    throw new HttpError('INVALID_REQUEST', `Invalid body: ${problems.join('; ')}`, { details: { problems } });
-  }
-  return result.data;
-}
-
 /** Ingest, delete and search documents, always in the caller's tenant. */
 export function addKnowledgeRoutes(router: Router, kb: KnowledgeBase, bodyLimitBytes: number): void {
   router.add('POST', '/v1/knowledge/documents', async (req, res) => {
     const tenant = requireTenant('Knowledge').id;
-    const body = parse(documentBody, await readJsonBody(req, bodyLimitBytes));
+    const body = parseRequest(documentBody, await readJsonBody(req, bodyLimitBytes), 'body');
     const { chunks } = await kb.upsert({ tenant, id: body.id, text: body.text, metadata: body.metadata });
     sendJson(res, 200, { id: body.id, chunks });
   });
@@ -38,7 +29,7 @@ export function addKnowledgeRoutes(router: Router, kb: KnowledgeBase, bodyLimitB
   });
   router.add('POST', '/v1/knowledge/search', async (req, res) => {
     const tenant = requireTenant('Knowledge').id;
-    const body = parse(searchBody, await readJsonBody(req, bodyLimitBytes));
+    const body = parseRequest(searchBody, await readJsonBody(req, bodyLimitBytes), 'body');
     sendJson(res, 200, { passages: await kb.search(tenant, body.query, body.k) });
   });
 }

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Bus, Envelope } from '../../bus/index.ts';
 import type { Runtime } from '../../core/index.ts';
-import { formatIssues } from '../../errors/index.ts';
 import { type AgentStateStore, deltaTopic, expiredTopic } from '../../state/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
+import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
 
@@ -37,14 +37,7 @@ export function addStateRoutes(
 
   router.add('PATCH', '/v1/agents/:id/state', async (req, res, { params }) => {
     runtime.agent(params.id!);
-    const parsed = patchBody.safeParse(await readJsonBody(req, bodyLimitBytes));
-    if (!parsed.success) {
-      const problems = formatIssues(parsed.error);
-      throw new HttpError('INVALID_REQUEST', `Invalid body: ${problems.join('; ')}`, {
-        details: { problems },
-      });
-    }
-    const { values, tags } = parsed.data;
+    const { values, tags } = parseRequest(patchBody, await readJsonBody(req, bodyLimitBytes), 'body');
     const tagged = tags === undefined ? undefined : store.setTags(params.id!, tags);
     const updated = values === undefined ? undefined : store.set(params.id!, values);
     const last = updated ?? tagged!;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { Runtime } from '../../core/index.ts';
-import { formatIssues } from '../../errors/index.ts';
 import {
   ApiKeyNotFoundError,
   type Authenticator,
@@ -11,6 +10,7 @@ import {
   withTenant,
 } from '../../tenancy/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
+import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
 
@@ -21,17 +21,6 @@ const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
   offset: z.coerce.number().int().min(0).default(0),
 });
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const problems = formatIssues(result.error);
-    throw new HttpError('INVALID_REQUEST', `Invalid ${what}: ${problems.join('; ')}`, {
-      details: { problems },
-    });
-  }
-  return result.data;
-}
 
 /** Key records as the API shows them: never the hash. */
 const publicKey = (k: {
@@ -82,7 +71,7 @@ export function addTenantRoutes(
     'GET',
     '/v1/tenants',
     async (_req, res, { query }) => {
-      const page = parse(listQuery, Object.fromEntries(query), 'query');
+      const page = parseRequest(listQuery, Object.fromEntries(query), 'query');
       sendJson(res, 200, { tenants: await registry.listTenants(page) });
     },
     'admin',
@@ -137,7 +126,7 @@ export function addTenantRoutes(
     'POST',
     '/v1/tenants/:tenant/keys',
     async (req, res, { params }) => {
-      const body = parse(keyBody, await readJsonBody(req, bodyLimitBytes), 'body');
+      const body = parseRequest(keyBody, await readJsonBody(req, bodyLimitBytes), 'body');
       const issued = await issueApiKey(registry, params.tenant!, body.name);
       sendJson(res, 201, { key: issued.key, keyRecord: publicKey(issued.record) });
     },
