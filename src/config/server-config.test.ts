@@ -27,5 +27,7 @@ describe('loadServerConfig', () => {
     );
     assert.throws(() => loadServerConfig({}, { workers: -1 }), /workers.*--workers/);
     assert.throws(() => loadServerConfig({ LOG_LEVEL: 'loud' }), /logLevel/);
+    assert.throws(() => loadServerConfig({ AGENTFLEET_KNOWLEDGE_INDEX: 'faiss' }), /knowledgeIndex/);
+    assert.equal(loadServerConfig({ AGENTFLEET_KNOWLEDGE_INDEX: 'hnsw' }).knowledgeIndex, 'hnsw');
   });
 });

@@ -56,6 +56,8 @@ export const serverConfigSchema = z.object({
     .optional(),
   /** Directory where the knowledge base persists its documents. Env `AGENTFLEET_KNOWLEDGE_DIR`. Default: memory only. */
   knowledgeDir: z.string().min(1).optional(),
+  /** Vector index of the knowledge base: `exact` or `hnsw` (approximate). Env `AGENTFLEET_KNOWLEDGE_INDEX`. Default `exact`. */
+  knowledgeIndex: z.enum(['exact', 'hnsw']).default('exact'),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -83,6 +85,7 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   metricsPublic: 'AGENTFLEET_METRICS_PUBLIC',
   redisUrl: 'AGENTFLEET_REDIS_URL',
   knowledgeDir: 'AGENTFLEET_KNOWLEDGE_DIR',
+  knowledgeIndex: 'AGENTFLEET_KNOWLEDGE_INDEX',
 };
 
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);

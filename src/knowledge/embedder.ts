@@ -2,6 +2,13 @@
 export interface Embedder {
   /** Length of every vector. */
   readonly dimensions: number;
+  /**
+   * Identifies the model and every setting that changes its vectors (e.g.
+   * `openai:text-embedding-3-small:512`). A knowledge base stores vectors on disk with this id
+   * and reuses them on reload only under the same id; change it whenever the vectors would
+   * change. Without an id, nothing is stored and every document is re-embedded on each open.
+   */
+  readonly id?: string;
   /** One vector per text, in order. */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }
@@ -35,6 +42,8 @@ function fnv1a(text: string, seed: number): number {
  */
 export class HashingEmbedder implements Embedder {
   readonly dimensions: number;
+  /** `hashing:v1:<dimensions>:<n-gram sizes>`; the version changes with how features are hashed. */
+  readonly id: string;
   readonly #ngrams: number[];
 
   constructor(options: HashingEmbedderOptions = {}) {
@@ -43,6 +52,7 @@ export class HashingEmbedder implements Embedder {
     if (!Number.isInteger(this.dimensions) || this.dimensions < 8 || this.dimensions > 65_536) {
       throw new RangeError(`dimensions must be an integer from 8 to 65,536; got ${this.dimensions}.`);
     }
+    this.id = `hashing:v1:${this.dimensions}:${this.#ngrams.join(',')}`;
   }
 
   async embed(texts: readonly string[]): Promise<Float32Array[]> {

@@ -1,18 +1,64 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { rejectsWithCode } from '../../test/helpers.ts';
-import { chunkText, KnowledgeBase } from './index.ts';
+import { createEmbeddings } from '../llm/index.ts';
+import {
+  type ChunkOptions,
+  chunkText,
+  type Embedder,
+  ExactIndex,
+  HashingEmbedder,
+  KnowledgeBase,
+} from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'af-kb-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const freshDir = () => join(dir, `kb${++n}`);
+
+const hashing = new HashingEmbedder({ dimensions: 64 });
+/** The 64-dimension `HashingEmbedder`, counting the texts it embeds; `null` for no id. */
+const counting = (id: string | null = hashing.id): Embedder & { texts: number } => {
+  const embedder = {
+    dimensions: hashing.dimensions,
+    id: id ?? undefined,
+    texts: 0,
+    embed: async (texts: readonly string[]) => {
+      embedder.texts += texts.length;
+      return hashing.embed(texts);
+    },
+  };
+  return embedder;
+};
+/** Texts the counting embedder of `kb` has embedded. */
+const embedded = (kb: KnowledgeBase) => (kb.embedder as ReturnType<typeof counting>).texts;
+const small: ChunkOptions = { maxChars: 120, overlapChars: 20 };
+const long = Array.from(
+  { length: 12 },
+  (_, i) => `Section ${i} explains how the widget number ${i} is calibrated and cleaned.`,
+).join(' ');
+/** A base in `d` holding a few documents (one of several chunks), some changed since written. */
+async function populate(d: string, embedder: Embedder, chunking = small): Promise<void> {
+  const kb = await KnowledgeBase.open({ directory: d, embedder, chunking });
+  await kb.upsert({ tenant: 'acme', id: 'manual', text: long, metadata: { kind: 'manual' } });
+  await kb.upsert({ tenant: 'acme', id: 'router', text: 'Hold the reset button for ten seconds.' });
+  await kb.upsert({ tenant: 'acme', id: 'gone', text: 'This document is deleted.' });
+  await kb.upsert({ tenant: 'globex', id: 'router', text: 'Globex routers have no reset button.' });
+  await kb.delete('acme', 'gone');
+  await kb.upsert({ tenant: 'acme', id: 'router', text: 'Hold the reset button for twenty seconds.' });
+  await kb.close();
+}
+const queries = async (kb: KnowledgeBase) => [
+  await kb.search('acme', 'how is widget 7 calibrated', 3),
+  await kb.search('acme', 'reset button seconds', 3),
+  await kb.search('globex', 'reset button', 3),
+];
 
 describe('chunkText', () => {
   it('splits by structure, then sentences, within the size, in English and Chinese', () => {
@@ -28,38 +74,46 @@ describe('chunkText', () => {
 });
 
 describe('KnowledgeBase', () => {
-  it('retrieves the best passages with citations, per tenant', async () => {
-    const kb = await KnowledgeBase.open();
-    await kb.upsert({
-      tenant: 'acme',
-      id: 'router',
-      text: 'To reset the router password, hold the reset button for ten seconds.',
+  for (const index of ['exact', 'hnsw'] as const) {
+    it(`retrieves the best passages with citations, per tenant (${index} index)`, async () => {
+      const kb = await KnowledgeBase.open({ index });
+      await kb.upsert({
+        tenant: 'acme',
+        id: 'router',
+        text: 'To reset the router password, hold the reset button for ten seconds.',
+      });
+      await kb.upsert({
+        tenant: 'acme',
+        id: 'fruit',
+        text: 'Bananas are rich in potassium and easy to digest.',
+      });
+      await kb.upsert({
+        tenant: 'globex',
+        id: 'router',
+        text: 'Globex routers have no reset button; call support.',
+      });
+      await kb.upsert({ tenant: 'acme', id: 'zh', text: '重置路由器密码:按住复位键十秒钟。' });
+      const [best] = await kb.search('acme', 'how to reset my router password', 2);
+      assert.equal(best?.documentId, 'router');
+      assert.equal(best?.chunk, 0);
+      assert.match(best!.text, /hold the reset button/);
+      const theirs = await kb.search('globex', 'reset router', 5);
+      assert.deepEqual(
+        theirs.map((p) => p.documentId),
+        ['router'],
+      );
+      assert.match(theirs[0]!.text, /Globex/, "never acme's passage");
+      assert.equal((await kb.search('acme', '路由器密码怎么重置', 1))[0]?.documentId, 'zh');
+      assert.equal(await kb.delete('acme', 'router'), true);
+      assert.ok(
+        (await kb.search('acme', 'reset router password', 5)).every((p) => p.documentId !== 'router'),
+      );
+      assert.equal(await kb.delete('acme', 'router'), false);
     });
-    await kb.upsert({
-      tenant: 'acme',
-      id: 'fruit',
-      text: 'Bananas are rich in potassium and easy to digest.',
-    });
-    await kb.upsert({
-      tenant: 'globex',
-      id: 'router',
-      text: 'Globex routers have no reset button; call support.',
-    });
-    await kb.upsert({ tenant: 'acme', id: 'zh', text: '重置路由器密码:按住复位键十秒钟。' });
-    const [best] = await kb.search('acme', 'how to reset my router password', 2);
-    assert.equal(best?.documentId, 'router');
-    assert.equal(best?.chunk, 0);
-    assert.match(best!.text, /hold the reset button/);
-    const theirs = await kb.search('globex', 'reset router', 5);
-    assert.deepEqual(
-      theirs.map((p) => p.documentId),
-      ['router'],
-    );
-    assert.match(theirs[0]!.text, /Globex/, "never acme's passage");
-    assert.equal((await kb.search('acme', '路由器密码怎么重置', 1))[0]?.documentId, 'zh');
-    assert.equal(await kb.delete('acme', 'router'), true);
-    assert.ok((await kb.search('acme', 'reset router password', 5)).every((p) => p.documentId !== 'router'));
-    assert.equal(await kb.delete('acme', 'router'), false);
+  }
+
+  it('refuses an index whose dimensions differ from the embedder', async () => {
+    await rejectsWithCode(KnowledgeBase.open({ index: new ExactIndex(32) }), 'INVALID_OPTIONS');
   });
 
   it('refuses empty text, huge documents, bad tenants and empty queries with KNOWLEDGE_INVALID', async () => {
@@ -137,5 +191,147 @@ describe('KnowledgeBase', () => {
       );
     }
     await kb.close();
+  });
+
+  it('reloads with the stored vectors: no embedding, the same passages and scores', async () => {
+    const d = freshDir();
+    await populate(d, counting());
+    const first = await KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small });
+    assert.equal(embedded(first), 0, 'nothing re-embedded from the log');
+    assert.equal(first.size, 3);
+    const expected = await queries(first);
+    assert.equal(expected[0]![0]?.documentId, 'manual');
+    assert.match(expected[1]![0]!.text, /twenty/, 'the later upsert won');
+    await first.compact();
+    await first.upsert({ tenant: 'initech', id: 'late', text: 'Written after the compaction.' });
+    await first.close();
+    assert.ok(existsSync(join(d, 'snapshot.jsonl')));
+    const second = await KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small });
+    assert.equal(embedded(second), 0, 'nothing re-embedded from snapshot and log');
+    assert.equal(second.size, 4);
+    assert.deepEqual(await queries(second), expected, 'bit-identical vectors give identical scores');
+    await second.compact();
+    await second.close();
+    const third = await KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small });
+    assert.equal(embedded(third), 0, 'nothing re-embedded from a snapshot alone');
+    assert.deepEqual(await queries(third), expected);
+    await third.close();
+  });
+
+  it('re-embeds under another embedder id or other chunks; compaction then stores the new vectors', async () => {
+    const d = freshDir();
+    await populate(d, counting());
+    const chunksOf = (chunking: ChunkOptions) =>
+      [long, 'Hold the reset button for twenty seconds.', 'Globex routers have no reset button.']
+        .map((t) => chunkText(t, chunking).length)
+        .reduce((a, b) => a + b);
+    const other = await KnowledgeBase.open({ directory: d, embedder: counting('other:v1'), chunking: small });
+    assert.equal(embedded(other), chunksOf(small), 'another id: every chunk re-embedded');
+    await other.close();
+    const again = await KnowledgeBase.open({ directory: d, embedder: counting('other:v1'), chunking: small });
+    assert.equal(embedded(again), chunksOf(small), 'not stored before a compaction');
+    await again.compact();
+    await again.close();
+    const stored = await KnowledgeBase.open({
+      directory: d,
+      embedder: counting('other:v1'),
+      chunking: small,
+    });
+    assert.equal(embedded(stored), 0, 'the compaction stored the new vectors');
+    await stored.close();
+
+    const rechunked = { maxChars: 60, overlapChars: 0 };
+    const wider = await KnowledgeBase.open({
+      directory: d,
+      embedder: counting('other:v1'),
+      chunking: rechunked,
+    });
+    // Only the long document chunks differently; the short ones keep their single chunk and vectors.
+    assert.equal(embedded(wider), chunkText(long, rechunked).length);
+    assert.equal((await wider.search('acme', 'widget 7 calibrated', 1))[0]?.documentId, 'manual');
+    await wider.close();
+
+    const anonymous = counting(null);
+    const none = await KnowledgeBase.open({ directory: d, embedder: anonymous, chunking: small });
+    assert.equal(anonymous.texts, chunksOf(small), 'an embedder without an id always re-embeds');
+    await none.upsert({ tenant: 'acme', id: 'plain', text: 'Stored without vectors.' });
+    await none.close();
+    assert.doesNotMatch(readFileSync(join(d, 'log.jsonl'), 'utf8'), /"vectors"/);
+  });
+
+  it('refuses damaged vectors with KNOWLEDGE_STORE_CORRUPT; a torn last line is still dropped', async () => {
+    const d = freshDir();
+    await populate(d, counting());
+    const log = readFileSync(join(d, 'log.jsonl'), 'utf8');
+    const [line] = log.split('\n');
+    const torn = `${log}${line!.slice(0, line!.length >> 1)}`;
+    writeFileSync(join(d, 'log.jsonl'), torn);
+    const kb = await KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small });
+    assert.equal(kb.size, 3, 'the half-written upsert was dropped');
+    await kb.close();
+    const nan = Buffer.from(new Float32Array([Number.NaN, 0, 0]).buffer).toString('base64');
+    const damage: Array<(v: { chunks: number; data: string }) => void> = [
+      (v) => {
+        v.data = v.data.slice(4); // three bytes short
+      },
+      (v) => {
+        v.data = `!${v.data.slice(1)}`; // not base64
+      },
+      (v) => {
+        v.chunks += 1;
+      },
+      (v) => {
+        v.data = nan + v.data.slice(nan.length); // not finite (the first 12 bytes)
+      },
+    ];
+    for (const change of damage) {
+      const entry = JSON.parse(line!);
+      change(entry.vectors);
+      writeFileSync(join(d, 'log.jsonl'), log.replace(line!, JSON.stringify(entry)));
+      await rejectsWithCode(
+        KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small }),
+        'KNOWLEDGE_STORE_CORRUPT',
+      );
+    }
+    writeFileSync(join(d, 'log.jsonl'), log);
+    const compacted = await KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small });
+    await compacted.compact();
+    await compacted.close();
+    const snapshot = readFileSync(join(d, 'snapshot.jsonl'), 'utf8');
+    writeFileSync(join(d, 'snapshot.jsonl'), snapshot.replace(/"data":"..../, '"data":"'));
+    await rejectsWithCode(KnowledgeBase.open({ directory: d }), 'KNOWLEDGE_STORE_CORRUPT');
+    writeFileSync(join(d, 'snapshot.jsonl'), snapshot.slice(0, -10));
+    await rejectsWithCode(KnowledgeBase.open({ directory: d }), 'KNOWLEDGE_STORE_CORRUPT');
+  });
+
+  it('reads the snapshot.json of earlier versions; compaction replaces it', async () => {
+    const d = freshDir();
+    await populate(d, counting());
+    rmSync(join(d, 'log.jsonl'));
+    const docs = [{ tenant: 'acme', id: 'old', text: 'From an older snapshot.', metadata: { v: 1 } }];
+    writeFileSync(join(d, 'snapshot.json'), JSON.stringify(docs));
+    const kb = await KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small });
+    assert.equal(kb.size, 1);
+    assert.equal(embedded(kb), 1);
+    await kb.compact();
+    await kb.close();
+    assert.ok(!existsSync(join(d, 'snapshot.json')));
+    const again = await KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small });
+    assert.equal(embedded(again), 0);
+    assert.equal((await again.search('acme', 'older snapshot', 1))[0]?.documentId, 'old');
+    await again.close();
+  });
+
+  it('embedders say which model and settings made their vectors', async () => {
+    assert.equal(new HashingEmbedder().id, 'hashing:v1:768:3,4');
+    assert.equal(new HashingEmbedder({ dimensions: 256, charNgrams: [3] }).id, 'hashing:v1:256:3');
+    const provider = createEmbeddings({
+      kind: 'openai',
+      baseUrl: 'http://127.0.0.1:9/v1',
+      model: 'text-embedding-3-small',
+      dimensions: 512,
+    });
+    assert.equal(provider.id, 'openai:text-embedding-3-small:512');
+    await provider.close();
   });
 });

@@ -1,10 +1,19 @@
+import { crc32 } from 'node:zlib';
 import { z } from 'zod';
-import { AgentfleetError, formatIssues } from '../errors/index.ts';
+import { AgentfleetError, formatIssues, InvalidOptionsError } from '../errors/index.ts';
 import { TENANT_ID_PATTERN } from '../tenancy/context.ts';
 import { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
-import { DocumentLog, keyOf, type StoredDocument } from './document-log.ts';
+import {
+  DocumentLog,
+  keyOf,
+  type LogEntry,
+  type StoredDocument,
+  type StoredRecord,
+  type StoredVectors,
+} from './document-log.ts';
 import { type Embedder, HashingEmbedder } from './embedder.ts';
 import { ExactIndex } from './exact-index.ts';
+import { HnswIndex } from './hnsw-index.ts';
 import type { VectorIndex } from './vector-index.ts';
 
 /** A document or query the knowledge base cannot take (empty, too large, bad ids). */
@@ -25,15 +34,18 @@ export interface Passage {
 
 /** Options of `KnowledgeBase.open`. */
 export interface KnowledgeBaseOptions {
-  /** Default: a 768-dimension `HashingEmbedder`. */
+  /** Default: a 768-dimension `HashingEmbedder`. Give it an `id` so its vectors are stored. */
   embedder?: Embedder;
   /** Where documents persist (snapshot + append log). Default: memory only. */
   directory?: string;
   chunking?: ChunkOptions;
   /** Largest document, in characters. Default 1,000,000. */
   maxDocumentChars?: number;
-  /** Default: an `ExactIndex` of the embedder's dimensions. */
-  index?: VectorIndex;
+  /**
+   * `exact` (default: an `ExactIndex`, every search exact), `hnsw` (an `HnswIndex`: faster on
+   * large bases, recall below 1), or an index of the embedder's dimensions.
+   */
+  index?: VectorIndex | 'exact' | 'hnsw';
 }
 
 const documentSchema = z.strictObject({
@@ -44,38 +56,58 @@ const documentSchema = z.strictObject({
 });
 export type KnowledgeDocument = z.input<typeof documentSchema>;
 
+interface Prepared {
+  chunks: Chunk[];
+  vectors: Float32Array[];
+}
+
 /**
  * Documents chunked, embedded and indexed per tenant, for retrieval with citations. Upserts and
  * deletes by document id (so a change log can drive it); with a `directory` every acknowledged
- * change survives a crash, and the base reloads (re-embedding) on open.
+ * change survives a crash, with its chunk vectors when the embedder has an `id`. On open a
+ * document's stored vectors are used when they were made by the same embedder id for the same
+ * chunks; other documents are re-embedded, and their new vectors held until `compact()` writes them.
  */
 export class KnowledgeBase {
   readonly embedder: Embedder;
   readonly #index: VectorIndex;
   readonly #documents: Map<string, StoredDocument>;
   readonly #chunks = new Map<string, number>();
-  readonly #log: DocumentLog | undefined;
+  /** Vectors re-embedded on open that the disk does not have yet; `compact()` writes them. */
+  readonly #unsaved = new Map<string, StoredRecord>();
+  #log: DocumentLog | undefined;
   readonly #chunking: ChunkOptions;
   readonly #maxChars: number;
 
-  private constructor(
-    options: KnowledgeBaseOptions,
-    documents: Map<string, StoredDocument>,
-    log: DocumentLog | undefined,
-  ) {
+  private constructor(options: KnowledgeBaseOptions) {
     this.embedder = options.embedder ?? new HashingEmbedder();
-    this.#index = options.index ?? new ExactIndex(this.embedder.dimensions);
-    this.#documents = documents;
-    this.#log = log;
+    this.#index = createIndex(options.index ?? 'exact', this.embedder.dimensions);
+    this.#documents = new Map();
     this.#chunking = options.chunking ?? {};
     this.#maxChars = options.maxDocumentChars ?? 1_000_000;
   }
 
-  /** Opens a knowledge base, loading and indexing what its directory holds. */
+  /**
+   * Opens a knowledge base, loading and indexing what its directory holds (with the stored
+   * vectors where they fit, re-embedding the rest). @throws KnowledgeStoreCorruptError
+   */
   static async open(options: KnowledgeBaseOptions = {}): Promise<KnowledgeBase> {
-    const loaded = options.directory === undefined ? undefined : await DocumentLog.open(options.directory);
-    const kb = new KnowledgeBase(options, loaded?.documents ?? new Map(), loaded?.log);
-    for (const doc of kb.#documents.values()) kb.#apply(doc, await kb.#prepare(doc));
+    const kb = new KnowledgeBase(options);
+    if (options.directory === undefined) return kb;
+    const toEmbed = new Set<string>();
+    kb.#log = await DocumentLog.open(options.directory, (entry) => kb.#replay(entry, toEmbed));
+    try {
+      for (const key of toEmbed) {
+        const doc = kb.#documents.get(key)!;
+        const prepared = await kb.#prepare(doc);
+        kb.#apply(doc, prepared);
+        const vectors = kb.#stored(prepared);
+        if (vectors !== undefined) kb.#unsaved.set(key, { doc, vectors });
+      }
+    } catch (error) {
+      await kb.#log.close();
+      throw error;
+    }
     return kb;
   }
 
@@ -99,9 +131,12 @@ export class KnowledgeBase {
     }
     // Embed first: a document the embedder refuses is neither stored nor half-indexed.
     const prepared = await this.#prepare(doc);
-    await this.#log?.upsert(doc);
-    this.#unindex(doc.tenant, doc.id);
-    this.#documents.set(keyOf(doc.tenant, doc.id), doc);
+    const key = keyOf(doc.tenant, doc.id);
+    // Before the write is queued, so a compaction queued after it cannot write the older record.
+    this.#unsaved.delete(key);
+    await this.#log?.upsert(doc, this.#stored(prepared));
+    this.#unindex(key);
+    this.#documents.set(key, doc);
     this.#apply(doc, prepared);
     return { chunks: prepared.chunks.length };
   }
@@ -110,8 +145,9 @@ export class KnowledgeBase {
   async delete(tenant: string, id: string): Promise<boolean> {
     const key = keyOf(tenant, id);
     if (!this.#documents.has(key)) return false;
+    this.#unsaved.delete(key); // before the write is queued, as in upsert
     await this.#log?.delete(tenant, id);
-    this.#unindex(tenant, id);
+    this.#unindex(key);
     this.#documents.delete(key);
     return true;
   }
@@ -128,21 +164,72 @@ export class KnowledgeBase {
     }));
   }
 
-  /** Rewrites the snapshot and empties the log (no-op in memory). */
+  /**
+   * Rewrites the snapshot, with the vectors re-embedded on open, and empties the log (no-op in
+   * memory). The snapshot is merged from the files line by line, not built in memory.
+   */
   async compact(): Promise<void> {
-    await this.#log?.compact(this.#documents.values());
+    if (this.#log === undefined) return;
+    // Taken as the compaction is queued: a change queued earlier has removed its entry already.
+    const written = new Map(this.#unsaved);
+    await this.#log.compact(written);
+    for (const [key, record] of written) if (this.#unsaved.get(key) === record) this.#unsaved.delete(key);
   }
 
   async close(): Promise<void> {
     await this.#log?.close();
   }
 
-  async #prepare(doc: StoredDocument): Promise<{ chunks: Chunk[]; vectors: Float32Array[] }> {
+  async #prepare(doc: StoredDocument): Promise<Prepared> {
     const chunks = chunkText(doc.text, this.#chunking);
     return { chunks, vectors: await this.embedder.embed(chunks.map((c) => c.text)) };
   }
 
-  #apply(doc: StoredDocument, { chunks, vectors }: { chunks: Chunk[]; vectors: Float32Array[] }): void {
+  /** One change read back from disk: indexed with its stored vectors, or queued in `toEmbed`. */
+  #replay(entry: LogEntry, toEmbed: Set<string>): void {
+    const key = entry.op === 'upsert' ? keyOf(entry.doc.tenant, entry.doc.id) : keyOf(entry.tenant, entry.id);
+    this.#unindex(key);
+    toEmbed.delete(key);
+    if (entry.op === 'delete') {
+      this.#documents.delete(key);
+      return;
+    }
+    const doc = entry.doc;
+    this.#documents.set(key, doc);
+    const chunks = chunkText(doc.text, this.#chunking);
+    const v = entry.vectors;
+    const id = this.embedder.id;
+    if (
+      v !== undefined &&
+      id !== undefined &&
+      v.embedder === id &&
+      v.dimensions === this.embedder.dimensions &&
+      v.chunks === chunks.length &&
+      v.chunking === chunkingFingerprint(chunks)
+    ) {
+      const d = v.dimensions;
+      const vectors = chunks.map((c) => v.data.subarray(c.index * d, (c.index + 1) * d));
+      this.#apply(doc, { chunks, vectors });
+    } else toEmbed.add(key);
+  }
+
+  /** What the log stores of `prepared`: nothing when the embedder has no id. */
+  #stored({ chunks, vectors }: Prepared): StoredVectors | undefined {
+    const id = this.embedder.id;
+    if (this.#log === undefined || id === undefined) return undefined;
+    const d = this.embedder.dimensions;
+    const data = new Float32Array(chunks.length * d);
+    for (let i = 0; i < chunks.length; i++) data.set(vectors[i]!, i * d);
+    return {
+      embedder: id,
+      chunking: chunkingFingerprint(chunks),
+      dimensions: d,
+      chunks: chunks.length,
+      data,
+    };
+  }
+
+  #apply(doc: StoredDocument, { chunks, vectors }: Prepared): void {
     for (const c of chunks) {
       this.#index.upsert(`${keyOf(doc.tenant, doc.id)}#${c.index}`, vectors[c.index]!, {
         ...doc.metadata,
@@ -155,10 +242,31 @@ export class KnowledgeBase {
     this.#chunks.set(keyOf(doc.tenant, doc.id), chunks.length);
   }
 
-  #unindex(tenant: string, id: string): void {
-    const key = keyOf(tenant, id);
+  #unindex(key: string): void {
     const n = this.#chunks.get(key) ?? 0;
     for (let i = 0; i < n; i++) this.#index.delete(`${key}#${i}`);
     this.#chunks.delete(key);
   }
+}
+
+/**
+ * Identifies how a document was chunked, from the chunk texts themselves: stored vectors are
+ * reused only for the very chunks they embed, whatever changed the chunking (options, defaults
+ * or the chunker).
+ */
+function chunkingFingerprint(chunks: readonly Chunk[]): string {
+  let crc = 0;
+  for (const c of chunks) crc = crc32('\u0000', crc32(c.text, crc));
+  return `crc32:${crc.toString(16).padStart(8, '0')}`;
+}
+
+function createIndex(index: VectorIndex | 'exact' | 'hnsw', dimensions: number): VectorIndex {
+  if (index === 'exact') return new ExactIndex(dimensions);
+  if (index === 'hnsw') return new HnswIndex(dimensions);
+  if (index.dimensions !== dimensions) {
+    throw new InvalidOptionsError(
+      `The index holds ${index.dimensions}-dimension vectors but the embedder makes ${dimensions}.`,
+    );
+  }
+  return index;
 }

@@ -35,6 +35,8 @@ const schema = z.strictObject({
 /** Provider embeddings: batched, validated, L2-normalised (so they fit the knowledge base's indexes). */
 export interface EmbeddingsClient {
   readonly dimensions: number;
+  /** `<kind>:<model>:<dimensions>`, so a knowledge base can reuse the vectors it stored. */
+  readonly id: string;
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
   close(): Promise<void>;
 }
@@ -109,6 +111,7 @@ export function createEmbeddings(config: EmbeddingsConfig): EmbeddingsClient {
 
   return {
     dimensions: c.dimensions,
+    id: `${c.kind}:${c.model}:${c.dimensions}`,
     async embed(texts, signal) {
       const result: Float32Array[] = [];
       for (let i = 0; i < texts.length; i += batchSize) {

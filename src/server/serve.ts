@@ -84,7 +84,10 @@ export async function startServer(
     bus,
     config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
   });
-  const knowledge = await KnowledgeBase.open({ directory: config.knowledgeDir });
+  const knowledge = await KnowledgeBase.open({
+    directory: config.knowledgeDir,
+    index: config.knowledgeIndex,
+  });
   const tracing = setupTracing();
   const metrics = createMetrics({ runtime, bus });
   const server = new AgentfleetServer({

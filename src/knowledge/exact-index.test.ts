@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compileKernels, renderKernelsModule } from '../../scripts/build-wasm.ts';
+import { seededRandom } from '../../test/helpers.ts';
+import { ExactIndex } from './index.ts';
+import { KERNELS_WASM_BASE64 } from './simd/kernels.wasm.ts';
+
+/** Float64 brute force: the reference every exact search must equal. */
+function bruteForce(
+  rows: Float32Array[],
+  query: Float32Array,
+  k: number,
+): Array<{ id: string; score: number }> {
+  return rows
+    .map((row, i) => {
+      let s = 0;
+      for (let j = 0; j < row.length; j++) s += row[j]! * query[j]!;
+      return { id: `v${i}`, score: s };
+    })
+    .sort((a, b) => b.score - a.score)
+    .slice(0, k);
+}
+
+function gaussian(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
+}
+
+function dataset(
+  seed: number,
+  n: number,
+  d: number,
+  shape: 'normalised' | 'raw' | 'near-duplicates' | 'sparse',
+): Float32Array[] {
+  const random = seededRandom(seed);
+  const base = Float32Array.from({ length: d }, () => gaussian(random));
+  return Array.from({ length: n }, () => {
+    const v = Float32Array.from({ length: d }, (_, j) => {
+      if (shape === 'near-duplicates') return base[j]! + gaussian(random) * 1e-3;
+      if (shape === 'sparse') return random() < 0.05 ? gaussian(random) : 0;
+      return gaussian(random) * (shape === 'raw' ? 1 + 100 * random() : 1);
+    });
+    if (shape !== 'raw') {
+      const norm = Math.hypot(...v) || 1;
+      for (let j = 0; j < d; j++) v[j]! /= norm;
+    }
+    return v;
+  });
+}
+
+describe('ExactIndex (int8 SIMD scan with proven bounds, float re-scoring)', () => {
+  for (const [shape, d] of [
+    ['normalised', 768],
+    ['normalised', 5],
+    ['raw', 33],
+    ['near-duplicates', 64],
+    ['sparse', 100],
+  ] as const) {
+    it(`equals a float64 brute force: ${shape} vectors, ${d} dimensions`, () => {
+      const rows = dataset(d, 1500, d, shape);
+      const index = new ExactIndex(d, 8);
+      rows.forEach((row, i) => {
+        index.upsert(`v${i}`, row, { tenant: 't' });
+      });
+      const queries = dataset(d + 1, 20, d, shape === 'raw' ? 'raw' : 'normalised');
+      const batched = index.searchBatch(queries, 10);
+      queries.forEach((query, q) => {
+        const expected = bruteForce(rows, query, 10);
+        for (const hits of [index.search(query, 10), batched[q]!]) {
+          assert.deepEqual(
+            hits.map((h) => h.id),
+            expected.map((e) => e.id),
+          );
+          hits.forEach((h, i) => {
+            assert.ok(Math.abs(h.score - expected[i]!.score) < 1e-9);
+          });
+        }
+      });
+    });
+  }
+
+  it('stays exact through replacements and deletes, with filters, and when k exceeds the size', () => {
+    const d = 48;
+    const random = seededRandom(3);
+    const index = new ExactIndex(d, 2);
+    const live = new Map<string, Float32Array>();
+    const tenantOf = (id: string) => (Number(id.slice(1)) % 3 === 0 ? 'acme' : 'globex');
+    for (let step = 0; step < 3000; step++) {
+      const id = `v${Math.floor(random() * 400)}`;
+      if (random() < 0.3) {
+        assert.equal(index.delete(id), live.delete(id));
+      } else {
+        const v = Float32Array.from({ length: d }, () => gaussian(random));
+        index.upsert(id, v, { tenant: tenantOf(id) });
+        live.set(id, v);
+      }
+    }
+    assert.equal(index.size, live.size);
+    const query = Float32Array.from({ length: d }, () => gaussian(random));
+    const ids = [...live.keys()].filter((id) => tenantOf(id) === 'acme');
+    const expected = ids
+      .map((id) => ({ id, score: live.get(id)!.reduce((s, x, j) => s + x * query[j]!, 0) }))
+      .sort((a, b) => b.score - a.score);
+    assert.deepEqual(
+      index.search(query, 1000, { tenant: 'acme' }).map((h) => h.id),
+      expected.map((e) => e.id),
+    );
+    assert.deepEqual(index.search(query, 0), []);
+    assert.deepEqual(new ExactIndex(d).search(query, 3), []);
+  });
+
+  it('handles zero vectors and extreme magnitudes', () => {
+    const index = new ExactIndex(4);
+    index.upsert('zero', new Float32Array(4), { tenant: 't' });
+    index.upsert('huge', Float32Array.of(1e30, -1e30, 0, 1), { tenant: 't' });
+    index.upsert('tiny', Float32Array.of(1e-30, 0, 0, 0), { tenant: 't' });
+    const hits = index.search(Float32Array.of(1, 0, 0, 0), 3);
+    assert.deepEqual(
+      hits.map((h) => h.id),
+      ['huge', 'tiny', 'zero'],
+    );
+    assert.equal(index.search(new Float32Array(4), 1)[0]!.score, 0);
+  });
+
+  it('ships the kernels compiled from kernels.wat (run scripts/build-wasm.ts after editing it)', async () => {
+    assert.equal(renderKernelsModule(await compileKernels()).includes(KERNELS_WASM_BASE64), true);
+  });
+});

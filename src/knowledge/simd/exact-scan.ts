@@ -1,0 +1,58 @@
+import { TopK } from '../top-k.ts';
+import { type PreparedQuery, QUERY_OFFSET, type VectorRows } from './vector-rows.ts';
+
+/** Rounding room on the error bound (scores are float64 sums of exact float32 products). */
+const SLACK = 1e-9;
+
+/**
+ * The exact top k of `rows` for `query`, from the integer dots a kernel left at
+ * `i32[first + i * step]`: the k best lower bounds set a threshold, and only rows whose upper
+ * bound reaches it are re-scored in float64. Rows `accept` refuses are skipped. `upper` is
+ * scratch of at least `rows.count` entries.
+ */
+export function selectExact(
+  rows: VectorRows,
+  query: Float32Array,
+  prepared: PreparedQuery,
+  k: number,
+  accept: ((row: number) => boolean) | undefined,
+  first: number,
+  step: number,
+  upper: Float64Array,
+): TopK {
+  const n = rows.count;
+  const dots = rows.i32;
+  const { scales, errors, norms, sums } = rows.stats;
+  const { scale, norm, error } = prepared;
+  const lower = new TopK(k);
+  for (let i = 0, p = first; i < n; i++, p += step) {
+    if (accept !== undefined && !accept(i)) {
+      upper[i] = Number.NEGATIVE_INFINITY;
+      continue;
+    }
+    const approx = (dots[p]! - QUERY_OFFSET * sums[i]!) * scale * scales[i]!;
+    const bound = norm * errors[i]! + error * norms[i]!;
+    upper[i] = approx + bound;
+    lower.offer(approx - bound, i);
+  }
+  const threshold = lower.full ? lower.worst - SLACK : Number.NEGATIVE_INFINITY;
+  const best = new TopK(k);
+  for (let i = 0; i < n; i++) {
+    if (upper[i]! >= threshold && upper[i]! > best.worst) best.offer(rows.exactDot(query, i), i);
+  }
+  return best;
+}
+
+/** Scans every row for one query and returns the exact top k (see `selectExact`). */
+export function scanExact(
+  rows: VectorRows,
+  query: Float32Array,
+  k: number,
+  accept: ((row: number) => boolean) | undefined,
+  upper: Float64Array,
+): TopK {
+  const prepared = rows.prepare(query, 0);
+  const out = rows.reserve(1, rows.count);
+  rows.scan(out);
+  return selectExact(rows, query, prepared, k, accept, out >> 2, 1, upper);
+}
