@@ -156,7 +156,15 @@ export class KnowledgeBase {
   async search(tenant: string, query: string, k = 5): Promise<Passage[]> {
     if (query.trim().length === 0) throw new KnowledgeInvalidError(['query: must not be empty']);
     const [vector] = await this.embedder.embed([query]);
-    return this.#index.search(vector!, k, { tenant }).map((hit) => ({
+    return this.searchVector(tenant, vector!, k);
+  }
+
+  /**
+   * The `k` best passages for a vector the caller embedded (same embedder and dimensions).
+   * @throws VectorInvalidError for a vector of the wrong length or with non-finite values.
+   */
+  searchVector(tenant: string, vector: Float32Array, k = 5): Passage[] {
+    return this.#index.search(vector, k, { tenant }).map((hit) => ({
       documentId: String(hit.metadata.documentId),
       chunk: Number(hit.metadata.chunk),
       text: String(hit.metadata.text),

@@ -44,6 +44,18 @@ describe('knowledge over HTTP', () => {
     assert.equal((await call('DELETE', '/v1/knowledge/documents/manual', acme)).status, 200);
   });
 
+  it('searches by a vector the caller embedded; a wrong dimension is VECTOR_INVALID', async () => {
+    await call('POST', '/v1/knowledge/documents', acme, { id: 'wifi', text: 'Change the Wi-Fi channel.' });
+    const vector = Array.from((await app.knowledge.embedder.embed(['Wi-Fi channel']))[0]!);
+    const found = await call('POST', '/v1/knowledge/search', acme, { vector, k: 1 });
+    assert.equal(found.body.passages[0].documentId, 'wifi');
+    const short = await call('POST', '/v1/knowledge/search', acme, { vector: [0.5, 0.5] });
+    assert.equal(short.status, 400);
+    assert.equal(short.body.error.code, 'VECTOR_INVALID');
+    const both = await call('POST', '/v1/knowledge/search', acme, { vector, query: 'x' });
+    assert.equal(both.body.error.code, 'INVALID_REQUEST');
+  });
+
   it('bad input: empty text, empty query, no tenant', async () => {
     assert.equal(
       (await call('POST', '/v1/knowledge/documents', acme, { id: 'x', text: '  ' })).body.error.code,

@@ -11,7 +11,17 @@ const documentBody = z.strictObject({
   text: z.string(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
-const searchBody = z.strictObject({ query: z.string(), k: z.number().int().min(1).max(100).default(5) });
+const searchBody = z
+  .strictObject({
+    query: z.string().optional(),
+    /** A vector embedded by the caller with the knowledge base's embedder. */
+    vector: z.array(z.number()).max(65_536).optional(),
+    k: z.number().int().min(1).max(100).default(5),
+  })
+  .refine(
+    (b) => (b.query === undefined) !== (b.vector === undefined),
+    'give exactly one of query and vector',
+  );
 
 /** Ingest, delete and search documents, always in the caller's tenant. */
 export function addKnowledgeRoutes(router: Router, kb: KnowledgeBase, bodyLimitBytes: number): void {
@@ -30,6 +40,10 @@ export function addKnowledgeRoutes(router: Router, kb: KnowledgeBase, bodyLimitB
   router.add('POST', '/v1/knowledge/search', async (req, res) => {
     const tenant = requireTenant('Knowledge').id;
     const body = parseRequest(searchBody, await readJsonBody(req, bodyLimitBytes), 'body');
-    sendJson(res, 200, { passages: await kb.search(tenant, body.query, body.k) });
+    const passages =
+      body.vector === undefined
+        ? await kb.search(tenant, body.query!, body.k)
+        : kb.searchVector(tenant, Float32Array.from(body.vector), body.k);
+    sendJson(res, 200, { passages });
   });
 }
