@@ -57,7 +57,7 @@ describe('ExactIndex (int8 SIMD scan with proven bounds, float re-scoring)', () 
   ] as const) {
     it(`equals a float64 brute force: ${shape} vectors, ${d} dimensions`, () => {
       const rows = dataset(d, 1500, d, shape);
-      const index = new ExactIndex(d, 8);
+      const index = new ExactIndex(d, { initialCapacity: 8 });
       rows.forEach((row, i) => {
         index.upsert(`v${i}`, row, { tenant: 't' });
       });
@@ -81,7 +81,7 @@ describe('ExactIndex (int8 SIMD scan with proven bounds, float re-scoring)', () 
   it('stays exact through replacements and deletes, with filters, and when k exceeds the size', () => {
     const d = 48;
     const random = seededRandom(3);
-    const index = new ExactIndex(d, 2);
+    const index = new ExactIndex(d, { initialCapacity: 2 });
     const live = new Map<string, Float32Array>();
     const tenantOf = (id: string) => (Number(id.slice(1)) % 3 === 0 ? 'acme' : 'globex');
     for (let step = 0; step < 3000; step++) {
@@ -106,6 +106,35 @@ describe('ExactIndex (int8 SIMD scan with proven bounds, float re-scoring)', () 
     );
     assert.deepEqual(index.search(query, 0), []);
     assert.deepEqual(new ExactIndex(d).search(query, 3), []);
+  });
+
+  it('splits scans across threads with the same results, and stops them on close()', async () => {
+    const d = 24;
+    const rows = dataset(5, 40_000, d, 'normalised');
+    const single = new ExactIndex(d);
+    const threaded = new ExactIndex(d, { threads: 3 });
+    rows.forEach((row, i) => {
+      single.upsert(`v${i}`, row, { tenant: i % 2 === 0 ? 'a' : 'b' });
+      threaded.upsert(`v${i}`, row, { tenant: i % 2 === 0 ? 'a' : 'b' });
+    });
+    const queries = dataset(6, 30, d, 'normalised');
+    assert.deepEqual(threaded.searchBatch(queries, 10), single.searchBatch(queries, 10));
+    for (const q of queries.slice(0, 5)) {
+      assert.deepEqual(threaded.search(q, 10, { tenant: 'b' }), single.search(q, 10, { tenant: 'b' }));
+      assert.deepEqual(
+        threaded.search(q, 10).map((h) => h.id),
+        bruteForce(rows, q, 10).map((h) => h.id),
+      );
+    }
+    threaded.delete('v0');
+    threaded.upsert('late', queries[0]!, { tenant: 'a' });
+    assert.equal(threaded.search(queries[0]!, 1)[0]!.id, 'late', 'sees rows added after the threads started');
+    assert.equal(threaded.scanThreads, 2);
+    await threaded.close();
+    await single.close();
+    assert.equal(threaded.scanThreads, 0, 'no thread left behind');
+    assert.deepEqual(threaded.search(queries[1]!, 3), single.search(queries[1]!, 3), 'works on after close');
+    assert.throws(() => new ExactIndex(d, { threads: 0 }), /threads/);
   });
 
   it('handles zero vectors and extreme magnitudes', () => {

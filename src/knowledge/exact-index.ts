@@ -1,4 +1,5 @@
-import { AgentfleetError } from '../errors/index.ts';
+import { z } from 'zod';
+import { AgentfleetError, parseOptions } from '../errors/index.ts';
 import { scanExact, selectExact } from './simd/exact-scan.ts';
 import { VectorRows } from './simd/vector-rows.ts';
 import type { TopK } from './top-k.ts';
@@ -10,6 +11,18 @@ export class VectorInvalidError extends AgentfleetError {
     super('VECTOR_INVALID', message, { details });
   }
 }
+
+const optionsSchema = z.strictObject({
+  initialCapacity: z.number().int().min(1).default(1024),
+  /**
+   * Threads a full scan is split across, counting the caller's. Each extra one is a worker
+   * thread that shares the vectors' memory; scans of fewer than 16,384 rows stay on the caller.
+   */
+  threads: z.number().int().min(1).max(64).default(1),
+});
+
+/** Options of `ExactIndex`. */
+export type ExactIndexOptions = z.input<typeof optionsSchema>;
 
 /** Queries scanned together by `searchBatch`: each int8 row is read once per block. */
 const BATCH_BLOCK = 8;
@@ -28,9 +41,20 @@ export class ExactIndex implements VectorIndex {
   readonly #slots = new Map<string, number>();
   #upper = new Float64Array(0);
 
-  constructor(dimensions: number, initialCapacity = 1024) {
+  constructor(dimensions: number, options: ExactIndexOptions = {}) {
+    const { initialCapacity = 1024, threads = 1 } = parseOptions('ExactIndex', optionsSchema, options);
     this.dimensions = dimensions;
-    this.#rows = new VectorRows(dimensions, initialCapacity);
+    this.#rows = new VectorRows(dimensions, { initialCapacity, threads });
+  }
+
+  /** Scan worker threads alive (`threads - 1` until `close()`). */
+  get scanThreads(): number {
+    return this.#rows.scanThreads;
+  }
+
+  /** Stops the scan threads (a no-op with one thread); later searches run on the caller. */
+  close(): Promise<void> {
+    return this.#rows.close();
   }
 
   get size(): number {
@@ -90,7 +114,7 @@ export class ExactIndex implements VectorIndex {
       const block = queries.slice(start, start + BATCH_BLOCK);
       const out = rows.reserve(block.length, n * block.length);
       const prepared = block.map((q, slot) => rows.prepare(q, slot));
-      rows.kernels.dotRowsMulti(rows.queryOffset(0), block.length, rows.rowsOffset, n, rows.stride, out);
+      rows.scanMulti(block.length, out);
       const accept = this.#accept(filter);
       for (let j = 0; j < block.length; j++) {
         const best = selectExact(

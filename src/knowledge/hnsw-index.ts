@@ -77,7 +77,10 @@ export class HnswIndex implements VectorIndex {
     this.#slotsUpper = this.#options.m + (this.#options.m >> 1);
     this.#levelFactor = 1 / Math.log(this.#options.m);
     this.#random = mulberry32(this.#options.seed);
-    this.#rows = new VectorRows(dimensions, this.#options.initialCapacity, 'u7');
+    this.#rows = new VectorRows(dimensions, {
+      initialCapacity: this.#options.initialCapacity,
+      encoding: 'u7',
+    });
   }
 
   /** Live vectors. */
@@ -148,6 +151,11 @@ export class HnswIndex implements VectorIndex {
     return this.#hits(best);
   }
 
+  /** Nothing to release today (the walk runs on the caller); here for `VectorIndex` symmetry. */
+  close(): Promise<void> {
+    return this.#rows.close();
+  }
+
   /** Rebuilds the graph from live vectors only, dropping tombstones. */
   compact(): void {
     const live = [...this.#nodes].map(([id, node]) => ({
@@ -155,7 +163,10 @@ export class HnswIndex implements VectorIndex {
       vector: Float32Array.from(this.#rows.floats(node)),
       metadata: this.#metadata[node]!,
     }));
-    this.#rows = new VectorRows(this.dimensions, Math.max(live.length, 16), 'u7');
+    this.#rows = new VectorRows(this.dimensions, {
+      initialCapacity: Math.max(live.length, 16),
+      encoding: 'u7',
+    });
     this.#ids = [];
     this.#metadata = [];
     this.#nodes.clear();

@@ -1,7 +1,7 @@
 export { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
 export { KnowledgeStoreCorruptError } from './document-log.ts';
 export { type Embedder, HashingEmbedder, type HashingEmbedderOptions } from './embedder.ts';
-export { ExactIndex, VectorInvalidError } from './exact-index.ts';
+export { ExactIndex, type ExactIndexOptions, VectorInvalidError } from './exact-index.ts';
 export { HnswIndex, type HnswOptions } from './hnsw-index.ts';
 export {
   KnowledgeBase,

@@ -71,6 +71,7 @@ interface Prepared {
 export class KnowledgeBase {
   readonly embedder: Embedder;
   readonly #index: VectorIndex;
+  readonly #ownsIndex: boolean;
   readonly #documents: Map<string, StoredDocument>;
   readonly #chunks = new Map<string, number>();
   /** Vectors re-embedded on open that the disk does not have yet; `compact()` writes them. */
@@ -82,6 +83,7 @@ export class KnowledgeBase {
   private constructor(options: KnowledgeBaseOptions) {
     this.embedder = options.embedder ?? new HashingEmbedder();
     this.#index = createIndex(options.index ?? 'exact', this.embedder.dimensions);
+    this.#ownsIndex = typeof (options.index ?? 'exact') === 'string';
     this.#documents = new Map();
     this.#chunking = options.chunking ?? {};
     this.#maxChars = options.maxDocumentChars ?? 1_000_000;
@@ -184,8 +186,10 @@ export class KnowledgeBase {
     for (const [key, record] of written) if (this.#unsaved.get(key) === record) this.#unsaved.delete(key);
   }
 
+  /** Closes the log, and the index when the base made it (an index passed in is the caller's). */
   async close(): Promise<void> {
     await this.#log?.close();
+    if (this.#ownsIndex) await this.#index.close?.();
   }
 
   async #prepare(doc: StoredDocument): Promise<Prepared> {

@@ -31,7 +31,7 @@ describe('HashingEmbedder', () => {
 describe('ExactIndex', () => {
   it('returns the exact top k by inner product, like a brute-force scan', () => {
     const d = 32;
-    const index = new ExactIndex(d, 4);
+    const index = new ExactIndex(d, { initialCapacity: 4 });
     const vectors: Float32Array[] = [];
     const random = seededRandom(7);
     const rand = () => random() * 2 - 1;

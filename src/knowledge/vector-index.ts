@@ -25,4 +25,6 @@ export interface VectorIndex {
   delete(id: string): boolean;
   /** The `k` best matches, best first, among vectors matching `filter`. */
   search(query: Float32Array, k: number, filter?: VectorFilter): VectorHit[];
+  /** Releases threads or other resources the index holds. */
+  close?(): Promise<void>;
 }

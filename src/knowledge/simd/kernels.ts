@@ -13,14 +13,20 @@ interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 
-/** The compiled SIMD kernels (see kernels.wat), bound to one memory. */
-export interface Kernels {
-  readonly memory: WasmMemory;
+/** The functions kernels.wat exports. */
+export interface KernelExports {
   dotRows(query: number, rows: number, n: number, stride: number, out: number): void;
   dotList(query: number, rows: number, stride: number, ids: number, n: number, out: number): void;
   dotRowsMulti(queries: number, nq: number, rows: number, n: number, stride: number, out: number): void;
   dotRowsU7(query: number, rows: number, n: number, stride: number, out: number): void;
   dotListU7(query: number, rows: number, stride: number, ids: number, n: number, out: number): void;
+}
+
+/** The compiled SIMD kernels (see kernels.wat), bound to one memory. */
+export interface Kernels extends KernelExports {
+  readonly memory: WasmMemory;
+  /** The compiled module, for instantiating it in scan threads over the same memory. */
+  readonly module: object;
 }
 
 const PAGE = 65_536;
@@ -36,7 +42,7 @@ export function createKernels(bytes: number): Kernels {
     shared: true,
   });
   const instance = new wasm.Instance(compiled, { env: { memory } });
-  return { memory, ...(instance.exports as unknown as Omit<Kernels, 'memory'>) };
+  return { memory, module: compiled, ...(instance.exports as unknown as KernelExports) };
 }
 
 /** Grows `memory` to hold at least `bytes`. */

@@ -1,4 +1,5 @@
 import { createKernels, ensureMemory, type Kernels } from './kernels.ts';
+import { ParallelScan } from './parallel-scan.ts';
 
 /**
  * How rows are stored: `int8` levels in [-127, 127] (scanned by `dotRows`, tight bounds), or
@@ -10,6 +11,14 @@ export type RowEncoding = 'int8' | 'u7';
 const QUERY_LEVELS = 63;
 /** Added to each query level so the kernel sees 7-bit unsigned values (see kernels.wat). */
 export const QUERY_OFFSET = 64;
+
+/** Options of `VectorRows`. */
+export interface VectorRowsOptions {
+  initialCapacity?: number;
+  encoding?: RowEncoding;
+  /** Threads a full scan is split across, counting the caller's (default 1). */
+  threads?: number;
+}
 
 /** A query quantised for the kernels, with what the error bound needs. */
 export interface PreparedQuery {
@@ -48,7 +57,10 @@ export class VectorRows {
   #sums: Int32Array;
   #view: { i8: Int8Array; i32: Int32Array } | undefined;
 
-  constructor(dimensions: number, initialCapacity = 1024, encoding: RowEncoding = 'int8') {
+  readonly #scanner: ParallelScan;
+
+  constructor(dimensions: number, options: VectorRowsOptions = {}) {
+    const { initialCapacity = 1024, encoding = 'int8', threads = 1 } = options;
     this.dimensions = dimensions;
     this.encoding = encoding;
     this.#levels = encoding === 'int8' ? 127 : QUERY_LEVELS;
@@ -56,6 +68,7 @@ export class VectorRows {
     this.stride = Math.ceil(dimensions / 32) * 32;
     this.#capacity = Math.max(16, initialCapacity);
     this.kernels = createKernels(this.#capacity * this.stride + 4 * this.stride);
+    this.#scanner = new ParallelScan(this.kernels, threads);
     this.#floats = new Float32Array(this.#capacity * dimensions);
     this.#scales = new Float64Array(this.#capacity);
     this.#errors = new Float64Array(this.#capacity);
@@ -204,8 +217,31 @@ export class VectorRows {
 
   /** Scans all rows with the query in slot 0, leaving `count` int32 dots at byte offset `out`. */
   scan(out: number): void {
-    const scan = this.encoding === 'int8' ? this.kernels.dotRows : this.kernels.dotRowsU7;
-    scan(this.queryOffset(0), this.rowsOffset, this.#count, this.stride, out);
+    const kernel = this.encoding === 'int8' ? 'dotRows' : 'dotRowsU7';
+    this.#scanner.scan(kernel, [this.queryOffset(0)], this.rowsOffset, this.#count, this.stride, out);
+  }
+
+  /** Scans all int8 rows with the `nq` queries in slots 0.., leaving dots row-major (`nq` per row). */
+  scanMulti(nq: number, out: number): void {
+    this.#scanner.scan(
+      'dotRowsMulti',
+      [this.queryOffset(0), nq],
+      this.rowsOffset,
+      this.#count,
+      this.stride,
+      out,
+      nq,
+    );
+  }
+
+  /** Scan worker threads alive. */
+  get scanThreads(): number {
+    return this.#scanner.running;
+  }
+
+  /** Stops the scan threads, if any; later scans run on the calling thread. */
+  close(): Promise<void> {
+    return this.#scanner.close();
   }
 
   /** Int32 view of kernel memory (refreshed after growth). */

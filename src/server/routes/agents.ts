@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AGENT_STATES, type Runtime } from '../../core/index.ts';
 import { currentTenantId } from '../../tenancy/index.ts';
-import { errorJson, HttpError, sendJson } from '../http-errors.ts';
+import { errorJson, sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';

@@ -9,7 +9,7 @@ import {
   type TenantQuotas,
   withTenant,
 } from '../../tenancy/index.ts';
-import { HttpError, sendJson } from '../http-errors.ts';
+import { sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
