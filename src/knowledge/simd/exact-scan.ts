@@ -25,6 +25,7 @@ export function selectExact(
   const { scales, errors, norms, sums } = rows.stats;
   const { scale, norm, error } = prepared;
   const lower = new TopK(k);
+  let worst = Number.NEGATIVE_INFINITY;
   for (let i = 0, p = first; i < n; i++, p += step) {
     if (accept !== undefined && !accept(i)) {
       upper[i] = Number.NEGATIVE_INFINITY;
@@ -33,12 +34,22 @@ export function selectExact(
     const approx = (dots[p]! - QUERY_OFFSET * sums[i]!) * scale * scales[i]!;
     const bound = norm * errors[i]! + error * norms[i]!;
     upper[i] = approx + bound;
-    lower.offer(approx - bound, i);
+    if (approx - bound > worst) {
+      lower.offer(approx - bound, i);
+      worst = lower.worst;
+    }
   }
-  const threshold = lower.full ? lower.worst - SLACK : Number.NEGATIVE_INFINITY;
-  const best = new TopK(k);
+  const threshold = worst - SLACK;
+  const candidates: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (upper[i]! >= threshold && upper[i]! > best.worst) best.offer(rows.exactDot(query, i), i);
+    if (upper[i]! >= threshold && upper[i]! !== Number.NEGATIVE_INFINITY) candidates.push(i);
+  }
+  // Best upper bound first: once the k-th exact score beats the next upper bound, stop.
+  candidates.sort((a, b) => upper[b]! - upper[a]!);
+  const best = new TopK(k);
+  for (const i of candidates) {
+    if (upper[i]! < best.worst) break;
+    best.offer(rows.exactDot(query, i), i);
   }
   return best;
 }
