@@ -95,25 +95,63 @@
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (br $row))))
 
+;; Dots of the int8 row at $p with the 4 queries at $q, $q + stride, ... into out[0..3]: the
+  ;; row is loaded once for all four.
+  (func $dot4 (param $q i32) (param $p i32) (param $stride i32) (param $out i32)
+    (local $end i32) (local $x v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $q1 i32) (local $q2 i32) (local $q3 i32)
+    (local.set $q1 (i32.add (local.get $q) (local.get $stride)))
+    (local.set $q2 (i32.add (local.get $q1) (local.get $stride)))
+    (local.set $q3 (i32.add (local.get $q2) (local.get $stride)))
+    (local.set $end (i32.add (local.get $p) (local.get $stride)))
+    (loop $col
+      (local.set $x (v128.load (local.get $p)))
+      (local.set $a0 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $x) (v128.load (local.get $q)) (local.get $a0)))
+      (local.set $a1 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $x) (v128.load (local.get $q1)) (local.get $a1)))
+      (local.set $a2 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $x) (v128.load (local.get $q2)) (local.get $a2)))
+      (local.set $a3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (local.get $x) (v128.load (local.get $q3)) (local.get $a3)))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $q (i32.add (local.get $q) (i32.const 16)))
+      (local.set $q1 (i32.add (local.get $q1) (i32.const 16)))
+      (local.set $q2 (i32.add (local.get $q2) (i32.const 16)))
+      (local.set $q3 (i32.add (local.get $q3) (i32.const 16)))
+      (br_if $col (i32.lt_u (local.get $p) (local.get $end))))
+    (i32.store offset=0 (local.get $out) (call $sum4 (local.get $a0)))
+    (i32.store offset=4 (local.get $out) (call $sum4 (local.get $a1)))
+    (i32.store offset=8 (local.get $out) (call $sum4 (local.get $a2)))
+    (i32.store offset=12 (local.get $out) (call $sum4 (local.get $a3))))
+
+  (func $sum4 (param $v v128) (result i32)
+    (i32.add
+      (i32.add (i32x4.extract_lane 0 (local.get $v)) (i32x4.extract_lane 1 (local.get $v)))
+      (i32.add (i32x4.extract_lane 2 (local.get $v)) (i32x4.extract_lane 3 (local.get $v)))))
+
   ;; out[i * nq + j] = dot(query j, row i): each row is read from memory once for $nq queries
-  ;; (queries packed at $qs, stride bytes apart).
+  ;; (queries packed at $qs, stride bytes apart), four queries at a time.
   (func (export "dotRowsMulti") (param $qs i32) (param $nq i32) (param $rows i32) (param $n i32) (param $stride i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $q i32) (local $qstep i32)
-    (local.set $qstep (local.get $stride))
+    (local $end i32) (local $j i32) (local $q i32)
     (local.set $end (i32.add (local.get $rows) (i32.mul (local.get $n) (local.get $stride))))
     (block $done
       (loop $row
         (br_if $done (i32.ge_u (local.get $rows) (local.get $end)))
         (local.set $q (local.get $qs))
         (local.set $j (local.get $nq))
-        (block $queriesDone
-          (loop $query
-            (br_if $queriesDone (i32.eqz (local.get $j)))
+        (block $fours
+          (loop $four
+            (br_if $fours (i32.lt_u (local.get $j) (i32.const 4)))
+            (call $dot4 (local.get $q) (local.get $rows) (local.get $stride) (local.get $out))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.shl (local.get $stride) (i32.const 2))))
+            (local.set $j (i32.sub (local.get $j) (i32.const 4)))
+            (br $four)))
+        (block $ones
+          (loop $one
+            (br_if $ones (i32.eqz (local.get $j)))
             (i32.store (local.get $out) (call $dot (local.get $q) (local.get $rows) (local.get $stride)))
             (local.set $out (i32.add (local.get $out) (i32.const 4)))
-            (local.set $q (i32.add (local.get $q) (local.get $qstep)))
+            (local.set $q (i32.add (local.get $q) (local.get $stride)))
             (local.set $j (i32.sub (local.get $j) (i32.const 1)))
-            (br $query)))
+            (br $one)))
         (local.set $rows (i32.add (local.get $rows) (local.get $stride)))
         (br $row))))
 )
