@@ -116,6 +116,23 @@ describe('KnowledgeBase', () => {
     await rejectsWithCode(KnowledgeBase.open({ index: new ExactIndex(32) }), 'INVALID_OPTIONS');
   });
 
+  it('a shared index holds every tenant, each search filtered to its own', async () => {
+    const shared = new ExactIndex(64);
+    const kb = await KnowledgeBase.open({ embedder: hashing, index: shared });
+    await kb.upsert({ tenant: 'acme', id: 'a', text: 'The router resets with its button.' });
+    await kb.upsert({ tenant: 'globex', id: 'g', text: 'The router resets with its button, too.' });
+    assert.equal(shared.size, 2);
+    assert.deepEqual(
+      (await kb.search('globex', 'router reset', 5)).map((p) => p.documentId),
+      ['g'],
+    );
+    assert.deepEqual(await kb.search('nobody', 'router reset', 5), []);
+    await kb.delete('globex', 'g');
+    assert.equal(shared.size, 1);
+    assert.throws(() => kb.searchVector('nobody', new Float32Array(3)), /64 values/);
+    await kb.close();
+  });
+
   it('refuses empty text, huge documents, bad tenants and empty queries with KNOWLEDGE_INVALID', async () => {
     const kb = await KnowledgeBase.open({ maxDocumentChars: 100 });
     await rejectsWithCode(kb.upsert({ tenant: 'acme', id: 'x', text: '   ' }), 'KNOWLEDGE_INVALID');

@@ -12,7 +12,7 @@ import {
   type StoredVectors,
 } from './document-log.ts';
 import { type Embedder, HashingEmbedder } from './embedder.ts';
-import { ExactIndex } from './exact-index.ts';
+import { checkVector, ExactIndex } from './exact-index.ts';
 import { HnswIndex } from './hnsw-index.ts';
 import type { VectorIndex } from './vector-index.ts';
 
@@ -42,8 +42,9 @@ export interface KnowledgeBaseOptions {
   /** Largest document, in characters. Default 1,000,000. */
   maxDocumentChars?: number;
   /**
-   * `exact` (default: an `ExactIndex`, every search exact), `hnsw` (an `HnswIndex`: faster on
-   * large bases, recall below 1), or an index of the embedder's dimensions.
+   * `exact` (default: an `ExactIndex` per tenant, every search exact), `hnsw` (an `HnswIndex`
+   * per tenant: faster on large bases, recall below 1), or one index of the embedder's
+   * dimensions that all tenants share, each search filtered by tenant.
    */
   index?: VectorIndex | 'exact' | 'hnsw';
 }
@@ -70,8 +71,11 @@ interface Prepared {
  */
 export class KnowledgeBase {
   readonly embedder: Embedder;
-  readonly #index: VectorIndex;
-  readonly #ownsIndex: boolean;
+  /** An index passed in: every tenant's vectors, each search filtered by tenant. */
+  readonly #shared: VectorIndex | undefined;
+  readonly #kind: 'exact' | 'hnsw';
+  /** Otherwise one index per tenant, made here: a search costs what its tenant holds. */
+  readonly #indexes = new Map<string, VectorIndex>();
   readonly #documents: Map<string, StoredDocument>;
   readonly #chunks = new Map<string, number>();
   /** Vectors re-embedded on open that the disk does not have yet; `compact()` writes them. */
@@ -82,8 +86,9 @@ export class KnowledgeBase {
 
   private constructor(options: KnowledgeBaseOptions) {
     this.embedder = options.embedder ?? new HashingEmbedder();
-    this.#index = createIndex(options.index ?? 'exact', this.embedder.dimensions);
-    this.#ownsIndex = typeof (options.index ?? 'exact') === 'string';
+    const index = options.index ?? 'exact';
+    this.#kind = typeof index === 'string' ? index : 'exact';
+    this.#shared = typeof index === 'string' ? undefined : checkIndex(index, this.embedder.dimensions);
     this.#documents = new Map();
     this.#chunking = options.chunking ?? {};
     this.#maxChars = options.maxDocumentChars ?? 1_000_000;
@@ -166,7 +171,12 @@ export class KnowledgeBase {
    * @throws VectorInvalidError for a vector of the wrong length or with non-finite values.
    */
   searchVector(tenant: string, vector: Float32Array, k = 5): Passage[] {
-    return this.#index.search(vector, k, { tenant }).map((hit) => ({
+    const index = this.#indexFor(tenant, false);
+    if (index === undefined) {
+      checkVector(vector, this.embedder.dimensions);
+      return [];
+    }
+    return index.search(vector, k, { tenant }).map((hit) => ({
       documentId: String(hit.metadata.documentId),
       chunk: Number(hit.metadata.chunk),
       text: String(hit.metadata.text),
@@ -186,10 +196,24 @@ export class KnowledgeBase {
     for (const [key, record] of written) if (this.#unsaved.get(key) === record) this.#unsaved.delete(key);
   }
 
-  /** Closes the log, and the index when the base made it (an index passed in is the caller's). */
+  /** Closes the log and the indexes the base made (an index passed in is the caller's). */
   async close(): Promise<void> {
     await this.#log?.close();
-    if (this.#ownsIndex) await this.#index.close?.();
+    await Promise.all([...this.#indexes.values()].map((index) => index.close?.()));
+    this.#indexes.clear();
+  }
+
+  #indexFor(tenant: string, create: boolean): VectorIndex | undefined {
+    if (this.#shared !== undefined) return this.#shared;
+    let index = this.#indexes.get(tenant);
+    if (index === undefined && create) {
+      index =
+        this.#kind === 'hnsw'
+          ? new HnswIndex(this.embedder.dimensions)
+          : new ExactIndex(this.embedder.dimensions);
+      this.#indexes.set(tenant, index);
+    }
+    return index;
   }
 
   async #prepare(doc: StoredDocument): Promise<Prepared> {
@@ -242,8 +266,9 @@ export class KnowledgeBase {
   }
 
   #apply(doc: StoredDocument, { chunks, vectors }: Prepared): void {
+    const index = this.#indexFor(doc.tenant, true)!;
     for (const c of chunks) {
-      this.#index.upsert(`${keyOf(doc.tenant, doc.id)}#${c.index}`, vectors[c.index]!, {
+      index.upsert(`${keyOf(doc.tenant, doc.id)}#${c.index}`, vectors[c.index]!, {
         ...doc.metadata,
         tenant: doc.tenant,
         documentId: doc.id,
@@ -256,8 +281,15 @@ export class KnowledgeBase {
 
   #unindex(key: string): void {
     const n = this.#chunks.get(key) ?? 0;
-    for (let i = 0; i < n; i++) this.#index.delete(`${key}#${i}`);
     this.#chunks.delete(key);
+    if (n === 0) return;
+    const tenant = key.slice(0, key.indexOf('\u0000'));
+    const index = this.#indexFor(tenant, false)!;
+    for (let i = 0; i < n; i++) index.delete(`${key}#${i}`);
+    if (index !== this.#shared && index.size === 0) {
+      this.#indexes.delete(tenant);
+      void index.close?.();
+    }
   }
 }
 
@@ -272,9 +304,7 @@ function chunkingFingerprint(chunks: readonly Chunk[]): string {
   return `crc32:${crc.toString(16).padStart(8, '0')}`;
 }
 
-function createIndex(index: VectorIndex | 'exact' | 'hnsw', dimensions: number): VectorIndex {
-  if (index === 'exact') return new ExactIndex(dimensions);
-  if (index === 'hnsw') return new HnswIndex(dimensions);
+function checkIndex(index: VectorIndex, dimensions: number): VectorIndex {
   if (index.dimensions !== dimensions) {
     throw new InvalidOptionsError(
       `The index holds ${index.dimensions}-dimension vectors but the embedder makes ${dimensions}.`,
