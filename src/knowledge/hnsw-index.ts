@@ -67,6 +67,8 @@ export class HnswIndex implements VectorIndex {
   readonly #candidates = new ScoreHeap(true);
   readonly #results = new ScoreHeap(false);
   #upperScratch = new Float64Array(0);
+  /** Scores of the last `#scoreList` call (overwritten by the next). */
+  #scoreScratch = new Float64Array(0);
 
   constructor(dimensions: number, options: HnswOptions = {}) {
     this.#options = parseOptions('HnswIndex', optionsSchema, options);
@@ -163,6 +165,7 @@ export class HnswIndex implements VectorIndex {
       vector: Float32Array.from(this.#rows.floats(node)),
       metadata: this.#metadata[node]!,
     }));
+    void this.#rows.close();
     this.#rows = new VectorRows(this.dimensions, {
       initialCapacity: Math.max(live.length, 16),
       encoding: 'u7',
@@ -392,8 +395,6 @@ export class HnswIndex implements VectorIndex {
     return result;
   }
 
-  #scoreScratch = new Float64Array(0);
-
   #pairScores(base: number, others: ArrayLike<number>): Float64Array {
     const ids = this.#idsBuffer();
     for (let i = 0; i < others.length; i++) ids[i] = others[i]!;
@@ -450,7 +451,6 @@ export class HnswIndex implements VectorIndex {
     this.#counts0 = grow(this.#counts0, new Uint8Array(capacity));
     this.#links0 = grow(this.#links0, new Int32Array(capacity * this.#slots0));
     this.#visited = grow(this.#visited, new Uint16Array(capacity));
-    if (this.#scoreScratch.length < this.#maxBatch()) this.#scoreScratch = new Float64Array(this.#maxBatch());
   }
 
   #accept(filter: VectorFilter | undefined): ((node: number) => boolean) | undefined {
