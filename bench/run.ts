@@ -5,6 +5,7 @@ import { runActHttpBench } from './act-http.bench.ts';
 import { runBusBench } from './bus.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
+import { runKnowledgeBench } from './knowledge.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
 import { runObservabilityBench } from './observability.bench.ts';
@@ -28,6 +29,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'state-ttl': runStateTtlBench,
   observability: runObservabilityBench,
   resilience: runResilienceBench,
+  knowledge: runKnowledgeBench,
 };
 
 const wanted = process.argv.slice(2);
