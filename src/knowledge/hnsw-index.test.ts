@@ -36,6 +36,11 @@ describe('VectorIndex contract', () => {
     it(`${name}: upsert replaces, delete removes, filters scope, bad vectors are typed errors`, () => {
       const index = make(3);
       index.upsert('a', Float32Array.of(1, 0, 0), { tenant: 't' });
+      assert.deepEqual(
+        index.search(Float32Array.of(1, 0, 0), 5).map((h) => h.id),
+        ['a'],
+        'a single vector is found',
+      );
       index.upsert('b', Float32Array.of(0, 1, 0), { tenant: 't' });
       index.upsert('c', Float32Array.of(0, 0, 1), { tenant: 'u' });
       index.upsert('a', Float32Array.of(0, 0.6, 0.8), { tenant: 't', v: 2 });

@@ -441,11 +441,8 @@ export class HnswIndex implements VectorIndex {
   }
 
   #ensureCapacity(nodes: number): void {
-    if (nodes <= this.#levels.length) {
-      if (this.#scoreScratch.length < this.#maxBatch())
-        this.#scoreScratch = new Float64Array(this.#maxBatch());
-      return;
-    }
+    if (this.#scoreScratch.length < this.#maxBatch()) this.#scoreScratch = new Float64Array(this.#maxBatch());
+    if (nodes <= this.#levels.length) return;
     const capacity = Math.max(nodes, this.#levels.length * 2, 16);
     this.#levels = grow(this.#levels, new Uint8Array(capacity));
     this.#counts0 = grow(this.#counts0, new Uint8Array(capacity));
