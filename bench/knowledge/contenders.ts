@@ -8,6 +8,7 @@ import hnswlib from 'hnswlib-node';
 import { MetricKind, ScalarKind, Index as UsearchIndex } from 'usearch';
 import type { VectorHit, VectorMetadata } from '../../src/knowledge/index.ts';
 import * as knowledge from '../../src/knowledge/index.ts';
+import { TopK } from '../../src/knowledge/top-k.ts';
 import { type Dataset, DIMENSIONS, K } from './data.ts';
 
 export const HNSW_M = 16;
@@ -65,9 +66,8 @@ export const PEERS: ContenderName[] = ['hnswlib-hnsw', 'usearch', 'usearch-1t'];
 
 const META: VectorMetadata = { tenant: 't' };
 
-function reported(index: object): { reportedBytesPerVector?: number } {
-  const value = (index as { bytesPerVector?: unknown }).bytesPerVector;
-  return typeof value === 'number' ? { reportedBytesPerVector: value } : {};
+function reported(index: { bytesPerVector: number }): { reportedBytesPerVector: number } {
+  return { reportedBytesPerVector: index.bytesPerVector };
 }
 
 const hitIds = (hits: VectorHit[]): number[] => hits.map((h) => Number(h.id));
@@ -75,49 +75,19 @@ const hitIds = (hits: VectorHit[]): number[] => hits.map((h) => Number(h.id));
 /** A fresh copy of row i, as an embedder would hand it over (so no index keeps a view of `base`). */
 const rowCopy = (ds: Dataset, i: number) => ds.base.slice(i * DIMENSIONS, (i + 1) * DIMENSIONS);
 
-/** The obvious exact search: one row-major Float32Array, a dot product per row, a min-heap of K. */
+/** The obvious exact search: one row-major Float32Array, a dot product per row, a min-heap of K (our TopK). */
 function naive(ds: Dataset, queries: Queries): Contender {
   const data = ds.base.slice(0, ds.n * DIMENSIONS);
   const n = ds.n;
-  const scores = new Float64Array(K);
-  const ids = new Int32Array(K);
   const search = (q: Float32Array): number[] => {
-    let count = 0;
+    const best = new TopK(K);
     for (let row = 0; row < n; row++) {
       const o = row * DIMENSIONS;
       let s = 0;
       for (let j = 0; j < DIMENSIONS; j++) s += data[o + j]! * q[j]!;
-      if (count < K) {
-        // sift up
-        let i = count++;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (scores[parent]! <= s) break;
-          scores[i] = scores[parent]!;
-          ids[i] = ids[parent]!;
-          i = parent;
-        }
-        scores[i] = s;
-        ids[i] = row;
-      } else if (s > scores[0]!) {
-        // replace the worst (root) and sift down
-        let i = 0;
-        for (;;) {
-          const left = 2 * i + 1;
-          if (left >= K) break;
-          const right = left + 1;
-          const child = right < K && scores[right]! < scores[left]! ? right : left;
-          if (scores[child]! >= s) break;
-          scores[i] = scores[child]!;
-          ids[i] = ids[child]!;
-          i = child;
-        }
-        scores[i] = s;
-        ids[i] = row;
-      }
+      best.offer(s, row);
     }
-    const order = Array.from({ length: count }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
-    return order.map((i) => ids[i]!);
+    return best.sorted().map((hit) => hit.item);
   };
   return {
     search: (i) => search(queries.f32[i]!),

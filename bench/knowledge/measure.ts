@@ -4,12 +4,12 @@
 //   node --expose-gc bench/knowledge/measure.ts <contender> <dataset> <n> <q> <exactQ>
 //   node --expose-gc bench/knowledge/measure.ts embedder <docs>
 // Prints progress to stderr and one `RESULT:` JSON line on stdout.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { HashingEmbedder } from '../../src/knowledge/index.ts';
 import { seededRandom } from '../../test/helpers.ts';
+import { runChild } from '../child.ts';
 import { bestOf } from '../report.ts';
 import { build, type Contender, type ContenderName, EF_SEARCH, EXACT, splitQueries } from './contenders.ts';
 import { CACHE_ROOT, type Dataset, type DatasetName, loadDataset, recallAt } from './data.ts';
@@ -202,20 +202,7 @@ async function measureEmbedder(count: number): Promise<EmbedderMeasured> {
 
 /** Runs this script in a fresh Node process with --expose-gc; its progress goes to our stderr. */
 export function inChild<T>(args: string[]): T {
-  const script = fileURLToPath(import.meta.url);
-  const child = spawnSync(process.execPath, ['--expose-gc', script, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const line = child.stdout
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('RESULT:'));
-  if (child.status !== 0 || line === undefined) {
-    throw new Error(`${script} ${args.join(' ')} failed (status ${child.status}, signal ${child.signal})`);
-  }
-  return JSON.parse(line.slice('RESULT:'.length)) as T;
+  return runChild<T>(fileURLToPath(import.meta.url), args, ['--expose-gc'], { progress: true });
 }
 
 if (import.meta.main) {

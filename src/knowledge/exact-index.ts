@@ -39,7 +39,6 @@ export class ExactIndex implements VectorIndex {
   #ids: string[] = [];
   #metadata: VectorMetadata[] = [];
   readonly #slots = new Map<string, number>();
-  #upper = new Float64Array(0);
 
   constructor(dimensions: number, options: ExactIndexOptions = {}) {
     const { initialCapacity = 1024, threads = 1 } = parseOptions('ExactIndex', optionsSchema, options);
@@ -100,7 +99,7 @@ export class ExactIndex implements VectorIndex {
   search(query: Float32Array, k: number, filter?: VectorFilter): VectorHit[] {
     checkVector(query, this.dimensions);
     if (k <= 0 || this.size === 0) return [];
-    return this.#hits(scanExact(this.#rows, query, k, this.#accept(filter), this.#scratch()));
+    return this.#hits(scanExact(this.#rows, query, k, this.#accept(filter)));
   }
 
   /** `search` for many queries at once; faster per query, as each row is read once per block of queries. */
@@ -110,23 +109,14 @@ export class ExactIndex implements VectorIndex {
     const rows = this.#rows;
     const n = this.size;
     const results: VectorHit[][] = [];
+    const accept = this.#accept(filter);
     for (let start = 0; start < queries.length; start += BATCH_BLOCK) {
       const block = queries.slice(start, start + BATCH_BLOCK);
       const out = rows.reserve(block.length, n * block.length);
       const prepared = block.map((q, slot) => rows.prepare(q, slot));
       rows.scanMulti(block.length, out);
-      const accept = this.#accept(filter);
       for (let j = 0; j < block.length; j++) {
-        const best = selectExact(
-          rows,
-          block[j]!,
-          prepared[j]!,
-          k,
-          accept,
-          (out >> 2) + j,
-          block.length,
-          this.#scratch(),
-        );
+        const best = selectExact(rows, block[j]!, prepared[j]!, k, accept, (out >> 2) + j, block.length);
         results.push(this.#hits(best));
       }
     }
@@ -146,12 +136,6 @@ export class ExactIndex implements VectorIndex {
     const entries = Object.entries(filter);
     const metadata = this.#metadata;
     return (row) => matches(metadata[row]!, entries);
-  }
-
-  #scratch(): Float64Array {
-    if (this.#upper.length < this.size)
-      this.#upper = new Float64Array(Math.max(this.size, this.#upper.length * 2));
-    return this.#upper;
   }
 }
 

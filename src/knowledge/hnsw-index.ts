@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
 import { checkVector } from './exact-index.ts';
 import { ScoreHeap } from './score-heap.ts';
-import { scanExact } from './simd/exact-scan.ts';
+import { rescore, SLACK, scanExact } from './simd/exact-scan.ts';
 import { QUERY_OFFSET, VectorRows } from './simd/vector-rows.ts';
 import { TopK } from './top-k.ts';
 import type { VectorFilter, VectorHit, VectorIndex, VectorMetadata } from './vector-index.ts';
@@ -66,9 +66,8 @@ export class HnswIndex implements VectorIndex {
   #epoch = 0;
   readonly #candidates = new ScoreHeap(true);
   readonly #results = new ScoreHeap(false);
-  #upperScratch = new Float64Array(0);
   /** Scores of the last `#scoreList` call (overwritten by the next). */
-  #scoreScratch = new Float64Array(0);
+  readonly #scoreScratch: Float64Array;
 
   constructor(dimensions: number, options: HnswOptions = {}) {
     this.#options = parseOptions('HnswIndex', optionsSchema, options);
@@ -77,6 +76,7 @@ export class HnswIndex implements VectorIndex {
     this.#m0 = this.#options.m * 2;
     this.#slots0 = this.#m0 + (this.#m0 >> 1);
     this.#slotsUpper = this.#options.m + (this.#options.m >> 1);
+    this.#scoreScratch = new Float64Array(this.#maxBatch());
     this.#levelFactor = 1 / Math.log(this.#options.m);
     this.#random = mulberry32(this.#options.seed);
     this.#rows = new VectorRows(dimensions, {
@@ -132,25 +132,24 @@ export class HnswIndex implements VectorIndex {
     const results = this.#searchLayer(walk, entry, entryScore, Math.max(this.efSearch, k), 0, accept);
     if (results.size < k && results.size < this.size) {
       // the walk found too few acceptable nodes (a selective filter): scan them exactly
-      return this.#hits(scanExact(this.#rows, query, k, accept, this.#scratch()));
+      return this.#hits(scanExact(this.#rows, query, k, accept));
     }
     // Re-score exactly the candidates whose bound could still reach the top k.
+    const rows = this.#rows;
+    const upper = rows.upperScratch();
     const lower = new TopK(k);
-    const { errors, norms } = this.#rows.stats;
-    const n = results.size;
-    const nodes = results.items.slice(0, n);
-    const approx = results.scores.slice(0, n);
-    for (let i = 0; i < n; i++) {
-      const bound = prepared.norm * errors[nodes[i]!]! + prepared.error * norms[nodes[i]!]!;
-      lower.offer(approx[i]! - bound, nodes[i]!);
+    for (let i = 0; i < results.size; i++) {
+      const node = results.items[i]!;
+      const bound = rows.bound(prepared, node);
+      upper[node] = results.scores[i]! + bound;
+      lower.offer(results.scores[i]! - bound, node);
     }
-    const best = new TopK(k);
-    for (let i = 0; i < n; i++) {
-      const node = nodes[i]!;
-      const bound = prepared.norm * errors[node]! + prepared.error * norms[node]!;
-      if (approx[i]! + bound >= lower.worst - 1e-9) best.offer(this.#rows.exactDot(query, node), node);
+    const candidates: number[] = [];
+    for (let i = 0; i < results.size; i++) {
+      const node = results.items[i]!;
+      if (upper[node]! >= lower.worst - SLACK) candidates.push(node);
     }
-    return this.#hits(best);
+    return this.#hits(rescore(rows, query, k, candidates, upper));
   }
 
   /** Nothing to release today (the walk runs on the caller); here for `VectorIndex` symmetry. */
@@ -441,7 +440,6 @@ export class HnswIndex implements VectorIndex {
   }
 
   #ensureCapacity(nodes: number): void {
-    if (this.#scoreScratch.length < this.#maxBatch()) this.#scoreScratch = new Float64Array(this.#maxBatch());
     if (nodes <= this.#levels.length) return;
     const capacity = Math.max(nodes, this.#levels.length * 2, 16);
     this.#levels = grow(this.#levels, new Uint8Array(capacity));
@@ -468,11 +466,6 @@ export class HnswIndex implements VectorIndex {
       score,
       metadata: this.#metadata[item]!,
     }));
-  }
-
-  #scratch(): Float64Array {
-    if (this.#upperScratch.length < this.#rows.count) this.#upperScratch = new Float64Array(this.#rows.count);
-    return this.#upperScratch;
   }
 }
 

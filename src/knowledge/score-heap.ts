@@ -4,12 +4,14 @@
  */
 export class ScoreHeap {
   readonly #max: boolean;
-  scores = new Float64Array(64);
-  items = new Int32Array(64);
+  scores: Float64Array;
+  items: Int32Array;
   size = 0;
 
-  constructor(max: boolean) {
+  constructor(max: boolean, capacity = 64) {
     this.#max = max;
+    this.scores = new Float64Array(Math.max(1, capacity));
+    this.items = new Int32Array(Math.max(1, capacity));
   }
 
   reset(): this {
@@ -23,14 +25,7 @@ export class ScoreHeap {
   }
 
   push(score: number, item: number): void {
-    if (this.size === this.scores.length) {
-      const scores = new Float64Array(this.size * 2);
-      scores.set(this.scores);
-      this.scores = scores;
-      const items = new Int32Array(this.size * 2);
-      items.set(this.items);
-      this.items = items;
-    }
+    if (this.size === this.scores.length) this.#grow();
     const scores = this.scores;
     const items = this.items;
     let i = this.size++;
@@ -47,12 +42,22 @@ export class ScoreHeap {
 
   /** Removes the top and returns its item. */
   pop(): number {
+    const top = this.items[0]!;
+    const n = --this.size;
+    this.#siftDown(this.scores[n]!, this.items[n]!);
+    return top;
+  }
+
+  /** Replaces the top with (score, item): a pop and a push in one pass. */
+  replaceTop(score: number, item: number): void {
+    this.#siftDown(score, item);
+  }
+
+  /** Places (score, item) from the root down, over the first `size` entries. */
+  #siftDown(score: number, item: number): void {
     const scores = this.scores;
     const items = this.items;
-    const top = items[0]!;
-    const n = --this.size;
-    const score = scores[n]!;
-    const item = items[n]!;
+    const n = this.size;
     let i = 0;
     for (;;) {
       const left = 2 * i + 1;
@@ -68,6 +73,14 @@ export class ScoreHeap {
     }
     scores[i] = score;
     items[i] = item;
-    return top;
+  }
+
+  #grow(): void {
+    const scores = new Float64Array(this.size * 2);
+    scores.set(this.scores);
+    this.scores = scores;
+    const items = new Int32Array(this.size * 2);
+    items.set(this.items);
+    this.items = items;
   }
 }

@@ -1,75 +1,39 @@
-/**
- * The k highest-scoring items seen: a min-heap over parallel typed arrays, so the root is the
- * worst kept and `worst` is the bar a new item must clear.
- */
+import { ScoreHeap } from './score-heap.ts';
+
+/** The k highest-scoring items seen: a min-heap of k, so `worst` is the bar a new item must clear. */
 export class TopK {
   readonly k: number;
-  readonly #scores: Float64Array;
-  readonly #items: Int32Array;
-  #count = 0;
+  readonly #heap: ScoreHeap;
 
   constructor(k: number) {
     this.k = k;
-    this.#scores = new Float64Array(k);
-    this.#items = new Int32Array(k);
+    this.#heap = new ScoreHeap(false, k);
   }
 
   get size(): number {
-    return this.#count;
+    return this.#heap.size;
   }
 
   get full(): boolean {
-    return this.#count === this.k;
+    return this.#heap.size === this.k;
   }
 
   /** Score of the worst kept item; −∞ until k are kept. */
   get worst(): number {
-    return this.#count < this.k ? Number.NEGATIVE_INFINITY : this.#scores[0]!;
+    return this.full ? this.#heap.topScore : Number.NEGATIVE_INFINITY;
   }
 
   /** Keeps `item` if it is among the k best so far. */
   offer(score: number, item: number): void {
-    if (this.#count < this.k) this.#siftUp(this.#count++, score, item);
-    else if (score > this.#scores[0]!) this.#siftDown(score, item);
+    if (this.#heap.size < this.k) this.#heap.push(score, item);
+    else if (score > this.#heap.topScore) this.#heap.replaceTop(score, item);
   }
 
   /** Kept items, best first. */
   sorted(): Array<{ score: number; item: number }> {
+    const { scores, items, size } = this.#heap;
     const out: Array<{ score: number; item: number }> = [];
-    for (let i = 0; i < this.#count; i++) out.push({ score: this.#scores[i]!, item: this.#items[i]! });
+    for (let i = 0; i < size; i++) out.push({ score: scores[i]!, item: items[i]! });
     return out.sort((a, b) => b.score - a.score || a.item - b.item);
-  }
-
-  #siftUp(i: number, score: number, item: number): void {
-    const scores = this.#scores;
-    const items = this.#items;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (scores[parent]! <= score) break;
-      scores[i] = scores[parent]!;
-      items[i] = items[parent]!;
-      i = parent;
-    }
-    scores[i] = score;
-    items[i] = item;
-  }
-
-  #siftDown(score: number, item: number): void {
-    const scores = this.#scores;
-    const items = this.#items;
-    const n = this.#count;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      const child = right < n && scores[right]! < scores[left]! ? right : left;
-      if (scores[child]! >= score) break;
-      scores[i] = scores[child]!;
-      items[i] = items[child]!;
-      i = child;
-    }
-    scores[i] = score;
-    items[i] = item;
   }
 }

@@ -2,13 +2,12 @@ import { TopK } from '../top-k.ts';
 import { type PreparedQuery, QUERY_OFFSET, type VectorRows } from './vector-rows.ts';
 
 /** Rounding room on the error bound (scores are float64 sums of exact float32 products). */
-const SLACK = 1e-9;
+export const SLACK = 1e-9;
 
 /**
  * The exact top k of `rows` for `query`, from the integer dots a kernel left at
  * `i32[first + i * step]`: the k best lower bounds set a threshold, and only rows whose upper
- * bound reaches it are re-scored in float64. Rows `accept` refuses are skipped. `upper` is
- * scratch of at least `rows.count` entries.
+ * bound reaches it are re-scored in float64. Rows `accept` refuses are skipped.
  */
 export function selectExact(
   rows: VectorRows,
@@ -18,9 +17,9 @@ export function selectExact(
   accept: ((row: number) => boolean) | undefined,
   first: number,
   step: number,
-  upper: Float64Array,
 ): TopK {
   const n = rows.count;
+  const upper = rows.upperScratch();
   const dots = rows.i32;
   const { scales, errors, norms, sums } = rows.stats;
   const { scale, norm, error } = prepared;
@@ -44,7 +43,20 @@ export function selectExact(
   for (let i = 0; i < n; i++) {
     if (upper[i]! >= threshold && upper[i]! !== Number.NEGATIVE_INFINITY) candidates.push(i);
   }
-  // Best upper bound first: once the k-th exact score beats the next upper bound, stop.
+  return rescore(rows, query, k, candidates, upper);
+}
+
+/**
+ * The exact top k of `candidates` (rows whose `upper[row]` bound could reach it), re-scored in
+ * float64 best bound first, stopping once the k-th exact score beats the next bound.
+ */
+export function rescore(
+  rows: VectorRows,
+  query: Float32Array,
+  k: number,
+  candidates: number[],
+  upper: Float64Array,
+): TopK {
   candidates.sort((a, b) => upper[b]! - upper[a]!);
   const best = new TopK(k);
   for (const i of candidates) {
@@ -60,10 +72,9 @@ export function scanExact(
   query: Float32Array,
   k: number,
   accept: ((row: number) => boolean) | undefined,
-  upper: Float64Array,
 ): TopK {
   const prepared = rows.prepare(query, 0);
   const out = rows.reserve(1, rows.count);
   rows.scan(out);
-  return selectExact(rows, query, prepared, k, accept, out >> 2, 1, upper);
+  return selectExact(rows, query, prepared, k, accept, out >> 2, 1);
 }

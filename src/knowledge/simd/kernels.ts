@@ -16,7 +16,6 @@ interface WasmApi {
 /** The functions kernels.wat exports. */
 export interface KernelExports {
   dotRows(query: number, rows: number, n: number, stride: number, out: number): void;
-  dotList(query: number, rows: number, stride: number, ids: number, n: number, out: number): void;
   dotRowsMulti(queries: number, nq: number, rows: number, n: number, stride: number, out: number): void;
   dotRowsU7(query: number, rows: number, n: number, stride: number, out: number): void;
   dotListU7(query: number, rows: number, stride: number, ids: number, n: number, out: number): void;

@@ -80,22 +80,7 @@
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (br $row))))
 
-  ;; out[j] = dot(query, row ids[j]) for $n row numbers at $ids (i32), rows based at $rows.
-  (func (export "dotList") (param $q i32) (param $rows i32) (param $stride i32) (param $ids i32) (param $n i32) (param $out i32)
-    (local $end i32)
-    (local.set $end (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 2))))
-    (block $done
-      (loop $row
-        (br_if $done (i32.ge_u (local.get $out) (local.get $end)))
-        (i32.store (local.get $out)
-          (call $dot (local.get $q)
-            (i32.add (local.get $rows) (i32.mul (i32.load (local.get $ids)) (local.get $stride)))
-            (local.get $stride)))
-        (local.set $ids (i32.add (local.get $ids) (i32.const 4)))
-        (local.set $out (i32.add (local.get $out) (i32.const 4)))
-        (br $row))))
-
-;; Dots of the int8 row at $p with the 4 queries at $q, $q + stride, ... into out[0..3]: the
+  ;; Dots of the int8 row at $p with the 4 queries at $q, $q + stride, ... into out[0..3]: the
   ;; row is loaded once for all four.
   (func $dot4 (param $q i32) (param $p i32) (param $stride i32) (param $out i32)
     (local $end i32) (local $x v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)

@@ -239,6 +239,14 @@ export class VectorRows {
     return this.#scanner.running;
   }
 
+  /** Scratch of at least `count` float64s, for per-row bounds during one search. */
+  upperScratch(): Float64Array {
+    if (this.#upper.length < this.#count) this.#upper = new Float64Array(this.#capacity);
+    return this.#upper;
+  }
+
+  #upper = new Float64Array(0);
+
   /** Stops the scan threads, if any; later scans run on the calling thread. */
   close(): Promise<void> {
     return this.#scanner.close();
