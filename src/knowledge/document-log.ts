@@ -1,8 +1,9 @@
 import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { AbortedError } from '../errors/index.ts';
 import { KnowledgeStoreCorruptError } from './store-errors.ts';
-import { formatLine, LineWriter, readStoreLines } from './store-lines.ts';
+import { formatLine, formatLineBytes, LineWriter, readStoreLines } from './store-lines.ts';
 import { StoreLock } from './store-lock.ts';
 import {
   decode,
@@ -24,6 +25,8 @@ const SNAPSHOT = 'snapshot.jsonl';
 const LEGACY_SNAPSHOT = 'snapshot.json';
 const LOG = 'log.jsonl';
 const TEMPORARY = `${SNAPSHOT}.tmp`;
+/** A line this long (a large document with its vectors) is written after a turn of the event loop. */
+const LARGE_LINE = 1 << 20;
 
 /** When the log is folded into a new snapshot on its own. */
 export interface CompactionPolicy {
@@ -222,7 +225,8 @@ export class DocumentLog {
 
   #append(json: string, onWritten: (bytes: number) => void): Promise<void> {
     const run = this.#queue.then(async () => {
-      const { text, crc } = formatLine(this.#crc, json);
+      if (json.length >= LARGE_LINE) await yieldToLoop(); // its encoding just took the loop a while
+      const { bytes: text, crc } = formatLineBytes(this.#crc, json);
       try {
         await this.#log!.appendFile(text);
         await this.#log!.datasync();
@@ -232,7 +236,7 @@ export class DocumentLog {
         await this.#log!.truncate(this.#logBytes).catch(() => {});
         throw error;
       }
-      const bytes = Buffer.byteLength(text);
+      const bytes = text.length;
       this.#logBytes += bytes;
       this.#crc = crc;
       onWritten(bytes);

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import {
@@ -72,6 +73,9 @@ export interface KnowledgeBaseOptions {
    */
   index?: VectorIndex | 'exact' | 'hnsw';
 }
+
+/** A document of this many chunks or more is prepared in steps with the event loop running between. */
+const LARGE_CHUNKS = 64;
 
 const limitsSchema = z.strictObject({
   maxDocumentChars: z.number().int().min(1).default(1_000_000),
@@ -245,10 +249,11 @@ export class KnowledgeBase {
 
   /**
    * Deletes every document of a tenant, from memory, the index and disk: a durable deletion
-   * record, then a compaction, after which the tenant's text is in no file of the store. An
-   * abort before the record is written changes nothing; one during the compaction leaves the
-   * documents deleted and their text on disk until the next compaction (calling this again
-   * finishes it). @throws KnowledgeInvalidError, AbortedError
+   * record, then a compaction, after which the tenant's text is in no file of the store. A
+   * signal aborted before the call changes nothing; once called, the record is written, and an
+   * abort stops only the compaction: the documents are deleted, their text stays on disk until
+   * the next compaction (on the next open at the latest; calling this again finishes it).
+   * Returns how many documents were deleted. @throws KnowledgeInvalidError, AbortedError
    */
   async deleteTenant(
     tenantId: string,
@@ -370,9 +375,17 @@ export class KnowledgeBase {
     return index;
   }
 
+  /**
+   * Chunks and embeds a document. A large one lets the event loop run between the steps, so
+   * other tenants' requests interleave with it (the embedding itself may be on a thread).
+   */
   async #prepare(doc: StoredDocument): Promise<Prepared> {
     const chunks = chunkText(doc.text, this.#chunking);
-    return { chunks, vectors: await this.embedder.embed(chunks.map((c) => c.text)) };
+    const large = chunks.length >= LARGE_CHUNKS;
+    if (large) await yieldToLoop();
+    const vectors = await this.embedder.embed(chunks.map((c) => c.text));
+    if (large) await yieldToLoop();
+    return { chunks, vectors };
   }
 
   /** One change read back from disk: indexed with its stored vectors, or queued in `toEmbed`. */

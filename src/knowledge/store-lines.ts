@@ -39,6 +39,18 @@ export function formatLine(crc: number, json: string): { text: string; crc: numb
   return { text: `${next.toString(16).padStart(CRC_DIGITS, '0')} ${json}\n`, crc: next };
 }
 
+/** `formatLine` as bytes, converting the JSON to UTF-8 once (for a large record, the costly part). */
+export function formatLineBytes(crc: number, json: string): { bytes: Buffer; crc: number } {
+  const payload = Buffer.from(json);
+  const next = crc32(payload, crc);
+  const bytes = Buffer.allocUnsafe(CRC_DIGITS + 2 + payload.length);
+  bytes.write(next.toString(16).padStart(CRC_DIGITS, '0'), 0, 'latin1');
+  bytes[CRC_DIGITS] = SPACE;
+  payload.copy(bytes, CRC_DIGITS + 1);
+  bytes[bytes.length - 1] = NEWLINE;
+  return { bytes, crc: next };
+}
+
 /**
  * The verified lines of a file (none when it does not exist). Text after the last newline is
  * a torn write: left out, or with `strict` (a snapshot, written whole before its rename) an
