@@ -29,5 +29,15 @@ describe('loadServerConfig', () => {
     assert.throws(() => loadServerConfig({ LOG_LEVEL: 'loud' }), /logLevel/);
     assert.throws(() => loadServerConfig({ AGENTFLEET_KNOWLEDGE_INDEX: 'faiss' }), /knowledgeIndex/);
     assert.equal(loadServerConfig({ AGENTFLEET_KNOWLEDGE_INDEX: 'hnsw' }).knowledgeIndex, 'hnsw');
+    const quotas = loadServerConfig({
+      AGENTFLEET_KNOWLEDGE_MAX_DOCUMENTS_PER_TENANT: '50000',
+      AGENTFLEET_KNOWLEDGE_MAX_BYTES_PER_TENANT: '1073741824',
+    });
+    assert.equal(quotas.knowledgeMaxDocumentsPerTenant, 50_000);
+    assert.equal(quotas.knowledgeMaxBytesPerTenant, 1024 ** 3);
+    assert.throws(
+      () => loadServerConfig({ AGENTFLEET_KNOWLEDGE_MAX_DOCUMENTS_PER_TENANT: '0' }),
+      /AGENTFLEET_KNOWLEDGE_MAX_DOCUMENTS_PER_TENANT/,
+    );
   });
 });

@@ -58,6 +58,10 @@ export const serverConfigSchema = z.object({
   knowledgeDir: z.string().min(1).optional(),
   /** Vector index of the knowledge base: `exact` or `hnsw` (approximate). Env `AGENTFLEET_KNOWLEDGE_INDEX`. Default `exact`. */
   knowledgeIndex: z.enum(['exact', 'hnsw']).default('exact'),
+  /** Documents one tenant may hold in the knowledge base. Env `AGENTFLEET_KNOWLEDGE_MAX_DOCUMENTS_PER_TENANT`. Default 10,000. */
+  knowledgeMaxDocumentsPerTenant: int(1, 1_000_000_000).optional(),
+  /** UTF-8 bytes of document text one tenant may hold. Env `AGENTFLEET_KNOWLEDGE_MAX_BYTES_PER_TENANT`. Default 16 MiB. */
+  knowledgeMaxBytesPerTenant: int(1, Number.MAX_SAFE_INTEGER).optional(),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -86,6 +90,8 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   redisUrl: 'AGENTFLEET_REDIS_URL',
   knowledgeDir: 'AGENTFLEET_KNOWLEDGE_DIR',
   knowledgeIndex: 'AGENTFLEET_KNOWLEDGE_INDEX',
+  knowledgeMaxDocumentsPerTenant: 'AGENTFLEET_KNOWLEDGE_MAX_DOCUMENTS_PER_TENANT',
+  knowledgeMaxBytesPerTenant: 'AGENTFLEET_KNOWLEDGE_MAX_BYTES_PER_TENANT',
 };
 
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);

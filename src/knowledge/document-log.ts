@@ -1,160 +1,232 @@
 import { type FileHandle, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { endianness } from 'node:os';
-import { join } from 'node:path';
-import { AgentfleetError } from '../errors/index.ts';
+import { join, resolve } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { AbortedError } from '../errors/index.ts';
+import { KnowledgeStoreCorruptError } from './store-errors.ts';
+import { formatLine, formatLineBytes, LineWriter, readStoreLines } from './store-lines.ts';
+import { StoreLock } from './store-lock.ts';
+import {
+  decode,
+  encodeUpsert,
+  isLine,
+  keyOf,
+  type Line,
+  type LogEntry,
+  type StoredRecord,
+  tenantOfKey,
+  toRecord,
+} from './store-records.ts';
 
-/** A document as the knowledge base keeps it. */
-export interface StoredDocument {
-  id: string;
-  tenant: string;
-  text: string;
-  metadata: Record<string, string | number | boolean>;
-}
-
-/** The chunk vectors of a document, as stored beside it. */
-export interface StoredVectors {
-  /** `Embedder.id` of the embedder that made them. */
-  embedder: string;
-  /** Fingerprint of the chunk texts they are the vectors of. */
-  chunking: string;
-  dimensions: number;
-  chunks: number;
-  /** `chunks × dimensions` values, chunk after chunk. */
-  data: Float32Array;
-}
-
-/** A document with, when the embedder has an id, its vectors. */
-export interface StoredRecord {
-  doc: StoredDocument;
-  vectors?: StoredVectors | undefined;
-}
-
-/** One change, as `DocumentLog.open` replays it. */
-export type LogEntry =
-  | { op: 'upsert'; doc: StoredDocument; vectors?: StoredVectors | undefined }
-  | { op: 'delete'; tenant: string; id: string };
-
-/** On disk the vectors are base64 of their little-endian float32 bytes. */
-type EncodedVectors = Omit<StoredVectors, 'data'> & { data: string };
-type Line =
-  | { op: 'upsert'; doc: StoredDocument; vectors?: EncodedVectors }
-  | { op: 'delete'; tenant: string; id: string };
-
-/** The store on disk is unreadable (not a torn last write, which is expected after a crash). */
-export class KnowledgeStoreCorruptError extends AgentfleetError {
-  constructor(message: string, cause?: unknown) {
-    super('KNOWLEDGE_STORE_CORRUPT', message, { cause });
-  }
-}
+export type { LogEntry, StoredDocument, StoredRecord, StoredVectors } from './store-records.ts';
+export { keyOf } from './store-records.ts';
 
 const SNAPSHOT = 'snapshot.jsonl';
-/** The snapshot of earlier versions, one JSON array without vectors; read when there is no `snapshot.jsonl`. */
+/** The snapshot of the first versions, one JSON array without vectors; read when there is no `snapshot.jsonl`. */
 const LEGACY_SNAPSHOT = 'snapshot.json';
 const LOG = 'log.jsonl';
+const TEMPORARY = `${SNAPSHOT}.tmp`;
+/** A line this long (a large document with its vectors) is written after a turn of the event loop. */
+const LARGE_LINE = 1 << 20;
+
+/** When the log is folded into a new snapshot on its own. */
+export interface CompactionPolicy {
+  /** Compact once the files hold more than `ratio` × the bytes of the live records. */
+  ratio: number;
+  /** …and the log holds at least this many bytes. */
+  minBytes: number;
+}
+
+/** What the store's files hold, in bytes. */
+export interface StorageStats {
+  snapshotBytes: number;
+  logBytes: number;
+  /** Bytes of the records a compaction would keep (the live documents). */
+  liveBytes: number;
+  /** Compactions done since open, asked for or automatic. */
+  compactions: number;
+  /** Message of the last automatic compaction that failed, until one succeeds. */
+  lastCompactionError?: string;
+}
 
 /**
- * Crash-safe persistence: a snapshot (`snapshot.jsonl`, one upsert line per document, replaced
- * by rename) plus an append log (`log.jsonl`) of upserts and deletes, each synced to disk before
- * it is acknowledged. An upsert line carries the document's chunk vectors when it has them, in
- * the same write. Loading replays the log over the snapshot; a torn last line (a crash
- * mid-write, never acknowledged) is dropped. Files are read and written line by line, so no
- * string ever holds the whole store.
+ * Crash-safe persistence: a snapshot (`snapshot.jsonl`, one upsert line per document and a
+ * closing count, replaced by rename) plus an append log (`log.jsonl`) of upserts, deletes and
+ * tenant deletions, each synced to disk before it is acknowledged. Every line is checksummed
+ * in a chain (`store-lines.ts`), so damage anywhere is `KNOWLEDGE_STORE_CORRUPT`; only a torn
+ * last line of the log (a crash mid-write, never acknowledged) is dropped. The directory is
+ * locked (`store-lock.ts`) while open. Files are read and written line by line, so no string
+ * ever holds the whole store.
  */
 export class DocumentLog {
   readonly #dir: string;
+  readonly #lock: StoreLock;
+  readonly #policy: CompactionPolicy;
   #log: FileHandle | undefined;
   /** Bytes of complete lines in the log: a failed append is cut back to this. */
   #logBytes = 0;
+  /** The log's checksum chain so far. */
+  #crc = 0;
+  #snapshotBytes = 0;
+  /** Bytes of the line that decides each live document. */
+  readonly #live = new Map<string, number>();
+  #liveBytes = 0;
+  #compactions = 0;
+  /** After a failed automatic compaction, the next waits for the log to reach this. */
+  #retryAt = 0;
+  #lastError: string | undefined;
+  /** Files in an older format, or a tenant's deleted text still on disk: rewrite on open. */
+  #stale = false;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(dir: string) {
+  private constructor(dir: string, lock: StoreLock, policy: CompactionPolicy) {
     this.#dir = dir;
+    this.#lock = lock;
+    this.#policy = policy;
   }
 
   /**
-   * Opens (creating) the store and replays what it holds into `onEntry`: the snapshot's
-   * documents, then the log's changes in order. @throws KnowledgeStoreCorruptError
+   * Opens (creating) and locks the store, and replays what it holds into `onEntry`: the
+   * snapshot's documents, then the log's changes in order.
+   * @throws KnowledgeStoreLockedError, KnowledgeStoreCorruptError
    */
-  static async open(dir: string, onEntry: (entry: LogEntry) => void): Promise<DocumentLog> {
-    await mkdir(dir, { recursive: true });
-    for await (const { entry, where } of readSnapshot(dir)) onEntry(decode(entry, dir, where));
-    let validBytes = 0;
-    for await (const { line, end, number } of readLines(join(dir, LOG))) {
-      onEntry(decode(parse(line, dir, LOG, number), dir, `${LOG} line ${number}`));
-      validBytes = end;
+  static async open(
+    dir: string,
+    onEntry: (entry: LogEntry) => void,
+    policy: CompactionPolicy,
+  ): Promise<DocumentLog> {
+    const directory = resolve(dir);
+    await mkdir(directory, { recursive: true });
+    const log = new DocumentLog(directory, await StoreLock.acquire(directory), policy);
+    try {
+      await log.#load(onEntry);
+    } catch (error) {
+      await log.close();
+      throw error;
     }
-    const log = new DocumentLog(dir);
-    log.#log = await open(join(dir, LOG), 'a+');
-    await log.#log.truncate(validBytes); // cut a torn last line
-    log.#logBytes = validBytes;
     return log;
   }
 
+  /** True when the files are in an older format or hold a deleted tenant's text: `compact()` rewrites them. */
+  get stale(): boolean {
+    return this.#stale;
+  }
+
+  /** True when the policy wants a compaction now. */
+  get wantsCompaction(): boolean {
+    const disk = this.#snapshotBytes + this.#logBytes;
+    return (
+      this.#log !== undefined &&
+      this.#logBytes >= Math.max(this.#policy.minBytes, this.#retryAt) &&
+      disk > this.#policy.ratio * this.#liveBytes
+    );
+  }
+
+  get stats(): StorageStats {
+    const stats: StorageStats = {
+      snapshotBytes: this.#snapshotBytes,
+      logBytes: this.#logBytes,
+      liveBytes: this.#liveBytes,
+      compactions: this.#compactions,
+    };
+    if (this.#lastError !== undefined) stats.lastCompactionError = this.#lastError;
+    return stats;
+  }
+
   /** Appends and syncs an upsert (with its vectors, if given); resolves once it is on disk. */
-  upsert(doc: StoredDocument, vectors?: StoredVectors): Promise<void> {
-    return this.#append(encodeUpsert({ doc, vectors }));
+  upsert(record: StoredRecord): Promise<void> {
+    const key = keyOf(record.doc.tenant, record.doc.id);
+    return this.#append(encodeUpsert(record), (bytes) => this.#setLive(key, bytes));
   }
 
   /** Appends and syncs a delete. */
   delete(tenant: string, id: string): Promise<void> {
-    return this.#append(JSON.stringify({ op: 'delete', tenant, id } satisfies Line));
+    return this.#append(JSON.stringify({ op: 'delete', tenant, id } satisfies Line), () =>
+      this.#setLive(keyOf(tenant, id), undefined),
+    );
+  }
+
+  /** Appends and syncs the deletion of every document of a tenant (one record). */
+  deleteTenant(tenant: string): Promise<void> {
+    return this.#append(JSON.stringify({ op: 'deleteTenant', tenant } satisfies Line), () =>
+      this.#dropTenant(tenant),
+    );
   }
 
   /**
-   * Writes what the store holds as the new snapshot and empties the log. The store is merged
-   * from disk line by line (lines are copied, not decoded), except that a live document with
-   * an entry in `replacements` is written as that record instead (vectors re-embedded since).
+   * Writes what the store holds as the new snapshot and empties the log; a deleted document's
+   * text is then in no file. The store is merged from disk line by line (records are copied,
+   * not decoded), except that a live document with an entry in `replacements` is written as
+   * that record instead (vectors re-embedded since). Crash-safe at every step: the new snapshot
+   * is synced and renamed into place before the log is emptied, and until then the old files
+   * are whole. An abort before the rename leaves the store as it was.
+   * @throws AbortedError, KnowledgeStoreCorruptError
    */
-  compact(replacements: ReadonlyMap<string, StoredRecord> = new Map()): Promise<void> {
-    const run = this.#queue.then(async () => {
-      const logPath = join(this.#dir, LOG);
-      // The last line of each document in the log decides it; everything before is superseded.
-      const last = new Map<string, number>();
-      for await (const { line, number } of readLines(logPath)) {
-        last.set(keyOfLine(parse(line, this.#dir, LOG, number)), number);
-      }
-      const temporary = join(this.#dir, `${SNAPSHOT}.tmp`);
-      const file = await open(temporary, 'w');
-      try {
-        const out = new LineWriter(file);
-        const keep = async (key: string, line: string) => {
-          const replacement = replacements.get(key);
-          await out.write(replacement === undefined ? line : encodeUpsert(replacement));
-        };
-        for await (const { entry, line } of readSnapshot(this.#dir)) {
-          const key = keyOfLine(entry);
-          if (!last.has(key)) await keep(key, line);
-        }
-        for await (const { line, number } of readLines(logPath)) {
-          const entry = parse(line, this.#dir, LOG, number);
-          const key = keyOfLine(entry);
-          if (entry.op === 'upsert' && last.get(key) === number) await keep(key, line);
-        }
-        await out.flush();
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temporary, join(this.#dir, SNAPSHOT));
-      await syncDirectory(this.#dir); // the rename is durable before the log it replaces is emptied
-      await rm(join(this.#dir, LEGACY_SNAPSHOT), { force: true });
-      await this.#log!.truncate(0);
-      await this.#log!.sync();
-      this.#logBytes = 0;
-    });
+  compact(replacements: ReadonlyMap<string, StoredRecord> = new Map(), signal?: AbortSignal): Promise<void> {
+    const run = this.#queue.then(() => this.#compact(replacements, signal));
     this.#queue = run.catch(() => {});
     return run;
   }
 
+  /** Records the failure of an automatic compaction; the next waits for the log to double. */
+  compactionFailed(error: unknown): void {
+    this.#lastError = error instanceof Error ? error.message : String(error);
+    this.#retryAt = Math.max(this.#policy.minBytes, 2 * this.#logBytes);
+  }
+
+  /** Waits for queued writes, closes the log and releases the lock. */
   async close(): Promise<void> {
     await this.#queue;
     await this.#log?.close();
     this.#log = undefined;
+    await this.#lock.release();
   }
 
-  #append(line: string): Promise<void> {
+  async #load(onEntry: (entry: LogEntry) => void): Promise<void> {
+    await rm(join(this.#dir, TEMPORARY), { force: true }); // a compaction cut short
+    for await (const { entry, bytes } of this.#readSnapshot()) {
+      onEntry(entry);
+      this.#setLive(keyOf(entry.doc.tenant, entry.doc.id), bytes);
+    }
+    const path = join(this.#dir, LOG);
+    for await (const line of readStoreLines(path)) {
+      const where = { file: path, line: line.number, offset: line.offset };
+      const record = toRecord(line, path);
+      if (record.op === 'end') throw new KnowledgeStoreCorruptError('a snapshot record in the log', where);
+      const entry = decode(record, where);
+      onEntry(entry);
+      if (entry.op === 'deleteTenant') {
+        this.#dropTenant(entry.tenant);
+        this.#stale = true; // its text may still be in the files
+      } else {
+        const key =
+          entry.op === 'upsert' ? keyOf(entry.doc.tenant, entry.doc.id) : keyOf(entry.tenant, entry.id);
+        this.#setLive(key, entry.op === 'upsert' ? line.end - line.offset : undefined);
+      }
+      if (line.legacy) this.#stale = true;
+      else this.#crc = formatLine(this.#crc, line.json).crc;
+      this.#logBytes = line.end;
+    }
+    this.#log = await open(path, 'a+');
+    await this.#log.truncate(this.#logBytes); // cut a torn last line
+  }
+
+  #setLive(key: string, bytes: number | undefined): void {
+    this.#liveBytes -= this.#live.get(key) ?? 0;
+    if (bytes === undefined) this.#live.delete(key);
+    else {
+      this.#live.set(key, bytes);
+      this.#liveBytes += bytes;
+    }
+  }
+
+  #dropTenant(tenant: string): void {
+    for (const key of this.#live.keys()) if (tenantOfKey(key) === tenant) this.#setLive(key, undefined);
+  }
+
+  #append(json: string, onWritten: (bytes: number) => void): Promise<void> {
     const run = this.#queue.then(async () => {
-      const text = `${line}\n`;
+      if (json.length >= LARGE_LINE) await yieldToLoop(); // its encoding just took the loop a while
+      const { bytes: text, crc } = formatLineBytes(this.#crc, json);
       try {
         await this.#log!.appendFile(text);
         await this.#log!.datasync();
@@ -164,125 +236,154 @@ export class DocumentLog {
         await this.#log!.truncate(this.#logBytes).catch(() => {});
         throw error;
       }
-      this.#logBytes += Buffer.byteLength(text);
+      const bytes = text.length;
+      this.#logBytes += bytes;
+      this.#crc = crc;
+      onWritten(bytes);
     });
     this.#queue = run.catch(() => {});
     return run;
   }
-}
 
-export function keyOf(tenant: string, id: string): string {
-  return `${tenant}\u0000${id}`;
-}
-
-function keyOfLine(line: Line): string {
-  return line.op === 'upsert' ? keyOf(line.doc.tenant, line.doc.id) : keyOf(line.tenant, line.id);
-}
-
-const LITTLE_ENDIAN = endianness() === 'LE';
-
-function encodeUpsert({ doc, vectors }: StoredRecord): string {
-  if (vectors === undefined) return JSON.stringify({ op: 'upsert', doc } satisfies Line);
-  const { data, ...rest } = vectors;
-  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const le = LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap32();
-  return JSON.stringify({
-    op: 'upsert',
-    doc,
-    vectors: { ...rest, data: le.toString('base64') },
-  } satisfies Line);
-}
-
-function parse(line: string, dir: string, file: string, number: number): Line {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (error) {
-    throw new KnowledgeStoreCorruptError(`${dir}/${file} line ${number} is not valid JSON.`, error);
-  }
-  if (!isLine(value)) throw new KnowledgeStoreCorruptError(`${dir}/${file} line ${number} is not an entry.`);
-  return value;
-}
-
-function isLine(value: unknown): value is Line {
-  const v = value as Partial<Record<string, unknown>> | null;
-  if (typeof v !== 'object' || v === null) return false;
-  if (v.op === 'delete') return typeof v.tenant === 'string' && typeof v.id === 'string';
-  const doc = v.doc as Partial<Record<string, unknown>> | null | undefined;
-  return (
-    v.op === 'upsert' &&
-    typeof doc === 'object' &&
-    doc !== null &&
-    typeof doc.tenant === 'string' &&
-    typeof doc.id === 'string' &&
-    typeof doc.text === 'string' &&
-    typeof doc.metadata === 'object' &&
-    doc.metadata !== null
-  );
-}
-
-/** Decodes and checks an entry's vectors. @throws KnowledgeStoreCorruptError */
-function decode(line: Line, dir: string, where: string): LogEntry {
-  if (line.op === 'delete' || line.vectors === undefined) return line as LogEntry;
-  const v = line.vectors as Partial<Record<keyof EncodedVectors, unknown>>;
-  const corrupt = (why: string) =>
-    new KnowledgeStoreCorruptError(`${dir}/${where}: the vectors of "${line.doc.id}" ${why}.`);
-  if (
-    typeof v.embedder !== 'string' ||
-    typeof v.chunking !== 'string' ||
-    !Number.isSafeInteger(v.dimensions) ||
-    (v.dimensions as number) < 1 ||
-    !Number.isSafeInteger(v.chunks) ||
-    (v.chunks as number) < 0 ||
-    typeof v.data !== 'string'
-  ) {
-    throw corrupt('are malformed');
-  }
-  const byteLength = (v.dimensions as number) * (v.chunks as number) * 4;
-  // Buffer skips characters that are not base64, so a damaged string decodes short.
-  const bytes = Buffer.from(v.data, 'base64');
-  if (bytes.length !== byteLength || v.data.length !== Math.ceil(byteLength / 3) * 4) {
-    throw corrupt(`hold ${bytes.length} bytes, not ${v.dimensions} dimensions × ${v.chunks} chunks × 4`);
-  }
-  if (!LITTLE_ENDIAN) bytes.swap32();
-  const data = new Float32Array(byteLength / 4);
-  new Uint8Array(data.buffer).set(bytes); // copied: the decoded bytes need not be 4-byte aligned
-  for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i]!)) throw corrupt(`hold a value that is not finite (at ${i})`);
-  }
-  return { op: 'upsert', doc: line.doc, vectors: { ...(v as EncodedVectors), data } };
-}
-
-/**
- * The snapshot's upserts, with where each is for messages: `snapshot.jsonl`, or when there is
- * none the JSON array of an older `snapshot.json`.
- */
-async function* readSnapshot(dir: string): AsyncGenerator<{ entry: Line; line: string; where: string }> {
-  if (await exists(join(dir, SNAPSHOT))) {
-    for await (const { line, number } of readLines(join(dir, SNAPSHOT), true)) {
-      const entry = parse(line, dir, SNAPSHOT, number);
-      if (entry.op !== 'upsert') {
-        throw new KnowledgeStoreCorruptError(`${dir}/${SNAPSHOT} line ${number} is not an upsert.`);
-      }
-      yield { entry, line, where: `${SNAPSHOT} line ${number}` };
+  async #compact(
+    replacements: ReadonlyMap<string, StoredRecord>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const checkAbort = () => {
+      if (signal?.aborted) throw new AbortedError('The compaction was aborted; the store is as it was.');
+    };
+    checkAbort();
+    const logPath = join(this.#dir, LOG);
+    // The last record of each document in the log decides it, and a tenant deletion every
+    // earlier record of the tenant; everything superseded is left out.
+    const last = new Map<string, number>();
+    const tenantCut = new Map<string, number>();
+    for await (const line of readStoreLines(logPath)) {
+      const record = toRecord(line, logPath);
+      if (record.op === 'deleteTenant') tenantCut.set(record.tenant, line.number);
+      else if (record.op !== 'end') last.set(keyOfRecord(record), line.number);
     }
-    return;
+    const temporary = join(this.#dir, TEMPORARY);
+    const file = await open(temporary, 'w');
+    const live = new Map<string, number>();
+    const out = new LineWriter(file);
+    let done = false;
+    try {
+      const keep = async (key: string, json: string) => {
+        const replacement = replacements.get(key);
+        live.set(key, await out.write(replacement === undefined ? json : encodeUpsert(replacement)));
+      };
+      for await (const { entry, json } of this.#readSnapshot()) {
+        checkAbort();
+        const key = keyOf(entry.doc.tenant, entry.doc.id);
+        if (!last.has(key) && !tenantCut.has(entry.doc.tenant)) await keep(key, json);
+      }
+      for await (const line of readStoreLines(logPath)) {
+        checkAbort();
+        const record = toRecord(line, logPath);
+        if (record.op !== 'upsert') continue;
+        const key = keyOfRecord(record);
+        if (last.get(key) === line.number && line.number > (tenantCut.get(record.doc.tenant) ?? 0)) {
+          await keep(key, line.json);
+        }
+      }
+      await out.write(JSON.stringify({ op: 'end', documents: live.size } satisfies Line));
+      await out.flush();
+      await file.sync();
+      done = true;
+    } finally {
+      await file.close();
+      if (!done) await rm(temporary, { force: true });
+    }
+    await rename(temporary, join(this.#dir, SNAPSHOT));
+    await syncDirectory(this.#dir); // the rename is durable before the log it replaces is emptied
+    await rm(join(this.#dir, LEGACY_SNAPSHOT), { force: true });
+    await this.#log!.truncate(0);
+    await this.#log!.sync();
+    this.#logBytes = 0;
+    this.#crc = 0;
+    this.#snapshotBytes = out.bytes;
+    this.#live.clear();
+    this.#liveBytes = 0;
+    for (const [key, bytes] of live) this.#setLive(key, bytes);
+    this.#compactions++;
+    this.#retryAt = 0;
+    this.#lastError = undefined;
+    this.#stale = false;
   }
-  if (!(await exists(join(dir, LEGACY_SNAPSHOT)))) return;
-  let docs: unknown;
-  try {
-    docs = JSON.parse(await readFile(join(dir, LEGACY_SNAPSHOT), 'utf8'));
-  } catch (error) {
-    throw new KnowledgeStoreCorruptError(`${dir}/${LEGACY_SNAPSHOT} is not valid JSON.`, error);
+
+  /**
+   * The snapshot's upserts with their JSON and size: `snapshot.jsonl`, which must end with its
+   * closing count, or when there is none the JSON array of the first versions' `snapshot.json`.
+   */
+  async *#readSnapshot(): AsyncGenerator<{
+    entry: Extract<LogEntry, { op: 'upsert' }>;
+    json: string;
+    bytes: number;
+  }> {
+    const path = join(this.#dir, SNAPSHOT);
+    if (await exists(path)) {
+      let documents = 0;
+      let end: { documents: number; number: number } | undefined;
+      let legacy = false;
+      let size = 0;
+      for await (const line of readStoreLines(path, true)) {
+        const where = { file: path, line: line.number, offset: line.offset };
+        if (end !== undefined)
+          throw new KnowledgeStoreCorruptError('a record after the closing count', where);
+        const record = toRecord(line, path);
+        legacy = line.legacy;
+        size = line.end;
+        if (record.op === 'end') {
+          end = { documents: record.documents, number: line.number };
+          if (record.documents !== documents) {
+            throw new KnowledgeStoreCorruptError(
+              `${documents} documents, but the closing count says ${record.documents}`,
+              where,
+            );
+          }
+          continue;
+        }
+        if (record.op !== 'upsert') throw new KnowledgeStoreCorruptError('not an upsert', where);
+        documents++;
+        const entry = decode(record, where) as Extract<LogEntry, { op: 'upsert' }>;
+        yield { entry, json: line.json, bytes: line.end - line.offset };
+      }
+      if (legacy || size === 0) this.#stale ||= legacy;
+      else if (end === undefined) {
+        throw new KnowledgeStoreCorruptError('cut short: the closing count is missing', {
+          file: path,
+          offset: size,
+        });
+      }
+      this.#snapshotBytes = size;
+      return;
+    }
+    const legacyPath = join(this.#dir, LEGACY_SNAPSHOT);
+    if (!(await exists(legacyPath))) return;
+    this.#stale = true;
+    let docs: unknown;
+    try {
+      docs = JSON.parse(await readFile(legacyPath, 'utf8'));
+    } catch (error) {
+      throw new KnowledgeStoreCorruptError('not valid JSON', { file: legacyPath }, error);
+    }
+    if (!Array.isArray(docs)) throw new KnowledgeStoreCorruptError('not an array', { file: legacyPath });
+    for (const doc of docs) {
+      const entry = { op: 'upsert', doc };
+      if (!isLine(entry)) throw new KnowledgeStoreCorruptError('holds a non-document', { file: legacyPath });
+      const json = JSON.stringify(entry);
+      yield {
+        entry: entry as Extract<LogEntry, { op: 'upsert' }>,
+        json,
+        bytes: Buffer.byteLength(json) + 10,
+      };
+    }
   }
-  if (!Array.isArray(docs))
-    throw new KnowledgeStoreCorruptError(`${dir}/${LEGACY_SNAPSHOT} is not an array.`);
-  for (const doc of docs) {
-    const entry = { op: 'upsert', doc } as Line;
-    if (!isLine(entry))
-      throw new KnowledgeStoreCorruptError(`${dir}/${LEGACY_SNAPSHOT} holds a non-document.`);
-    yield { entry, line: JSON.stringify(entry), where: LEGACY_SNAPSHOT };
-  }
+}
+
+function keyOfRecord(record: Extract<Line, { op: 'upsert' | 'delete' }>): string {
+  return record.op === 'upsert' ? keyOf(record.doc.tenant, record.doc.id) : keyOf(record.tenant, record.id);
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -292,72 +393,6 @@ async function exists(path: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
-  }
-}
-
-/**
- * The complete lines of a file (none when it does not exist), with their 1-based number and the
- * byte offset just past their newline. Text after the last newline is a torn write: left out,
- * or with `strict` (a snapshot, written whole before its rename) an error.
- */
-async function* readLines(
-  path: string,
-  strict = false,
-): AsyncGenerator<{ line: string; number: number; end: number }> {
-  let file: FileHandle;
-  try {
-    file = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  try {
-    let partial: Buffer[] = [];
-    let offset = 0;
-    let number = 0;
-    for await (const chunk of file.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) {
-      const buffer = chunk as Buffer;
-      let start = 0;
-      for (let nl = buffer.indexOf(10); nl !== -1; nl = buffer.indexOf(10, start)) {
-        const piece = buffer.subarray(start, nl);
-        const bytes = partial.length === 0 ? piece : Buffer.concat([...partial, piece]);
-        partial = [];
-        offset += bytes.length + 1;
-        yield { line: bytes.toString('utf8'), number: ++number, end: offset };
-        start = nl + 1;
-      }
-      if (start < buffer.length) partial.push(buffer.subarray(start));
-    }
-    if (strict && partial.length > 0) {
-      throw new KnowledgeStoreCorruptError(`${path} ends without a newline (a partial write).`);
-    }
-  } finally {
-    await file.close();
-  }
-}
-
-/** Buffers lines into large writes. */
-class LineWriter {
-  readonly #file: FileHandle;
-  #parts: string[] = [];
-  #size = 0;
-
-  constructor(file: FileHandle) {
-    this.#file = file;
-  }
-
-  async write(line: string): Promise<void> {
-    this.#parts.push(line, '\n');
-    this.#size += line.length + 1;
-    if (this.#size >= 1 << 20) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.#parts.length === 0) return;
-    const text = this.#parts.join('');
-    this.#parts = [];
-    this.#size = 0;
-    await this.#file.appendFile(text);
   }
 }
 

@@ -1,3 +1,5 @@
+import { EmbedWorker } from './embed-worker.ts';
+
 /** Turns texts into vectors. Vectors are L2-normalised, so inner product is cosine similarity. */
 export interface Embedder {
   /** Length of every vector. */
@@ -11,6 +13,8 @@ export interface Embedder {
   readonly id?: string;
   /** One vector per text, in order. */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** Frees what the embedder holds (threads, connections). */
+  close?(): Promise<void>;
 }
 
 /** Options of `HashingEmbedder`. */
@@ -19,6 +23,12 @@ export interface HashingEmbedderOptions {
   dimensions?: number;
   /** Character n-gram sizes for non-CJK words. Default [3, 4]. */
   charNgrams?: number[];
+  /**
+   * A batch of at least this many characters is embedded on a worker thread, so a large
+   * document (about 300 ms of hashing per MB) does not block the event loop for every other
+   * request. Default 32,768; `Infinity` keeps every batch on the calling thread.
+   */
+  offloadChars?: number;
 }
 
 const CJK = /[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]/u;
@@ -45,18 +55,41 @@ export class HashingEmbedder implements Embedder {
   /** `hashing:v1:<dimensions>:<n-gram sizes>`; the version changes with how features are hashed. */
   readonly id: string;
   readonly #ngrams: number[];
+  readonly #offloadChars: number;
+  #worker: EmbedWorker | undefined;
 
   constructor(options: HashingEmbedderOptions = {}) {
     this.dimensions = options.dimensions ?? 768;
     this.#ngrams = options.charNgrams ?? [3, 4];
+    this.#offloadChars = options.offloadChars ?? 32_768;
     if (!Number.isInteger(this.dimensions) || this.dimensions < 8 || this.dimensions > 65_536) {
       throw new RangeError(`dimensions must be an integer from 8 to 65,536; got ${this.dimensions}.`);
+    }
+    if (!(this.#offloadChars >= 0)) {
+      throw new RangeError(`offloadChars must be a number ≥ 0 (or Infinity); got ${this.#offloadChars}.`);
     }
     this.id = `hashing:v1:${this.dimensions}:${this.#ngrams.join(',')}`;
   }
 
-  async embed(texts: readonly string[]): Promise<Float32Array[]> {
-    return texts.map((t) => this.embedOne(t));
+  /** Worker threads running (0 or 1): one is started by the first batch at or over `offloadChars`. */
+  get threads(): number {
+    return this.#worker?.running ?? 0;
+  }
+
+  /** One vector per text: on the calling thread, or for a large batch on the worker thread. */
+  async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    let chars = 0;
+    for (const t of texts) chars += t.length;
+    if (chars < this.#offloadChars) return texts.map((t) => this.embedOne(t));
+    this.#worker ??= new EmbedWorker({ dimensions: this.dimensions, charNgrams: this.#ngrams });
+    return this.#worker.embed(texts, signal);
+  }
+
+  /** Ends the worker thread, if one was started; a later large batch starts another. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    await worker?.close();
   }
 
   /** The vector of one text, synchronously. */

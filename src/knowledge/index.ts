@@ -1,5 +1,5 @@
 export { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
-export { KnowledgeStoreCorruptError } from './document-log.ts';
+export type { StorageStats } from './document-log.ts';
 export { type Embedder, HashingEmbedder, type HashingEmbedderOptions } from './embedder.ts';
 export { ExactIndex, type ExactIndexOptions, VectorInvalidError } from './exact-index.ts';
 export { HnswIndex, type HnswOptions } from './hnsw-index.ts';
@@ -11,4 +11,10 @@ export {
   type Passage,
 } from './knowledge-base.ts';
 export { type KnowledgeAnswer, knowledgeCognition } from './knowledge-cognition.ts';
+export {
+  type CorruptDetails,
+  KnowledgeStoreCorruptError,
+  KnowledgeStoreLockedError,
+} from './store-errors.ts';
+export { type KnowledgeQuota, KnowledgeQuotaExceededError } from './tenant-usage.ts';
 export type { VectorFilter, VectorHit, VectorIndex, VectorMetadata } from './vector-index.ts';

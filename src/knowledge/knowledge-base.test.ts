@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { rejectsWithCode } from '../../test/helpers.ts';
+import { checksummed, ingestAndKill } from '../../test/knowledge/store-files.ts';
 import { createEmbeddings } from '../llm/index.ts';
 import {
   type ChunkOptions,
@@ -187,20 +185,11 @@ describe('KnowledgeBase', () => {
 
   it('a SIGKILL during ingestion loses nothing that was acknowledged', async () => {
     const d = freshDir();
-    const worker = fileURLToPath(new URL('../../test/knowledge/ingest-worker.ts', import.meta.url));
-    const child = spawn(process.execPath, [worker, d, '100000'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const acked: string[] = [];
-    for await (const line of createInterface({ input: child.stdout! })) {
-      acked.push(line.slice(4));
-      if (acked.length === 150) child.kill('SIGKILL');
-    }
-    await new Promise((r) =>
-      child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r),
-    );
+    const acked = await ingestAndKill(d, ['100000'], 150);
     assert.ok(acked.length >= 150);
-    const kb = await KnowledgeBase.open({ directory: d });
+    const kb = await KnowledgeBase.open({ directory: d }); // the killed process's lock is stale: taken over
     assert.ok(kb.size >= acked.length, `${kb.size} documents after the kill, ${acked.length} acknowledged`);
-    for (const id of [acked[0]!, acked.at(-1)!]) {
+    for (const { id } of [acked[0]!, acked.at(-1)!]) {
       const hits = await kb.search('acme', `Document number ${id.slice(4)} about`, 3);
       assert.ok(
         hits.some((h) => h.documentId === id),
@@ -301,10 +290,15 @@ describe('KnowledgeBase', () => {
         v.data = nan + v.data.slice(nan.length); // not finite (the first 12 bytes)
       },
     ];
+    const payloads = log
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.slice(9));
     for (const change of damage) {
-      const entry = JSON.parse(line!);
+      const entry = JSON.parse(payloads[0]!);
       change(entry.vectors);
-      writeFileSync(join(d, 'log.jsonl'), log.replace(line!, JSON.stringify(entry)));
+      // Checksummed anew, so what is refused is the vector data itself.
+      writeFileSync(join(d, 'log.jsonl'), checksummed([JSON.stringify(entry), ...payloads.slice(1)]));
       await rejectsWithCode(
         KnowledgeBase.open({ directory: d, embedder: counting(), chunking: small }),
         'KNOWLEDGE_STORE_CORRUPT',

@@ -87,6 +87,8 @@ export async function startServer(
   const knowledge = await KnowledgeBase.open({
     directory: config.knowledgeDir,
     index: config.knowledgeIndex,
+    maxDocumentsPerTenant: config.knowledgeMaxDocumentsPerTenant,
+    maxBytesPerTenant: config.knowledgeMaxBytesPerTenant,
   });
   const tracing = setupTracing();
   const metrics = createMetrics({ runtime, bus });
