@@ -58,6 +58,10 @@ export const serverConfigSchema = z.object({
   knowledgeDir: z.string().min(1).optional(),
   /** Vector index of the knowledge base: `exact` or `hnsw` (approximate). Env `AGENTFLEET_KNOWLEDGE_INDEX`. Default `exact`. */
   knowledgeIndex: z.enum(['exact', 'hnsw']).default('exact'),
+  /** Agents a tenant may own when its quotas set no `maxAgents`. Env `AGENTFLEET_MAX_AGENTS_PER_TENANT`. Default 10,000. */
+  maxAgentsPerTenant: int(0, 100_000_000).default(10_000),
+  /** Largest agent config (bytes of JSON) for definitions without a config schema. Env `AGENTFLEET_MAX_CONFIG_BYTES`. Default 64 KiB. */
+  maxConfigBytes: int(0, 1024 ** 3).default(64 * 1024),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -86,6 +90,8 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   redisUrl: 'AGENTFLEET_REDIS_URL',
   knowledgeDir: 'AGENTFLEET_KNOWLEDGE_DIR',
   knowledgeIndex: 'AGENTFLEET_KNOWLEDGE_INDEX',
+  maxAgentsPerTenant: 'AGENTFLEET_MAX_AGENTS_PER_TENANT',
+  maxConfigBytes: 'AGENTFLEET_MAX_CONFIG_BYTES',
 };
 
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);
