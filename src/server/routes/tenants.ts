@@ -73,6 +73,7 @@ export function serverTenantDeletion(
   const { state } = owners;
   if (state !== undefined) deletion.add({ name: 'state', purgeTenant: (id) => state.purgeTenant(id) });
   if (quotas !== undefined) deletion.add({ name: 'quotas', purgeTenant: (id) => quotas.purgeTenant(id) });
+  // Every other owner of tenant data joins here, e.g. the knowledge base's documents.
   return deletion;
 }
 
