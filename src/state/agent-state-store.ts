@@ -292,9 +292,14 @@ export class AgentStateStore {
 
   /** Expires the record, announcing it in the tenant that owns it, whoever's context this runs in. */
   #expire(record: AgentRecord, scheduled: boolean): void {
-    if (record.tenant === undefined) withoutTenant(() => this.#expireHere(record, scheduled));
-    else runInTenant(tenantContext(record.tenant), () => this.#expireHere(record, scheduled));
+    const expire = scheduled ? this.#expireScheduled : this.#expireDue;
+    if (record.tenant === undefined) withoutTenant(() => expire(record));
+    else runInTenant(tenantContext(record.tenant), expire, record);
   }
+
+  // Bound once, so expiring a batch allocates no closure per record.
+  readonly #expireScheduled = (record: AgentRecord): void => this.#expireHere(record, true);
+  readonly #expireDue = (record: AgentRecord): void => this.#expireHere(record, false);
 
   #expireHere(record: AgentRecord, scheduled: boolean): void {
     const expiredAt = record.deadline;
