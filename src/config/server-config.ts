@@ -62,6 +62,10 @@ export const serverConfigSchema = z.object({
   knowledgeMaxDocumentsPerTenant: int(1, 1_000_000_000).optional(),
   /** UTF-8 bytes of document text one tenant may hold. Env `AGENTFLEET_KNOWLEDGE_MAX_BYTES_PER_TENANT`. Default 16 MiB. */
   knowledgeMaxBytesPerTenant: int(1, Number.MAX_SAFE_INTEGER).optional(),
+  /** Agents a tenant may own when its quotas set no `maxAgents`. Env `AGENTFLEET_MAX_AGENTS_PER_TENANT`. Default 10,000. */
+  maxAgentsPerTenant: int(0, 100_000_000).default(10_000),
+  /** Largest agent config (bytes of JSON) for definitions without a config schema. Env `AGENTFLEET_MAX_CONFIG_BYTES`. Default 64 KiB. */
+  maxConfigBytes: int(0, 1024 ** 3).default(64 * 1024),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -92,6 +96,8 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   knowledgeIndex: 'AGENTFLEET_KNOWLEDGE_INDEX',
   knowledgeMaxDocumentsPerTenant: 'AGENTFLEET_KNOWLEDGE_MAX_DOCUMENTS_PER_TENANT',
   knowledgeMaxBytesPerTenant: 'AGENTFLEET_KNOWLEDGE_MAX_BYTES_PER_TENANT',
+  maxAgentsPerTenant: 'AGENTFLEET_MAX_AGENTS_PER_TENANT',
+  maxConfigBytes: 'AGENTFLEET_MAX_CONFIG_BYTES',
 };
 
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);

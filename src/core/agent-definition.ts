@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidOptionsError, parseOptions } from '../errors/index.ts';
+import { formatIssues, InvalidOptionsError, parseOptions } from '../errors/index.ts';
 
 /** What every hook of an agent can see: who it is, its config and memory, and its run signal. */
 export interface AgentContext<Config = unknown, Memory = unknown> {
@@ -29,10 +29,17 @@ export interface StepContext<Config = unknown, Memory = unknown> extends AgentCo
 
 type MaybePromise<T> = T | PromiseLike<T>;
 
-/** Cognition: a plain function, or an object with `decide` such as a rule engine or an LLM loop. */
+/**
+ * Cognition: a plain function, or an object with `decide` such as a rule engine or an LLM loop.
+ * An object that keeps per-tenant data (an LLM loop's conversations) also has `purgeTenant`,
+ * which `runtime.purgeTenant` calls when the tenant is deleted.
+ */
 export type Cognition<Percept, Decision, Ctx = StepContext> =
   | ((percept: Percept, ctx: Ctx) => MaybePromise<Decision>)
-  | { decide(percept: Percept, ctx: Ctx): MaybePromise<Decision> };
+  | {
+      decide(percept: Percept, ctx: Ctx): MaybePromise<Decision>;
+      purgeTenant?(tenantId: string): MaybePromise<unknown>;
+    };
 
 /** What to do when perception, cognition or action throws: reject that message, or fail the agent. */
 export type StepErrorPolicy = 'reject' | 'fail';
@@ -92,6 +99,8 @@ export interface AgentDefinition<Input = unknown, Output = unknown, Config = unk
   readonly mailboxCapacity: number | undefined;
   readonly stopTimeoutMs: number | undefined;
   readonly onStepError: StepErrorPolicy;
+  /** The cognition's `purgeTenant`, when it keeps per-tenant data; called by `runtime.purgeTenant`. */
+  readonly purgeTenant: ((tenantId: string) => MaybePromise<unknown>) | undefined;
 }
 
 /** Definitions that went through `defineAgent`, so a plain object or a copy cannot pass for one. */
@@ -169,6 +178,7 @@ export function defineAgent<
     mailboxCapacity: scalars.mailboxCapacity,
     stopTimeoutMs: scalars.stopTimeoutMs,
     onStepError: scalars.onStepError ?? 'reject',
+    purgeTenant: purgeHookOf(spec.decide),
   });
   VALIDATED.add(definition);
   return definition;
@@ -190,4 +200,52 @@ function toDecideFunction<P, D, Ctx>(
   throw new InvalidOptionsError(
     `Agent definition "${name}": decide must be a function or an object with a decide() method (a rule engine, an LLM loop).`,
   );
+}
+
+function purgeHookOf(cognition: unknown): ((tenantId: string) => MaybePromise<unknown>) | undefined {
+  const purge = (cognition as { purgeTenant?: unknown } | null)?.purgeTenant;
+  return typeof cognition === 'object' && typeof purge === 'function' ? purge.bind(cognition) : undefined;
+}
+
+/** Serialised size a config may have when its definition has no `config` schema. */
+export const DEFAULT_MAX_CONFIG_BYTES = 64 * 1024;
+
+/**
+ * The per-agent config an agent of `definition` gets: parsed by the definition's `config`
+ * schema, or — without one — kept as given but only if it is JSON of at most `maxBytes`
+ * (UTF-8), so an unvalidated config cannot pin unbounded memory per agent.
+ * Returns the problems instead when it is refused.
+ */
+export function resolveAgentConfig<C>(
+  definition: Pick<AgentDefinition<never, unknown, C, never>, 'name' | 'config'>,
+  config: unknown,
+  maxBytes: number,
+): { ok: true; config: C } | { ok: false; problems: string[] } {
+  if (definition.config !== undefined) {
+    const parsed = definition.config.safeParse(config);
+    return parsed.success
+      ? { ok: true, config: parsed.data }
+      : { ok: false, problems: formatIssues(parsed.error) };
+  }
+  if (config === undefined) return { ok: true, config: config as C };
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(config);
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [
+        `config must be JSON when "${definition.name}" declares no config schema (${(error as Error).message}); declare one to accept other values`,
+      ],
+    };
+  }
+  const bytes = json === undefined ? 0 : Buffer.byteLength(json, 'utf8');
+  return bytes <= maxBytes
+    ? { ok: true, config: config as C }
+    : {
+        ok: false,
+        problems: [
+          `config is ${bytes} bytes of JSON, over the ${maxBytes}-byte limit for definitions without a config schema (raise the runtime's maxConfigBytes, or declare a config schema)`,
+        ],
+      };
 }

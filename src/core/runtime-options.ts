@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { WorkerPool, WorkerPoolOptions } from '../pool/index.ts';
+import { DEFAULT_MAX_CONFIG_BYTES } from './agent-definition.ts';
 import type { TenantAdmission } from './tenant-ledger.ts';
 
 /** Options for `createRuntime()`. */
@@ -13,6 +14,11 @@ export interface RuntimeOptions {
   stopTimeoutMs?: number;
   /** Messages that may wait in one agent's mailbox, unless its definition says otherwise. Default 1,024. */
   mailboxCapacity?: number;
+  /**
+   * Largest config, in bytes of JSON, accepted for an agent whose definition declares no
+   * `config` schema (such a config is kept as given). Default 65,536.
+   */
+  maxConfigBytes?: number;
   /** Per-tenant quotas on agents and messages in flight (e.g. a `TenantQuotaGate`). Default: none. */
   admission?: TenantAdmission;
 }
@@ -20,4 +26,10 @@ export interface RuntimeOptions {
 export const runtimeOptionsSchema = z.object({
   stopTimeoutMs: z.number().int().min(0).max(86_400_000).default(5_000),
   mailboxCapacity: z.number().int().min(0).max(100_000_000).default(1_024),
+  maxConfigBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024 ** 3)
+    .default(DEFAULT_MAX_CONFIG_BYTES),
 });

@@ -1,9 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { formatIssues, InvalidOptionsError, parseOptions } from '../errors/index.ts';
+import { AbortedError, InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { WorkerPool } from '../pool/index.ts';
-import { currentTenant, type TenantContext, tenantContext } from '../tenancy/context.ts';
+import { currentTenant, type TenantContext, tenantContext, withTenant } from '../tenancy/context.ts';
 import { Agent, type AgentInfo, type SendOptions } from './agent.ts';
-import { type AgentDefinition, isAgentDefinition, NAME_PATTERN } from './agent-definition.ts';
+import {
+  type AgentDefinition,
+  isAgentDefinition,
+  NAME_PATTERN,
+  resolveAgentConfig,
+} from './agent-definition.ts';
 import type { AgentHost, AgentIdentity } from './agent-host.ts';
 import {
   AgentExistsError,
@@ -79,6 +84,8 @@ export class Runtime implements AgentHost {
   readonly pool: WorkerPool;
   readonly stopTimeoutMs: number;
   readonly mailboxCapacity: number;
+  /** Largest JSON config, in bytes, for agents whose definition has no config schema. */
+  readonly maxConfigBytes: number;
   readonly #ownsPool: boolean;
   readonly #definitions = new Map<string, AnyDefinition>();
   /** Keyed by `id` for agents without a tenant, `tenant/id` for a tenant's (ids cannot hold `/`). */
@@ -97,7 +104,9 @@ export class Runtime implements AgentHost {
     const parsed = parseOptions('runtime', runtimeOptionsSchema, {
       stopTimeoutMs: options.stopTimeoutMs,
       mailboxCapacity: options.mailboxCapacity,
+      maxConfigBytes: options.maxConfigBytes,
     });
+    this.maxConfigBytes = parsed.maxConfigBytes;
     this.stopTimeoutMs = parsed.stopTimeoutMs;
     this.mailboxCapacity = parsed.mailboxCapacity;
     this.#admission = options.admission;
@@ -153,12 +162,9 @@ export class Runtime implements AgentHost {
       const refusal = this.#admission.admitAgent(tenant.id, this.#tenants.usage(tenant.id).agents);
       if (refusal !== undefined) throw refusal;
     }
-    let config = options.config as C;
-    if (def.config !== undefined) {
-      const parsed = def.config.safeParse(options.config);
-      if (!parsed.success) throw new InvalidInputError('config', def.name, formatIssues(parsed.error));
-      config = parsed.data;
-    }
+    const resolved = resolveAgentConfig(def, options.config, this.maxConfigBytes);
+    if (!resolved.ok) throw new InvalidInputError('config', def.name, resolved.problems);
+    const config = resolved.config;
     const agent = new Agent<I, O, C, M>(this, def, id, config, tenant);
     this.#agents.set(key, agent as Agent);
     if (tenant !== undefined) this.#tenants.agentAdded(tenant.id);
@@ -213,7 +219,7 @@ export class Runtime implements AgentHost {
     const every = tenant === undefined && options.allTenants === true;
     for (const agent of this.#agents.values()) {
       if (out.length >= limit) break;
-      if (!every && agent.tenantContext !== tenant) continue;
+      if (!every && agent.tenantContext?.id !== tenant?.id) continue;
       if (options.state !== undefined && agent.state !== options.state) continue;
       if (options.definition !== undefined && agent.definition !== options.definition) continue;
       if (skip > 0) {
@@ -251,6 +257,26 @@ export class Runtime implements AgentHost {
       if (agent.tenantContext !== undefined) this.#tenants.agentRemoved(agent.tenantContext.id);
     }
     return result;
+  }
+
+  /**
+   * Removes every agent of `tenantId` (stopping those not final, each within its stop deadline),
+   * including ones created meanwhile, then lets each definition's cognition forget the tenant
+   * (an `llm()` cognition drops its conversations). What tenant deletion (`TenantDeletion`)
+   * calls; idempotent. @throws AbortedError when `signal` fires between rounds.
+   */
+  async purgeTenant(tenantId: string, options: { signal?: AbortSignal } = {}): Promise<{ agents: number }> {
+    let agents = 0;
+    for (;;) {
+      if (options.signal?.aborted) throw new AbortedError(`Purging tenant "${tenantId}" was aborted.`);
+      const batch: Agent[] = [];
+      for (const agent of this.#agents.values()) if (agent.tenant === tenantId) batch.push(agent);
+      if (batch.length === 0) break;
+      const removed = await withTenant(tenantId, () => Promise.all(batch.map((a) => this.remove(a.agentId))));
+      agents += removed.length;
+    }
+    for (const definition of this.#definitions.values()) await definition.purgeTenant?.(tenantId);
+    return { agents };
   }
 
   /** Counts by state, transitions, forced stops and pool figures. */
@@ -375,7 +401,7 @@ function resolveTenant(named: string | undefined): TenantContext | undefined {
   const current = currentTenant();
   if (named === undefined) return current;
   const context = tenantContext(named);
-  if (current !== undefined && current !== context) {
+  if (current !== undefined && current.id !== context.id) {
     throw new InvalidOptionsError(
       `Cannot create an agent for tenant "${named}" while running as tenant "${current.id}".`,
     );

@@ -165,6 +165,11 @@ export class LlmCognition<Output = undefined> {
     return this.#memory;
   }
 
+  /** Forgets the tenant's conversations (called by `runtime.purgeTenant` on tenant deletion). */
+  purgeTenant(tenantId: string): { conversations: number } {
+    return { conversations: this.#memory.purgeTenant(tenantId) };
+  }
+
   /** Cognition for `defineAgent`: runs the loop for one message and returns the answer. */
   async decide(
     input: LlmInput,

@@ -80,6 +80,19 @@ export class ConversationMemory {
     this.#byAgent.delete(keyOf(agentId));
   }
 
+  /** Drops every conversation of the tenant's agents (tenant deletion); returns how many. */
+  purgeTenant(tenantId: string): number {
+    const prefix = `${tenantId}/`;
+    let dropped = 0;
+    for (const key of this.#byAgent.keys()) {
+      if (key.startsWith(prefix)) {
+        this.#byAgent.delete(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   get size(): number {
     return this.#byAgent.size;
   }

@@ -14,7 +14,7 @@ import {
   tracingEnabled,
 } from '../observability/trace-hooks.ts';
 import type { AgentStateStore } from '../state/index.ts';
-import { runInTenant, type TenantContext } from '../tenancy/index.ts';
+import { runInTenant, type TenantContext, type TenantDeletion } from '../tenancy/index.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
 import { authorize, type RequestAuth } from './request-auth.ts';
 import { type RouteContext, type RouteHandler, type RouteMatch, Router } from './router.ts';
@@ -25,7 +25,7 @@ import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
 import { addStateRoutes } from './routes/state.ts';
-import { addTenantRoutes } from './routes/tenants.ts';
+import { addTenantRoutes, serverTenantDeletion } from './routes/tenants.ts';
 
 /** Options for `AgentfleetServer`. */
 export interface HttpServerOptions {
@@ -64,6 +64,8 @@ export interface HttpServerOptions {
  * capabilities; `close()` drains in-flight requests before closing connections.
  */
 export class AgentfleetServer {
+  /** How `DELETE /v1/tenants/:tenant` deletes a tenant; call it to do the same from code. Undefined without keys. */
+  readonly tenantDeletion: TenantDeletion | undefined;
   readonly #server: Server;
   readonly #router = new Router();
   readonly #logger: Logger | undefined;
@@ -110,7 +112,10 @@ export class AgentfleetServer {
       this.#closeDebug = addDebugRoutes(this.#router, options.debug, this.#stopping.signal);
     }
     if (options.auth.authenticator !== 'none') {
-      addTenantRoutes(this.#router, runtime, options.auth.authenticator, options.auth.quotas, bodyLimit);
+      const { authenticator, quotas } = options.auth;
+      const owners = { state: options.state?.store, knowledge: options.knowledge };
+      this.tenantDeletion = serverTenantDeletion(runtime, authenticator, quotas, owners);
+      addTenantRoutes(this.#router, runtime, authenticator, quotas, bodyLimit, this.tenantDeletion);
     }
     this.#server = createServer(
       { requestTimeout: options.requestTimeoutMs ?? 30_000, keepAliveTimeout: 5_000 },

@@ -53,7 +53,7 @@ export async function startServer(
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
-  const quotas = new TenantQuotaGate({ redis });
+  const quotas = new TenantQuotaGate({ redis, defaultMaxAgents: config.maxAgentsPerTenant });
   const registry = await openRegistry(config.tenants);
   let authenticator: Authenticator | undefined;
   if (config.auth === 'keys') {
@@ -73,6 +73,7 @@ export async function startServer(
   const runtime = createRuntime({
     pool: { capacity: config.poolCapacity, queueLimit: config.poolQueueLimit },
     stopTimeoutMs: config.stopTimeoutMs,
+    maxConfigBytes: config.maxConfigBytes,
     admission: quotas,
   });
   runtime.events.on('agentError', (event) =>

@@ -156,7 +156,9 @@ describe('tenant isolation over HTTP', () => {
     await call('POST', '/v1/agents', key, { definition: 'whoami', id: 'a' });
     await call('POST', '/v1/agents', key, { definition: 'whoami', id: 'b' });
     const deleted = await call('DELETE', '/v1/tenants/leaving', ADMIN);
-    assert.deepEqual(deleted.body, { deleted: 'leaving', agentsRemoved: 2 });
+    assert.equal(deleted.body.deleted, 'leaving');
+    assert.equal(deleted.body.agentsRemoved, 2);
+    assert.deepEqual(deleted.body.purged.agents, { agents: 2 });
     assert.equal((await call('GET', '/v1/agents', key)).status, 401);
     assert.deepEqual(app.runtime.tenantUsage('leaving'), { agents: 0, inFlight: 0 });
   });

@@ -2,6 +2,8 @@ import { AgentRecord } from './agent-record.ts';
 import type { TagContext } from './tag-context.ts';
 
 const NO_TENANT = '';
+/** `walk` over every tenant. */
+export const ALL_TENANTS: unique symbol = Symbol('all tenants');
 
 /**
  * The records of a store, by tenant then agent id (so two tenants' agents with the same id
@@ -52,6 +54,27 @@ export class AgentRegistry {
     this.keys -= record.keys;
     this.bytes -= record.bytes;
     return true;
+  }
+
+  /** The tenant's records (a copy), for `AgentStateStore.purgeTenant`. */
+  ofTenant(tenant: string): AgentRecord[] {
+    return [...(this.#tenants.get(tenant)?.values() ?? [])];
+  }
+
+  /** Walks the live records of one tenant, or of every tenant for `ALL_TENANTS`, optionally one agent id. */
+  *walk(
+    tenant: string | undefined | typeof ALL_TENANTS,
+    agentId: string | undefined,
+  ): Generator<AgentRecord> {
+    const maps = tenant === ALL_TENANTS ? this.#tenants.values() : [this.#tenants.get(tenant ?? NO_TENANT)];
+    for (const agents of maps) {
+      if (agents === undefined) continue;
+      if (agentId === undefined) yield* agents.values();
+      else {
+        const record = agents.get(agentId);
+        if (record !== undefined) yield record;
+      }
+    }
   }
 
   clear(): void {

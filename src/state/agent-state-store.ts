@@ -1,18 +1,26 @@
 import { EventEmitter } from 'node:events';
 import type { Bus, Envelope, Subscription } from '../bus/index.ts';
-import { currentTenantId } from '../tenancy/context.ts';
+import {
+  currentTenantId,
+  runInTenant,
+  tenantContext,
+  withoutTenant,
+  withTenant,
+} from '../tenancy/context.ts';
 import { type AgentRecord, assertAgentId } from './agent-record.ts';
-import { AgentRegistry } from './agent-registry.ts';
+import { AgentRegistry, ALL_TENANTS } from './agent-registry.ts';
 import { StateLimitError, StateStoreClosedError } from './errors.ts';
 import { ExpiryWheel } from './expiry-wheel.ts';
 import { objectBytes } from './json-value.ts';
 import { exactEntryBytes, planPatch } from './patch.ts';
+import { SnapshotPager } from './snapshot-pages.ts';
 import { StatePublisher } from './state-publisher.ts';
 import type { StateSyncConfig } from './state-schema.ts';
 import { resolveStateStoreOptions, type StateStoreOptions } from './state-store-options.ts';
 import {
   deletedTopic,
   expiredTopic,
+  SNAPSHOTS_TOPIC,
   type StateDeletedEvent,
   type StateExpiredEvent,
   type StateSnapshot,
@@ -50,6 +58,8 @@ export class AgentStateStore {
   readonly #registry = new AgentRegistry();
   readonly #timer: NodeJS.Timeout;
   #subscription: Promise<Subscription | undefined> | undefined;
+  #pages: Promise<Subscription | undefined> | undefined;
+  readonly #pager: SnapshotPager;
   #closing: Promise<void> | undefined;
   #sequence = 0;
   #updates = 0;
@@ -65,12 +75,17 @@ export class AgentStateStore {
     this.#publisher = new StatePublisher(o.bus, this.events);
     this.#clock = o.clock;
     this.#contexts = new TagContexts(o.config);
+    this.#pager = new SnapshotPager(
+      (tenant, agentId) => this.#registry.walk(tenant === undefined ? ALL_TENANTS : tenant, agentId),
+      this.#clock,
+    );
     this.#wheel = new ExpiryWheel<AgentRecord>({
       tickMs: o.tickMs,
       maxPerAdvance: o.maxExpiriesPerTick,
       now: o.clock(),
     });
-    this.#timer = setInterval(() => this.purgeExpired(), o.tickMs);
+    // Made outside any tenant: a timer keeps the async context it was created in.
+    this.#timer = withoutTenant(() => setInterval(() => this.purgeExpired(), o.tickMs));
     this.#timer.unref();
   }
 
@@ -88,7 +103,11 @@ export class AgentStateStore {
     const bus = this.#bus;
     if (bus === undefined || this.#closing !== undefined) return;
     this.#subscription ??= bus.subscribe('agent.*.state_snapshot', (message) => this.#answer(message));
-    await this.#subscription;
+    this.#pages ??= bus.subscribe(SNAPSHOTS_TOPIC, (message) => {
+      this.#snapshots++;
+      return this.#pager.page(message.tenant, message.payload);
+    });
+    await Promise.all([this.#subscription, this.#pages]);
   }
 
   /**
@@ -185,6 +204,29 @@ export class AgentStateStore {
   }
 
   /**
+   * Deletes every state of the tenant (tenant deletion), publishing `state_deleted` for each
+   * in that tenant, so its replicas drop the views too. Idempotent; returns how many.
+   */
+  async purgeTenant(tenantId: string): Promise<{ states: number }> {
+    if (this.#closing !== undefined) return { states: 0 };
+    const records = this.#registry.ofTenant(tenantId);
+    this.#pager.forgetTenant(tenantId);
+    withTenant(tenantId, () => {
+      for (const record of records) {
+        this.#wheel.cancel(record);
+        this.#registry.remove(record);
+        const event: StateDeletedEvent = {
+          agentId: record.agentId,
+          version: ++this.#sequence,
+          at: this.#clock(),
+        };
+        this.#publisher.publish(deletedTopic(record.agentId), event, tenantId);
+      }
+    });
+    return { states: records.length };
+  }
+
+  /**
    * Purges states whose deadline is at or before `now` (default: the clock), at most
    * `maxExpiriesPerTick`, emitting `expired` and publishing on `agent.<id>.state_expired` for
    * each. The store calls it every `tickMs`; call it yourself with an injected clock. Returns
@@ -226,8 +268,9 @@ export class AgentStateStore {
     this.#wheel.clear();
     this.#registry.clear();
     this.events.removeAllListeners();
-    const subscription = await this.#subscription?.catch(() => undefined);
-    await subscription?.close();
+    this.#pager.clear();
+    const subscriptions = [this.#subscription, this.#pages].map((s) => s?.catch(() => undefined));
+    for (const subscription of await Promise.all(subscriptions)) await subscription?.close();
   }
 
   #assertOpen(): void {
@@ -247,7 +290,18 @@ export class AgentStateStore {
     return undefined;
   }
 
+  /** Expires the record, announcing it in the tenant that owns it, whoever's context this runs in. */
   #expire(record: AgentRecord, scheduled: boolean): void {
+    const expire = scheduled ? this.#expireScheduled : this.#expireDue;
+    if (record.tenant === undefined) withoutTenant(() => expire(record));
+    else runInTenant(tenantContext(record.tenant), expire, record);
+  }
+
+  // Bound once, so expiring a batch allocates no closure per record.
+  readonly #expireScheduled = (record: AgentRecord): void => this.#expireHere(record, true);
+  readonly #expireDue = (record: AgentRecord): void => this.#expireHere(record, false);
+
+  #expireHere(record: AgentRecord, scheduled: boolean): void {
     const expiredAt = record.deadline;
     if (scheduled) this.#wheel.cancel(record);
     this.#registry.remove(record);

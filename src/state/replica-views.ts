@@ -89,6 +89,32 @@ export class ReplicaViews {
     else this.#ignored++;
   }
 
+  /**
+   * Takes a view from a paged snapshot (a replica's initial load): kept unless the replica
+   * already holds a newer one, saw it removed at a later version, or is resyncing that agent.
+   * Returns whether it was kept.
+   */
+  load(tenant: string | undefined, view: unknown): boolean {
+    if (!isView(view)) {
+      this.#ignored++;
+      return false;
+    }
+    const key = `${tenant ?? ''}\u0000${view.agentId}`;
+    const held = this.#tenants.get(tenant ?? '')?.get(view.agentId);
+    const removedAt = this.#tombstones.get(key);
+    if (
+      this.#resyncs.has(key) ||
+      (held !== undefined && held.version >= view.version) ||
+      (removedAt !== undefined && removedAt >= view.version)
+    ) {
+      this.#ignored++;
+      return false;
+    }
+    this.#put(tenant, view.agentId, new View(view.version, view.tags, { ...view.values }));
+    this.#tombstones.delete(key);
+    return true;
+  }
+
   /** An expiry or deletion notice at `version`: drops the view unless it is newer. */
   remove(tenant: string | undefined, agentId: string, version: number | undefined): void {
     if (version === undefined) return;
@@ -207,5 +233,18 @@ function isDelta(value: unknown): value is StateDelta {
     d.changed !== null &&
     Array.isArray(d.removed) &&
     Array.isArray(d.tags)
+  );
+}
+
+function isView(value: unknown): value is StateView {
+  const v = value as StateView | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.agentId === 'string' &&
+    typeof v.version === 'number' &&
+    Array.isArray(v.tags) &&
+    typeof v.values === 'object' &&
+    v.values !== null
   );
 }

@@ -146,7 +146,7 @@ describe('AgentStateStore close', () => {
       const store = await createStateStore({ bus });
       store.events.on('expired', () => {});
       store.set('a', { x: 1 });
-      assert.equal(bus.stats().subscriptions, subscriptionsBefore + 1);
+      assert.equal(bus.stats().subscriptions, subscriptionsBefore + 2, 'snapshots and snapshot pages');
       await store.close();
       await store.close(); // idempotent
       assert.equal(store.events.listenerCount('expired'), 0);

@@ -4,7 +4,8 @@ import { rejectsWithCode, seededRandom } from '../../test/helpers.ts';
 import { createBus, MemoryTransport, type OutgoingMessage } from '../bus/index.ts';
 import { withTenant } from '../tenancy/context.ts';
 import { type AgentStateStore, createStateStore } from './agent-state-store.ts';
-import { createStateReplica, type StateReplica } from './state-replica.ts';
+import { createStateReplica, StateReplica } from './state-replica.ts';
+import { SNAPSHOTS_TOPIC, type StateSnapshotPage } from './state-types.ts';
 
 /** A memory transport that loses the messages `drop` picks. */
 class LossyTransport extends MemoryTransport {
@@ -176,6 +177,94 @@ describe('StateReplica', () => {
     withTenant('acme', () => assert.deepEqual(replica.get('robot-1'), store.view('robot-1')));
     assert.equal(replica.stats().gaps, 1);
     await close();
+  });
+
+  it('started after the writes, holds every existing view at once (paged), per tenant', async () => {
+    const bus = createBus();
+    const store = await createStateStore({ bus });
+    // 2,500 agents in acme (three pages), a few in globex and outside any tenant.
+    withTenant('acme', () => {
+      for (let i = 0; i < 2_500; i++) store.set(`robot-${i}`, { position: i, note: 'n' });
+      store.setTags('robot-7', ['low_battery']);
+      store.set('robot-7', { battery_level: 9 });
+    });
+    withTenant('globex', () => store.set('robot-0', { position: 'globex' }));
+    store.set('system-robot', { position: 'none' });
+
+    const all = await createStateReplica({ bus });
+    assert.equal(all.size, 2_502, 'every tenant, before any new delta');
+    assert.equal(all.stats().loaded, 2_502);
+    for (const tenant of ['acme', 'globex']) {
+      withTenant(tenant, () => {
+        for (const id of ['robot-0', 'robot-7', 'robot-2499'])
+          assert.deepEqual(all.get(id), store.view(id), `${tenant}/${id}`);
+      });
+    }
+    assert.deepEqual(all.get('system-robot'), store.view('system-robot'));
+
+    const acme = await withTenant('acme', () => createStateReplica({ bus }));
+    assert.equal(acme.size, 2_500, "a tenant's replica loads its tenant only");
+    withTenant('acme', () => assert.deepEqual(acme.get('robot-7')?.values, { battery_level: 9 }));
+    withTenant('globex', () => assert.equal(acme.get('robot-0'), undefined));
+
+    const one = await withTenant('globex', () => createStateReplica({ bus, agentId: 'robot-0' }));
+    assert.equal(one.size, 1);
+    withTenant('globex', () => assert.deepEqual(one.get('robot-0')?.values, {}));
+
+    // It then follows deltas from there, without a gap.
+    withTenant('acme', () => store.set('robot-7', { battery_level: 8 }));
+    await settle(acme);
+    withTenant('acme', () => assert.deepEqual(acme.get('robot-7'), store.view('robot-7')));
+    assert.equal(acme.stats().gaps, 0);
+
+    const late = await createStateReplica({ bus, initialLoad: false });
+    assert.equal(late.size, 0, 'initialLoad: false waits for deltas');
+    for (const r of [all, acme, one, late]) await r.close();
+    await store.close();
+    await bus.close();
+  });
+
+  it('answers page requests only with a cursor of the same tenant, and refuses bad ones', async () => {
+    const bus = createBus();
+    const store = await createStateStore({ bus });
+    withTenant('acme', () => {
+      for (let i = 0; i < 3; i++) store.set(`r${i}`, { position: i });
+    });
+    const page = async (tenant: string | undefined, payload: unknown) =>
+      (await bus.request<StateSnapshotPage>(SNAPSHOTS_TOPIC, payload, { tenant })).payload;
+    const first = await page('acme', { limit: 2 });
+    assert.deepEqual(
+      first.views.map((v) => [v.tenant, v.agentId]),
+      [
+        ['acme', 'r0'],
+        ['acme', 'r1'],
+      ],
+    );
+    assert.equal(typeof first.cursor, 'string');
+    await rejectsWithCode(page('globex', { cursor: first.cursor }), 'REQUEST_FAILED');
+    const rest = await page('acme', { cursor: first.cursor });
+    assert.deepEqual(
+      rest.views.map((v) => v.agentId),
+      ['r2'],
+    );
+    assert.equal(rest.cursor, undefined, 'the last page');
+    assert.deepEqual((await page('globex', {})).views, []);
+    for (const bad of [{ limit: 0 }, { limit: 'x' }, { agentId: 'a.b' }, { cursor: 7 }, [1]]) {
+      await rejectsWithCode(page('acme', bad), 'REQUEST_FAILED');
+    }
+    await store.close();
+    await bus.close();
+  });
+
+  it('reports a failed initial load and goes on from deltas', async () => {
+    const bus = createBus({ requestTimeoutMs: 50 });
+    const replica = new StateReplica({ bus });
+    const failed = Promise.withResolvers<string>();
+    replica.events.on('loadFailed', ({ error }) => failed.resolve((error as { code: string }).code));
+    await replica.start();
+    assert.equal(await failed.promise, 'NO_RESPONDERS');
+    await replica.close();
+    await bus.close();
   });
 
   it('reports a failed snapshot request and unsubscribes on close', async () => {

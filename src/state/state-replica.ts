@@ -3,8 +3,16 @@ import { z } from 'zod';
 import type { Bus, Envelope, Subscription } from '../bus/index.ts';
 import { parseOptions } from '../errors/index.ts';
 import { currentTenantId } from '../tenancy/context.ts';
+import { StateInvalidError } from './errors.ts';
 import { ReplicaViews } from './replica-views.ts';
-import { AGENT_ID_PATTERN, type StateSnapshotReply, type StateView, snapshotTopic } from './state-types.ts';
+import {
+  AGENT_ID_PATTERN,
+  SNAPSHOTS_TOPIC,
+  type StateSnapshotPage,
+  type StateSnapshotReply,
+  type StateView,
+  snapshotTopic,
+} from './state-types.ts';
 
 /** Options of `createStateReplica`. */
 export interface StateReplicaOptions {
@@ -18,6 +26,11 @@ export interface StateReplicaOptions {
   maxBufferedDeltas?: number;
   /** Buffer of each bus subscription (see `SubscribeOptions.buffer`). Default 1024. */
   buffer?: number;
+  /**
+   * Whether `start()` loads the views that already exist, page by page from
+   * `state.snapshots`, so a replica started after the writes holds them at once. Default true.
+   */
+  initialLoad?: boolean;
 }
 
 /** Counters of a replica. */
@@ -33,6 +46,8 @@ export interface StateReplicaStats {
   snapshots: number;
   /** Views dropped on an expiry or deletion notice, or a not-found snapshot. */
   removed: number;
+  /** Views taken from the initial load. */
+  loaded: number;
 }
 
 /** Events of a replica. */
@@ -43,6 +58,8 @@ export interface StateReplicaEvents {
   resynced: [{ agentId: string; tenant: string | undefined; version: number; found: boolean }];
   /** A snapshot request failed (timeout, no responder); the next delta retries. */
   resyncFailed: [{ agentId: string; tenant: string | undefined; error: unknown }];
+  /** The initial load failed (no store answering, a timeout); the replica goes on from deltas. */
+  loadFailed: [{ error: unknown }];
 }
 
 const schema = z.object({
@@ -53,6 +70,7 @@ const schema = z.object({
   requestTimeoutMs: z.number().int().min(1).max(3_600_000).optional(),
   maxBufferedDeltas: z.number().int().min(0).max(1_000_000).optional(),
   buffer: z.number().int().min(1).max(10_000_000).optional(),
+  initialLoad: z.boolean().optional(),
 });
 
 /**
@@ -73,6 +91,8 @@ export class StateReplica {
   #subscriptions: Subscription[] = [];
   #closing: Promise<void> | undefined;
   #snapshots = 0;
+  #loaded = 0;
+  readonly #initialLoad: boolean;
 
   /** Prefer `createStateReplica`, which also subscribes. @throws InvalidOptionsError */
   constructor(options: StateReplicaOptions) {
@@ -81,12 +101,17 @@ export class StateReplica {
     this.#agentId = o.agentId ?? '*';
     this.#timeout = o.requestTimeoutMs;
     this.#buffer = o.buffer ?? 1024;
+    this.#initialLoad = o.initialLoad ?? true;
     this.#views = new ReplicaViews(o.maxBufferedDeltas ?? 1024, (tenant, agentId, local, base) =>
       this.#resync(tenant, agentId, local, base),
     );
   }
 
-  /** Subscribes to the deltas and removal notices. Resolves once subscribed; call once. */
+  /**
+   * Subscribes to the deltas and removal notices, then (unless `initialLoad: false`) loads the
+   * views that already exist — the current tenant's, or every tenant's outside any tenant.
+   * Resolves once subscribed and loaded; a failed load is emitted as `loadFailed`. Call once.
+   */
   async start(): Promise<void> {
     const options = { buffer: this.#buffer, signal: this.#abort.signal };
     const topic = (kind: string) => `agent.${this.#agentId}.${kind}`;
@@ -99,6 +124,36 @@ export class StateReplica {
       subscribe('state_expired', (m) => this.#views.remove(m.tenant, agentIdOf(m), versionOf(m))),
       subscribe('state_deleted', (m) => this.#views.remove(m.tenant, agentIdOf(m), versionOf(m))),
     ]);
+    if (this.#initialLoad) await this.#load();
+  }
+
+  /** Pages through `state.snapshots` into the views (subscribed first, so nothing falls between). */
+  async #load(): Promise<void> {
+    const own = currentTenantId();
+    const agentId = this.#agentId === '*' ? undefined : this.#agentId;
+    let cursor: string | undefined;
+    try {
+      do {
+        const reply = await this.#bus.request<StateSnapshotPage>(
+          SNAPSHOTS_TOPIC,
+          { cursor, agentId },
+          { timeout: this.#timeout, signal: this.#abort.signal },
+        );
+        const page = reply.payload as Partial<StateSnapshotPage> | null;
+        if (!Array.isArray(page?.views) || (page.cursor !== undefined && typeof page.cursor !== 'string')) {
+          throw new StateInvalidError('*', 'state.snapshots', 'the reply is not a snapshot page');
+        }
+        for (const view of page.views) {
+          // A tenant's replica keeps only its tenant's views, whatever a reply says.
+          const tenant = own ?? (typeof view?.tenant === 'string' ? view.tenant : undefined);
+          if (own !== undefined && view?.tenant !== own) continue;
+          if (this.#views.load(tenant, view)) this.#loaded++;
+        }
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    } catch (error) {
+      if (this.#closing === undefined) this.events.emit('loadFailed', { error });
+    }
   }
 
   /** The agent's relevant view in the current tenant (a copy), or undefined. */
@@ -112,7 +167,7 @@ export class StateReplica {
   }
 
   stats(): StateReplicaStats {
-    return { ...this.#views.stats(), snapshots: this.#snapshots };
+    return { ...this.#views.stats(), snapshots: this.#snapshots, loaded: this.#loaded };
   }
 
   /** Resolves when no snapshot request is outstanding. @throws AbortedError if `signal` fires. */

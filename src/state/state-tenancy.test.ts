@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createBus } from '../bus/index.ts';
-import { withTenant } from '../tenancy/context.ts';
+import { currentTenantId, withTenant } from '../tenancy/context.ts';
 import { createStateStore } from './agent-state-store.ts';
 import type { StateDelta, StateExpiredEvent, StateSnapshotReply } from './state-types.ts';
 
@@ -60,6 +60,35 @@ describe('AgentStateStore tenancy and snapshots', () => {
     withTenant('acme', () => assert.ok(store.get('r1')));
     withTenant('acme', () => assert.equal(store.delete('r1'), true));
     assert.equal(store.size, 0);
+    await store.close();
+    await bus.close();
+  });
+
+  it("expires on the store's own interval in the owner's tenant, even for a store made inside another tenant", async () => {
+    // The store (and so its interval) is created while tenant A's request runs; the purge
+    // used to run as A, so B's expiry notice was refused by the bus ("cannot publish as").
+    const bus = createBus();
+    let now = 0;
+    const store = await withTenant('tenant-a', () => createStateStore({ bus, clock: () => now, tickMs: 5 }));
+    const received: Array<[string, string | undefined]> = [];
+    const arrived = Promise.withResolvers<void>();
+    for (const tenant of ['tenant-a', 'tenant-b']) {
+      await withTenant(tenant, () =>
+        bus.subscribe<StateExpiredEvent>('agent.*.state_expired', (m) => {
+          received.push([tenant, m.tenant]);
+          arrived.resolve();
+        }),
+      );
+    }
+    const listenedAs: Array<string | undefined> = [];
+    store.events.on('expired', () => listenedAs.push(currentTenantId()));
+    store.events.on('publishError', ({ error }) => arrived.reject(error));
+    withTenant('tenant-b', () => store.setTags('r1', ['emergency']));
+    now = 10_000; // past emergency's 5 s: the next tick purges it
+    await arrived.promise;
+    assert.deepEqual(received, [['tenant-b', 'tenant-b']], "only B's subscriber gets B's notice");
+    assert.deepEqual(listenedAs, ['tenant-b'], "the expired event runs in the owner's tenant");
+    assert.equal(store.stats().publishErrors, 0);
     await store.close();
     await bus.close();
   });

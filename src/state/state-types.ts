@@ -5,6 +5,12 @@ export const AGENT_ID_PATTERN = /^[A-Za-z0-9_\-:@]{1,128}$/;
 export const deltaTopic = (agentId: string): string => `agent.${agentId}.state_delta`;
 /** Topic (request/reply) a store answers snapshot requests on: `agent.<id>.state_snapshot`. */
 export const snapshotTopic = (agentId: string): string => `agent.${agentId}.state_snapshot`;
+/**
+ * Topic (request/reply) a store answers paged snapshot requests on: every view of the
+ * requester's tenant (every tenant's for a request without one), `StateSnapshotPage` per reply.
+ * Request `{ cursor?, agentId?, limit? }`; send the reply's `cursor` back for the next page.
+ */
+export const SNAPSHOTS_TOPIC = 'state.snapshots';
 /** Topic an agent's expiry is announced on: `agent.<id>.state_expired`. */
 export const expiredTopic = (agentId: string): string => `agent.${agentId}.state_expired`;
 /** Topic an agent's explicit deletion is announced on: `agent.<id>.state_deleted`. */
@@ -60,6 +66,12 @@ export interface StateView {
 export type StateSnapshotReply =
   | { agentId: string; found: false }
   | (StateView & { found: true; expiresAt: number });
+
+/** Reply on `state.snapshots`: a page of views; `cursor` is absent on the last page. */
+export interface StateSnapshotPage {
+  views: Array<StateView & { tenant: string | undefined; expiresAt: number }>;
+  cursor?: string;
+}
 
 /** The whole state of one agent, from `store.get`. */
 export interface StateSnapshot {

@@ -31,20 +31,34 @@ export class InvalidTenantIdError extends AgentfleetError {
 }
 
 const storage = new AsyncLocalStorage<TenantContext>();
-// Contexts are interned so a hot path (an agent step, a bus delivery) never allocates one.
+// Contexts are interned so a hot path (an agent step, a bus delivery) never allocates one and
+// every holder of a tenant's context holds the same object. The first 100,000 ids are kept
+// strongly (the fast path); past that, contexts are held weakly and forgotten once nothing
+// references them, so interning never changes behaviour and never grows without bound.
 const interned = new Map<string, TenantContext>();
-const INTERN_LIMIT = 100_000;
+const STRONG_LIMIT = 100_000;
+const weak = new Map<string, WeakRef<TenantContext>>();
+const collected = new FinalizationRegistry<string>((id) => {
+  if (weak.get(id)?.deref() === undefined) weak.delete(id);
+});
 
 /**
- * The context object for a tenant id, the same object every time (up to 100,000 ids).
+ * The context object for a tenant id: the same object every time, for as long as anything
+ * holds it. Still, compare contexts by `id`, not by identity.
  * @throws InvalidTenantIdError
  */
 export function tenantContext(id: string): TenantContext {
   const known = interned.get(id);
   if (known !== undefined) return known;
+  const held = weak.get(id)?.deref();
+  if (held !== undefined) return held;
   if (typeof id !== 'string' || !TENANT_ID_PATTERN.test(id)) throw new InvalidTenantIdError(id);
   const context: TenantContext = Object.freeze({ id });
-  if (interned.size < INTERN_LIMIT) interned.set(id, context);
+  if (interned.size < STRONG_LIMIT) interned.set(id, context);
+  else {
+    weak.set(id, new WeakRef(context));
+    collected.register(context, id);
+  }
   return context;
 }
 

@@ -54,3 +54,30 @@ export class TenantRegistryError extends AgentfleetError {
     super('TENANT_REGISTRY_FAILED', message, { cause });
   }
 }
+
+/**
+ * Deleting a tenant stopped before the end: the named purgers failed (the tenant stays in the
+ * registry, disabled). Deleting it again resumes: purgers that finished find nothing left.
+ */
+export class TenantDeletionError extends AgentfleetError {
+  /** The purgers that failed, with their errors. */
+  readonly failures: ReadonlyArray<{ purger: string; error: unknown }>;
+  constructor(tenant: string, failures: ReadonlyArray<{ purger: string; error: unknown }>) {
+    const names = failures.map((f) => f.purger).join(', ');
+    super(
+      'TENANT_DELETION_INCOMPLETE',
+      `Deleting tenant "${tenant}" is incomplete: ${names} failed; the tenant stays disabled, delete it again to finish.`,
+      {
+        cause: failures[0]?.error,
+        details: {
+          tenant,
+          failed: failures.map((f) => ({
+            purger: f.purger,
+            message: (f.error as Error)?.message ?? String(f.error),
+          })),
+        },
+      },
+    );
+    this.failures = failures;
+  }
+}

@@ -25,6 +25,7 @@ export {
   ForbiddenError,
   QuotaExceededError,
   type QuotaName,
+  TenantDeletionError,
   TenantExistsError,
   TenantNotFoundError,
   TenantRegistryError,
@@ -42,3 +43,9 @@ export {
   type TenantRegistry,
   tenantQuotasSchema,
 } from './registry.ts';
+export {
+  TenantDeletion,
+  type TenantDeletionOptions,
+  type TenantDeletionResult,
+  type TenantPurger,
+} from './tenant-deletion.ts';

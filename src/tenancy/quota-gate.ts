@@ -6,6 +6,7 @@ import {
 } from 'rate-limiter-flexible';
 import type { RedisClientType } from 'redis';
 import type { TenantAdmission } from '../core/index.ts';
+import { InvalidOptionsError } from '../errors/index.ts';
 import { QuotaExceededError } from './errors.ts';
 import type { TenantQuotas } from './registry.ts';
 
@@ -15,6 +16,8 @@ interface Entry {
 }
 
 const NONE: Entry = { quotas: {}, limiter: undefined };
+/** Agents a tenant may own when its quotas set no `maxAgents`. */
+export const DEFAULT_MAX_AGENTS = 10_000;
 
 /**
  * Enforces tenant quotas: agents and messages in flight through the runtime (pass it as
@@ -25,13 +28,19 @@ const NONE: Entry = { quotas: {}, limiter: undefined };
 export class TenantQuotaGate implements TenantAdmission {
   readonly #entries = new Map<string, Entry>();
   readonly #redis: RedisClientType | undefined;
+  readonly #defaultMaxAgents: number;
 
   /**
    * With `redis`, the request window is kept on Redis, so every server of a cluster counts
    * a tenant's requests against one limit (agents and steps in flight stay per process).
+   * `defaultMaxAgents` caps a tenant whose quotas set no `maxAgents` (default 10,000).
    */
-  constructor(options: { redis?: RedisClientType } = {}) {
+  constructor(options: { redis?: RedisClientType; defaultMaxAgents?: number } = {}) {
     this.#redis = options.redis;
+    const max = options.defaultMaxAgents ?? DEFAULT_MAX_AGENTS;
+    if (!Number.isInteger(max) || max < 0 || max > 100_000_000)
+      throw new InvalidOptionsError(`defaultMaxAgents must be an integer 0-100,000,000; got ${max}.`);
+    this.#defaultMaxAgents = max;
   }
 
   /** Sets (or with undefined, clears) a tenant's quotas; the request window restarts when it changes. */
@@ -64,16 +73,21 @@ export class TenantQuotaGate implements TenantAdmission {
     });
   }
 
+  /** Forgets the tenant's quotas and clears its request window (tenant deletion). */
+  async purgeTenant(tenant: string): Promise<void> {
+    const limiter = this.#entries.get(tenant)?.limiter;
+    this.#entries.delete(tenant);
+    await limiter?.delete(tenant);
+  }
+
   /** The quotas in force for a tenant (empty: unlimited). */
   quotasOf(tenant: string): TenantQuotas {
     return (this.#entries.get(tenant) ?? NONE).quotas;
   }
 
   admitAgent(tenant: string, agents: number): Error | undefined {
-    const max = (this.#entries.get(tenant) ?? NONE).quotas.maxAgents;
-    return max !== undefined && agents >= max
-      ? new QuotaExceededError(tenant, 'maxAgents', max, 1)
-      : undefined;
+    const max = (this.#entries.get(tenant) ?? NONE).quotas.maxAgents ?? this.#defaultMaxAgents;
+    return agents >= max ? new QuotaExceededError(tenant, 'maxAgents', max, 1) : undefined;
   }
 
   admitMessage(tenant: string, inFlight: number): Error | undefined {

@@ -64,6 +64,14 @@ for (const [name, skip, connect] of transports) {
         assert.deepEqual(late.get(agents[0]!), store.view(agents[0]!));
       });
       await late.close();
+      // A replica started after the writes holds the views at once (paged snapshots), no delta needed.
+      const loaded = await withTenant('acme', () => createStateReplica({ bus: replicaBus }));
+      withTenant('acme', () => {
+        for (const agent of agents) assert.deepEqual(loaded.get(agent), store.view(agent), agent);
+      });
+      withTenant('globex', () => assert.equal(loaded.get(agents[1]!), undefined, 'its tenant only'));
+      assert.equal(loaded.stats().loaded, agents.length);
+      await loaded.close();
       await replica.close();
       await store.close();
       await Promise.all(buses.map((b) => b.close()));

@@ -194,4 +194,35 @@ describe(`tenant isolation: ${TENANTS} tenants, ${OPS} interleaved operations`, 
       'each publish reached exactly its own tenant',
     );
   });
+
+  it('deletes tenants (HTTP and library, one cascade); the same ids re-created read nothing of them', async () => {
+    const { runtime, state, registry, server } = app;
+    const gone = tenants.slice(0, Math.max(2, Math.floor(TENANTS / 10)));
+    await Promise.all(
+      gone.map(async (t, i) => {
+        if (i % 2 === 0) {
+          const res = await fetch(`${base}/v1/tenants/${t.id}`, {
+            method: 'DELETE',
+            headers: { authorization: `Bearer ${TEST_ADMIN_KEY}` },
+          });
+          assert.equal(res.status, 200, `${t.id}: ${await res.text()}`);
+        } else await server.tenantDeletion!.delete(t.id);
+      }),
+    );
+    const survivor = tenants[gone.length]!;
+    for (const t of gone) {
+      assert.equal((await httpJson('/v1/agents', t.authorization)).status, 401, `${t.id}'s old key`);
+      await registry.createTenant({ id: t.id });
+      await withTenant(t.id, async () => {
+        assert.deepEqual(runtime.list(), [], `${t.id}: no agents`);
+        assert.equal(state.get('bot'), undefined, `${t.id}: no state`);
+        assert.equal(runtime.tenantUsage(t.id).agents, 0);
+      });
+      assert.deepEqual(await registry.listKeys(t.id), []);
+    }
+    await withTenant(survivor.id, () => {
+      assert.equal(state.get('bot')?.values.owner, survivor.id, 'other tenants keep theirs');
+      assert.equal(runtime.list().length, 2);
+    });
+  });
 });

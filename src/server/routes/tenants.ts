@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import type { Runtime } from '../../core/index.ts';
+import type { KnowledgeBase } from '../../knowledge/index.ts';
+import type { AgentStateStore } from '../../state/index.ts';
 import {
   ApiKeyNotFoundError,
   type Authenticator,
   issueApiKey,
+  TenantDeletion,
   TenantNotFoundError,
   type TenantQuotaGate,
   type TenantQuotas,
-  withTenant,
 } from '../../tenancy/index.ts';
 import { sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
@@ -37,6 +39,48 @@ const publicKey = (k: {
   revokedAt: k.revokedAt,
 });
 
+/** What a server holds for tenants besides the runtime, the keys and the quotas. */
+export interface TenantOwners {
+  state?: AgentStateStore;
+  knowledge?: KnowledgeBase;
+}
+
+/**
+ * The tenant deletion a server runs: the tenant is disabled, then its keys are revoked (and
+ * cached lookups dropped), its agents removed (and its conversations in their cognitions), its
+ * state deleted, its quota windows cleared and its knowledge documents deleted (memory and disk),
+ * before the registry entry goes.
+ */
+export function serverTenantDeletion(
+  runtime: Runtime,
+  auth: Authenticator,
+  quotas: TenantQuotaGate | undefined,
+  owners: TenantOwners,
+): TenantDeletion {
+  const registry = auth.registry;
+  const deletion = new TenantDeletion({ registry });
+  deletion.add({
+    name: 'keys',
+    async purgeTenant(id) {
+      let revoked = 0;
+      for (const key of await registry.listKeys(id)) {
+        if (key.revokedAt === null && (await registry.revokeKey(id, key.id))) revoked++;
+      }
+      auth.invalidateTenant(id);
+      return { revoked };
+    },
+  });
+  deletion.add({ name: 'agents', purgeTenant: (id, o) => runtime.purgeTenant(id, o) });
+  const { state } = owners;
+  if (state !== undefined) deletion.add({ name: 'state', purgeTenant: (id) => state.purgeTenant(id) });
+  if (quotas !== undefined) deletion.add({ name: 'quotas', purgeTenant: (id) => quotas.purgeTenant(id) });
+  const { knowledge } = owners;
+  if (knowledge !== undefined) {
+    deletion.add({ name: 'knowledge', purgeTenant: (id, o) => knowledge.deleteTenant(id, o) });
+  }
+  return deletion;
+}
+
 /** Admin-only tenant management: tenants, their quotas and API keys. */
 export function addTenantRoutes(
   router: Router,
@@ -44,6 +88,7 @@ export function addTenantRoutes(
   auth: Authenticator,
   quotas: TenantQuotaGate | undefined,
   bodyLimitBytes: number,
+  deletion: TenantDeletion,
 ): void {
   const registry = auth.registry;
   const refresh = (id: string, q: TenantQuotas | undefined) => {
@@ -105,19 +150,10 @@ export function addTenantRoutes(
     '/v1/tenants/:tenant',
     async (_req, res, { params }) => {
       const id = params.tenant!;
-      if (!(await registry.deleteTenant(id))) throw new TenantNotFoundError(id);
+      const { purged } = await deletion.delete(id);
       refresh(id, undefined);
-      // The tenant's agents go with it.
-      const removed = await withTenant(id, async () => {
-        let count = 0;
-        for (;;) {
-          const batch = runtime.list({ limit: 1000 });
-          if (batch.length === 0) return count;
-          await Promise.all(batch.map((a) => runtime.remove(a.id)));
-          count += batch.length;
-        }
-      });
-      sendJson(res, 200, { deleted: id, agentsRemoved: removed });
+      const removed = (purged.agents as { agents?: number } | undefined)?.agents ?? 0;
+      sendJson(res, 200, { deleted: id, agentsRemoved: removed, purged });
     },
     'admin',
   );
