@@ -3,12 +3,29 @@
 // (see scenario.ts). Never part of the product.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { readAnthropic, renderAnthropic } from './anthropic.ts';
-import { readDashScope, renderDashScope } from './dashscope.ts';
+import { ANTHROPIC_MID_ERRORS, readAnthropic, renderAnthropic } from './anthropic.ts';
+import { DASHSCOPE_MID_ERRORS, readDashScope, renderDashScope } from './dashscope.ts';
 import { renderDashScopeEmbeddings, renderOpenAiEmbeddings } from './embeddings.ts';
-import { readOpenAi, renderOpenAi } from './openai.ts';
-import { answer, type Body, scenarioOf } from './scenario.ts';
+import { OPENAI_MID_ERRORS, readOpenAi, renderOpenAi } from './openai.ts';
+import { answer, type Body, type MidStreamError, scenarioOf } from './scenario.ts';
 import { json } from './sse.ts';
+
+/** The code and message the fake sends for a mid-stream error, as each vendor spells them. */
+export function vendorMidStreamError(
+  kind: 'openai' | 'anthropic' | 'dashscope',
+  error: MidStreamError,
+): { code: string; message: string; status?: number } {
+  if (kind === 'anthropic') {
+    const e = ANTHROPIC_MID_ERRORS[error];
+    return { code: e.type, message: e.message };
+  }
+  if (kind === 'dashscope') {
+    const [status, code, message] = DASHSCOPE_MID_ERRORS[error];
+    return { code, message, status };
+  }
+  const e = OPENAI_MID_ERRORS[error];
+  return { code: String(e.code ?? e.type), message: String(e.message) };
+}
 
 export interface SeenCall {
   path: string;
