@@ -27,7 +27,7 @@ export function sseText(e: SseEvent): string {
 
 /**
  * Writes a stream with the fault a scenario asks for: `malformed` breaks the third event,
- * `reset` destroys the socket after two, `stall` stops after one and never ends, `error`
+ * `reset` destroys the socket after two, `stall` stops after two and never ends, `error`
  * sends `before` events (default 2) and then the vendor's error event (`errorEvent`) and ends.
  */
 export function writeStream(
@@ -43,7 +43,7 @@ export function writeStream(
     return;
   }
   if (fault === 'stall') {
-    res.write(sseText(events[0] as SseEvent));
+    res.write(events.slice(0, 2).map(sseText).join(''));
     return;
   }
   if (fault === 'reset') {
