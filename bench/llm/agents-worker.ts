@@ -43,10 +43,14 @@ async function floor(): Promise<RunOne> {
   };
 }
 
-/** The same loop over undici's keep-alive Pool: the lower floor, the HTTP client Agentfleet uses. */
+/**
+ * The same loop over undici's keep-alive Pool: the lower floor, the HTTP client Agentfleet
+ * uses, with as many connections as Agentfleet's default so the floor is not capped lower.
+ */
 async function undiciFloor(): Promise<RunOne> {
   const { Pool } = await import('undici');
-  const pool = new Pool(url, { connections: 256 });
+  const { DEFAULT_CONNECTIONS } = await import('../../src/llm/index.ts');
+  const pool = new Pool(url, { connections: DEFAULT_CONNECTIONS });
   const tools = [
     {
       type: 'function',
@@ -76,12 +80,17 @@ async function undiciFloor(): Promise<RunOne> {
   };
 }
 
-async function agentfleet(): Promise<RunOne> {
+/**
+ * Agentfleet with the provider as a user gets it (`http` unset: the defaults), or with
+ * `http` set (the old default of 64 connections, for comparison in the same run). The
+ * runtime's pool is sized to N in both, so the provider is the only difference.
+ */
+async function agentfleet(http?: { connections: number }): Promise<RunOne> {
   const { createRuntime, createProvider, defineAgent, defineTool, llm } = await import('../../src/index.ts');
   const provider = createProvider('openai', {
     baseUrl: `${url}/v1`,
     apiKey: 'k',
-    http: { connections: 256 },
+    ...(http === undefined ? {} : { http }),
   });
   const tool = defineTool({
     name: 'search',
@@ -145,7 +154,8 @@ async function openaiAgents(): Promise<RunOne> {
 const contenders: Record<string, () => Promise<RunOne>> = {
   fetch: floor,
   undici: undiciFloor,
-  agentfleet,
+  agentfleet: () => agentfleet(),
+  'agentfleet-64': () => agentfleet({ connections: 64 }),
   'ai-sdk': aiSdk,
   'openai-agents': openaiAgents,
 };

@@ -9,7 +9,8 @@ export type LlmErrorCode =
   | 'LLM_SERVER_ERROR'
   | 'LLM_TIMEOUT'
   | 'LLM_CONNECTION_FAILED'
-  | 'LLM_MALFORMED_RESPONSE';
+  | 'LLM_MALFORMED_RESPONSE'
+  | 'LLM_QUEUE_FULL';
 
 /** A model call failed. `retryable` says whether trying again may help; `retryAfterMs` is the vendor's hint. */
 export class LlmError extends AgentfleetError {
@@ -41,7 +42,8 @@ export class LlmError extends AgentfleetError {
       code === 'LLM_RATE_LIMITED' ||
       code === 'LLM_SERVER_ERROR' ||
       code === 'LLM_TIMEOUT' ||
-      code === 'LLM_CONNECTION_FAILED';
+      code === 'LLM_CONNECTION_FAILED' ||
+      code === 'LLM_QUEUE_FULL';
   }
 }
 
@@ -50,6 +52,8 @@ export interface VendorError {
   message: string;
   /** The vendor's own code or type (`context_length_exceeded`, `rate_limit_error`, `Throttling`). */
   code?: string;
+  /** The error's type when the vendor sends one beside a code (OpenAI: `invalid_request_error`). */
+  type?: string;
 }
 
 const CONTEXT_HINTS =
@@ -77,6 +81,76 @@ export function errorFromStatus(
   }
   if (status >= 500) return new LlmError('LLM_SERVER_ERROR', provider, text, options);
   return new LlmError('LLM_BAD_REQUEST', provider, text, options);
+}
+
+/**
+ * Vendor error codes (or types) by meaning, first match wins, in the spellings of DashScope
+ * (`Throttling.RateQuota`, `InternalError`, `DataInspectionFailed`, `InvalidParameter`,
+ * `Arrearage`), OpenAI (`rate_limit_exceeded`, `server_error`, `context_length_exceeded`,
+ * `invalid_request_error`) and Anthropic (`overloaded_error`, `api_error`, `rate_limit_error`).
+ */
+const VENDOR_CODES: ReadonlyArray<readonly [RegExp, LlmErrorCode]> = [
+  [/context_length|context_window/i, 'LLM_CONTEXT_LENGTH'],
+  [/^throttling|rate_?limit|^requests$|^tokens$|too_many_requests|insufficient_quota/i, 'LLM_RATE_LIMITED'],
+  [
+    /^internalerror|^systemerror|^serviceunavailable|server_error|internal_error|api_error|overloaded|service_unavailable/i,
+    'LLM_SERVER_ERROR',
+  ],
+  [/^requesttimeout|timeout/i, 'LLM_TIMEOUT'],
+  [
+    /invalidapikey|invalid_api_key|authentication|permission|accessdenied|unauthori[sz]ed|arrearage|billing/i,
+    'LLM_AUTH',
+  ],
+  [
+    /datainspection|data_inspection|invalidparameter|invalid_parameter|invalid_request|badrequest|not_found|too_large|unsupported|content_filter/i,
+    'LLM_BAD_REQUEST',
+  ],
+];
+
+/**
+ * Maps an error the vendor reported in a body — inside a stream (DashScope `event:error`, an
+ * OpenAI `{"error":…}` chunk, Anthropic `event: error`) or as a 200 answer — to a typed error
+ * that keeps the vendor's message and code. The vendor's code decides; without a known code
+ * the HTTP status does (DashScope's `:HTTP_STATUS/429` comment, when there is one); with
+ * neither, it is `LLM_SERVER_ERROR` (the vendor failed midway: retrying may help).
+ */
+export function errorFromVendor(
+  provider: string,
+  vendor: VendorError,
+  status: number | undefined,
+  where: string,
+): LlmError {
+  const vendorCode = vendor.code;
+  const options = {
+    ...(status === undefined ? {} : { status }),
+    ...(vendorCode === undefined ? {} : { vendorCode }),
+  };
+  const text = `${where}: ${vendorCode === undefined ? '' : `${vendorCode}: `}${vendor.message}`;
+  const byName = (name: string | undefined) =>
+    name === undefined ? undefined : VENDOR_CODES.find(([pattern]) => pattern.test(name))?.[1];
+  let code: LlmErrorCode =
+    byName(vendorCode) ??
+    byName(vendor.type) ??
+    (status !== undefined && status >= 400
+      ? errorFromStatus(provider, status, vendor, undefined).code
+      : 'LLM_SERVER_ERROR');
+  if (code === 'LLM_BAD_REQUEST' && CONTEXT_HINTS.test(vendor.message)) code = 'LLM_CONTEXT_LENGTH';
+  return new LlmError(code, provider, text, options);
+}
+
+/** Reads a vendor's error object (`{message, code, type}`); the message falls back to the JSON. */
+export function vendorErrorOf(value: unknown): VendorError {
+  if (typeof value !== 'object' || value === null) return { message: String(value ?? 'unknown error') };
+  const o = value as Record<string, unknown>;
+  const message = typeof o.message === 'string' ? o.message : JSON.stringify(o).slice(0, 500);
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const code = str(o.code) ?? str(o.type);
+  const type = str(o.type);
+  return {
+    message,
+    ...(code === undefined ? {} : { code }),
+    ...(type === undefined || type === code ? {} : { type }),
+  };
 }
 
 /** `Retry-After` as seconds or an HTTP date → milliseconds; undefined when absent or unreadable. */

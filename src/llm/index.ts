@@ -1,6 +1,7 @@
+export type { ConcurrencyOptions, QueueStats } from './call-gate.ts';
 export { createEmbeddings, type EmbeddingsClient, type EmbeddingsConfig } from './embeddings.ts';
 export { LlmError, type LlmErrorCode, parseRetryAfter } from './errors.ts';
-export type { HttpOptions } from './http.ts';
+export { DEFAULT_CONNECTIONS, type HttpOptions, type HttpPoolStats } from './http.ts';
 export {
   createProvider,
   ModelRegistry,
@@ -17,6 +18,7 @@ export type {
   GenerateResult,
   Message,
   Provider,
+  ProviderStats,
   ResponseFormat,
   StreamEvent,
   SystemMessage,

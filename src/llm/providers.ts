@@ -7,6 +7,7 @@ import {
   type ResiliencePolicyConfig,
   withResilience,
 } from '../resilience/index.ts';
+import type { ConcurrencyOptions } from './call-gate.ts';
 import { anthropicFormat } from './formats/anthropic.ts';
 import { dashScopeFormat } from './formats/dashscope.ts';
 import { openAiFormat } from './formats/openai.ts';
@@ -52,6 +53,11 @@ export interface ProviderConfig {
   headers?: Record<string, string>;
   http?: HttpOptions;
   /**
+   * A deliberate cap on calls in flight, per provider and per tenant, as a metered queue
+   * (`stats().queue`, Prometheus `llm_queue_*`). Default: none — every call goes out at once.
+   */
+  concurrency?: ConcurrencyOptions;
+  /**
    * A resilience policy for every call (rate limit → breaker → retry → bulkhead → timeout),
    * validated here; see `ResiliencePolicy`. The policy is named after the provider.
    */
@@ -67,8 +73,18 @@ const providerSchema = z.strictObject({
   http: z
     .strictObject({
       connections: z.number().int().min(1).max(100_000).optional(),
+      http2: z.boolean().optional(),
+      ca: z.string().min(1).optional(),
       headersTimeoutMs: z.number().int().min(1).optional(),
       idleTimeoutMs: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  concurrency: z
+    .strictObject({
+      max: z.number().int().min(1).max(1_000_000).optional(),
+      perTenant: z.number().int().min(1).max(1_000_000).optional(),
+      tenants: z.record(z.string(), z.number().int().min(1).max(1_000_000)).optional(),
+      maxQueued: z.number().int().min(0).max(10_000_000).optional(),
     })
     .optional(),
   resilience: z.unknown().optional(),
@@ -111,10 +127,18 @@ export function createProvider(
       : kind === 'dashscope'
         ? dashScopeFormat(name)
         : openAiFormat(name);
-  const provider = new HttpProvider(name, baseUrl, format, { ...c.headers, ...auth }, c.http ?? {});
+  const provider = new HttpProvider(
+    name,
+    baseUrl,
+    format,
+    { ...c.headers, ...auth },
+    c.http ?? {},
+    c.concurrency as ConcurrencyOptions | undefined,
+  );
   if (c.resilience === undefined) return provider;
   const policy = new ResiliencePolicy(name, parseResiliencePolicy(c.resilience));
-  return withResilience(provider, policy, { ownsPolicy: true });
+  const resilient = withResilience(provider, policy, { ownsPolicy: true });
+  return { ...resilient, stats: () => provider.stats() };
 }
 
 /**

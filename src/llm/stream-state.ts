@@ -4,7 +4,18 @@ interface PendingCall {
   id: string;
   name: string;
   arguments: string;
+  /** `tool-call-start` was emitted: the name is taken as complete. */
+  started: boolean;
   ended: boolean;
+}
+
+/**
+ * A name piece joined to what came before: some vendors send a function name in pieces
+ * (`get_`, `weather`), others repeat it whole in every chunk; a piece that starts with the name
+ * so far is the whole name again.
+ */
+function joinName(sofar: string, piece: string): string {
+  return piece.startsWith(sofar) ? piece : sofar + piece;
 }
 
 /** ≈ 4 characters a token: the estimate used when a vendor does not report usage. */
@@ -26,9 +37,11 @@ export function estimateInput(request: GenerateRequest): number {
 }
 
 /**
- * Assembles a streamed answer: text, tool calls whose arguments arrive in pieces (kept exactly
- * as sent), usage (reported, or estimated at the end), and the finish reason. Adapters turn
- * vendor chunks into calls on it; it returns the normalised events to emit.
+ * Assembles a streamed answer: text, tool calls whose names and arguments arrive in pieces
+ * (arguments kept exactly as sent), usage (reported, or estimated at the end), and the finish
+ * reason. Adapters turn vendor chunks into calls on it; it returns the normalised events to
+ * emit. A call's `tool-call-start` waits for its first arguments (or its end, or the next
+ * call), so the name it carries is whole.
  */
 export class StreamState {
   text = '';
@@ -57,21 +70,30 @@ export class StreamState {
   ): void {
     let call = this.#calls.get(index);
     if (call === undefined) {
-      call = { id: id || `call_${index}`, name: name ?? '', arguments: '', ended: false };
+      for (const [i, earlier] of this.#calls) this.#start(i, earlier, out);
+      call = { id: id || `call_${index}`, name: name ?? '', arguments: '', started: false, ended: false };
       this.#calls.set(index, call);
-      out.push({ type: 'tool-call-start', index, id: call.id, name: call.name });
-    } else if (name !== undefined && name !== '' && call.name === '') {
-      call.name = name;
+    } else if (!call.started) {
+      if (name !== undefined && name !== '') call.name = joinName(call.name, name);
+      if (id !== undefined && id !== '' && call.id === `call_${index}`) call.id = id;
     }
     if (args !== '') {
+      this.#start(index, call, out);
       call.arguments += args;
       out.push({ type: 'tool-call-delta', index, argumentsDelta: args });
     }
   }
 
+  #start(index: number, call: PendingCall, out: StreamEvent[]): void {
+    if (call.started) return;
+    call.started = true;
+    out.push({ type: 'tool-call-start', index, id: call.id, name: call.name });
+  }
+
   endToolCall(index: number, out: StreamEvent[]): void {
     const call = this.#calls.get(index);
     if (call === undefined || call.ended) return;
+    this.#start(index, call, out);
     call.ended = true;
     out.push({
       type: 'tool-call-end',

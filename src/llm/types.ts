@@ -1,3 +1,6 @@
+import type { QueueStats } from './call-gate.ts';
+import type { HttpPoolStats } from './http.ts';
+
 /** One message of a conversation, the same for every vendor. */
 export type Message = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
 
@@ -109,6 +112,12 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What a provider's queue and connections hold right now (see `HttpProvider.stats`). */
+export interface ProviderStats {
+  queue: QueueStats;
+  http: HttpPoolStats;
+}
+
 /** A model vendor behind one interface. */
 export interface Provider {
   /** The registry name (`openai`, `anthropic`, `dashscope`, …). */
@@ -118,4 +127,6 @@ export interface Provider {
   stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamEvent>;
   /** Closes pooled connections. */
   close(): Promise<void>;
+  /** The provider's queue and connection figures, when it has them (HTTP providers do). */
+  stats?(): ProviderStats;
 }

@@ -37,7 +37,21 @@ export interface AgentStepEvent {
   ok: boolean;
 }
 
+/**
+ * A capped provider's queue (`concurrency` in the provider config): a call started waiting,
+ * got its slot, was aborted while waiting, or was refused because the queue was full.
+ */
+export interface ModelQueueEvent {
+  provider: string;
+  kind: 'queued' | 'started' | 'aborted' | 'rejected';
+  /** Calls waiting after this event. */
+  waiting: number;
+  /** How long the call waited, in ms (0 for `queued` and `rejected`). */
+  waitMs: number;
+}
+
 export const modelCallChannel = channel('agentfleet:model-call');
+export const modelQueueChannel = channel('agentfleet:model-queue');
 export const toolCallChannel = channel('agentfleet:tool-call');
 export const agentStepChannel = channel('agentfleet:agent-step');
 

@@ -2,7 +2,9 @@ export {
   type AgentStepEvent,
   agentStepChannel,
   type ModelCallEvent,
+  type ModelQueueEvent,
   modelCallChannel,
+  modelQueueChannel,
   type ToolCallEvent,
   toolCallChannel,
 } from './events.ts';

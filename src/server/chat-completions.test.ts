@@ -113,10 +113,22 @@ describe('POST /v1/chat/completions with the openai client', () => {
       messages: [{ role: 'user', content: 'scenario:server' }],
       stream: true,
     });
-    await assert.rejects(async () => {
-      for await (const _ of stream) {
-        // read until the error
-      }
-    });
+    const received: string[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? '');
+      },
+      (e: unknown) => {
+        // the client raises the error object the endpoint wrote into the stream
+        assert.ok(e instanceof OpenAI.APIError, `an APIError, got ${String(e)}`);
+        const error = e.error as { type?: string; code?: string; message?: string } | undefined;
+        assert.equal(error?.type, 'agent_error');
+        assert.equal(error?.code, 'AGENT_STEP_FAILED');
+        // the vendor's own words survive the hops: vendor → provider → agent → endpoint → client
+        assert.match(e.message, /HTTP 500: The server had an error while processing your request/);
+        return true;
+      },
+    );
+    assert.deepEqual(received, [''], 'the role chunk came first; no answer text');
   });
 });

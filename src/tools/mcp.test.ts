@@ -28,15 +28,23 @@ async function exercise(server: McpServer): Promise<void> {
       { id: '4', name: 'test_slow', arguments: '{"ms":2000}' },
     ]);
     assert.deepEqual(
-      outcomes.map((o) => [o.message.content, o.error?.code]),
+      outcomes.map((o) => [o.error?.code, o.message.isError]),
       [
-        ['5', undefined],
-        [outcomes[1]?.message.content, 'TOOL_ARGUMENTS_INVALID'],
-        [outcomes[2]?.message.content, 'TOOL_FAILED'],
-        [outcomes[3]?.message.content, 'TOOL_TIMEOUT'],
+        [undefined, undefined],
+        ['TOOL_ARGUMENTS_INVALID', true],
+        ['TOOL_FAILED', true],
+        ['TOOL_TIMEOUT', true],
       ],
     );
-    assert.match(outcomes[2]?.message.content ?? '', /the disk is full/);
+    assert.equal(outcomes[0]?.message.content, '5');
+    // what the model reads back: the code, and why, naming the bad field
+    const error = (i: number) => JSON.parse(outcomes[i]?.message.content ?? '{}').error;
+    assert.equal(error(1).code, 'TOOL_ARGUMENTS_INVALID');
+    assert.match(error(1).message, /\ba\b.*number|\bb\b/);
+    assert.equal(error(2).code, 'TOOL_FAILED');
+    assert.match(error(2).message, /the disk is full/);
+    assert.equal(error(3).code, 'TOOL_TIMEOUT');
+    assert.match(error(3).message, /200 ms/);
   } finally {
     await source.close();
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { liveResources, rejectsWithCode, sleep, throwsWithCode } from '../../test/helpers.ts';
+import { eventually, liveResources, rejectsWithCode, throwsWithCode } from '../../test/helpers.ts';
 import { defineTool, ToolRunner } from './index.ts';
 
 const add = defineTool({
@@ -96,46 +96,79 @@ describe('tools', () => {
   it('runs parallel calls concurrently up to the limit, with a timeout each, and truncates long results', async () => {
     let running = 0;
     let peak = 0;
-    const slow = defineTool({
-      name: 'slow',
-      description: 'Sleeps',
-      parameters: z.object({ ms: z.number() }),
-      execute: async ({ ms }, { signal }) => {
+    const work = defineTool({
+      name: 'work',
+      description: 'Works for one turn of the event loop',
+      parameters: z.object({}),
+      execute: async () => {
         running++;
         peak = Math.max(peak, running);
-        await sleep(ms);
+        await new Promise((resolve) => setImmediate(resolve));
         running--;
-        return signal.aborted ? 'late' : 'x'.repeat(100);
+        return 'x'.repeat(100);
       },
     });
-    const runner = new ToolRunner([slow], { concurrency: 3, timeoutMs: 100, maxResultChars: 40 });
-    const calls = Array.from({ length: 9 }, (_, i) =>
-      call('slow', JSON.stringify({ ms: i === 8 ? 400 : 20 }), `c${i}`),
-    );
+    let hangEnded = false;
+    const hang = defineTool({
+      name: 'hang',
+      description: 'Ends only when its signal aborts',
+      parameters: z.object({}),
+      timeoutMs: 50,
+      execute: (_args, { signal }) =>
+        new Promise((resolve) =>
+          signal.addEventListener(
+            'abort',
+            () => {
+              hangEnded = true;
+              resolve('late');
+            },
+            { once: true },
+          ),
+        ),
+    });
+    // The runner's own timeout is far off: only `hang` (50 ms of its own) can time out.
+    const runner = new ToolRunner([work, hang], { concurrency: 3, timeoutMs: 600_000, maxResultChars: 40 });
+    const calls = Array.from({ length: 9 }, (_, i) => call(i === 8 ? 'hang' : 'work', '{}', `c${i}`));
     const outcomes = await runner.run(calls);
+    // three workers start three calls before any of them can end; a fourth only after one has
     assert.equal(peak, 3);
     assert.equal(outcomes[8]?.error?.code, 'TOOL_TIMEOUT');
+    assert.equal(hangEnded, true, 'the timed-out tool saw its signal abort');
     assert.match(outcomes[0]?.message.content ?? '', /^x{40}\n…\[truncated: 40 of 100 characters shown\]$/);
     assert.equal(runner.stats().truncated, 8);
-    await sleep(450);
   });
 
   it('an aborted run rejects with ABORTED and leaves no timers or listeners', async () => {
-    await sleep(10);
     const baseline = liveResources();
+    let started!: () => void;
+    const executing = new Promise<void>((resolve) => {
+      started = resolve;
+    });
     const hang = defineTool({
       name: 'hang',
       description: 'Never ends',
       parameters: z.object({}),
-      execute: () => new Promise(() => {}),
+      execute: () => {
+        started();
+        return new Promise(() => {});
+      },
     });
     const controller = new AbortController();
     const running = new ToolRunner([hang], { timeoutMs: 60_000 }).run([call('hang', '{}')], {
       signal: controller.signal,
     });
-    setTimeout(() => controller.abort(), 20);
+    await executing;
+    controller.abort();
     await rejectsWithCode(running, 'ABORTED');
-    await sleep(10);
-    assert.deepEqual(liveResources(), baseline);
+    await noMoreResourcesThan(baseline);
   });
 });
+
+/** Waits until no kind of live resource (timers, sockets, …) outnumbers `baseline`: a leak never gets there. */
+async function noMoreResourcesThan(baseline: Record<string, number>): Promise<void> {
+  let now: Record<string, number> = {};
+  await eventually(() => {
+    now = liveResources();
+    return Object.entries(now).every(([kind, n]) => n <= (baseline[kind] ?? 0));
+  }).catch(() => assert.deepEqual(now, baseline, 'resources left behind'));
+}

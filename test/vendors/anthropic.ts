@@ -1,6 +1,6 @@
 // The Anthropic Messages API as documented (https://docs.anthropic.com/en/api/messages, .../messages-streaming).
 import type { ServerResponse } from 'node:http';
-import { type Answer, type Body, pieces, type SeenRequest, tokens } from './scenario.ts';
+import { type Answer, type Body, type MidStreamError, pieces, type SeenRequest, tokens } from './scenario.ts';
 import { json, type SseEvent, writeStream } from './sse.ts';
 
 export function readAnthropic(body: Body): SeenRequest {
@@ -32,6 +32,16 @@ const ERRORS = {
   context: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' },
 };
 
+/** Error objects of Anthropic's `event: error` (the docs name `overloaded_error` as the usual one). */
+export const ANTHROPIC_MID_ERRORS: Record<MidStreamError, { type: string; message: string }> = {
+  ratelimit: ERRORS.ratelimit,
+  server: ERRORS.server,
+  overloaded: { type: 'overloaded_error', message: 'Overloaded' },
+  context: ERRORS.context,
+  inspection: { type: 'invalid_request_error', message: 'Output blocked by content filtering policy' },
+  badrequest: { type: 'invalid_request_error', message: 'max_tokens: Field required' },
+};
+
 export function renderAnthropic(res: ServerResponse, body: Body, seen: SeenRequest, a: Answer): void {
   if (a.kind === 'error') {
     json(
@@ -40,6 +50,13 @@ export function renderAnthropic(res: ServerResponse, body: Body, seen: SeenReque
       { type: 'error', error: ERRORS[a.error] },
       a.error === 'ratelimit' ? { 'retry-after': '7' } : {},
     );
+    return;
+  }
+  if (a.kind === 'error200' || (a.kind === 'midstream' && !body.stream)) {
+    json(res, 200, {
+      type: 'error',
+      error: ANTHROPIC_MID_ERRORS[a.kind === 'error200' ? 'ratelimit' : a.error],
+    });
     return;
   }
   const text = a.kind === 'text' ? a.text : '';
@@ -139,7 +156,20 @@ export function renderAnthropic(res: ServerResponse, body: Body, seen: SeenReque
       usage: { output_tokens: usage.output_tokens },
     },
   });
-  events.push({ event: 'message_stop', data: { type: 'message_stop' } });
+  if (!(a.kind === 'text' && a.unterminated === true)) {
+    events.push({ event: 'message_stop', data: { type: 'message_stop' } });
+  }
+  if (a.kind === 'midstream') {
+    // message_start, ping and the first text, then the error event, as the streaming docs show
+    writeStream(
+      res,
+      events,
+      'error',
+      { event: 'error', data: { type: 'error', error: ANTHROPIC_MID_ERRORS[a.error] } },
+      4,
+    );
+    return;
+  }
   writeStream(
     res,
     events,

@@ -1,7 +1,7 @@
 // DashScope's native text generation API as documented (result_format "message", incremental_output, X-DashScope-SSE).
 import type { ServerResponse } from 'node:http';
 import { readOpenAi } from './openai.ts';
-import { type Answer, type Body, pieces, type SeenRequest, tokens } from './scenario.ts';
+import { type Answer, type Body, type MidStreamError, pieces, type SeenRequest, tokens } from './scenario.ts';
 import { json, sseHeaders } from './sse.ts';
 
 export function readDashScope(body: Body): SeenRequest {
@@ -14,6 +14,24 @@ const ERRORS = {
   server: [500, 'InternalError', 'An internal error has occured, please try again later.'],
   context: [400, 'InvalidParameter', 'Range of input length should be [1, 30720]'],
 } as const;
+
+/** DashScope's documented codes (status, code, message) for errors inside a stream. */
+export const DASHSCOPE_MID_ERRORS: Record<MidStreamError, readonly [number, string, string]> = {
+  ratelimit: ERRORS.ratelimit,
+  server: ERRORS.server,
+  overloaded: [
+    500,
+    'InternalError.Algo',
+    'An internal error has occured during execution, please try again later.',
+  ],
+  context: ERRORS.context,
+  inspection: [400, 'DataInspectionFailed', 'Output data may contain inappropriate content.'],
+  badrequest: [
+    400,
+    'InvalidParameter',
+    'Role must be user or assistant and Content length must be greater than 0',
+  ],
+};
 
 export function renderDashScope(
   res: ServerResponse,
@@ -32,6 +50,11 @@ export function renderDashScope(
       { code, message, request_id: requestId },
       a.error === 'ratelimit' ? { 'retry-after': '7' } : {},
     );
+    return;
+  }
+  if (a.kind === 'error200' || (a.kind === 'midstream' && !stream)) {
+    const [, code, message] = DASHSCOPE_MID_ERRORS[a.kind === 'error200' ? 'ratelimit' : a.error];
+    json(res, 200, { code, message, request_id: requestId });
     return;
   }
   const text = a.kind === 'text' ? a.text : '';
@@ -92,14 +115,25 @@ export function renderDashScope(
     sofar += piece;
     datas.push({ output: output(incremental ? piece : sofar, undefined, 'null') });
   }
+  const split = a.kind === 'calls' && a.splitName === true;
   for (const [index, c] of calls.entries()) {
+    const cut = split ? Math.ceil(c.name.length / 2) : c.name.length;
     datas.push({
       output: output(
         '',
-        [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }],
+        [{ index, id: c.id, type: 'function', function: { name: c.name.slice(0, cut), arguments: '' } }],
         'null',
       ),
     });
+    if (split) {
+      datas.push({
+        output: output(
+          '',
+          [{ index, id: '', type: 'function', function: { name: c.name.slice(cut) } }],
+          'null',
+        ),
+      });
+    }
     for (const piece of pieces(c.arguments, 4)) {
       datas.push({
         output: output('', [{ index, id: '', type: 'function', function: { arguments: piece } }], 'null'),
@@ -109,6 +143,16 @@ export function renderDashScope(
   datas.push({ output: output('', undefined, finish) });
   sseHeaders(res);
   let out = '';
+  if (a.kind === 'midstream') {
+    // `id:N / event:error / :HTTP_STATUS/429 / data:{code,message,request_id}` after two results
+    const [status, code, message] = DASHSCOPE_MID_ERRORS[a.error];
+    for (const [i, data] of datas.slice(0, 2).entries()) {
+      out += `id:${i + 1}\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify({ ...data, request_id: requestId })}\n\n`;
+    }
+    out += `id:3\nevent:error\n:HTTP_STATUS/${status}\ndata:${JSON.stringify({ code, message, request_id: requestId })}\n\n`;
+    res.end(out);
+    return;
+  }
   for (const [i, data] of datas.entries()) {
     const full = { ...data, ...(nousage ? {} : { usage }), request_id: requestId };
     const line = a.kind === 'malformed' && i === 1 ? '{"output": [ oops' : JSON.stringify(full);

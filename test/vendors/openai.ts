@@ -1,6 +1,6 @@
 // OpenAI Chat Completions as documented (https://platform.openai.com/docs/api-reference/chat).
 import type { ServerResponse } from 'node:http';
-import { type Answer, type Body, pieces, type SeenRequest, tokens } from './scenario.ts';
+import { type Answer, type Body, type MidStreamError, pieces, type SeenRequest, tokens } from './scenario.ts';
 import { json, type SseEvent, writeStream } from './sse.ts';
 
 export function readOpenAi(body: Body): SeenRequest {
@@ -33,6 +33,41 @@ const ERRORS = {
   },
 };
 
+/** Error objects OpenAI sends inside a stream (`data: {"error":{…}}`) or in a body. */
+export const OPENAI_MID_ERRORS: Record<MidStreamError, Body> = {
+  ratelimit: {
+    message: 'Rate limit reached for requests',
+    type: 'requests',
+    param: null,
+    code: 'rate_limit_exceeded',
+  },
+  server: {
+    message: 'The server had an error while processing your request. Sorry about that!',
+    type: 'server_error',
+    param: null,
+    code: null,
+  },
+  overloaded: {
+    message: 'That model is currently overloaded with other requests.',
+    type: 'server_error',
+    param: null,
+    code: null,
+  },
+  context: ERRORS.context,
+  inspection: {
+    message: 'The response was filtered due to the prompt triggering the content management policy.',
+    type: 'invalid_request_error',
+    param: 'prompt',
+    code: 'content_filter',
+  },
+  badrequest: {
+    message: "Invalid value for 'temperature': expected a number between 0 and 2.",
+    type: 'invalid_request_error',
+    param: 'temperature',
+    code: 'invalid_value',
+  },
+};
+
 export function renderOpenAi(
   res: ServerResponse,
   body: Body,
@@ -42,6 +77,10 @@ export function renderOpenAi(
 ): void {
   if (a.kind === 'error') {
     json(res, a.status, { error: ERRORS[a.error] }, a.error === 'ratelimit' ? { 'retry-after': '7' } : {});
+    return;
+  }
+  if (a.kind === 'error200' || (a.kind === 'midstream' && !body.stream)) {
+    json(res, 200, { error: OPENAI_MID_ERRORS[a.kind === 'error200' ? 'ratelimit' : a.error] });
     return;
   }
   const id = 'chatcmpl-mock';
@@ -111,12 +150,17 @@ export function renderOpenAi(
   const events: SseEvent[] = [chunk({ role: 'assistant', content: '' })];
   for (const piece of pieces(text || (a.kind === 'text' ? '' : 'partial answer'), 3))
     events.push(chunk({ content: piece }));
+  const split = a.kind === 'calls' && a.splitName === true;
   for (const [index, c] of calls.entries()) {
+    const cut = split ? Math.ceil(c.name.length / 2) : c.name.length;
     events.push(
       chunk({
-        tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }],
+        tool_calls: [
+          { index, id: c.id, type: 'function', function: { name: c.name.slice(0, cut), arguments: '' } },
+        ],
       }),
     );
+    if (split) events.push(chunk({ tool_calls: [{ index, function: { name: c.name.slice(cut) } }] }));
     for (const piece of pieces(c.arguments, 4))
       events.push(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }));
   }
@@ -124,7 +168,11 @@ export function renderOpenAi(
   if (body.stream_options?.include_usage && !nousage) {
     events.push({ data: { id, object: 'chat.completion.chunk', created, model, choices: [], usage } });
   }
-  events.push({ data: '[DONE]' });
+  if (!(a.kind === 'text' && a.unterminated === true)) events.push({ data: '[DONE]' });
+  if (a.kind === 'midstream') {
+    writeStream(res, events, 'error', { data: { error: OPENAI_MID_ERRORS[a.error] } });
+    return;
+  }
   writeStream(
     res,
     events,

@@ -12,9 +12,25 @@ export interface SeenRequest {
   characters: number;
 }
 
+/** Errors a vendor reports inside a stream (or in a 200 body when not streaming), in its own words. */
+export type MidStreamError = 'ratelimit' | 'server' | 'overloaded' | 'context' | 'inspection' | 'badrequest';
+
 export type Answer =
-  | { kind: 'text'; text: string }
-  | { kind: 'calls'; calls: Array<{ id: string; name: string; arguments: string }> }
+  | {
+      kind: 'text';
+      text: string;
+      /** End the stream after the finish reason, without `[DONE]` / `message_stop`. */
+      unterminated?: boolean;
+    }
+  | {
+      kind: 'calls';
+      calls: Array<{ id: string; name: string; arguments: string }>;
+      /** Stream each function name in two pieces. */
+      splitName?: boolean;
+    }
+  | { kind: 'midstream'; error: MidStreamError }
+  /** A 200 answer whose JSON body is the vendor's rate-limit error, streamed or not. */
+  | { kind: 'error200' }
   | { kind: 'error'; status: number; error: 'auth' | 'ratelimit' | 'server' | 'context' }
   | { kind: 'malformed' }
   | { kind: 'reset' }
@@ -34,6 +50,15 @@ export const SCENARIOS = [
   'malformed',
   'reset',
   'stall',
+  'midratelimit',
+  'midserver',
+  'midoverloaded',
+  'midcontext',
+  'midinspection',
+  'midbadrequest',
+  'error200',
+  'nodone',
+  'splitname',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -80,10 +105,11 @@ function call(seen: SeenRequest, i: number, tool = seen.tools[0]) {
 export function answer(scenario: Scenario, seen: SeenRequest): Answer {
   switch (scenario) {
     case 'tool':
+    case 'splitname':
     case 'tools3': {
-      const needed = scenario === 'tool' ? 1 : 3;
+      const needed = scenario === 'tools3' ? 3 : 1;
       if (seen.tools.length > 0 && seen.toolResults.length < needed)
-        return { kind: 'calls', calls: [call(seen, 0)] };
+        return { kind: 'calls', calls: [call(seen, 0)], splitName: scenario === 'splitname' };
       return { kind: 'text', text: `done: ${seen.toolResults.at(-1) ?? ''}` };
     }
     case 'parallel':
@@ -107,7 +133,17 @@ export function answer(scenario: Scenario, seen: SeenRequest): Answer {
     case 'malformed':
     case 'reset':
     case 'stall':
+    case 'error200':
       return { kind: scenario };
+    case 'midratelimit':
+    case 'midserver':
+    case 'midoverloaded':
+    case 'midcontext':
+    case 'midinspection':
+    case 'midbadrequest':
+      return { kind: 'midstream', error: scenario.slice(3) as MidStreamError };
+    case 'nodone':
+      return { kind: 'text', text: `echo: ${seen.lastUserText}`, unterminated: true };
     default:
       return { kind: 'text', text: `echo: ${seen.lastUserText}` };
   }

@@ -6,11 +6,17 @@ export interface SseEvent {
   data: unknown;
 }
 
+/** True when the request came over HTTP/2 (the fake also serves h2 over TLS). */
+export function isHttp2(res: ServerResponse): boolean {
+  return res.req?.httpVersionMajor === 2;
+}
+
 export function sseHeaders(res: ServerResponse): void {
   res.writeHead(200, {
     'content-type': 'text/event-stream',
     'cache-control': 'no-cache',
-    connection: 'keep-alive',
+    // HTTP/2 forbids connection-specific headers
+    ...(isHttp2(res) ? {} : { connection: 'keep-alive' }),
   });
 }
 
@@ -21,16 +27,23 @@ export function sseText(e: SseEvent): string {
 
 /**
  * Writes a stream with the fault a scenario asks for: `malformed` breaks the third event,
- * `reset` destroys the socket after two, `stall` stops after one and never ends.
+ * `reset` destroys the socket after two, `stall` stops after two and never ends, `error`
+ * sends `before` events (default 2) and then the vendor's error event (`errorEvent`) and ends.
  */
 export function writeStream(
   res: ServerResponse,
   events: SseEvent[],
-  fault: 'malformed' | 'reset' | 'stall' | undefined,
+  fault: 'malformed' | 'reset' | 'stall' | 'error' | undefined,
+  errorEvent?: SseEvent,
+  before = 2,
 ): void {
   sseHeaders(res);
+  if (fault === 'error') {
+    res.end([...events.slice(0, before), errorEvent as SseEvent].map(sseText).join(''));
+    return;
+  }
   if (fault === 'stall') {
-    res.write(sseText(events[0] as SseEvent));
+    res.write(events.slice(0, 2).map(sseText).join(''));
     return;
   }
   if (fault === 'reset') {

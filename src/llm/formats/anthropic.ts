@@ -1,4 +1,4 @@
-import { LlmError, type LlmErrorCode, malformed } from '../errors.ts';
+import { errorFromVendor, malformed, vendorErrorOf } from '../errors.ts';
 import { readJsonError } from '../http.ts';
 import { eventJson, type WireFormat } from '../http-provider.ts';
 import type { StreamState } from '../stream-state.ts';
@@ -15,16 +15,6 @@ import { asArray, asObject, asString, optionalNumber } from './read.ts';
 // The Anthropic Messages API (https://docs.anthropic.com/en/api/messages and .../messages-streaming).
 
 const PROVIDER_DEFAULT_MAX_TOKENS = 4096;
-
-/** Error events inside a stream (the docs name `overloaded_error` as the usual one). */
-const STREAM_ERRORS: Record<string, LlmErrorCode> = {
-  overloaded_error: 'LLM_SERVER_ERROR',
-  api_error: 'LLM_SERVER_ERROR',
-  rate_limit_error: 'LLM_RATE_LIMITED',
-  authentication_error: 'LLM_AUTH',
-  permission_error: 'LLM_AUTH',
-  invalid_request_error: 'LLM_BAD_REQUEST',
-};
 
 function parseInput(args: string): unknown {
   try {
@@ -120,7 +110,9 @@ function finish(reason: unknown): FinishReason {
 
 function result(provider: string, json: unknown): GenerateResult {
   const b = asObject(provider, json, 'body');
-  if (b.type === 'error') throw malformed(provider, `error body with status 200: ${JSON.stringify(b.error)}`);
+  if (b.type === 'error') {
+    throw errorFromVendor(provider, vendorErrorOf(b.error), undefined, 'an error body with status 200');
+  }
   let text = '';
   const calls: ToolCall[] = [];
   for (const [i, raw] of asArray(provider, b.content, 'content').entries()) {
@@ -233,18 +225,9 @@ function event(
     }
     case 'message_stop':
       return true;
-    case 'error': {
-      const error = asObject(provider, e.error, 'error');
-      const code = STREAM_ERRORS[String(error.type)] ?? 'LLM_SERVER_ERROR';
-      throw new LlmError(
-        code,
-        provider,
-        `the stream reported ${String(error.type)}: ${String(error.message)}`,
-        {
-          vendorCode: String(error.type),
-        },
-      );
-    }
+    case 'error':
+      // `overloaded_error` (the usual one, retryable), `api_error`, `rate_limit_error`, …
+      throw errorFromVendor(provider, vendorErrorOf(e.error), undefined, 'the stream reported an error');
     default:
       return false; // new event types are ignored, as the API docs ask
   }

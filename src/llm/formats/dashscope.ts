@@ -1,4 +1,5 @@
-import type { VendorError } from '../errors.ts';
+import { errorFromVendor, type VendorError } from '../errors.ts';
+import type { VendorEvent } from '../http.ts';
 import { eventJson, type WireFormat } from '../http-provider.ts';
 import { estimateInput, type StreamState } from '../stream-state.ts';
 import type { FinishReason, GenerateRequest, GenerateResult, StreamEvent } from '../types.ts';
@@ -27,14 +28,27 @@ function finish(reason: unknown): FinishReason | undefined {
   return reason === undefined || reason === null || reason === 'null' ? undefined : openAiFinish(reason);
 }
 
+/** `{code, message, request_id}`; the body may also be a server-sent `event:error` (`data:{…}`). */
 function readError(text: string): VendorError {
+  const data = /^data:\s?(.*)$/m.exec(text)?.[1];
   try {
-    const parsed = JSON.parse(text) as Record<string, unknown>;
+    const parsed = JSON.parse(data ?? text) as Record<string, unknown>;
     const message = typeof parsed.message === 'string' ? parsed.message : text.slice(0, 500);
-    return typeof parsed.code === 'string' ? { message, code: parsed.code } : { message };
+    return typeof parsed.code === 'string' && parsed.code !== ''
+      ? { message, code: parsed.code }
+      : { message };
   } catch {
     return { message: text.slice(0, 500) || 'no body' };
   }
+}
+
+/** An error answer: a non-empty `code` and no `output` (DashScope's shape, whatever the status). */
+function errorAnswer(body: Record<string, unknown>): VendorError | undefined {
+  if (typeof body.code !== 'string' || body.code === '' || body.output !== undefined) return undefined;
+  return {
+    code: body.code,
+    message: typeof body.message === 'string' ? body.message : JSON.stringify(body).slice(0, 500),
+  };
 }
 
 function usageOf(
@@ -50,6 +64,9 @@ function usageOf(
 
 function result(provider: string, json: unknown, request: GenerateRequest): GenerateResult {
   const b = asObject(provider, json, 'body');
+  const failure = errorAnswer(b);
+  if (failure !== undefined)
+    throw errorFromVendor(provider, failure, undefined, 'an error body with status 200');
   const output = asObject(provider, b.output, 'output');
   let text = '';
   let reason: unknown = output.finish_reason;
@@ -89,8 +106,18 @@ function result(provider: string, json: unknown, request: GenerateRequest): Gene
   };
 }
 
-function event(provider: string, data: string, state: StreamState, out: StreamEvent[]): boolean {
-  const b = eventJson(provider, { data, event: undefined, id: undefined });
+function event(provider: string, e: VendorEvent, state: StreamState, out: StreamEvent[]): boolean {
+  const b = eventJson(provider, e);
+  // `id:1 / event:error / :HTTP_STATUS/429 / data:{"code":"Throttling.RateQuota","message":…}`
+  const failure = errorAnswer(b);
+  if (e.event === 'error' || failure !== undefined) {
+    throw errorFromVendor(
+      provider,
+      failure ?? { message: typeof b.message === 'string' ? b.message : e.data.slice(0, 500) },
+      e.status,
+      'the stream reported an error',
+    );
+  }
   const output = asObject(provider, b.output, 'output');
   let reason: unknown = output.finish_reason;
   if (output.choices !== undefined) {
@@ -129,7 +156,7 @@ export function dashScopeFormat(provider: string): WireFormat {
       stream ? { 'x-dashscope-sse': 'enable', accept: 'text/event-stream' } : { accept: 'application/json' },
     body,
     result: (json, request) => result(provider, json, request),
-    event: (e, state, out) => event(provider, e.data, state, out),
+    event: (e, state, out) => event(provider, e, state, out),
     readError,
   };
 }

@@ -1,4 +1,4 @@
-import { malformed } from '../errors.ts';
+import { errorFromVendor, vendorErrorOf } from '../errors.ts';
 import { readJsonError } from '../http.ts';
 import { eventJson, type WireFormat } from '../http-provider.ts';
 import { estimateInput as estimateInputFor, type StreamState } from '../stream-state.ts';
@@ -106,6 +106,9 @@ export function openAiResult(
   estimate: () => GenerateResult['usage'],
 ): GenerateResult {
   const body = asObject(provider, json, 'body');
+  if (isErrorObject(body.error) && body.choices === undefined) {
+    throw errorFromVendor(provider, vendorErrorOf(body.error), undefined, 'an error body with status 200');
+  }
   const choice = asObject(provider, asArray(provider, body.choices, 'choices')[0], 'choices[0]');
   const msg = asObject(provider, choice.message, 'choices[0].message');
   const calls = toolCalls(provider, msg.tool_calls);
@@ -132,13 +135,16 @@ export function openAiResult(
   };
 }
 
+function isErrorObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Handles one Chat Completions chunk; `[DONE]` completes the answer. */
 export function openAiEvent(provider: string, data: string, state: StreamState, out: StreamEvent[]): boolean {
   if (data === '[DONE]') return true;
   const chunk = eventJson(provider, { data, event: undefined, id: undefined });
-  if (chunk.error !== undefined) {
-    const error = asObject(provider, chunk.error, 'error');
-    throw malformed(provider, `the stream reported an error: ${String(error.message ?? 'unknown')}`);
+  if (chunk.error !== undefined && chunk.error !== null) {
+    throw errorFromVendor(provider, vendorErrorOf(chunk.error), undefined, 'the stream reported an error');
   }
   const usage = chunk.usage;
   if (usage !== undefined && usage !== null) {

@@ -3,7 +3,9 @@ import {
   type AgentStepEvent,
   agentStepChannel,
   type ModelCallEvent,
+  type ModelQueueEvent,
   modelCallChannel,
+  modelQueueChannel,
   type ResilienceEvent,
   resilienceChannel,
   type ToolCallEvent,
@@ -14,6 +16,8 @@ import { CounterFamily, HistogramFamily } from './series-family.ts';
 
 /** Model calls take from tens of milliseconds (cached, tiny) to a minute (long generations). */
 export const LLM_DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
+/** Waiting for a capped provider's slot: from a millisecond to as long as a model call. */
+export const LLM_QUEUE_WAIT_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60];
 /** Tools range from in-process functions to HTTP calls and subprocesses. */
 export const TOOL_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Most agent steps are sub-millisecond; LLM-backed ones take seconds. */
@@ -86,6 +90,25 @@ export function registerEventMetrics(
     buckets: LLM_DURATION_BUCKETS,
     registry,
   });
+  const llmQueueWaiting = new Gauge({
+    name: `${prefix}llm_queue_waiting`,
+    help: 'Model calls waiting for a slot of a capped provider (concurrency), by provider.',
+    labelNames: ['provider'],
+    registers: [registry],
+  });
+  const llmQueueWait = new HistogramFamily({
+    name: `${prefix}llm_queue_wait_seconds`,
+    help: 'How long model calls waited for a slot of a capped provider, by provider (calls that had to wait).',
+    labelNames: ['provider'],
+    buckets: LLM_QUEUE_WAIT_BUCKETS,
+    registry,
+  });
+  const llmQueueRefused = new CounterFamily({
+    name: `${prefix}llm_queue_refused_total`,
+    help: 'Model calls refused by a capped provider’s queue, by provider and reason (full|aborted).',
+    labelNames: ['provider', 'reason'],
+    registry,
+  });
   const toolCalls = new CounterFamily({
     name: `${prefix}tool_calls_total`,
     help: 'Tool executions by tool and outcome (ok, TOOL_UNKNOWN, TOOL_ARGUMENTS_INVALID, TOOL_TIMEOUT, TOOL_FAILED).',
@@ -125,6 +148,17 @@ export function registerEventMetrics(
     if (validCount(e.inputTokens)) llmTokens.series(provider, model, 'input').inc(e.inputTokens);
     if (validCount(e.outputTokens)) llmTokens.series(provider, model, 'output').inc(e.outputTokens);
   };
+  const onModelQueue = (message: unknown): void => {
+    const e = message as Partial<ModelQueueEvent> | null;
+    if (e === null || typeof e !== 'object' || !validCount(e.waiting)) return;
+    const provider = providers.value(str(e.provider));
+    llmQueueWaiting.set({ provider }, e.waiting);
+    if ((e.kind === 'started' || e.kind === 'aborted') && validDuration(e.waitMs)) {
+      llmQueueWait.series(provider).observe(e.waitMs / 1000);
+    }
+    if (e.kind === 'rejected') llmQueueRefused.series(provider, 'full').inc();
+    else if (e.kind === 'aborted') llmQueueRefused.series(provider, 'aborted').inc();
+  };
   const onToolCall = (message: unknown): void => {
     const e = message as Partial<ToolCallEvent> | null;
     if (e === null || typeof e !== 'object' || !validDuration(e.durationMs)) return;
@@ -153,6 +187,7 @@ export function registerEventMetrics(
 
   resilienceChannel.subscribe(onResilience);
   modelCallChannel.subscribe(onModelCall);
+  modelQueueChannel.subscribe(onModelQueue);
   toolCallChannel.subscribe(onToolCall);
   agentStepChannel.subscribe(onAgentStep);
   let closed = false;
@@ -162,6 +197,7 @@ export function registerEventMetrics(
       closed = true;
       resilienceChannel.unsubscribe(onResilience);
       modelCallChannel.unsubscribe(onModelCall);
+      modelQueueChannel.unsubscribe(onModelQueue);
       toolCallChannel.unsubscribe(onToolCall);
       agentStepChannel.unsubscribe(onAgentStep);
     },
