@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { rejectsWithCode, sleep, throwsWithCode } from '../../test/helpers.ts';
 import { WorkerPool } from './worker-pool.ts';
+
+setFlagsFromString('--expose-gc');
+/** A full garbage collection (the flag above makes `gc` available to new contexts). */
+const collectGarbage = runInNewContext('gc') as () => void;
 
 function randomDelay(): Promise<void> | undefined {
   const roll = Math.random();
@@ -160,6 +166,29 @@ describe('WorkerPool', () => {
       pool.run(() => {}, { signal: AbortSignal.abort() }),
       'ABORTED',
     );
+  });
+
+  it('lets go of abandoned submissions while busy, so senders that keep aborting cannot grow it', async () => {
+    const pool = new WorkerPool({ capacity: 1, queueLimit: 4, whenFull: 'wait' });
+    const gate = Promise.withResolvers<void>();
+    const first = pool.run(() => gate.promise);
+    const tasks: WeakRef<object>[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const task = () => i;
+      tasks.push(new WeakRef(task));
+      const controller = new AbortController();
+      const submitted = pool.run(task, { signal: controller.signal });
+      controller.abort();
+      await rejectsWithCode(submitted, 'ABORTED');
+    }
+    assert.deepEqual([pool.stats().queued, pool.stats().aborted], [0, 2_000]);
+    await new Promise(setImmediate); // WeakRefs are kept alive until the current job ends
+    collectGarbage();
+    const held = tasks.filter((t) => t.deref() !== undefined).length;
+    assert.ok(held < 100, `${held} of 2,000 abandoned tasks are still held`);
+    gate.resolve();
+    await first;
+    assert.equal(await pool.run(() => 'still works'), 'still works');
   });
 
   it('removes the abort listener once a queued task starts', async () => {
