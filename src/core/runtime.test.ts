@@ -222,6 +222,43 @@ describe('runtime: messages', () => {
     assert.equal(await first, 1);
   });
 
+  it('drops a message waiting in the pool queue when its sender aborts: it never runs, its slot is freed', async () => {
+    runtime = createRuntime({ pool: { capacity: 1, queueLimit: 1 } });
+    const gate = Promise.withResolvers<void>();
+    const blocker = await runtime.spawn(defineAgent({ name: 'blocker', decide: () => gate.promise }));
+    let ran = 0;
+    const queued = await runtime.spawn(
+      defineAgent({
+        name: 'queued',
+        decide: (n: number) => {
+          ran++;
+          return n;
+        },
+      }),
+    );
+    const held = blocker.send(0);
+    const controller = new AbortController();
+    const sent = queued.send(1, { signal: controller.signal });
+    assert.deepEqual(
+      [runtime.stats().pool.queued, queued.info().inFlight],
+      [1, 1],
+      'waits in the pool queue',
+    );
+    controller.abort(new Error('client went away'));
+    const { pool } = runtime.stats();
+    assert.deepEqual([pool.queued, pool.aborted], [0, 1], 'the pool slot is freed at once and counted');
+    const error = await rejectsWithCode(sent, 'ABORTED');
+    assert.equal((error.cause as Error).message, 'client went away');
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    assert.equal(queued.info().inFlight, 0);
+    const next = queued.send(2); // takes the freed queue slot
+    assert.equal(runtime.stats().pool.queued, 1);
+    gate.resolve();
+    await held;
+    assert.equal(await next, 2);
+    assert.equal(ran, 1, 'the abandoned message never ran');
+  });
+
   it('passes the sender signal to a running step', async () => {
     runtime = createRuntime();
     const def = defineAgent({
@@ -299,6 +336,33 @@ describe('runtime: lifecycle', () => {
     await a;
     await agent.start();
     assert.equal(starts, 1);
+  });
+
+  it('rejects bad stop options with INVALID_OPTIONS (a rejected promise, never a throw) and stops nothing', async () => {
+    runtime = createRuntime();
+    const agent = await runtime.spawn(doubler, { id: 'picky' });
+    for (const bad of [
+      { timeoutMs: -1 },
+      { timeoutMs: Number.NaN },
+      { timeoutMs: '5' },
+      { drain: 'yes' },
+      null,
+    ]) {
+      let stopping: Promise<unknown> | undefined;
+      assert.doesNotThrow(
+        () => {
+          stopping = agent.stop(bad as never);
+        },
+        `stop(${JSON.stringify(bad)}) threw`,
+      );
+      await rejectsWithCode(stopping!, 'INVALID_OPTIONS');
+      await rejectsWithCode(runtime.remove('picky', bad as never), 'INVALID_OPTIONS');
+      await rejectsWithCode(runtime.close(bad as never), 'INVALID_OPTIONS');
+    }
+    assert.equal(agent.state, 'running');
+    assert.equal(runtime.closed, false);
+    assert.deepEqual(await agent.send({ n: 1 }), { result: 2 });
+    assert.deepEqual(await agent.stop({ timeoutMs: 10, drain: true }), { state: 'stopped', forced: false });
   });
 
   it('refuses to restart a stopped agent with ILLEGAL_TRANSITION', async () => {

@@ -64,6 +64,22 @@ describe('runtime tenant scope', () => {
     await runtime.close();
   });
 
+  it('a message refused with MAILBOX_FULL is not counted in flight for its tenant', async () => {
+    const runtime = createRuntime();
+    const gate = Promise.withResolvers<void>();
+    const tight = defineAgent({ name: 'tight', mailboxCapacity: 0, decide: () => gate.promise });
+    await withTenant('busy', async () => {
+      await runtime.spawn(tight, { id: 'a' });
+      const first = runtime.send('a', 1);
+      await rejectsWithCode(runtime.send('a', 2), 'MAILBOX_FULL');
+      assert.equal(runtime.tenantUsage('busy').inFlight, 1);
+      gate.resolve();
+      await first;
+    });
+    assert.deepEqual(runtime.tenantUsage('busy'), { agents: 1, inFlight: 0 });
+    await runtime.close();
+  });
+
   it('enforces maxAgents and maxConcurrentSteps with QUOTA_EXCEEDED, and frees them again', async () => {
     const gate = new TenantQuotaGate();
     gate.setQuotas('small', { maxAgents: 2, maxConcurrentSteps: 1 });
