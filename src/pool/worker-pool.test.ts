@@ -86,6 +86,7 @@ describe('WorkerPool', () => {
     let violations = 0;
     let maxRunning = 0;
     const submissions: Promise<unknown>[] = [];
+    const sizes = [32, 1, 17, 3, 24, 8, 30, 2, 12, 5];
     for (let i = 0; i < 20_000; i++) {
       submissions.push(
         pool.run(async () => {
@@ -97,8 +98,8 @@ describe('WorkerPool', () => {
         }),
       );
       if (i % 2_000 === 1_999) {
-        await sleep(1);
-        pool.resize(1 + Math.floor(Math.random() * 32));
+        await submissions[i - 1_000]; // let the pool make progress at the size in force
+        pool.resize(sizes[(i - 1_999) / 2_000]!);
       }
     }
     await Promise.all(submissions);
@@ -227,31 +228,43 @@ describe('WorkerPool', () => {
   it('resolves onIdle when everything is done', async () => {
     const pool = new WorkerPool({ capacity: 2 });
     await pool.onIdle();
+    const gate = Promise.withResolvers<void>();
     let finished = 0;
     for (let i = 0; i < 10; i++) {
       pool.run(async () => {
-        await sleep(1);
+        await gate.promise;
         finished++;
       });
     }
-    await pool.onIdle();
-    assert.equal(finished, 10);
-    pool.run(() => sleep(5));
+    const finishedWhenIdle = pool.onIdle().then(() => finished);
+    assert.deepEqual([pool.stats().running, pool.stats().queued], [2, 8]);
+    gate.resolve();
+    assert.equal(await finishedWhenIdle, 10, 'onIdle resolved only after the last task');
+    const stuck = Promise.withResolvers<void>();
+    pool.run(() => stuck.promise);
     await rejectsWithCode(pool.onIdle({ signal: AbortSignal.abort() }), 'ABORTED');
-    await pool.onIdle();
+    const idle = pool.onIdle();
+    stuck.resolve();
+    await idle;
   });
 
   it('drains on close by default and refuses new work', async () => {
     const pool = new WorkerPool({ capacity: 1 });
+    const gate = Promise.withResolvers<void>();
     let finished = 0;
     const tasks = Array.from({ length: 5 }, () =>
       pool.run(async () => {
-        await sleep(1);
+        await gate.promise;
         finished++;
       }),
     );
-    await pool.close();
-    assert.equal(finished, 5);
+    const finishedWhenClosed = pool.close().then(() => finished);
+    await rejectsWithCode(
+      pool.run(() => 1),
+      'POOL_CLOSED',
+    );
+    gate.resolve();
+    assert.equal(await finishedWhenClosed, 5, 'close resolved only after the queued tasks ran');
     await Promise.all(tasks);
     await rejectsWithCode(
       pool.run(() => 1),
@@ -286,7 +299,7 @@ describe('WorkerPool', () => {
     {
       await using pool = new WorkerPool();
       pool.run(async () => {
-        await sleep(1);
+        await new Promise(setImmediate);
         finished = true;
       });
     }
