@@ -34,11 +34,12 @@ export function startAgentSpan(
 /**
  * Runs one step inside `agent.decision` (kind INTERNAL), a child of whatever is active (the
  * HTTP request or bus message that brought the input) linked to the agent's `agent.start`.
- * Adds `decision.type` (the decision's `type`, `action` or `status` field, else the
- * definition), `decision.confidence` (rounded to 3 places, when the decision has one) and
- * `decision.latency.ms`.
+ * Adds, from the decision cognition made (`message.decision`, set by the step before it
+ * acts; never the action's reply): `decision.type` (its `type`, `action`, `status` or
+ * `value` field — a rule engine's decision has `value` — else the definition) and
+ * `decision.confidence` (rounded to 3 places, when it has one); and `decision.latency.ms`.
  */
-export function tracedStep<M>(
+export function tracedStep<M extends { readonly decision: unknown }>(
   agentId: string,
   definition: string,
   tenant: string | undefined,
@@ -51,16 +52,12 @@ export function tracedStep<M>(
   if (tenant !== undefined) attributes['tenant.id'] = tenant;
   return inSpan('agent.decision', SpanKind.INTERNAL, attributes, () => step(message), {
     links: startSpan === undefined ? undefined : [startSpan],
-    onResult: (span, decision) => {
-      const d = decision as Record<string, unknown> | null | undefined;
-      const named = typeof d === 'object' && d !== null ? (d.type ?? d.action ?? d.status) : undefined;
+    onResult: (span) => {
+      const d = message.decision as Record<string, unknown> | null | undefined;
+      const isObject = typeof d === 'object' && d !== null;
+      const named = isObject ? (d.type ?? d.action ?? d.status ?? d.value) : undefined;
       span.setAttribute('decision.type', typeof named === 'string' ? named : definition);
-      if (
-        typeof d === 'object' &&
-        d !== null &&
-        typeof d.confidence === 'number' &&
-        Number.isFinite(d.confidence)
-      ) {
+      if (isObject && typeof d.confidence === 'number' && Number.isFinite(d.confidence)) {
         span.setAttribute('decision.confidence', Math.round(d.confidence * 1000) / 1000);
       }
       span.setAttribute('decision.latency.ms', Math.round(performance.now() - began));

@@ -1,9 +1,9 @@
-import type { SpanContext } from '@opentelemetry/api';
 import Denque from 'denque';
-import { AbortedError, AgentfleetError, formatIssues, InvalidOptionsError } from '../errors/index.ts';
+import { AbortedError, AgentfleetError, formatIssues } from '../errors/index.ts';
 import { agentStepChannel } from '../observability/events.ts';
 import { tracingEnabled } from '../observability/trace-hooks.ts';
 import { runInTenant, type TenantContext } from '../tenancy/context.ts';
+import { AgentActivity, UNSET } from './agent-activity.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';
 import { agentTerminateSpan, startAgentSpan, tracedStep } from './agent-tracing.ts';
@@ -17,11 +17,11 @@ import {
 } from './errors.ts';
 import { type AgentState, canTransition, IllegalTransitionError, isFinal } from './lifecycle.ts';
 import { Message } from './message.ts';
-import { FAILED, STOPPED, type StopOptions, type StopResult } from './stop-result.ts';
+import { FAILED, STOPPED, type StopOptions, type StopResult, stopOptionsError } from './stop-result.ts';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const RESOLVED_STOPPED: Promise<StopResult> = Promise.resolve(STOPPED);
-const UNSET: unique symbol = Symbol('unset');
+const NO_OPTIONS: StopOptions = Object.freeze({});
 const TIMED_OUT: unique symbol = Symbol('timed-out');
 
 /** Options for `agent.send()` and `runtime.send()`. */
@@ -65,29 +65,14 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   readonly config: Config;
   /** The tenant that owns the agent (its steps and hooks run in that tenant's context), if any. */
   readonly tenantContext: TenantContext | undefined;
+  // An idle agent is these nine fields and nothing else: no closure, collection or promise of
+  // its own (bench/idle-agents.bench.ts). Everything else waits in #activity until needed.
   readonly #def: AgentDefinition<Input, Output, Config, Memory>;
   readonly #host: AgentHost;
   readonly #createdAt: number;
   #state: AgentState = 'pending';
-  #memory: Memory | typeof UNSET = UNSET;
-  #controller: AbortController | undefined = undefined;
-  #mailbox: Denque<Message<Config, Memory>> | undefined = undefined;
-  #inFlight: Set<Message<Config, Memory>> | undefined = undefined;
-  #handled = 0;
-  #failedMessages = 0;
-  #draining = false;
-  #pumping = false;
-  #cleanupStarted = false;
-  #startPromise: Promise<void> | undefined = undefined;
   #stopPromise: Promise<StopResult> | undefined = undefined;
-  #idleWaiter: PromiseWithResolvers<void> | undefined = undefined;
-  #error: unknown = undefined;
-  /** The `agent.start` span, when traced: decisions link to it, `agent.terminate` is its child. */
-  #startSpan: SpanContext | undefined = undefined;
-  /** When `stop()` was first called (ms since the epoch), for the terminate span. */
-  #stopBeganAt = 0;
-  /** Whether stopping rejected messages that were waiting (termination reason `stopped`). */
-  #droppedOnStop = false;
+  #activity: AgentActivity<Config, Memory> | undefined = undefined;
 
   /** @internal Use `runtime.create()`. */
   constructor(
@@ -122,24 +107,26 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   /** Why the agent failed, if it did. */
   get error(): unknown {
-    return this.#error;
+    return this.#activity?.error;
   }
 
   get memory(): Memory {
-    if (this.#memory === UNSET) {
-      this.#memory = this.#def.memory === undefined ? (undefined as Memory) : this.#def.memory(this.config);
-    }
-    return this.#memory;
+    const create = this.#def.memory;
+    if (create === undefined) return undefined as Memory;
+    const activity = this.#work();
+    if (activity.memory === UNSET) activity.memory = create(this.config);
+    return activity.memory;
   }
 
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#state !== 'pending' && this.#state !== 'running')
-        this.#controller.abort(this.#stoppedError());
-      else if (this.#stopPromise !== undefined) this.#controller.abort(this.#stoppedError());
+    const activity = this.#work();
+    if (activity.controller === undefined) {
+      const controller = new AbortController();
+      activity.controller = controller;
+      if (this.#state !== 'pending' && this.#state !== 'running') controller.abort(this.#stoppedError());
+      else if (this.#stopPromise !== undefined) controller.abort(this.#stoppedError());
     }
-    return this.#controller.signal;
+    return activity.controller.signal;
   }
 
   /**
@@ -149,9 +136,9 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
    * @throws AgentStartFailedError (`AGENT_START_FAILED`) when `onStart` throws; the agent is then failed.
    */
   start(): Promise<void> {
-    if (tracingEnabled() && this.#state === 'pending' && this.#startPromise === undefined) {
+    if (tracingEnabled() && this.#state === 'pending' && this.#activity?.startPromise === undefined) {
       const { spanContext, end } = startAgentSpan(this.agentId, this.#def, this.tenant);
-      this.#startSpan = spanContext;
+      this.#work().startSpan = spanContext;
       const started = this.#start();
       started.then(() => end(undefined), end);
       return started;
@@ -165,36 +152,44 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     if (state !== 'pending' || this.#stopPromise !== undefined) {
       return Promise.reject(new IllegalTransitionError(this.agentId, state, 'running', 'start'));
     }
-    if (this.#startPromise !== undefined) return this.#startPromise;
+    const starting = this.#activity?.startPromise;
+    if (starting !== undefined) return starting;
     const onStart = this.#def.onStart;
     if (onStart === undefined) {
       this.#transition('running');
       return RESOLVED;
     }
     const tenant = this.tenantContext;
-    this.#startPromise =
+    const started =
       tenant === undefined ? this.#runStart(onStart) : runInTenant(tenant, () => this.#runStart(onStart));
-    return this.#startPromise;
+    this.#work().startPromise = started;
+    return started;
   }
 
   /**
    * Stops the agent gracefully: stops taking messages, rejects (or with `drain`, handles)
    * queued ones, aborts `signal`, waits for in-flight messages and `onStop` up to the
-   * deadline, then forces it to `stopped` and reports `forced: true`. Throws only for bad
-   * options; otherwise never rejects, and
-   * concurrent calls share one stop.
+   * deadline, then forces it to `stopped` and reports `forced: true`. Rejects only for bad
+   * options (`INVALID_OPTIONS`, and nothing is stopped); concurrent calls share one stop.
    */
-  stop(options: StopOptions = {}): Promise<StopResult> {
+  stop(options?: StopOptions): Promise<StopResult> {
     if (this.#stopPromise !== undefined) return this.#stopPromise;
-    if (this.#stopBeganAt === 0) this.#stopBeganAt = Date.now();
-    checkStopOptions(options);
+    if (options === undefined) options = NO_OPTIONS;
+    else {
+      const invalid = stopOptionsError(options);
+      if (invalid !== undefined) return Promise.reject(invalid);
+    }
+    if (tracingEnabled()) {
+      const activity = this.#work();
+      if (activity.stopBeganAt === 0) activity.stopBeganAt = Date.now();
+    }
     switch (this.#state) {
       case 'stopped':
         return RESOLVED_STOPPED;
       case 'failed':
         return Promise.resolve(this.#failedResult());
       case 'pending':
-        if (this.#startPromise === undefined) {
+        if (this.#activity?.startPromise === undefined) {
           this.#transition('stopped');
           this.#stopPromise = RESOLVED_STOPPED;
         } else {
@@ -249,18 +244,24 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       const refusal = this.#host.admitMessage(this);
       if (refusal !== undefined) return Promise.reject(refusal);
     }
+    const activity = this.#work();
+    if (activity.inFlight === undefined) activity.inFlight = new Set();
+    const inFlight = activity.inFlight;
+    const mailbox = activity.mailbox;
+    const direct = inFlight.size < def.concurrency && (mailbox === undefined || mailbox.length === 0);
+    if (!direct) {
+      const capacity = def.mailboxCapacity ?? this.#host.mailboxCapacity;
+      if ((mailbox?.length ?? 0) >= capacity) {
+        return Promise.reject(new MailboxFullError(this.agentId, capacity));
+      }
+    }
     const message = new Message<Config, Memory>(this, value, signal, options?.onEvent);
     if (this.tenantContext !== undefined) this.#host.trackMessage(this, message.promise);
-    if (this.#inFlight === undefined) this.#inFlight = new Set();
-    const inFlight = this.#inFlight;
-    const mailbox = this.#mailbox;
-    if (inFlight.size < def.concurrency && (mailbox === undefined || mailbox.length === 0)) {
+    if (direct) {
       this.#dispatch(message);
     } else {
-      const capacity = def.mailboxCapacity ?? this.#host.mailboxCapacity;
-      if (this.#mailbox === undefined) this.#mailbox = new Denque();
-      const queue = this.#mailbox;
-      if (queue.length >= capacity) return Promise.reject(new MailboxFullError(this.agentId, capacity));
+      if (activity.mailbox === undefined) activity.mailbox = new Denque();
+      const queue = activity.mailbox;
       queue.push(message);
       if (signal !== undefined) {
         message.onSenderAbort = () => this.#abandon(message);
@@ -277,32 +278,35 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       this.#host.reportError(this, error);
       return;
     }
-    this.#error = error;
+    const activity = this.#work();
+    activity.error = error;
     this.#transition('failed', false, error);
     this.#abortRun(error);
     this.#rejectQueued();
     this.#rejectUnstarted();
     this.#checkIdle();
-    if (from !== 'pending' && this.#def.onStop !== undefined && !this.#cleanupStarted) {
-      this.#cleanupStarted = true;
+    if (from !== 'pending' && this.#def.onStop !== undefined && !activity.cleanupStarted) {
+      activity.cleanupStarted = true;
       this.#host.track(this.#cleanupAfterCrash(this.#def.onStop));
     }
   }
 
   /** A snapshot for APIs and consoles. */
   info(): AgentInfo {
+    const activity = this.#activity;
     const info: AgentInfo = {
       id: this.agentId,
       definition: this.#def.name,
       state: this.#state,
       createdAt: this.#createdAt,
-      inFlight: this.#inFlight?.size ?? 0,
-      queued: this.#mailbox?.length ?? 0,
-      handled: this.#handled,
-      failedMessages: this.#failedMessages,
+      inFlight: activity?.inFlight?.size ?? 0,
+      queued: activity?.mailbox?.length ?? 0,
+      handled: activity?.handled ?? 0,
+      failedMessages: activity?.failedMessages ?? 0,
     };
     if (this.tenantContext !== undefined) info.tenant = this.tenantContext.id;
-    if (this.#state === 'failed' && this.#error !== undefined) info.error = describeError(this.#error);
+    const error = activity?.error;
+    if (this.#state === 'failed' && error !== undefined) info.error = describeError(error);
     return info;
   }
 
@@ -311,13 +315,13 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       await onStart(this);
     } catch (error) {
       if (this.#state === 'pending') {
-        this.#error = error;
+        this.#work().error = error;
         this.#transition('failed', false, error);
         this.#abortRun(error);
       }
       throw new AgentStartFailedError(this.agentId, error);
     }
-    if (this.#state === 'failed') throw new AgentStartFailedError(this.agentId, this.#error);
+    if (this.#state === 'failed') throw new AgentStartFailedError(this.agentId, this.#activity?.error);
     if (this.#state !== 'pending') throw new AgentStoppedError(this.agentId, this.#state, true);
     this.#transition('running');
     if (this.#stopPromise !== undefined) this.#transition('stopping');
@@ -328,7 +332,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     const began = performance.now();
     this.#abortRun();
     const deadline = startDeadline(timeoutMs);
-    const outcome = await Promise.race([this.#startPromise!.then(noop, noop), deadline.promise]);
+    const outcome = await Promise.race([this.#activity!.startPromise!.then(noop, noop), deadline.promise]);
     deadline.cancel();
     if (outcome === TIMED_OUT && this.#state === 'pending') {
       this.#transition('stopped', true);
@@ -344,12 +348,13 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     const deadline = startDeadline(timeoutMs);
     let timedOut = false;
     let hookError: unknown;
+    const activity = this.#work();
     try {
       if (options.drain === true && !this.#isIdle()) {
-        this.#draining = true;
+        activity.draining = true;
         this.#pump();
         timedOut = (await Promise.race([this.#whenIdle(), deadline.promise])) === TIMED_OUT;
-        this.#draining = false;
+        activity.draining = false;
       }
       this.#rejectQueued();
       this.#rejectUnstarted();
@@ -358,8 +363,8 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
         timedOut = (await Promise.race([this.#whenIdle(), deadline.promise])) === TIMED_OUT;
       }
       const onStop = this.#def.onStop;
-      if (!timedOut && onStop !== undefined && !this.#cleanupStarted && this.#state === 'stopping') {
-        this.#cleanupStarted = true;
+      if (!timedOut && onStop !== undefined && !activity.cleanupStarted && this.#state === 'stopping') {
+        activity.cleanupStarted = true;
         const outcome = await Promise.race([runHook(onStop, this), deadline.promise]);
         if (outcome === TIMED_OUT) timedOut = true;
         else hookError = outcome;
@@ -374,8 +379,8 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       return { state: 'stopped', forced: true };
     }
     if (hookError !== undefined) {
-      this.#error = (hookError as HookFailure).error;
-      this.#transition('failed', false, this.#error);
+      activity.error = (hookError as HookFailure).error;
+      this.#transition('failed', false, activity.error);
       return this.#failedResult();
     }
     this.#transition('stopped');
@@ -392,11 +397,13 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   }
 
   #dispatch(message: Message<Config, Memory>): void {
-    this.#inFlight!.add(message);
+    this.#activity!.inFlight!.add(message);
     const pool = this.#host.pool;
     if (!pool.tryAcquire()) {
+      // Queued in the pool: the sender's signal still abandons it there (ABORTED, slot freed).
+      const signal = message.senderSignal;
       pool
-        .run(() => this.#runStep(message))
+        .run(() => this.#runStep(message), signal === undefined ? undefined : { signal })
         .then(
           (value: unknown) => this.#finish(message, value, undefined, true),
           (error: unknown) => this.#finish(message, undefined, error, false),
@@ -437,21 +444,22 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
         this.agentId,
         this.#def.name,
         this.tenant,
-        this.#startSpan,
-        this.#stepInTenantFn,
+        this.#activity?.startSpan,
+        Agent.#stepInTenantOf,
         message,
       );
     return this.#stepInTenant(message);
   }
 
-  readonly #stepInTenantFn = (message: Message<Config, Memory>): unknown => this.#stepInTenant(message);
+  // Shared by every agent (a closure per agent would cost an idle agent ~150 bytes).
+  static readonly #stepInTenantOf = (message: Message): unknown =>
+    (message.owner as Agent).#stepInTenant(message);
+  static readonly #stepOf = (message: Message): unknown => (message.owner as Agent).#step(message);
 
   #stepInTenant(message: Message<Config, Memory>): unknown {
     const tenant = this.tenantContext;
-    return tenant === undefined ? this.#step(message) : runInTenant(tenant, this.#stepFn, message);
+    return tenant === undefined ? this.#step(message) : runInTenant(tenant, Agent.#stepOf, message);
   }
-
-  readonly #stepFn = (message: Message<Config, Memory>): unknown => this.#step(message);
 
   #step(message: Message<Config, Memory>): unknown {
     if (message.cancelled) return undefined; // the agent stopped while this waited for a pool slot
@@ -470,12 +478,14 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   }
 
   #act(decision: unknown, message: Message<Config, Memory>): unknown {
+    if (tracingEnabled()) message.decision = decision; // the span's decision.* attributes
     const act = this.#def.act;
     return act === undefined ? decision : act(decision as never, message);
   }
 
   #finish(message: Message<Config, Memory>, value: unknown, error: unknown, ok: boolean): void {
-    if (!this.#inFlight!.delete(message)) return; // already rejected by a forced stop
+    const activity = this.#activity!;
+    if (!activity.inFlight!.delete(message)) return; // already rejected by a forced stop
     if (message.startedAt !== 0 && agentStepChannel.hasSubscribers) {
       agentStepChannel.publish({
         definition: this.#def.name,
@@ -484,12 +494,12 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       });
     }
     if (ok) {
-      this.#handled++;
+      activity.handled++;
       message.resolve(value);
     } else if (!message.started) {
-      message.reject(error); // the pool refused it (overloaded or closed)
+      message.reject(error); // the pool refused it (overloaded, closed, or its sender abandoned it there)
     } else {
-      this.#failedMessages++;
+      activity.failedMessages++;
       message.reject(new AgentStepFailedError(this.agentId, error));
       if (this.#def.onStepError === 'fail') this.fail(error);
     }
@@ -498,27 +508,32 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   /** Dispatches queued messages while there is room. Re-entrant calls (sync steps) fold into the loop. */
   #pump(): void {
-    if (this.#pumping) return;
-    const mailbox = this.#mailbox;
-    if (mailbox !== undefined && (this.#state === 'running' || this.#draining)) {
-      this.#pumping = true;
+    const activity = this.#activity;
+    if (activity === undefined || activity.pumping) return;
+    const mailbox = activity.mailbox;
+    if (mailbox !== undefined && (this.#state === 'running' || activity.draining)) {
+      activity.pumping = true;
       try {
         const limit = this.#def.concurrency;
-        const inFlight = this.#inFlight!;
-        while (mailbox.length > 0 && inFlight.size < limit && (this.#state === 'running' || this.#draining)) {
+        const inFlight = activity.inFlight!;
+        while (
+          mailbox.length > 0 &&
+          inFlight.size < limit &&
+          (this.#state === 'running' || activity.draining)
+        ) {
           const next = mailbox.shift()!;
           detachAbort(next);
           this.#dispatch(next);
         }
       } finally {
-        this.#pumping = false;
+        activity.pumping = false;
       }
     }
     this.#checkIdle();
   }
 
   #abandon(message: Message<Config, Memory>): void {
-    const mailbox = this.#mailbox;
+    const mailbox = this.#activity?.mailbox;
     if (mailbox === undefined) return;
     for (let i = 0; i < mailbox.length; i++) {
       if (mailbox.peekAt(i) === message) {
@@ -537,10 +552,11 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   /** Rejects every message still in the mailbox with AGENT_STOPPED. */
   #rejectQueued(): void {
-    const mailbox = this.#mailbox;
+    const activity = this.#activity;
+    const mailbox = activity?.mailbox;
     if (mailbox === undefined || mailbox.length === 0) return;
     const error = this.#stoppedError();
-    this.#droppedOnStop = true;
+    activity!.droppedOnStop = true;
     while (mailbox.length > 0) {
       const message = mailbox.shift()!;
       detachAbort(message);
@@ -550,13 +566,14 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   /** Messages handed to the pool that have not started yet are treated like queued ones. */
   #rejectUnstarted(): void {
-    const inFlight = this.#inFlight;
+    const activity = this.#activity;
+    const inFlight = activity?.inFlight;
     if (inFlight === undefined || inFlight.size === 0) return;
     let error: AgentStoppedError | undefined;
     for (const message of inFlight) {
       if (message.started) continue;
       error ??= this.#stoppedError();
-      this.#droppedOnStop = true;
+      activity!.droppedOnStop = true;
       message.cancelled = true;
       inFlight.delete(message);
       message.reject(error);
@@ -564,7 +581,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   }
 
   #rejectInFlight(error: Error): void {
-    const inFlight = this.#inFlight;
+    const inFlight = this.#activity?.inFlight;
     if (inFlight === undefined) return;
     for (const message of inFlight) message.reject(error);
     inFlight.clear();
@@ -572,27 +589,39 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   }
 
   #isIdle(): boolean {
-    return (this.#inFlight === undefined || this.#inFlight.size === 0) && (this.#mailbox?.length ?? 0) === 0;
+    const activity = this.#activity;
+    if (activity === undefined) return true;
+    const inFlight = activity.inFlight;
+    return (inFlight === undefined || inFlight.size === 0) && (activity.mailbox?.length ?? 0) === 0;
   }
 
   #whenIdle(): Promise<void> {
     if (this.#isIdle()) return RESOLVED;
-    this.#idleWaiter ??= Promise.withResolvers<void>();
-    return this.#idleWaiter.promise;
+    const activity = this.#activity!;
+    activity.idleWaiter ??= Promise.withResolvers<void>();
+    return activity.idleWaiter.promise;
   }
 
   #checkIdle(): void {
-    if (this.#idleWaiter !== undefined && this.#isIdle()) {
-      this.#idleWaiter.resolve();
-      this.#idleWaiter = undefined;
+    const activity = this.#activity;
+    if (activity?.idleWaiter !== undefined && this.#isIdle()) {
+      activity.idleWaiter.resolve();
+      activity.idleWaiter = undefined;
     }
   }
 
   /** Aborts the run signal, if anyone has asked for it; the reason is the crash or AGENT_STOPPED. */
   #abortRun(reason?: unknown): void {
-    if (this.#controller !== undefined && !this.#controller.signal.aborted) {
-      this.#controller.abort(reason ?? this.#stoppedError());
+    const controller = this.#activity?.controller;
+    if (controller !== undefined && !controller.signal.aborted) {
+      controller.abort(reason ?? this.#stoppedError());
     }
+  }
+
+  /** The agent's activity record, created the first time it is needed. */
+  #work(): AgentActivity<Config, Memory> {
+    this.#activity ??= new AgentActivity<Config, Memory>();
+    return this.#activity;
   }
 
   #transition(to: AgentState, forced = false, error?: unknown): void {
@@ -601,9 +630,17 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     this.#state = to;
     this.#host.recordTransition(this, from, to, forced, error);
     if ((to === 'stopped' || to === 'failed') && tracingEnabled()) {
+      const activity = this.#activity;
       const reason =
-        to === 'failed' ? 'error' : forced ? 'timeout' : this.#droppedOnStop ? 'stopped' : 'success';
-      agentTerminateSpan(this.agentId, this.tenant, this.#startSpan, reason, this.#stopBeganAt, error);
+        to === 'failed' ? 'error' : forced ? 'timeout' : activity?.droppedOnStop ? 'stopped' : 'success';
+      agentTerminateSpan(
+        this.agentId,
+        this.tenant,
+        activity?.startSpan,
+        reason,
+        activity?.stopBeganAt ?? 0,
+        error,
+      );
     }
   }
 
@@ -616,7 +653,8 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   }
 
   #failedResult(): StopResult {
-    return this.#error === undefined ? FAILED : { state: 'failed', forced: false, error: this.#error };
+    const error = this.#activity?.error;
+    return error === undefined ? FAILED : { state: 'failed', forced: false, error };
   }
 }
 
@@ -639,13 +677,6 @@ function startDeadline(ms: number): { promise: Promise<typeof TIMED_OUT>; cancel
     timer = setTimeout(resolve, ms, TIMED_OUT);
   });
   return { promise, cancel: () => clearTimeout(timer) };
-}
-
-function checkStopOptions(options: StopOptions): void {
-  const ms = options.timeoutMs;
-  if (ms !== undefined && !(Number.isFinite(ms) && ms >= 0)) {
-    throw new InvalidOptionsError(`stop timeoutMs must be a finite number of milliseconds >= 0, got ${ms}.`);
-  }
 }
 
 function detachAbort(message: Message<unknown, unknown>): void {

@@ -19,9 +19,12 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   cancelled = false;
   /** `performance.now()` when the step began, if someone listens for step events; else 0. */
   startedAt = 0;
+  /** While tracing: the decision cognition made (the `decision.*` span attributes come from it, not from the action's reply). */
+  decision: unknown = undefined;
   /** Lazily combined agent + sender signal. */
   #signal: AbortSignal | undefined = undefined;
-  readonly #owner: AgentContext<Config, Memory>;
+  /** @internal The agent handling the message. */
+  readonly owner: AgentContext<Config, Memory>;
 
   readonly #onEvent: ((event: unknown) => void) | undefined;
 
@@ -31,7 +34,7 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
     senderSignal: AbortSignal | undefined,
     onEvent?: (event: unknown) => void,
   ) {
-    this.#owner = owner;
+    this.owner = owner;
     this.#onEvent = onEvent;
     this.input = input;
     this.senderSignal = senderSignal;
@@ -42,27 +45,27 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   }
 
   get agentId(): string {
-    return this.#owner.agentId;
+    return this.owner.agentId;
   }
   get definition(): string {
-    return this.#owner.definition;
+    return this.owner.definition;
   }
   get config(): Config {
-    return this.#owner.config;
+    return this.owner.config;
   }
   get memory(): Memory {
-    return this.#owner.memory;
+    return this.owner.memory;
   }
   get signal(): AbortSignal {
     if (this.#signal === undefined) {
-      const agentSignal = this.#owner.signal;
+      const agentSignal = this.owner.signal;
       this.#signal =
         this.senderSignal === undefined ? agentSignal : AbortSignal.any([agentSignal, this.senderSignal]);
     }
     return this.#signal;
   }
   fail(error: unknown): void {
-    this.#owner.fail(error);
+    this.owner.fail(error);
   }
   emit(event: unknown): void {
     this.#onEvent?.(event);

@@ -21,7 +21,7 @@ import {
 import { type AgentState, isFinal, type TransitionEvent } from './lifecycle.ts';
 import { type RuntimeOptions, runtimeOptionsSchema } from './runtime-options.ts';
 import { emptyStateCounts, type RuntimeStats } from './runtime-stats.ts';
-import type { StopOptions, StopResult } from './stop-result.ts';
+import { type StopOptions, type StopResult, stopOptionsError } from './stop-result.ts';
 import { type TenantAdmission, TenantLedger, type TenantUsage } from './tenant-ledger.ts';
 
 /** An error with no caller to reject: a crash cleanup that threw, a `fail()` after the end. */
@@ -293,9 +293,13 @@ export class Runtime implements AgentHost {
   /**
    * Stops every agent (each with its own deadline, or `timeoutMs` for all), waits for
    * crash cleanups, closes the pool it owns and removes every event listener. Idempotent.
+   * Rejects with `INVALID_OPTIONS` for bad options, and then closes nothing.
    */
-  close(options: StopOptions = {}): Promise<CloseResult> {
-    this.#closing ??= this.#close(options);
+  close(options?: StopOptions): Promise<CloseResult> {
+    if (this.#closing !== undefined) return this.#closing;
+    const invalid = options === undefined ? undefined : stopOptionsError(options);
+    if (invalid !== undefined) return Promise.reject(invalid);
+    this.#closing = this.#close(options);
     return this.#closing;
   }
 
@@ -361,7 +365,7 @@ export class Runtime implements AgentHost {
     );
   }
 
-  async #close(options: StopOptions): Promise<CloseResult> {
+  async #close(options: StopOptions | undefined): Promise<CloseResult> {
     const stops: Promise<StopResult>[] = [];
     for (const agent of this.#agents.values()) {
       if (!isFinal(agent.state)) stops.push(agent.stop(options));

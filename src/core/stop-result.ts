@@ -1,3 +1,4 @@
+import { InvalidOptionsError } from '../errors/index.ts';
 import type { AgentState } from './lifecycle.ts';
 
 /** How `stop()` ended. */
@@ -20,3 +21,28 @@ export interface StopOptions {
 
 export const STOPPED: StopResult = Object.freeze({ state: 'stopped', forced: false });
 export const FAILED: StopResult = Object.freeze({ state: 'failed', forced: false });
+
+/**
+ * The error for stop options that are not an object with a finite `timeoutMs` >= 0 and a
+ * boolean `drain` (both optional), or undefined when they are fine.
+ */
+export function stopOptionsError(options: unknown): InvalidOptionsError | undefined {
+  if (typeof options !== 'object' || options === null) {
+    return new InvalidOptionsError(
+      `stop options must be an object, got ${options === null ? 'null' : typeof options}.`,
+    );
+  }
+  const { timeoutMs, drain } = options as Record<string, unknown>;
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs >= 0)
+  ) {
+    return new InvalidOptionsError(
+      `stop timeoutMs must be a finite number of milliseconds >= 0, got ${String(timeoutMs)}.`,
+    );
+  }
+  if (drain !== undefined && typeof drain !== 'boolean') {
+    return new InvalidOptionsError(`stop drain must be a boolean, got ${typeof drain}.`);
+  }
+  return undefined;
+}

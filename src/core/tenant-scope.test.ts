@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rejectsWithCode, sleep, throwsWithCode } from '../../test/helpers.ts';
+import { rejectsWithCode, throwsWithCode } from '../../test/helpers.ts';
 import { currentTenantId, TenantQuotaGate, withTenant } from '../tenancy/index.ts';
 import { createRuntime, defineAgent } from './index.ts';
 
@@ -9,8 +9,8 @@ const whoami = defineAgent({
   onStart: () => {
     started.push(currentTenantId());
   },
-  decide: async (input: { wait?: number } | undefined) => {
-    if (input?.wait !== undefined) await sleep(input.wait);
+  decide: async (input: { until?: Promise<unknown> } | undefined) => {
+    if (input?.until !== undefined) await input.until;
     await new Promise((r) => setTimeout(r, 0));
     return currentTenantId();
   },
@@ -57,10 +57,27 @@ describe('runtime tenant scope', () => {
     const runtime = createRuntime({ pool: { capacity: 1, queueLimit: 1000 } });
     const tenants = Array.from({ length: 20 }, (_, i) => `t${i}`);
     for (const t of tenants) await withTenant(t, () => runtime.spawn(whoami, { id: 'a' }));
-    const results = await Promise.all(
-      tenants.map((t) => withTenant(t, () => runtime.send('a', { wait: 1 }))),
-    );
-    assert.deepEqual(results, tenants);
+    const gate = Promise.withResolvers<void>();
+    const sent = tenants.map((t) => withTenant(t, () => runtime.send('a', { until: gate.promise })));
+    assert.equal(runtime.stats().pool.queued, tenants.length - 1, 'all but the first wait in the pool queue');
+    gate.resolve();
+    assert.deepEqual(await Promise.all(sent), tenants);
+    await runtime.close();
+  });
+
+  it('a message refused with MAILBOX_FULL is not counted in flight for its tenant', async () => {
+    const runtime = createRuntime();
+    const gate = Promise.withResolvers<void>();
+    const tight = defineAgent({ name: 'tight', mailboxCapacity: 0, decide: () => gate.promise });
+    await withTenant('busy', async () => {
+      await runtime.spawn(tight, { id: 'a' });
+      const first = runtime.send('a', 1);
+      await rejectsWithCode(runtime.send('a', 2), 'MAILBOX_FULL');
+      assert.equal(runtime.tenantUsage('busy').inFlight, 1);
+      gate.resolve();
+      await first;
+    });
+    assert.deepEqual(runtime.tenantUsage('busy'), { agents: 1, inFlight: 0 });
     await runtime.close();
   });
 
@@ -73,10 +90,12 @@ describe('runtime tenant scope', () => {
       await runtime.spawn(whoami, { id: 'b' });
       const error = await rejectsWithCode(runtime.spawn(whoami, { id: 'c' }), 'QUOTA_EXCEEDED');
       assert.equal(error.details?.quota, 'maxAgents');
-      const first = runtime.send('a', { wait: 20 });
+      const gate = Promise.withResolvers<void>();
+      const first = runtime.send('a', { until: gate.promise });
       const refused = await rejectsWithCode(runtime.send('b', {}), 'QUOTA_EXCEEDED');
       assert.equal(refused.details?.quota, 'maxConcurrentSteps');
       assert.equal(runtime.tenantUsage('small').inFlight, 1);
+      gate.resolve();
       await first;
       assert.equal(await runtime.send('b', {}), 'small');
       await runtime.remove('a');

@@ -11,6 +11,7 @@ import { loadServerConfig } from '../config/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
 import { createProvider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
+import { rules } from '../rules/index.ts';
 import { startServer } from '../server/index.ts';
 import { withTenant } from '../tenancy/index.ts';
 import { defineTool } from '../tools/index.ts';
@@ -65,6 +66,43 @@ describe('agent lifecycle spans (the seed’s start / decision / terminate)', ()
     assert.equal(terminate.attributes['termination.reason'], 'success');
     assert.equal(parentOf(terminate), start.spanContext().spanId);
     assert.equal(terminate.spanContext().traceId, start.spanContext().traceId);
+    await runtime.close();
+  });
+
+  it('decision.* attributes come from the decision, not from what act returns', async () => {
+    const runtime = createRuntime();
+    const judge = await runtime.spawn(
+      defineAgent({
+        name: 'judge',
+        decide: () => ({ type: 'approve', confidence: 0.99 }),
+        act: (d: { type: string }) => `carried out: ${d.type}`,
+      }),
+    );
+    const ruled = await runtime.spawn(
+      defineAgent({
+        name: 'ruled',
+        decide: rules<{ n: number }, string>({
+          rules: [
+            {
+              name: 'big',
+              when: { path: 'n', op: 'gt', value: 10 },
+              decision: 'escalate',
+              reason: 'big',
+              confidence: 0.8,
+            },
+          ],
+          otherwise: { decision: 'ignore', reason: 'small' },
+        }),
+        act: async (d: { reason: string }) => ({ reply: d.reason }),
+      }),
+    );
+    assert.equal(await judge.send(1), 'carried out: approve');
+    assert.deepEqual(await ruled.send({ n: 11 }), { reply: 'big' });
+    const byAgent = (id: string) => spans('agent.decision').find((s) => s.attributes['agent.id'] === id);
+    assert.equal(byAgent(judge.agentId)?.attributes['decision.type'], 'approve');
+    assert.equal(byAgent(judge.agentId)?.attributes['decision.confidence'], 0.99);
+    assert.equal(byAgent(ruled.agentId)?.attributes['decision.type'], 'escalate', "a rule's decision value");
+    assert.equal(byAgent(ruled.agentId)?.attributes['decision.confidence'], 0.8);
     await runtime.close();
   });
 

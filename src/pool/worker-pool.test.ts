@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { rejectsWithCode, sleep, throwsWithCode } from '../../test/helpers.ts';
 import { WorkerPool } from './worker-pool.ts';
+
+setFlagsFromString('--expose-gc');
+/** A full garbage collection (the flag above makes `gc` available to new contexts). */
+const collectGarbage = runInNewContext('gc') as () => void;
 
 function randomDelay(): Promise<void> | undefined {
   const roll = Math.random();
@@ -80,6 +86,7 @@ describe('WorkerPool', () => {
     let violations = 0;
     let maxRunning = 0;
     const submissions: Promise<unknown>[] = [];
+    const sizes = [32, 1, 17, 3, 24, 8, 30, 2, 12, 5];
     for (let i = 0; i < 20_000; i++) {
       submissions.push(
         pool.run(async () => {
@@ -91,8 +98,8 @@ describe('WorkerPool', () => {
         }),
       );
       if (i % 2_000 === 1_999) {
-        await sleep(1);
-        pool.resize(1 + Math.floor(Math.random() * 32));
+        await submissions[i - 1_000]; // let the pool make progress at the size in force
+        pool.resize(sizes[(i - 1_999) / 2_000]!);
       }
     }
     await Promise.all(submissions);
@@ -162,6 +169,29 @@ describe('WorkerPool', () => {
     );
   });
 
+  it('lets go of abandoned submissions while busy, so senders that keep aborting cannot grow it', async () => {
+    const pool = new WorkerPool({ capacity: 1, queueLimit: 4, whenFull: 'wait' });
+    const gate = Promise.withResolvers<void>();
+    const first = pool.run(() => gate.promise);
+    const tasks: WeakRef<object>[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const task = () => i;
+      tasks.push(new WeakRef(task));
+      const controller = new AbortController();
+      const submitted = pool.run(task, { signal: controller.signal });
+      controller.abort();
+      await rejectsWithCode(submitted, 'ABORTED');
+    }
+    assert.deepEqual([pool.stats().queued, pool.stats().aborted], [0, 2_000]);
+    await new Promise(setImmediate); // WeakRefs are kept alive until the current job ends
+    collectGarbage();
+    const held = tasks.filter((t) => t.deref() !== undefined).length;
+    assert.ok(held < 100, `${held} of 2,000 abandoned tasks are still held`);
+    gate.resolve();
+    await first;
+    assert.equal(await pool.run(() => 'still works'), 'still works');
+  });
+
   it('removes the abort listener once a queued task starts', async () => {
     const pool = new WorkerPool({ capacity: 1 });
     const gate = Promise.withResolvers<void>();
@@ -198,31 +228,43 @@ describe('WorkerPool', () => {
   it('resolves onIdle when everything is done', async () => {
     const pool = new WorkerPool({ capacity: 2 });
     await pool.onIdle();
+    const gate = Promise.withResolvers<void>();
     let finished = 0;
     for (let i = 0; i < 10; i++) {
       pool.run(async () => {
-        await sleep(1);
+        await gate.promise;
         finished++;
       });
     }
-    await pool.onIdle();
-    assert.equal(finished, 10);
-    pool.run(() => sleep(5));
+    const finishedWhenIdle = pool.onIdle().then(() => finished);
+    assert.deepEqual([pool.stats().running, pool.stats().queued], [2, 8]);
+    gate.resolve();
+    assert.equal(await finishedWhenIdle, 10, 'onIdle resolved only after the last task');
+    const stuck = Promise.withResolvers<void>();
+    pool.run(() => stuck.promise);
     await rejectsWithCode(pool.onIdle({ signal: AbortSignal.abort() }), 'ABORTED');
-    await pool.onIdle();
+    const idle = pool.onIdle();
+    stuck.resolve();
+    await idle;
   });
 
   it('drains on close by default and refuses new work', async () => {
     const pool = new WorkerPool({ capacity: 1 });
+    const gate = Promise.withResolvers<void>();
     let finished = 0;
     const tasks = Array.from({ length: 5 }, () =>
       pool.run(async () => {
-        await sleep(1);
+        await gate.promise;
         finished++;
       }),
     );
-    await pool.close();
-    assert.equal(finished, 5);
+    const finishedWhenClosed = pool.close().then(() => finished);
+    await rejectsWithCode(
+      pool.run(() => 1),
+      'POOL_CLOSED',
+    );
+    gate.resolve();
+    assert.equal(await finishedWhenClosed, 5, 'close resolved only after the queued tasks ran');
     await Promise.all(tasks);
     await rejectsWithCode(
       pool.run(() => 1),
@@ -257,7 +299,7 @@ describe('WorkerPool', () => {
     {
       await using pool = new WorkerPool();
       pool.run(async () => {
-        await sleep(1);
+        await new Promise(setImmediate);
         finished = true;
       });
     }

@@ -361,11 +361,17 @@ export class WorkerPool {
   }
 
   #abandon(pending: Pending): void {
-    if (pending.where === 'done') return;
-    if (pending.where === 'queue') this.#queued--;
-    else this.#waiting--;
+    const where = pending.where;
+    if (where === 'done') return;
     pending.where = 'done';
     pending.onAbort = undefined;
+    if (where === 'queue') {
+      this.#queued--;
+      compactLine(this.#queue, this.#queued);
+    } else {
+      this.#waiting--;
+      compactLine(this.#waiters, this.#waiting);
+    }
     this.#aborted++;
     pending.refuse(abortedBeforeStart(pending.signal!));
     this.#refill();
@@ -389,6 +395,20 @@ export class WorkerPool {
   #isIdle(): boolean {
     return this.#running === 0 && this.#queued === 0 && this.#waiting === 0;
   }
+}
+
+/**
+ * Abandoned submissions stay in their line (a Denque cannot remove from the middle cheaply)
+ * until the pump skips them. Once they outnumber the live ones the line is rebuilt, so
+ * senders that keep abandoning while the pool is busy cannot grow it without bound; each
+ * rebuild is paid for by the abandons before it. `live` counts the line's live entries.
+ */
+function compactLine(line: Denque<Pending>, live: number): void {
+  const dead = line.length - live;
+  if (dead < 64 || dead <= live) return;
+  const keep = line.toArray().filter((p) => p.where !== 'done');
+  line.clear();
+  for (const p of keep) line.push(p);
 }
 
 function abortedBeforeStart(signal: AbortSignal): AbortedError {

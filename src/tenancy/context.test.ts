@@ -80,20 +80,27 @@ describe('tenant context', () => {
     const bus = createBus();
     const system: (string | undefined)[] = [];
     const acmeOnly: (string | undefined)[] = [];
+    // Handlers take messages in order, so once both have seen acme's last message, every
+    // earlier message has reached whoever it was going to reach.
+    const systemDone = Promise.withResolvers<void>();
+    const acmeDone = Promise.withResolvers<void>();
     await bus.subscribe('orders.>', (m) => {
       system.push(`${m.tenant}:${currentTenantId()}`);
+      if (m.topic === 'orders.last') systemDone.resolve();
     });
     await withTenant('acme', () =>
       bus.subscribe('orders.>', (m) => {
         acmeOnly.push(`${m.tenant}:${currentTenantId()}`);
+        if (m.topic === 'orders.last') acmeDone.resolve();
       }),
     );
     await withTenant('acme', () => bus.publish('orders.new', 1));
     await withTenant('globex', () => bus.publish('orders.new', 2));
     await bus.publish('orders.new', 3);
-    await delay(5);
-    assert.deepEqual(system, ['acme:acme', 'globex:globex', 'undefined:undefined']);
-    assert.deepEqual(acmeOnly, ['acme:acme']);
+    await withTenant('acme', () => bus.publish('orders.last', 4));
+    await Promise.all([systemDone.promise, acmeDone.promise]);
+    assert.deepEqual(system, ['acme:acme', 'globex:globex', 'undefined:undefined', 'acme:acme']);
+    assert.deepEqual(acmeOnly, ['acme:acme', 'acme:acme']);
     await bus.close();
   });
 
@@ -113,12 +120,18 @@ describe('tenant context', () => {
   it('costs nothing when unused: a message without a tenant runs in no tenant', async () => {
     const bus = createBus();
     const seen: (string | undefined)[] = [];
+    const delivered = Promise.withResolvers<void>();
     await withTenant('acme', async () => {
       // A system subscription made inside a tenant would be scoped; make it outside.
-      await withoutTenant(() => bus.subscribe('plain', () => seen.push(currentTenantId())));
+      await withoutTenant(() =>
+        bus.subscribe('plain', () => {
+          seen.push(currentTenantId());
+          delivered.resolve();
+        }),
+      );
     });
     await bus.publish('plain', 1);
-    await delay(2);
+    await delivered.promise;
     assert.deepEqual(seen, [undefined]);
     await bus.close();
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
-import { eventually, liveResources, sleep, throwsWithCode } from '../../../test/helpers.ts';
+import { eventually, liveResources, throwsWithCode } from '../../../test/helpers.ts';
 import { type Bus, createBus } from '../../bus/index.ts';
 import { createRuntime, defineAgent, type Runtime } from '../../core/index.ts';
 import { agentStepChannel, modelCallChannel, toolCallChannel } from '../events.ts';
@@ -41,10 +41,12 @@ async function scrape(metrics: Metrics): Promise<Sample[]> {
 }
 
 const echo = defineAgent({ name: 'echo', decide: (n: number) => n });
-const slow = defineAgent({
-  name: 'slow',
+/** Steps that wait for `opened` (a gate the test opens), so the pool queue holds the rest. */
+let opened: Promise<void> = Promise.resolve();
+const gated = defineAgent({
+  name: 'gated',
   decide: async (n: number) => {
-    await sleep(5);
+    await opened;
     return n;
   },
 });
@@ -93,16 +95,23 @@ describe('metrics: runtime and pool', () => {
   it('exports the pool queue wait as a summary of seconds', async () => {
     runtime = createRuntime({ pool: { capacity: 1 } });
     metrics = createMetrics({ runtime, defaultMetrics: false });
-    const agents = await Promise.all([1, 2, 3].map(() => runtime!.spawn(slow)));
-    await Promise.all(agents.map((a, i) => a.send(i)));
+    const gate = Promise.withResolvers<void>();
+    opened = gate.promise;
+    const agents = await Promise.all([1, 2, 3].map(() => runtime!.spawn(gated)));
+    const sent = agents.map((a, i) => a.send(i));
+    assert.equal(runtime.stats().pool.queued, 2, 'two steps wait behind the first');
+    const before = parse(await metrics.render());
+    assert.equal(value(before, 'agentfleet_pool_queue_wait_seconds_count'), 0);
+    gate.resolve();
+    await Promise.all(sent);
     const text = await metrics.render();
     assert.match(text, /# TYPE agentfleet_pool_queue_wait_seconds summary/);
     const s = parse(text);
-    const count = value(s, 'agentfleet_pool_queue_wait_seconds_count')!;
-    const sum = value(s, 'agentfleet_pool_queue_wait_seconds_sum')!;
-    assert.ok(count >= 1, `count ${count}`);
-    assert.ok(sum > 0.001 && sum < 5, `sum ${sum} s`);
-    assert.ok(value(s, 'agentfleet_pool_queue_wait_max_seconds')! > 0.001);
+    const { waitTimeMs } = runtime.stats().pool;
+    assert.equal(value(s, 'agentfleet_pool_queue_wait_seconds_count'), 2);
+    assert.equal(value(s, 'agentfleet_pool_queue_wait_seconds_sum'), waitTimeMs.total / 1000);
+    assert.equal(value(s, 'agentfleet_pool_queue_wait_max_seconds'), waitTimeMs.max / 1000);
+    assert.ok(waitTimeMs.max > 0 && waitTimeMs.max <= waitTimeMs.total);
   });
 
   it('labels only the tenants in labelTenants', async () => {
@@ -299,8 +308,8 @@ describe('metrics: model, tool and step events', () => {
 describe('metrics: Node.js and registry', () => {
   it('exports prom-client defaults (event loop lag, GC, heap) and event loop utilisation', async () => {
     metrics = createMetrics();
-    await metrics.render();
-    await sleep(20);
+    await metrics.render(); // starts the event loop lag probe, a setImmediate
+    await new Promise(setImmediate); // queued behind the probe: it has run
     const text = await metrics.render();
     for (const name of [
       'nodejs_eventloop_utilization_ratio',
