@@ -13,6 +13,7 @@ import {
 } from './document-log.ts';
 import { type Embedder, HashingEmbedder } from './embedder.ts';
 import { checkVector, ExactIndex } from './exact-index.ts';
+import { HnswGraphStore } from './hnsw-graph-file.ts';
 import { HnswIndex } from './hnsw-index.ts';
 import type { VectorIndex } from './vector-index.ts';
 
@@ -81,6 +82,8 @@ export class KnowledgeBase {
   /** Vectors re-embedded on open that the disk does not have yet; `compact()` writes them. */
   readonly #unsaved = new Map<string, StoredRecord>();
   #log: DocumentLog | undefined;
+  /** The saved HNSW graphs (kind `hnsw` with a directory): restored on open, saved on compact and close. */
+  #graphs: HnswGraphStore | undefined;
   readonly #chunking: ChunkOptions;
   readonly #maxChars: number;
 
@@ -102,6 +105,10 @@ export class KnowledgeBase {
     const kb = new KnowledgeBase(options);
     if (options.directory === undefined) return kb;
     const toEmbed = new Set<string>();
+    if (kb.#kind === 'hnsw' && kb.#shared === undefined) {
+      const identity = { dimensions: kb.embedder.dimensions, embedder: kb.embedder.id ?? '' };
+      kb.#graphs = await HnswGraphStore.open(options.directory, identity);
+    }
     kb.#log = await DocumentLog.open(options.directory, (entry) => kb.#replay(entry, toEmbed));
     try {
       for (const key of toEmbed) {
@@ -111,6 +118,7 @@ export class KnowledgeBase {
         const vectors = kb.#stored(prepared);
         if (vectors !== undefined) kb.#unsaved.set(key, { doc, vectors });
       }
+      kb.#graphs?.finish(); // every stored vector is back: graph nodes that got none are dropped
     } catch (error) {
       await kb.#log.close();
       throw error;
@@ -194,11 +202,14 @@ export class KnowledgeBase {
     const written = new Map(this.#unsaved);
     await this.#log.compact(written);
     for (const [key, record] of written) if (this.#unsaved.get(key) === record) this.#unsaved.delete(key);
+    await this.#graphs?.save(this.#indexes);
   }
 
   /** Closes the log and the indexes the base made (an index passed in is the caller's). */
   async close(): Promise<void> {
     await this.#log?.close();
+    await this.#graphs?.save(this.#indexes);
+    this.#graphs = undefined; // a second close must not save the emptied indexes
     await Promise.all([...this.#indexes.values()].map((index) => index.close?.()));
     this.#indexes.clear();
   }
@@ -209,7 +220,7 @@ export class KnowledgeBase {
     if (index === undefined && create) {
       index =
         this.#kind === 'hnsw'
-          ? new HnswIndex(this.embedder.dimensions)
+          ? (this.#graphs?.take(tenant) ?? new HnswIndex(this.embedder.dimensions))
           : new ExactIndex(this.embedder.dimensions);
       this.#indexes.set(tenant, index);
     }
