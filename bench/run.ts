@@ -6,6 +6,7 @@ import { runBusBench } from './bus.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runKnowledgeBench } from './knowledge.bench.ts';
+import { runKnowledgeReopenBench } from './knowledge-reopen.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
 import { runObservabilityBench } from './observability.bench.ts';
@@ -30,6 +31,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   observability: runObservabilityBench,
   resilience: runResilienceBench,
   knowledge: runKnowledgeBench,
+  'knowledge-reopen': runKnowledgeReopenBench,
 };
 
 const wanted = process.argv.slice(2);
