@@ -152,7 +152,14 @@ export class HnswIndex implements VectorIndex {
     for (let level = this.#maxLevel; level > 0; level--) {
       [entry, entryScore] = this.#greedy(walk, entry, entryScore, level);
     }
-    const results = this.#searchLayer(walk, entry, entryScore, Math.max(this.efSearch, k), 0, accept);
+    const results = this.#searchLayer(
+      walk,
+      entry,
+      entryScore,
+      Math.max(this.efSearch, k),
+      0,
+      accept ?? 'live',
+    );
     if (results.size < k && results.size < this.size) {
       // the walk found too few acceptable nodes (a selective filter): scan them exactly, never
       // returning a tombstone (whose row is still there)
@@ -401,7 +408,9 @@ export class HnswIndex implements VectorIndex {
     for (let l = this.#maxLevel; l > level; l--)
       [entry, entryScore] = this.#greedy(walk, entry, entryScore, l);
     for (let l = Math.min(level, this.#maxLevel); l >= 0; l--) {
-      const found = this.#searchLayer(walk, entry, entryScore, this.#options.efConstruction, l, undefined);
+      // tombstones too (as hnswlib does): linking only to live nodes could leave a new node
+      // without links, or with none found, on a layer full of tombstones
+      const found = this.#searchLayer(walk, entry, entryScore, this.#options.efConstruction, l, 'all');
       // like hnswlib: m links of its own on every layer; neighbours may hold up to m0 on layer 0
       const chosen = this.#selectNeighbours(found.items, found.scores, found.size, this.#options.m);
       this.#setLinks(node, l, chosen);
@@ -500,8 +509,8 @@ export class HnswIndex implements VectorIndex {
   }
 
   /**
-   * Best-first search of one layer keeping `ef` results. Tombstones and nodes `accept` refuses
-   * are walked through but not returned.
+   * Best-first search of one layer keeping `ef` results. Unless `accept` is 'all', tombstones
+   * and nodes `accept` refuses are walked through but not returned.
    */
   #searchLayer(
     walk: Walk,
@@ -509,7 +518,7 @@ export class HnswIndex implements VectorIndex {
     entryScore: number,
     ef: number,
     level: number,
-    accept: ((node: number) => boolean) | undefined,
+    accept: Accept,
   ): ScoreHeap {
     const visited = this.#nextEpoch();
     const epoch = this.#epoch;
@@ -548,8 +557,9 @@ export class HnswIndex implements VectorIndex {
     return results;
   }
 
-  #returnable(node: number, accept: ((node: number) => boolean) | undefined): boolean {
-    return this.#ids[node] !== undefined && (accept === undefined || accept(node));
+  #returnable(node: number, accept: Accept): boolean {
+    if (accept === 'all') return true;
+    return this.#ids[node] !== undefined && (accept === 'live' || accept(node));
   }
 
   #score(walk: Walk, node: number): number {
@@ -650,6 +660,9 @@ export class HnswIndex implements VectorIndex {
     }));
   }
 }
+
+/** Which nodes a layer search returns: every node, live ones, or live ones a filter accepts. */
+type Accept = 'all' | 'live' | ((node: number) => boolean);
 
 /** What the walk scores against: a u7 vector at byte offset `query`, with its scale. */
 type Walk = { query: number; scale: number };
