@@ -85,6 +85,7 @@ describe('saved HNSW graph (KnowledgeBase with index "hnsw")', () => {
       await kb.upsert({ tenant: 'acme', id: 'd4', text: text(random, 3) }); // replaced: tombstones
       const before = { acme: await answers(kb), globex: await answers(kb, 'globex') };
       await kb.close();
+      await kb.close(); // a second close saves nothing (its indexes are gone)
       return before;
     });
     assert.ok(first.seen.some((e) => e.kind === 'saved' && e.tenants === 2));
@@ -193,6 +194,16 @@ describe('saved HNSW graph (KnowledgeBase with index "hnsw")', () => {
     } finally {
       await kb2.close();
     }
+  });
+  it('reports a graph it cannot write, and still closes', async () => {
+    const directory = freshDir();
+    const kb = await open(directory);
+    await kb.upsert({ tenant: 'acme', id: 'a', text: 'router manual' });
+    rmSync(directory, { recursive: true, force: true });
+    const { seen } = await events(() => kb.close());
+    const failed = seen.find((e) => e.kind === 'save-failed');
+    assert.ok(failed, `save-failed, got ${JSON.stringify(seen.map((e) => e.kind))}`);
+    assert.equal((failed.error as { code?: string }).code, 'ENOENT');
   });
 });
 

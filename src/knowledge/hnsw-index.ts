@@ -53,7 +53,9 @@ interface Restoring {
  * re-scored exactly (only those whose error bound could reach the top k), so scores are exact
  * and only recall is approximate. Deletes leave tombstones the walk passes through; the graph
  * is rebuilt when they outnumber live vectors. A filtered search that the walk cannot fill
- * falls back to an exact scan, so a small tenant still gets its k best.
+ * falls back to an exact scan, so a small tenant still gets its k best. `exportGraph()` and
+ * `HnswIndex.fromGraph()` let a store save the graph and take it up again without relinking
+ * (see `hnsw-graph-file.ts`).
  *
  * Written here rather than wrapping hnswlib-node or usearch: both are native addons (a build
  * step or prebuilt binaries per platform) whose indexes live outside the JS heap with their own
