@@ -241,6 +241,11 @@ export function vectorIndexContract(name: string, options: VectorIndexContractOp
             recall += check(model, index.search(q, 10, filter), q, 10, filter);
             searches++;
           }
+          // k beyond what is held: every live vector (of the tenant), none deleted
+          const q = unit(random, d);
+          check(model, index.search(q, model.rows.size + 10, { tenant: 'acme' }), q, model.rows.size + 10, {
+            tenant: 'acme',
+          });
         }
       }
       recall /= searches;
