@@ -7,6 +7,7 @@ import { runChannelBench } from './channel.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runKnowledgeBench } from './knowledge.bench.ts';
 import { runKnowledgeIngestBench } from './knowledge-ingest.bench.ts';
+import { runKnowledgeReopenBench } from './knowledge-reopen.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
 import { runObservabilityBench } from './observability.bench.ts';
@@ -32,6 +33,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   resilience: runResilienceBench,
   knowledge: runKnowledgeBench,
   'knowledge-ingest': runKnowledgeIngestBench,
+  'knowledge-reopen': runKnowledgeReopenBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -1,6 +1,13 @@
+import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
 import { checkVector } from './exact-index.ts';
+import {
+  checkGraph,
+  type HnswGraph,
+  type HnswRestoreResult,
+  KnowledgeGraphInvalidError,
+} from './hnsw-graph.ts';
 import { ScoreHeap } from './score-heap.ts';
 import { rescore, SLACK, scanExact } from './simd/exact-scan.ts';
 import { QUERY_OFFSET, VectorRows } from './simd/vector-rows.ts';
@@ -24,6 +31,21 @@ export type HnswOptions = z.input<typeof optionsSchema>;
 
 /** Rebuild the graph once tombstones outnumber live vectors (and there are this many). */
 const REBUILD_MIN_DELETED = 1024;
+/** A restored graph missing the vectors of more than this share of its nodes is rebuilt instead. */
+const RESTORE_MAX_MISSING = 0.25;
+
+/** A graph being restored: its nodes wait for their vectors, other vectors wait to be linked. */
+interface Restoring {
+  /** Node of each id the graph held live, with the CRC-32 of the vector it was linked with. */
+  readonly byId: Map<string, number>;
+  readonly hashes: Uint32Array;
+  /** Nodes whose row holds the vector they were linked with (given back, or a tombstone's). */
+  readonly filled: Uint8Array;
+  /** Vectors with no matching node, linked by `finishRestore`. */
+  readonly pending: Map<string, { vector: Float32Array; metadata: VectorMetadata }>;
+  /** Graph nodes at the start (rows past them are new). */
+  readonly nodes: number;
+}
 
 /**
  * Approximate top-k by inner product: a hierarchical navigable small-world graph (Malkov &
@@ -31,7 +53,9 @@ const REBUILD_MIN_DELETED = 1024;
  * re-scored exactly (only those whose error bound could reach the top k), so scores are exact
  * and only recall is approximate. Deletes leave tombstones the walk passes through; the graph
  * is rebuilt when they outnumber live vectors. A filtered search that the walk cannot fill
- * falls back to an exact scan, so a small tenant still gets its k best.
+ * falls back to an exact scan, so a small tenant still gets its k best. `exportGraph()` and
+ * `HnswIndex.fromGraph()` let a store save the graph and take it up again without relinking
+ * (see `hnsw-graph-file.ts`).
  *
  * Written here rather than wrapping hnswlib-node or usearch: both are native addons (a build
  * step or prebuilt binaries per platform) whose indexes live outside the JS heap with their own
@@ -48,7 +72,7 @@ export class HnswIndex implements VectorIndex {
   readonly #slots0: number;
   readonly #slotsUpper: number;
   readonly #levelFactor: number;
-  #random: () => number;
+  #random: Mulberry32;
   #rows: VectorRows;
   #ids: Array<string | undefined> = [];
   #metadata: Array<VectorMetadata | undefined> = [];
@@ -68,6 +92,7 @@ export class HnswIndex implements VectorIndex {
   readonly #results = new ScoreHeap(false);
   /** Scores of the last `#scoreList` call (overwritten by the next). */
   readonly #scoreScratch: Float64Array;
+  #restoring: Restoring | undefined;
 
   constructor(dimensions: number, options: HnswOptions = {}) {
     this.#options = parseOptions('HnswIndex', optionsSchema, options);
@@ -78,7 +103,7 @@ export class HnswIndex implements VectorIndex {
     this.#slotsUpper = this.#options.m + (this.#options.m >> 1);
     this.#scoreScratch = new Float64Array(this.#maxBatch());
     this.#levelFactor = 1 / Math.log(this.#options.m);
-    this.#random = mulberry32(this.#options.seed);
+    this.#random = new Mulberry32(this.#options.seed);
     this.#rows = new VectorRows(dimensions, {
       initialCapacity: this.#options.initialCapacity,
       encoding: 'u7',
@@ -87,7 +112,7 @@ export class HnswIndex implements VectorIndex {
 
   /** Live vectors. */
   get size(): number {
-    return this.#nodes.size;
+    return this.#nodes.size + (this.#restoring?.pending.size ?? 0);
   }
 
   /** Deleted or replaced vectors still in the graph (until the next rebuild). */
@@ -103,23 +128,23 @@ export class HnswIndex implements VectorIndex {
   upsert(id: string, vector: Float32Array, metadata: VectorMetadata): void {
     checkVector(vector, this.dimensions, id);
     this.#remove(id);
-    const node = this.#rows.push(vector);
-    this.#ensureCapacity(node + 1);
-    this.#ids[node] = id;
-    this.#metadata[node] = metadata;
-    this.#nodes.set(id, node);
-    this.#link(node);
+    if (this.#restoring !== undefined) {
+      this.#restoreUpsert(this.#restoring, id, vector, metadata);
+      return;
+    }
+    this.#append(id, vector, metadata, true);
     this.#maybeRebuild();
   }
 
   delete(id: string): boolean {
     const removed = this.#remove(id);
-    if (removed) this.#maybeRebuild();
+    if (removed && this.#restoring === undefined) this.#maybeRebuild();
     return removed;
   }
 
   search(query: Float32Array, k: number, filter?: VectorFilter): VectorHit[] {
     checkVector(query, this.dimensions);
+    if (this.#restoring !== undefined) this.finishRestore();
     if (k <= 0 || this.size === 0) return [];
     const accept = this.#accept(filter);
     const prepared = this.#rows.prepare(query, 0);
@@ -129,10 +154,20 @@ export class HnswIndex implements VectorIndex {
     for (let level = this.#maxLevel; level > 0; level--) {
       [entry, entryScore] = this.#greedy(walk, entry, entryScore, level);
     }
-    const results = this.#searchLayer(walk, entry, entryScore, Math.max(this.efSearch, k), 0, accept);
+    const results = this.#searchLayer(
+      walk,
+      entry,
+      entryScore,
+      Math.max(this.efSearch, k),
+      0,
+      accept ?? 'live',
+    );
     if (results.size < k && results.size < this.size) {
-      // the walk found too few acceptable nodes (a selective filter): scan them exactly
-      return this.#hits(scanExact(this.#rows, query, k, accept));
+      // the walk found too few acceptable nodes (a selective filter): scan them exactly, never
+      // returning a tombstone (whose row is still there)
+      const ids = this.#ids;
+      const live = accept ?? ((node: number) => ids[node] !== undefined);
+      return this.#hits(scanExact(this.#rows, query, k, live));
     }
     // Re-score exactly the candidates whose bound could still reach the top k.
     const rows = this.#rows;
@@ -159,6 +194,7 @@ export class HnswIndex implements VectorIndex {
 
   /** Rebuilds the graph from live vectors only, dropping tombstones. */
   compact(): void {
+    if (this.#restoring !== undefined) this.finishRestore();
     const live = [...this.#nodes].map(([id, node]) => ({
       id,
       vector: Float32Array.from(this.#rows.floats(node)),
@@ -181,17 +217,172 @@ export class HnswIndex implements VectorIndex {
     this.#epoch = 0;
     this.#entry = -1;
     this.#maxLevel = -1;
-    this.#random = mulberry32(this.#options.seed);
+    this.#random = new Mulberry32(this.#options.seed);
     for (const { id, vector, metadata } of live) this.upsert(id, vector, metadata);
   }
 
+  /**
+   * The graph as typed arrays, for `hnsw-graph-file.ts` to save: views of the index's own
+   * arrays, valid until its next change (encode them at once).
+   */
+  exportGraph(): HnswGraph {
+    if (this.#restoring !== undefined) this.finishRestore();
+    const n = this.#rows.count;
+    const d = this.dimensions;
+    const hashes = new Uint32Array(n);
+    let upperInts = 0;
+    let tombstones = 0;
+    for (let node = 0; node < n; node++) {
+      upperInts += this.#levels[node]! * (this.#slotsUpper + 1);
+      if (this.#ids[node] === undefined) tombstones++;
+      else hashes[node] = vectorHash(this.#rows.floats(node));
+    }
+    const upper = new Int32Array(upperInts);
+    const tombstoneVectors = new Float32Array(tombstones * d);
+    for (let node = 0, u = 0, t = 0; node < n; node++) {
+      for (let l = 1; l <= this.#levels[node]!; l++, u += this.#slotsUpper + 1) {
+        upper.set(this.#upper[node]![l]!, u);
+      }
+      if (this.#ids[node] === undefined) tombstoneVectors.set(this.#rows.floats(node), d * t++);
+    }
+    return {
+      dimensions: d,
+      m: this.#options.m,
+      efConstruction: this.#options.efConstruction,
+      seed: this.#options.seed,
+      random: this.#random.state,
+      nodes: n,
+      entry: this.#entry,
+      maxLevel: this.#maxLevel,
+      levels: this.#levels.subarray(0, n),
+      counts0: this.#counts0.subarray(0, n),
+      links0: this.#links0.subarray(0, n * this.#slots0),
+      upper,
+      ids: this.#ids.slice(0, n),
+      hashes,
+      tombstoneVectors,
+    };
+  }
+
+  /**
+   * An index that takes up a saved graph: its upserts give the live nodes back their vectors
+   * (a vector whose id and CRC-32 match a node fills that node's row, without linking), and
+   * `finishRestore()` — or the first search — makes tombstones of nodes that got none and links
+   * the vectors that matched no node. So the restored index is the saved one, plus what changed
+   * since. `options` must have the graph's `m` and `efConstruction`.
+   * @throws KnowledgeGraphInvalidError when the graph does not fit the options or is inconsistent.
+   */
+  static fromGraph(graph: HnswGraph, options: HnswOptions = {}): HnswIndex {
+    const index = new HnswIndex(graph.dimensions, {
+      ...options,
+      initialCapacity: Math.max(graph.nodes + 1, options.initialCapacity ?? 1),
+    });
+    const { m, efConstruction } = index.#options;
+    if (graph.m !== m || graph.efConstruction !== efConstruction) {
+      throw new KnowledgeGraphInvalidError(
+        `The graph was built with m ${graph.m}, efConstruction ${graph.efConstruction}; this index uses ${m}, ${efConstruction}.`,
+        { graph: { m: graph.m, efConstruction: graph.efConstruction }, index: { m, efConstruction } },
+      );
+    }
+    checkGraph(graph, index.#slots0, index.#slotsUpper);
+    const n = graph.nodes;
+    index.#ensureCapacity(n);
+    index.#rows.appendZeros(n);
+    index.#levels.set(graph.levels);
+    index.#counts0.set(graph.counts0);
+    index.#links0.set(graph.links0);
+    const filled = new Uint8Array(n);
+    const byId = new Map<string, number>();
+    for (let node = 0, u = 0, t = 0; node < n; node++) {
+      const level = graph.levels[node]!;
+      if (level > 0) {
+        const lists: Int32Array[] = [new Int32Array(0)];
+        for (let l = 1; l <= level; l++, u += index.#slotsUpper + 1) {
+          lists.push(graph.upper.slice(u, u + index.#slotsUpper + 1));
+        }
+        index.#upper[node] = lists;
+      }
+      const id = graph.ids[node];
+      if (id !== undefined) byId.set(id, node);
+      else {
+        index.#rows.set(node, graph.tombstoneVectors.subarray(t * graph.dimensions, ++t * graph.dimensions));
+        filled[node] = 1;
+        index.#deleted++;
+      }
+    }
+    index.#ids = new Array<string | undefined>(n).fill(undefined);
+    index.#metadata = new Array<VectorMetadata | undefined>(n).fill(undefined);
+    index.#entry = graph.entry;
+    index.#maxLevel = graph.maxLevel;
+    index.#random.state = graph.random >>> 0;
+    index.#restoring = { byId, hashes: graph.hashes, filled, pending: new Map(), nodes: n };
+    return index;
+  }
+
+  /**
+   * Ends a restore (see `fromGraph`; a no-op otherwise): graph nodes no vector came back for
+   * become tombstones, vectors no node matched are linked, and when more than a quarter of the
+   * nodes got no vector the graph is rebuilt from the live vectors instead.
+   */
+  finishRestore(): HnswRestoreResult {
+    const restoring = this.#restoring;
+    const result: HnswRestoreResult = { reused: this.#nodes.size, inserted: 0, dropped: 0, rebuilt: false };
+    if (restoring === undefined) return result;
+    this.#restoring = undefined;
+    let missing = 0;
+    for (const node of restoring.byId.values()) {
+      if (this.#ids[node] === undefined) {
+        result.dropped++;
+        this.#deleted++;
+        if (restoring.filled[node] === 0) missing++;
+      }
+    }
+    result.inserted = restoring.pending.size;
+    if (missing > restoring.nodes * RESTORE_MAX_MISSING) {
+      // links through that many rows without their vectors would lose recall: rebuild
+      for (const [id, { vector, metadata }] of restoring.pending) this.#append(id, vector, metadata, false);
+      this.compact();
+      result.rebuilt = true;
+      return result;
+    }
+    for (const [id, { vector, metadata }] of restoring.pending) this.#append(id, vector, metadata, true);
+    this.#maybeRebuild();
+    return result;
+  }
+
+  #restoreUpsert(restoring: Restoring, id: string, vector: Float32Array, metadata: VectorMetadata): void {
+    const node = restoring.byId.get(id);
+    if (node === undefined || restoring.hashes[node] !== vectorHash(vector)) {
+      restoring.pending.set(id, { vector: Float32Array.from(vector), metadata });
+      return;
+    }
+    this.#rows.set(node, vector);
+    restoring.filled[node] = 1;
+    this.#ids[node] = id;
+    this.#metadata[node] = metadata;
+    this.#nodes.set(id, node);
+  }
+
+  /** Adds a row for `id` (live), linked into the graph when `link`. */
+  #append(id: string, vector: Float32Array, metadata: VectorMetadata, link: boolean): void {
+    const node = this.#rows.push(vector);
+    this.#ensureCapacity(node + 1);
+    this.#ids[node] = id;
+    this.#metadata[node] = metadata;
+    this.#nodes.set(id, node);
+    if (link) this.#link(node);
+  }
+
   #remove(id: string): boolean {
+    const restoring = this.#restoring;
+    if (restoring?.pending.delete(id)) return true;
     const node = this.#nodes.get(id);
     if (node === undefined) return false;
     this.#nodes.delete(id);
     this.#ids[node] = undefined;
     this.#metadata[node] = undefined;
-    this.#deleted++;
+    // while restoring, an unclaimed node may be claimed again; finishRestore counts tombstones
+    if (restoring === undefined) this.#deleted++;
     return true;
   }
 
@@ -201,7 +392,7 @@ export class HnswIndex implements VectorIndex {
 
   /** Inserts `node` (already a row) into the graph. */
   #link(node: number): void {
-    const level = Math.min(250, Math.floor(-Math.log(1 - this.#random()) * this.#levelFactor));
+    const level = Math.min(250, Math.floor(-Math.log(1 - this.#random.next()) * this.#levelFactor));
     this.#levels[node] = level;
     if (level > 0) {
       this.#upper[node] = Array.from({ length: level + 1 }, (_, l) =>
@@ -219,7 +410,9 @@ export class HnswIndex implements VectorIndex {
     for (let l = this.#maxLevel; l > level; l--)
       [entry, entryScore] = this.#greedy(walk, entry, entryScore, l);
     for (let l = Math.min(level, this.#maxLevel); l >= 0; l--) {
-      const found = this.#searchLayer(walk, entry, entryScore, this.#options.efConstruction, l, undefined);
+      // tombstones too (as hnswlib does): linking only to live nodes could leave a new node
+      // without links, or with none found, on a layer full of tombstones
+      const found = this.#searchLayer(walk, entry, entryScore, this.#options.efConstruction, l, 'all');
       // like hnswlib: m links of its own on every layer; neighbours may hold up to m0 on layer 0
       const chosen = this.#selectNeighbours(found.items, found.scores, found.size, this.#options.m);
       this.#setLinks(node, l, chosen);
@@ -318,8 +511,8 @@ export class HnswIndex implements VectorIndex {
   }
 
   /**
-   * Best-first search of one layer keeping `ef` results. Tombstones and nodes `accept` refuses
-   * are walked through but not returned.
+   * Best-first search of one layer keeping `ef` results. Unless `accept` is 'all', tombstones
+   * and nodes `accept` refuses are walked through but not returned.
    */
   #searchLayer(
     walk: Walk,
@@ -327,7 +520,7 @@ export class HnswIndex implements VectorIndex {
     entryScore: number,
     ef: number,
     level: number,
-    accept: ((node: number) => boolean) | undefined,
+    accept: Accept,
   ): ScoreHeap {
     const visited = this.#nextEpoch();
     const epoch = this.#epoch;
@@ -366,8 +559,9 @@ export class HnswIndex implements VectorIndex {
     return results;
   }
 
-  #returnable(node: number, accept: ((node: number) => boolean) | undefined): boolean {
-    return this.#ids[node] !== undefined && (accept === undefined || accept(node));
+  #returnable(node: number, accept: Accept): boolean {
+    if (accept === 'all') return true;
+    return this.#ids[node] !== undefined && (accept === 'live' || accept(node));
   }
 
   #score(walk: Walk, node: number): number {
@@ -469,6 +663,9 @@ export class HnswIndex implements VectorIndex {
   }
 }
 
+/** Which nodes a layer search returns: every node, live ones, or live ones a filter accepts. */
+type Accept = 'all' | 'live' | ((node: number) => boolean);
+
 /** What the walk scores against: a u7 vector at byte offset `query`, with its scale. */
 type Walk = { query: number; scale: number };
 
@@ -477,14 +674,24 @@ function grow<T extends Uint8Array | Uint16Array | Int32Array>(from: T, to: T): 
   return to;
 }
 
-/** Small seeded PRNG for the level draw (reproducible builds). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+/** Small seeded PRNG for the level draw (reproducible builds); its state is saved with the graph. */
+class Mulberry32 {
+  state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  }
+}
+
+/** CRC-32 of a vector's float32 bytes: tells a restore whether a stored vector is a node's own. */
+export function vectorHash(vector: Float32Array): number {
+  return crc32(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
 }

@@ -2,6 +2,8 @@ export { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
 export type { StorageStats } from './document-log.ts';
 export { type Embedder, HashingEmbedder, type HashingEmbedderOptions } from './embedder.ts';
 export { ExactIndex, type ExactIndexOptions, VectorInvalidError } from './exact-index.ts';
+export { type HnswGraph, type HnswRestoreResult, KnowledgeGraphInvalidError } from './hnsw-graph.ts';
+export { type KnowledgeGraphEvent, knowledgeGraphChannel } from './hnsw-graph-file.ts';
 export { HnswIndex, type HnswOptions } from './hnsw-index.ts';
 export {
   KnowledgeBase,

@@ -21,6 +21,7 @@ import {
 } from './document-log.ts';
 import { type Embedder, HashingEmbedder } from './embedder.ts';
 import { checkVector, ExactIndex } from './exact-index.ts';
+import { HnswGraphStore } from './hnsw-graph-file.ts';
 import { HnswIndex } from './hnsw-index.ts';
 import { tenantOfKey } from './store-records.ts';
 import { KnowledgeQuotaExceededError, TenantUsage } from './tenant-usage.ts';
@@ -128,6 +129,8 @@ export class KnowledgeBase {
   /** Vectors re-embedded on open that the disk does not have yet; `compact()` writes them. */
   readonly #unsaved = new Map<string, StoredRecord>();
   #log: DocumentLog | undefined;
+  /** The saved HNSW graphs (kind `hnsw` with a directory): restored on open, saved on compact and close. */
+  #graphs: HnswGraphStore | undefined;
   readonly #chunking: ChunkOptions;
   readonly #limits: Limits;
   /** Documents and bytes per tenant once every queued change is written: what quotas check. */
@@ -161,6 +164,10 @@ export class KnowledgeBase {
     if (options.directory === undefined) return kb;
     const toEmbed = new Set<string>();
     const { compactionRatio: ratio, compactionMinBytes: minBytes } = kb.#limits;
+    if (kb.#kind === 'hnsw' && kb.#shared === undefined) {
+      const identity = { dimensions: kb.embedder.dimensions, embedder: kb.embedder.id ?? '' };
+      kb.#graphs = await HnswGraphStore.open(options.directory, identity);
+    }
     try {
       kb.#log = await DocumentLog.open(options.directory, (entry) => kb.#replay(entry, toEmbed), {
         ratio,
@@ -173,8 +180,10 @@ export class KnowledgeBase {
         const vectors = kb.#stored(prepared);
         if (vectors !== undefined) kb.#unsaved.set(key, { doc, vectors });
       }
+      kb.#graphs?.finish(); // every stored vector is back: graph nodes that got none are dropped
       if (kb.#log.stale) await kb.compact(); // an older format, or a deleted tenant's text left by a crash
     } catch (error) {
+      kb.#graphs = undefined; // a half-replayed store has no graph worth saving
       await kb.close();
       throw error;
     }
@@ -312,6 +321,7 @@ export class KnowledgeBase {
     const written = new Map(this.#unsaved);
     await this.#log.compact(written, options.signal);
     for (const [key, record] of written) if (this.#unsaved.get(key) === record) this.#unsaved.delete(key);
+    await this.#graphs?.save(this.#indexes);
   }
 
   /**
@@ -321,6 +331,9 @@ export class KnowledgeBase {
    */
   async close(): Promise<void> {
     await this.#autoCompaction;
+    // Saved while the directory's lock is still held; a second close must not save emptied indexes.
+    await this.#graphs?.save(this.#indexes);
+    this.#graphs = undefined;
     await this.#log?.close();
     this.#log = undefined;
     await Promise.all([...this.#indexes.values()].map((index) => index.close?.()));
@@ -368,7 +381,7 @@ export class KnowledgeBase {
     if (index === undefined && create) {
       index =
         this.#kind === 'hnsw'
-          ? new HnswIndex(this.embedder.dimensions)
+          ? (this.#graphs?.take(tenant) ?? new HnswIndex(this.embedder.dimensions))
           : new ExactIndex(this.embedder.dimensions);
       this.#indexes.set(tenant, index);
     }

@@ -62,33 +62,42 @@ describe('KnowledgeBase quotas', () => {
 describe('KnowledgeBase.deleteTenant', () => {
   const acmeText = (i: number) => `Acme secret plan number ${i} for the quarterly widget launch.`;
 
-  it('removes every document of the tenant from memory, index and every file; others keep theirs', async () => {
-    const d = freshDir();
-    const kb = await KnowledgeBase.open({ directory: d, embedder });
-    for (let i = 0; i < 5; i++) await kb.upsert({ tenant: 'acme', id: `p${i}`, text: acmeText(i) });
-    await kb.compact(); // some in the snapshot, some in the log
-    await kb.upsert({ tenant: 'acme', id: 'late', text: 'Acme secret written after the compaction.' });
-    await kb.upsert({ tenant: 'globex', id: 'g', text: 'Globex public notes about widgets.' });
-    assert.deepEqual(await kb.deleteTenant('acme'), { documents: 6 });
-    assert.deepEqual(await kb.search('acme', 'secret plan widget launch', 10), []);
-    assert.equal((await kb.search('globex', 'widgets', 1))[0]?.documentId, 'g');
-    assert.equal(kb.size, 1);
-    for (const [name, content] of Object.entries(filesOf(d))) {
-      assert.doesNotMatch(content, /Acme secret/, `${name} still holds the tenant's text`);
-    }
-    await kb.close();
-    const reopened = await KnowledgeBase.open({ directory: d, embedder });
-    assert.deepEqual(
-      await reopened.search('acme', 'secret plan', 10),
-      [],
-      'a re-created tenant reads nothing',
-    );
-    assert.equal(reopened.size, 1);
-    await reopened.upsert({ tenant: 'acme', id: 'p0', text: 'A new acme, new documents.' });
-    assert.equal((await reopened.search('acme', 'plan', 10)).length, 1);
-    assert.deepEqual(await reopened.deleteTenant('nobody'), { documents: 0 });
-    await reopened.close();
-  });
+  for (const index of ['exact', 'hnsw'] as const) {
+    it(`removes every document of the tenant from memory, index and every file (${index}); others keep theirs`, async () => {
+      const d = freshDir();
+      const kb = await KnowledgeBase.open({ directory: d, embedder, index });
+      for (let i = 0; i < 5; i++) await kb.upsert({ tenant: 'acme', id: `acme-doc-${i}`, text: acmeText(i) });
+      await kb.compact(); // some in the snapshot, some in the log
+      await kb.upsert({ tenant: 'acme', id: 'late', text: 'Acme secret written after the compaction.' });
+      await kb.upsert({ tenant: 'globex', id: 'g', text: 'Globex public notes about widgets.' });
+      assert.deepEqual(await kb.deleteTenant('acme'), { documents: 6 });
+      assert.deepEqual(await kb.search('acme', 'secret plan widget launch', 10), []);
+      assert.equal((await kb.search('globex', 'widgets', 1))[0]?.documentId, 'g');
+      assert.equal(kb.size, 1);
+      for (const [name, content] of Object.entries(filesOf(d))) {
+        assert.doesNotMatch(content, /Acme secret/, `${name} still holds the tenant's text`);
+      }
+      await kb.close();
+      for (const [name, content] of Object.entries(filesOf(d))) {
+        assert.doesNotMatch(
+          content,
+          /Acme secret|acme-doc-/,
+          `${name} still names the tenant's documents after close`,
+        );
+      }
+      const reopened = await KnowledgeBase.open({ directory: d, embedder, index });
+      assert.deepEqual(
+        await reopened.search('acme', 'secret plan', 10),
+        [],
+        'a re-created tenant reads nothing',
+      );
+      assert.equal(reopened.size, 1);
+      await reopened.upsert({ tenant: 'acme', id: 'p0', text: 'A new acme, new documents.' });
+      assert.equal((await reopened.search('acme', 'plan', 10)).length, 1);
+      assert.deepEqual(await reopened.deleteTenant('nobody'), { documents: 0 });
+      await reopened.close();
+    });
+  }
 
   it('in memory, with a shared index', async () => {
     const shared = new ExactIndex(embedder.dimensions);

@@ -101,6 +101,26 @@ export class VectorRows {
     return row;
   }
 
+  /** Appends `count` zero rows (a restored graph's rows, filled in by `set` as their vectors arrive). */
+  appendZeros(count: number): void {
+    let capacity = this.#capacity;
+    while (capacity < this.#count + count) capacity *= 2;
+    if (capacity > this.#capacity) this.#grow(capacity);
+    const from = this.#count;
+    const to = from + count;
+    this.#floats.fill(0, from * this.dimensions, to * this.dimensions);
+    this.#memory().i8.fill(
+      this.#bias,
+      this.rowsOffset + from * this.stride,
+      this.rowsOffset + to * this.stride,
+    );
+    this.#scales.fill(1, from, to);
+    this.#errors.fill(0, from, to);
+    this.#norms.fill(0, from, to);
+    this.#sums.fill(0, from, to);
+    this.#count = to;
+  }
+
   /** Replaces row `row` (< count). */
   set(row: number, vector: Float32Array): void {
     const d = this.dimensions;
