@@ -47,11 +47,22 @@ export interface ResilienceStats {
   retries: number;
 }
 
-const LIVE = new Set<ResiliencePolicy>();
+/**
+ * The policies listed by `resiliencePolicies`, held weakly: a policy nobody references any
+ * more (one of a cognition that was dropped) leaves the list without `close()`.
+ */
+const LIVE = new Set<WeakRef<ResiliencePolicy>>();
+const FORGET = new FinalizationRegistry<WeakRef<ResiliencePolicy>>((ref) => LIVE.delete(ref));
 
-/** Every policy in this process that is not closed, with its figures (for the admin API and consoles). */
+/** Every policy in this process that is neither closed nor garbage, with its figures (for the admin API and consoles). */
 export function resiliencePolicies(): Array<{ name: string } & ResilienceStats> {
-  return [...LIVE].map((p) => ({ name: p.name, ...p.stats() }));
+  const out: Array<{ name: string } & ResilienceStats> = [];
+  for (const ref of LIVE) {
+    const p = ref.deref();
+    if (p === undefined) LIVE.delete(ref);
+    else out.push({ name: p.name, ...p.stats() });
+  }
+  return out;
 }
 
 export interface ResiliencePolicyEvents {
@@ -71,6 +82,7 @@ export class ResiliencePolicy {
   readonly #retry: RetryPolicy | undefined;
   readonly #bulkhead: WorkerPool | undefined;
   readonly #timeoutMs: number | undefined;
+  readonly #ref = new WeakRef(this);
   #calls = 0;
   #succeeded = 0;
   #failed = 0;
@@ -94,7 +106,8 @@ export class ResiliencePolicy {
       }
       this.events.emit('stateChange', e);
     });
-    LIVE.add(this);
+    LIVE.add(this.#ref);
+    FORGET.register(this, this.#ref, this.#ref);
     this.#retry = c.retry === undefined ? undefined : new RetryPolicy(c.retry);
     this.#bulkhead =
       c.bulkhead === undefined
@@ -160,7 +173,8 @@ export class ResiliencePolicy {
 
   /** Closes the bulkhead and removes listeners. */
   async close(): Promise<void> {
-    LIVE.delete(this);
+    LIVE.delete(this.#ref);
+    FORGET.unregister(this.#ref);
     this.events.removeAllListeners();
     this.breaker?.events.removeAllListeners();
     await this.#bulkhead?.close();
