@@ -4,7 +4,14 @@ export {
   type CircuitState,
   type CircuitStateChange,
 } from './circuit-breaker.ts';
-export { CallTimeoutError, CircuitOpenError, RateLimitedError, ResilienceConfigError } from './errors.ts';
+export {
+  CallTimeoutError,
+  CircuitOpenError,
+  type LimiterUnavailableReason,
+  RateLimitedError,
+  RateLimiterUnavailableError,
+  ResilienceConfigError,
+} from './errors.ts';
 export {
   parseResiliencePolicy,
   ResiliencePolicy,
