@@ -33,5 +33,5 @@ export {
   streamThrough,
   withResilience,
 } from './resilient-provider.ts';
-export { isRetryableByDefault, type RetryOptions, RetryPolicy } from './retry.ts';
+export { isRetryableByDefault, type RetryInfo, type RetryOptions, RetryPolicy } from './retry.ts';
 export { withTimeout } from './timeout.ts';

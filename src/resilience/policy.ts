@@ -7,7 +7,7 @@ import { WorkerPool } from '../pool/index.ts';
 import { CircuitBreaker, type CircuitStateChange, circuitBreakerSchema } from './circuit-breaker.ts';
 import { RateLimitedError, ResilienceConfigError } from './errors.ts';
 import { createRateLimiter, type RateLimiter, rateLimitSchema } from './rate-limiter.ts';
-import { RetryPolicy, retrySchema } from './retry.ts';
+import { type RetryInfo, RetryPolicy, retrySchema } from './retry.ts';
 import { withTimeout } from './timeout.ts';
 
 /** One policy as configuration: each part optional, applied in the seed's order. */
@@ -68,6 +68,8 @@ export function resiliencePolicies(): Array<{ name: string } & ResilienceStats> 
 export interface ResiliencePolicyEvents {
   stateChange: [CircuitStateChange];
   rateLimited: [{ policy: string; key: string; retryAfterMs: number }];
+  /** A retry begins its wait (`delayMs`, the server's `Retry-After` when it sent one). */
+  retry: [{ policy: string; attempt: number; delayMs: number; code: string | undefined }];
 }
 
 /**
@@ -88,13 +90,27 @@ export class ResiliencePolicy {
   #failed = 0;
   #rateLimited = 0;
 
-  constructor(name: string, config: ResiliencePolicyConfig, options: { redis?: RedisClientType } = {}) {
+  /**
+   * @param options.redis shares the rate limit through Redis.
+   * @param options.now the breaker's clock in ms (default `Date.now`), for tests.
+   */
+  constructor(
+    name: string,
+    config: ResiliencePolicyConfig,
+    options: { redis?: RedisClientType; now?: () => number } = {},
+  ) {
     const c = parseResiliencePolicy(config);
     this.name = name;
     this.#limiter =
       c.rateLimit === undefined ? undefined : createRateLimiter(c.rateLimit, { redis: options.redis });
     this.breaker =
-      c.circuitBreaker === undefined ? undefined : new CircuitBreaker({ ...c.circuitBreaker, name });
+      c.circuitBreaker === undefined
+        ? undefined
+        : new CircuitBreaker({
+            ...c.circuitBreaker,
+            name,
+            ...(options.now === undefined ? {} : { now: options.now }),
+          });
     this.breaker?.events.on('stateChange', (e) => {
       if (resilienceChannel.hasSubscribers) {
         resilienceChannel.publish({
@@ -146,7 +162,7 @@ export class ResiliencePolicy {
     try {
       const value = await (this.#retry === undefined
         ? this.#attempt(fn, signal)
-        : this.#retry.run(() => this.#attempt(fn, signal), signal));
+        : this.#retry.run(() => this.#attempt(fn, signal), signal, this.#onRetry));
       breaker?.success(started);
       this.#succeeded++;
       return value;
@@ -179,6 +195,17 @@ export class ResiliencePolicy {
     this.breaker?.events.removeAllListeners();
     await this.#bulkhead?.close();
   }
+
+  readonly #onRetry = (retry: RetryInfo): void => {
+    if (this.events.listenerCount('retry') === 0) return;
+    const code = (retry.error as { code?: unknown } | null)?.code;
+    this.events.emit('retry', {
+      policy: this.name,
+      attempt: retry.attempt,
+      delayMs: retry.delayMs,
+      code: typeof code === 'string' ? code : undefined,
+    });
+  };
 
   async #limited(pending: Promise<void>, key: string): Promise<void> {
     try {
