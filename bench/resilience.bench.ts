@@ -75,7 +75,28 @@ export async function runResilienceBench(): Promise<BenchReport> {
     added[name] = ns - base;
     rows.push({ layer: name, 'ns/call': round(ns, 1), 'added ns': round(ns - base, 1) });
   }
+  // The local token bucket with one key, and with a new key on every call: past its 100,000
+  // keys it forgets whole generations instead of scanning (the old prune scanned every key).
+  const KEYS = 1_000_000;
+  const keyNames = Array.from({ length: KEYS }, (_, i) => `key-${i}`);
+  const perTake = async (distinct: boolean) => {
+    const limiter = createRateLimiter({ type: 'token-bucket', capacity: 1e9, refillPerSecond: 1e9 });
+    const ms = await bestOf(3, async () => {
+      for (let i = 0; i < KEYS; i++) limiter.consume(distinct ? keyNames[i]! : 'k');
+    });
+    return (ms * 1_000_000) / KEYS;
+  };
+  const oneKey = await perTake(false);
+  const distinctKeys = await perTake(true);
+  rows.push({ layer: 'token bucket take, 1 key (baseline)', 'ns/call': round(oneKey, 1), 'added ns': 0 });
+  rows.push({
+    layer: `token bucket take, ${KEYS.toLocaleString('en')} distinct keys`,
+    'ns/call': round(distinctKeys, 1),
+    'added ns': round(distinctKeys - oneKey, 1),
+  });
   const figures: Record<string, number | string> = {
+    tokenBucketOneKeyNsPerTake: round(oneKey, 1),
+    tokenBucketDistinctKeysNsPerTake: round(distinctKeys, 1),
     baselineNsPerCall: round(base, 1),
     fullStackAddedNs: round(added['full stack (token bucket)']!, 1),
     fullStackWithoutTimeoutAddedNs: round(added['full stack without timeout']!, 1),

@@ -154,6 +154,18 @@ export class LlmCognition<Output = undefined> {
     return this.#policy;
   }
 
+  /**
+   * Releases the cognition's resilience policy (its bulkhead, its entry in
+   * `resiliencePolicies()`). A cognition that is just dropped releases it too, once collected.
+   */
+  async close(): Promise<void> {
+    await this.#policy?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   #policyKey(agentId: string): string {
     const by = this.#options.resilienceKey ?? 'agent';
     if (by === 'model') return `model:${this.#model}`;

@@ -108,6 +108,82 @@ describe('CircuitBreaker', () => {
     assert.equal(breaker.state, 'closed');
   });
 
+  it('an aborted trial counts as neither success nor failure and frees its slot', () => {
+    const { breaker, clock, fail, ok } = setup();
+    for (let i = 0; i < 10; i++) fail();
+    clock.advance(5_000);
+    const trials = [breaker.acquire(), breaker.acquire(), breaker.acquire()];
+    for (const t of trials) breaker.failure(t, new AbortedError());
+    assert.equal(breaker.state, 'half-open', 'aborted trials did not close it');
+    ok();
+    ok();
+    assert.equal(breaker.state, 'half-open', 'two of three trials judged so far');
+    const third = breaker.acquire(); // the aborted trials' slots were given back
+    breaker.failure(third, Object.assign(new Error('cancelled'), { name: 'AbortError' }));
+    assert.equal(breaker.state, 'half-open');
+    fail();
+    assert.equal(breaker.state, 'closed', '2 of 3 trials succeeded: 33% < 50%');
+  });
+
+  it('a call admitted while closed that ends after the circuit half-opened is not a trial', () => {
+    const { breaker, clock, fail, ok } = setup();
+    const early = [breaker.acquire(), breaker.acquire()];
+    for (let i = 0; i < 10; i++) fail();
+    assert.equal(breaker.state, 'open');
+    clock.advance(5_000);
+    assert.equal(breaker.state, 'half-open');
+    breaker.success(early[0]!);
+    breaker.failure(early[1]!, new Error('500'));
+    ok();
+    ok();
+    assert.equal(breaker.state, 'half-open', 'only two real trials have ended');
+    ok();
+    assert.equal(breaker.state, 'closed');
+  });
+
+  it('a trial still running after halfOpenTrialTimeoutMs counts as a failure and reopens the circuit', () => {
+    const { breaker, clock, fail, ok, changes } = setup({
+      permittedNumberOfCallsInHalfOpenState: 2,
+      halfOpenTrialTimeoutMs: 1_000,
+    });
+    for (let i = 0; i < 10; i++) fail();
+    clock.advance(5_000);
+    ok();
+    const hung = breaker.acquire();
+    throwsWithCode(() => breaker.acquire(), 'CIRCUIT_OPEN');
+    clock.advance(999);
+    assert.equal(breaker.state, 'half-open');
+    clock.advance(1);
+    assert.equal(breaker.state, 'open', 'the hung trial failed: 1 of 2');
+    assert.deepEqual(
+      changes.map((c) => [c.to, c.failureRate]),
+      [
+        ['open', 100],
+        ['half-open', undefined],
+        ['open', 50],
+      ],
+    );
+    clock.advance(5_000);
+    assert.equal(breaker.state, 'half-open');
+    breaker.success(hung); // ends at last, in a later half-open: not one of its trials
+    ok();
+    assert.equal(breaker.state, 'half-open', 'one of two new trials has ended');
+    ok();
+    assert.equal(breaker.state, 'closed');
+  });
+
+  it('the hung-trial bound defaults to the slow-call threshold', () => {
+    const { breaker, clock, fail } = setup({
+      permittedNumberOfCallsInHalfOpenState: 1,
+      slowCallDurationThresholdMs: 300,
+    });
+    for (let i = 0; i < 10; i++) fail();
+    clock.advance(5_000);
+    breaker.acquire();
+    clock.advance(300);
+    assert.equal(breaker.state, 'open');
+  });
+
   it('refuses bad options naming the value', () => {
     throwsWithCode(() => new CircuitBreaker({ name: 'x', failureRateThreshold: 150 }), 'INVALID_OPTIONS');
     throwsWithCode(() => new CircuitBreaker({ name: 'x', slidingWindowSize: -1 }), 'INVALID_OPTIONS');

@@ -45,3 +45,28 @@ export class ResilienceConfigError extends AgentfleetError {
     });
   }
 }
+
+/** Why a shared limit could not be checked. */
+export type LimiterUnavailableReason = 'not-connected' | 'timeout' | 'failed';
+
+/**
+ * A limit kept on Redis could not be checked: the client is not connected (answered at once,
+ * nothing is queued), or the command timed out or failed. HTTP 503 with `Retry-After`; the
+ * client reconnects by itself and the limit works again once it has.
+ */
+export class RateLimiterUnavailableError extends AgentfleetError {
+  readonly reason: LimiterUnavailableReason;
+  constructor(reason: LimiterUnavailableReason, cause?: unknown) {
+    const why =
+      reason === 'not-connected'
+        ? 'Redis is not connected'
+        : reason === 'timeout'
+          ? 'Redis did not answer in time'
+          : 'the Redis command failed';
+    super('RATE_LIMITER_UNAVAILABLE', `The shared rate limit cannot be checked: ${why}; retry shortly.`, {
+      details: { reason, retryAfterSeconds: 1 },
+      cause,
+    });
+    this.reason = reason;
+  }
+}

@@ -4,7 +4,14 @@ export {
   type CircuitState,
   type CircuitStateChange,
 } from './circuit-breaker.ts';
-export { CallTimeoutError, CircuitOpenError, RateLimitedError, ResilienceConfigError } from './errors.ts';
+export {
+  CallTimeoutError,
+  CircuitOpenError,
+  type LimiterUnavailableReason,
+  RateLimitedError,
+  RateLimiterUnavailableError,
+  ResilienceConfigError,
+} from './errors.ts';
 export {
   parseResiliencePolicy,
   ResiliencePolicy,
@@ -26,5 +33,5 @@ export {
   streamThrough,
   withResilience,
 } from './resilient-provider.ts';
-export { isRetryableByDefault, type RetryOptions, RetryPolicy } from './retry.ts';
+export { isRetryableByDefault, type RetryInfo, type RetryOptions, RetryPolicy } from './retry.ts';
 export { withTimeout } from './timeout.ts';

@@ -7,7 +7,7 @@ import { WorkerPool } from '../pool/index.ts';
 import { CircuitBreaker, type CircuitStateChange, circuitBreakerSchema } from './circuit-breaker.ts';
 import { RateLimitedError, ResilienceConfigError } from './errors.ts';
 import { createRateLimiter, type RateLimiter, rateLimitSchema } from './rate-limiter.ts';
-import { RetryPolicy, retrySchema } from './retry.ts';
+import { type RetryInfo, RetryPolicy, retrySchema } from './retry.ts';
 import { withTimeout } from './timeout.ts';
 
 /** One policy as configuration: each part optional, applied in the seed's order. */
@@ -47,16 +47,29 @@ export interface ResilienceStats {
   retries: number;
 }
 
-const LIVE = new Set<ResiliencePolicy>();
+/**
+ * The policies listed by `resiliencePolicies`, held weakly: a policy nobody references any
+ * more (one of a cognition that was dropped) leaves the list without `close()`.
+ */
+const LIVE = new Set<WeakRef<ResiliencePolicy>>();
+const FORGET = new FinalizationRegistry<WeakRef<ResiliencePolicy>>((ref) => LIVE.delete(ref));
 
-/** Every policy in this process that is not closed, with its figures (for the admin API and consoles). */
+/** Every policy in this process that is neither closed nor garbage, with its figures (for the admin API and consoles). */
 export function resiliencePolicies(): Array<{ name: string } & ResilienceStats> {
-  return [...LIVE].map((p) => ({ name: p.name, ...p.stats() }));
+  const out: Array<{ name: string } & ResilienceStats> = [];
+  for (const ref of LIVE) {
+    const p = ref.deref();
+    if (p === undefined) LIVE.delete(ref);
+    else out.push({ name: p.name, ...p.stats() });
+  }
+  return out;
 }
 
 export interface ResiliencePolicyEvents {
   stateChange: [CircuitStateChange];
   rateLimited: [{ policy: string; key: string; retryAfterMs: number }];
+  /** A retry begins its wait (`delayMs`, the server's `Retry-After` when it sent one). */
+  retry: [{ policy: string; attempt: number; delayMs: number; code: string | undefined }];
 }
 
 /**
@@ -71,18 +84,33 @@ export class ResiliencePolicy {
   readonly #retry: RetryPolicy | undefined;
   readonly #bulkhead: WorkerPool | undefined;
   readonly #timeoutMs: number | undefined;
+  readonly #ref = new WeakRef(this);
   #calls = 0;
   #succeeded = 0;
   #failed = 0;
   #rateLimited = 0;
 
-  constructor(name: string, config: ResiliencePolicyConfig, options: { redis?: RedisClientType } = {}) {
+  /**
+   * @param options.redis shares the rate limit through Redis.
+   * @param options.now the breaker's clock in ms (default `Date.now`), for tests.
+   */
+  constructor(
+    name: string,
+    config: ResiliencePolicyConfig,
+    options: { redis?: RedisClientType; now?: () => number } = {},
+  ) {
     const c = parseResiliencePolicy(config);
     this.name = name;
     this.#limiter =
       c.rateLimit === undefined ? undefined : createRateLimiter(c.rateLimit, { redis: options.redis });
     this.breaker =
-      c.circuitBreaker === undefined ? undefined : new CircuitBreaker({ ...c.circuitBreaker, name });
+      c.circuitBreaker === undefined
+        ? undefined
+        : new CircuitBreaker({
+            ...c.circuitBreaker,
+            name,
+            ...(options.now === undefined ? {} : { now: options.now }),
+          });
     this.breaker?.events.on('stateChange', (e) => {
       if (resilienceChannel.hasSubscribers) {
         resilienceChannel.publish({
@@ -94,7 +122,8 @@ export class ResiliencePolicy {
       }
       this.events.emit('stateChange', e);
     });
-    LIVE.add(this);
+    LIVE.add(this.#ref);
+    FORGET.register(this, this.#ref, this.#ref);
     this.#retry = c.retry === undefined ? undefined : new RetryPolicy(c.retry);
     this.#bulkhead =
       c.bulkhead === undefined
@@ -133,7 +162,7 @@ export class ResiliencePolicy {
     try {
       const value = await (this.#retry === undefined
         ? this.#attempt(fn, signal)
-        : this.#retry.run(() => this.#attempt(fn, signal), signal));
+        : this.#retry.run(() => this.#attempt(fn, signal), signal, this.#onRetry));
       breaker?.success(started);
       this.#succeeded++;
       return value;
@@ -160,11 +189,23 @@ export class ResiliencePolicy {
 
   /** Closes the bulkhead and removes listeners. */
   async close(): Promise<void> {
-    LIVE.delete(this);
+    LIVE.delete(this.#ref);
+    FORGET.unregister(this.#ref);
     this.events.removeAllListeners();
     this.breaker?.events.removeAllListeners();
     await this.#bulkhead?.close();
   }
+
+  readonly #onRetry = (retry: RetryInfo): void => {
+    if (this.events.listenerCount('retry') === 0) return;
+    const code = (retry.error as { code?: unknown } | null)?.code;
+    this.events.emit('retry', {
+      policy: this.name,
+      attempt: retry.attempt,
+      delayMs: retry.delayMs,
+      code: typeof code === 'string' ? code : undefined,
+    });
+  };
 
   async #limited(pending: Promise<void>, key: string): Promise<void> {
     try {

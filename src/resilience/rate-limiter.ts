@@ -3,6 +3,7 @@ import type { RedisClientType } from 'redis';
 import { z } from 'zod';
 import { InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { RateLimitedError } from './errors.ts';
+import { RedisGuard } from './redis-guard.ts';
 import { LocalTokenBuckets, REDIS_TOKEN_BUCKET_SCRIPT } from './token-bucket.ts';
 
 /** A rate limit: the seed's fixed window, or a token bucket. */
@@ -31,8 +32,12 @@ export interface RateLimiter {
   /**
    * Takes `points` (default 1) for `key`: undefined or a promise when allowed (local limiters
    * answer synchronously), a rejection with `RateLimitedError` (`RATE_LIMITED`, `retryAfterMs`) when not.
+   * On Redis, a rejection with `RateLimiterUnavailableError` (`RATE_LIMITER_UNAVAILABLE`, 503)
+   * when Redis is not connected (at once) or does not answer within `commandTimeoutMs`.
    */
   consume(key: string, points?: number): Promise<void> | undefined;
+  /** Forgets what `key` has used (its window or bucket starts afresh), e.g. for a deleted tenant. */
+  delete(key: string): Promise<void>;
 }
 
 /** Options of `createRateLimiter`. */
@@ -41,6 +46,8 @@ export interface RateLimiterOptions {
   redis?: RedisClientType;
   /** Prefix of the Redis keys. Default `agentfleet:rl`. */
   keyPrefix?: string;
+  /** How long to wait for Redis before `RATE_LIMITER_UNAVAILABLE`, in ms. Default 1,000. */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -58,22 +65,43 @@ export function createRateLimiter(config: RateLimitConfig, options: RateLimiterO
       );
     }
     const common = { points: c.limitForPeriod, duration: c.limitRefreshPeriodMs / 1000, keyPrefix: prefix };
+    const guard =
+      options.redis === undefined ? undefined : new RedisGuard(options.redis, options.commandTimeoutMs);
     const limiter =
-      options.redis === undefined
+      guard === undefined
         ? new RateLimiterMemory(common)
-        : new RateLimiterRedis({ ...common, storeClient: options.redis, useRedisPackage: true });
+        : new RateLimiterRedis({
+            ...common,
+            storeClient: guard.client,
+            useRedisPackage: true,
+            rejectIfRedisNotReady: true,
+          });
     const limit = c.limitForPeriod;
+    const refused = (key: string, refusal: unknown): never => {
+      if (refusal instanceof RateLimiterRes) throw new RateLimitedError(key, limit, refusal.msBeforeNext);
+      throw guard === undefined ? refusal : guard.unavailable(refusal);
+    };
     return {
-      description: `fixed-window ${limit}/${c.limitRefreshPeriodMs}ms, ${options.redis === undefined ? 'memory' : 'redis'}`,
-      consume: (key, points = 1) =>
-        limiter.consume(key, points).then(
+      description: `fixed-window ${limit}/${c.limitRefreshPeriodMs}ms, ${guard === undefined ? 'memory' : 'redis'}`,
+      consume(key, points = 1) {
+        try {
+          guard?.ready();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return limiter.consume(key, points).then(
           () => undefined,
-          (refusal: unknown) => {
-            if (refusal instanceof RateLimiterRes)
-              throw new RateLimitedError(key, limit, refusal.msBeforeNext);
-            throw refusal;
-          },
-        ),
+          (refusal: unknown) => refused(key, refusal),
+        );
+      },
+      async delete(key) {
+        guard?.ready();
+        try {
+          await limiter.delete(key);
+        } catch (error) {
+          throw guard === undefined ? error : guard.unavailable(error);
+        }
+      },
     };
   }
   const { capacity, refillPerSecond } = c;
@@ -86,19 +114,36 @@ export function createRateLimiter(config: RateLimitConfig, options: RateLimiterO
         const wait = buckets.take(key, points);
         return wait === 0 ? undefined : Promise.reject(new RateLimitedError(key, capacity, wait));
       },
+      async delete(key) {
+        buckets.delete(key);
+      },
     };
   }
-  const redis = options.redis;
+  const guard = new RedisGuard(options.redis, options.commandTimeoutMs);
   return {
     description,
     async consume(key, points = 1) {
-      const wait = Number(
-        await redis.eval(REDIS_TOKEN_BUCKET_SCRIPT, {
-          keys: [`${prefix}:tb:${key}`],
-          arguments: [String(capacity), String(refillPerSecond), String(points)],
-        }),
-      );
+      guard.ready();
+      let wait: number;
+      try {
+        wait = Number(
+          await guard.client.eval(REDIS_TOKEN_BUCKET_SCRIPT, {
+            keys: [`${prefix}:tb:${key}`],
+            arguments: [String(capacity), String(refillPerSecond), String(points)],
+          }),
+        );
+      } catch (error) {
+        throw guard.unavailable(error);
+      }
       if (wait > 0) throw new RateLimitedError(key, capacity, wait);
+    },
+    async delete(key) {
+      guard.ready();
+      try {
+        await guard.client.del(`${prefix}:tb:${key}`);
+      } catch (error) {
+        throw guard.unavailable(error);
+      }
     },
   };
 }

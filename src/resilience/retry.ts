@@ -30,6 +30,13 @@ export function isRetryableByDefault(error: unknown): boolean {
   return AgentfleetError.isInstance(error) && error.code === 'CALL_TIMEOUT';
 }
 
+/** A retry about to wait: after which attempt, for how long (ms), and the error that caused it. */
+export interface RetryInfo {
+  attempt: number;
+  delayMs: number;
+  error: unknown;
+}
+
 /** A validated retry policy; `run` calls a function until it succeeds or may not be retried. */
 export class RetryPolicy {
   readonly #o: z.output<typeof retrySchema>;
@@ -62,9 +69,13 @@ export class RetryPolicy {
   /**
    * Calls `fn(attempt)` until it resolves, the error is not retryable, or attempts run out;
    * waits between attempts (honouring `Retry-After`). Rejects with the last error, or
-   * `ABORTED` when `signal` aborts while waiting.
+   * `ABORTED` when `signal` aborts while waiting. `onRetry` is told of each wait as it begins.
    */
-  async run<T>(fn: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async run<T>(
+    fn: (attempt: number) => Promise<T>,
+    signal?: AbortSignal,
+    onRetry?: (retry: RetryInfo) => void,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await fn(attempt);
@@ -72,7 +83,9 @@ export class RetryPolicy {
         const delay = this.delayAfter(error, attempt);
         if (delay === undefined || signal?.aborted) throw error;
         this.#retries++;
-        await sleep(delay, signal);
+        const waiting = sleep(delay, signal);
+        onRetry?.({ attempt, delayMs: delay, error });
+        await waiting;
       }
     }
   }

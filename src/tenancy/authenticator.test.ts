@@ -94,6 +94,33 @@ describe('Authenticator', () => {
     assert.equal(quotas.consumeRequest('unlimited'), undefined);
   });
 
+  it('keeps a valid key cached through 150,000 attempts with random key ids (15× the miss cache, past the key cache)', async () => {
+    const clock = 1_000;
+    const { auth, key, registry, record } = await setup(() => clock);
+    const findKey = registry.findKey.bind(registry);
+    let lookups = 0;
+    registry.findKey = (id: string) => {
+      if (id === record.id) lookups++;
+      return findKey(id);
+    };
+    await auth.authenticate(`Bearer ${key}`);
+    assert.equal(lookups, 1);
+    const secret = 'A'.repeat(43);
+    let refused = 0;
+    for (let batch = 0; batch < 150; batch++) {
+      const attempts: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 1_000; i++) {
+        const id = (batch * 1_000 + i).toString(16).padStart(16, '0');
+        attempts.push(attempt(auth, `Bearer af_${id}_${secret}`).catch(() => refused++));
+      }
+      await Promise.all(attempts);
+    }
+    assert.equal(refused, 150_000);
+    const again = auth.authenticate(`Bearer ${key}`);
+    assert.ok(!(again instanceof Promise), 'still cached: answered synchronously');
+    assert.equal(lookups, 1, 'the registry was not asked again');
+  });
+
   it('refuses an admin key shorter than 16 characters', () => {
     assert.throws(() => new Authenticator({ registry: new MemoryTenantRegistry(), adminKey: 'short' }));
   });

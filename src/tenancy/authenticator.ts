@@ -34,8 +34,18 @@ interface CachedKey {
   hash: Buffer | undefined;
 }
 
+/** Keys that exist, cached at most. */
 const CACHE_LIMIT = 100_000;
+/** Key ids found in no record, cached apart so that random ids cannot push real keys out. */
+const MISS_CACHE_LIMIT = 10_000;
 const ADMIN: Principal = Object.freeze({ kind: 'admin' });
+
+/** Sets `key`, first forgetting the oldest-loaded entry when `map` holds `limit` (a Map keeps insertion order). */
+function setBounded<V>(map: Map<string, V>, limit: number, key: string, value: V): void {
+  map.delete(key);
+  if (map.size >= limit) map.delete(map.keys().next().value!);
+  map.set(key, value);
+}
 
 /**
  * Turns an `Authorization: Bearer …` header into a `Principal`. Keys are looked up by their
@@ -48,7 +58,10 @@ export class Authenticator {
   readonly #cacheTtlMs: number;
   readonly #quotas: TenantQuotaGate | undefined;
   readonly #now: () => number;
+  /** Looked-up keys that exist, oldest load first (entries expire after `cacheTtlMs`, so the oldest go first). */
   readonly #cache = new Map<string, CachedKey>();
+  /** Key ids that matched no key (or a key of no tenant). */
+  readonly #misses = new Map<string, CachedKey>();
 
   constructor(options: AuthenticatorOptions) {
     this.registry = options.registry;
@@ -82,15 +95,20 @@ export class Authenticator {
       if (this.#adminHash !== undefined && apiKeyMatches(token, this.#adminHash)) return ADMIN;
       throw new UnauthenticatedError('The API key is not valid.');
     }
-    const cached = this.#cache.get(keyId);
+    const cached = this.#cache.get(keyId) ?? this.#misses.get(keyId);
     if (cached !== undefined && cached.until > this.#now()) return this.#principal(token, cached);
     return this.#load(keyId).then((entry) => this.#principal(token, entry));
   }
 
   /** Forgets cached lookups for a key (or every key), e.g. after revoking it here. */
   invalidate(keyId?: string): void {
-    if (keyId === undefined) this.#cache.clear();
-    else this.#cache.delete(keyId);
+    if (keyId === undefined) {
+      this.#cache.clear();
+      this.#misses.clear();
+    } else {
+      this.#cache.delete(keyId);
+      this.#misses.delete(keyId);
+    }
   }
 
   /** Forgets cached lookups of one tenant's keys, e.g. after changing its quotas or disabling it. */
@@ -108,8 +126,13 @@ export class Authenticator {
         : { kind: 'tenant', tenant: tenantContext(tenant.id), record: tenant, keyId };
     const hash = key === undefined ? undefined : Buffer.from(key.hash, 'hex');
     const entry: CachedKey = { key, tenant, until: this.#now() + this.#cacheTtlMs, principal, hash };
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-    this.#cache.set(keyId, entry);
+    if (principal === undefined) {
+      this.#cache.delete(keyId);
+      setBounded(this.#misses, MISS_CACHE_LIMIT, keyId, entry);
+    } else {
+      this.#misses.delete(keyId);
+      setBounded(this.#cache, CACHE_LIMIT, keyId, entry);
+    }
     return entry;
   }
 

@@ -1,18 +1,13 @@
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
 import type { RedisClientType } from 'redis';
 import type { TenantAdmission } from '../core/index.ts';
 import { InvalidOptionsError } from '../errors/index.ts';
+import { createRateLimiter, RateLimitedError, type RateLimiter } from '../resilience/index.ts';
 import { QuotaExceededError } from './errors.ts';
 import type { TenantQuotas } from './registry.ts';
 
 interface Entry {
   quotas: TenantQuotas;
-  limiter: RateLimiterAbstract | undefined;
+  limiter: RateLimiter | undefined;
 }
 
 const NONE: Entry = { quotas: {}, limiter: undefined };
@@ -22,8 +17,9 @@ export const DEFAULT_MAX_AGENTS = 10_000;
 /**
  * Enforces tenant quotas: agents and messages in flight through the runtime (pass it as
  * `createRuntime({ admission })`), requests per period through `consumeRequest` (the HTTP
- * layer calls it). The request window is `rate-limiter-flexible`'s, in process or, with
- * `redis`, shared by every server of a cluster.
+ * layer calls it). The request window is the resilience fixed window (`rate-limiter-flexible`),
+ * in process or, with `redis`, shared by every server of a cluster; a lost Redis gives
+ * `RATE_LIMITER_UNAVAILABLE` (503) at once, not a wait, and the window is back when Redis is.
  */
 export class TenantQuotaGate implements TenantAdmission {
   readonly #entries = new Map<string, Entry>();
@@ -62,15 +58,11 @@ export class TenantQuotaGate implements TenantAdmission {
     this.#entries.set(tenant, { quotas, limiter });
   }
 
-  #limiter(points: number, duration: number): RateLimiterAbstract {
-    if (this.#redis === undefined) return new RateLimiterMemory({ points, duration });
-    return new RateLimiterRedis({
-      storeClient: this.#redis,
-      useRedisPackage: true,
-      points,
-      duration,
-      keyPrefix: `agentfleet:quota:${points}:${duration}`,
-    });
+  #limiter(points: number, duration: number): RateLimiter {
+    return createRateLimiter(
+      { type: 'fixed-window', limitForPeriod: points, limitRefreshPeriodMs: duration * 1000 },
+      { redis: this.#redis, keyPrefix: `agentfleet:quota:${points}:${duration}` },
+    );
   }
 
   /** Forgets the tenant's quotas and clears its request window (tenant deletion). */
@@ -100,23 +92,21 @@ export class TenantQuotaGate implements TenantAdmission {
   /**
    * Counts one request against the tenant's window. Resolves at once without a window;
    * otherwise resolves, or rejects with `QuotaExceededError` whose `retryAfterSeconds` is
-   * the time until the window has room.
+   * the time until the window has room, or with `RateLimiterUnavailableError`
+   * (`RATE_LIMITER_UNAVAILABLE`) when the window is on Redis and Redis is lost.
    */
   consumeRequest(tenant: string): Promise<void> | undefined {
     const entry = this.#entries.get(tenant);
     const limiter = entry?.limiter;
     if (limiter === undefined) return undefined;
-    return limiter.consume(tenant).then(
-      () => undefined,
-      (refusal: unknown) => {
-        if (!(refusal instanceof RateLimiterRes)) throw refusal;
-        throw new QuotaExceededError(
-          tenant,
-          'requestsPerPeriod',
-          entry!.quotas.requestsPerPeriod!,
-          Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)),
-        );
-      },
-    );
+    return limiter.consume(tenant)?.catch((refusal: unknown) => {
+      if (!(refusal instanceof RateLimitedError)) throw refusal;
+      throw new QuotaExceededError(
+        tenant,
+        'requestsPerPeriod',
+        entry!.quotas.requestsPerPeriod!,
+        Math.max(1, Math.ceil(refusal.retryAfterMs / 1000)),
+      );
+    });
   }
 }

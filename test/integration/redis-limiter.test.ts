@@ -1,52 +1,46 @@
-// Rate limits shared through Redis (loopback 6379): the same behaviour as in memory, and two
-// processes holding one limit of 100 requests a second for 10 seconds.
+// Rate limits shared through Redis (loopback 6379): the limiter contract, two processes holding
+// one limit of 100 requests a second for 10 seconds, and a Redis of our own that we kill and
+// restart (a lost Redis gives fast typed errors and recovers by itself).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, type RedisClientType } from 'redis';
-import { createRateLimiter } from '../../src/resilience/index.ts';
-import { rejectsWithCode, sleep } from '../helpers.ts';
+import { createRateLimiter, type RateLimitConfig } from '../../src/resilience/index.ts';
+import { rateLimiterContract } from '../../src/resilience/rate-limiter.contract.ts';
+import { type OwnRedis, startOwnRedis } from '../flaky/redis-server.ts';
+import { eventually, rejectsWithCode } from '../helpers.ts';
 import { serverSkipReason } from './servers.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = await serverSkipReason('Redis', 6379);
+const noBinary = spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'no redis-server binary';
 const worker = fileURLToPath(new URL('./fixtures/redis-limiter-worker.ts', import.meta.url));
+const prefix = `af-test:${randomBytes(4).toString('hex')}`;
+let redis: RedisClientType;
+
+before(async () => {
+  if (skip !== undefined) return;
+  redis = createClient({ url: REDIS_URL }) as RedisClientType;
+  await redis.connect();
+});
+after(async () => {
+  if (skip !== undefined) return;
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*` }))
+    if (keys.length > 0) await redis.del(keys);
+  await redis.quit();
+});
+
+let opened = 0;
+rateLimiterContract('Redis', {
+  skip,
+  open: (config) => createRateLimiter(config, { redis, keyPrefix: `${prefix}:c${opened++}` }),
+});
 
 describe('rate limits on Redis', { skip }, () => {
-  let redis: RedisClientType;
-  const prefix = `af-test:${randomBytes(4).toString('hex')}`;
-  before(async () => {
-    redis = createClient({ url: REDIS_URL }) as RedisClientType;
-    await redis.connect();
-  });
-  after(async () => {
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*` }))
-      if (keys.length > 0) await redis.del(keys);
-    await redis.quit();
-  });
-
-  const cases = [
-    ['fixed-window, memory', { type: 'fixed-window', limitForPeriod: 5, limitRefreshPeriodMs: 200 }, false],
-    ['fixed-window, Redis', { type: 'fixed-window', limitForPeriod: 5, limitRefreshPeriodMs: 1_000 }, true],
-    ['token-bucket, memory', { type: 'token-bucket', capacity: 5, refillPerSecond: 25 }, false],
-    ['token-bucket, Redis', { type: 'token-bucket', capacity: 5, refillPerSecond: 25 }, true],
-  ] as const;
-  for (const [name, config, onRedis] of cases) {
-    it(`${name}: allows the limit, refuses beyond it with RATE_LIMITED, and refills`, async () => {
-      const window = config.type === 'fixed-window' ? config.limitRefreshPeriodMs : 200;
-      const limiter = createRateLimiter(config, onRedis ? { redis, keyPrefix: `${prefix}:${name}` } : {});
-      for (let i = 0; i < 5; i++) await limiter.consume('k');
-      const error = await rejectsWithCode((async () => limiter.consume('k'))(), 'RATE_LIMITED');
-      const wait = error.details?.retryAfterMs as number;
-      assert.ok(wait > 0 && wait <= window, `retry after ${wait} ms`);
-      await limiter.consume('another-key');
-      await sleep(wait + 20);
-      await limiter.consume('k');
-    });
-  }
-
   it('refuses a sub-second fixed window on Redis (it would never expire there)', () => {
     assert.throws(
       () =>
@@ -81,4 +75,58 @@ describe('rate limits on Redis', { skip }, () => {
     assert.ok(all.length <= 100 * Math.ceil(seconds) + 100, `${all.length} allowed in ${seconds} s`);
     assert.ok(worst <= 200, `worst 1-second span ${worst}`);
   });
+});
+
+describe('a lost Redis', { skip: noBinary, timeout: 60_000 }, () => {
+  let own: OwnRedis;
+  let client: RedisClientType;
+  before(async () => {
+    own = await startOwnRedis();
+    client = createClient({
+      url: own.url,
+      socket: { reconnectStrategy: (retries: number) => Math.min(retries * 50, 500) },
+    }) as RedisClientType;
+    client.on('error', () => {}); // reconnection is the client's job; errors are expected here
+    await client.connect();
+  });
+  after(async () => {
+    client.destroy();
+    await own.close();
+  });
+
+  const configs: Array<[string, RateLimitConfig]> = [
+    ['fixed-window', { type: 'fixed-window', limitForPeriod: 5, limitRefreshPeriodMs: 60_000 }],
+    ['token-bucket', { type: 'token-bucket', capacity: 5, refillPerSecond: 0.001 }],
+  ];
+  for (const [kind, config] of configs) {
+    it(`${kind}: RATE_LIMITER_UNAVAILABLE at once while Redis is down, nothing queued, and the limit back when it is`, async () => {
+      const limiter = createRateLimiter(config, { redis: client, keyPrefix: `lost:${kind}` });
+      await limiter.consume('k');
+      await own.kill();
+      await eventually(() => !client.isReady, 10_000);
+      const outcomes: Array<{ code?: string; reason?: string } | 'pending'> = [];
+      for (let i = 0; i < 3; i++) {
+        const attempt = (async () => limiter.consume('k'))();
+        const slot = outcomes.push('pending') - 1;
+        attempt.then(
+          () => {
+            outcomes[slot] = {};
+          },
+          (e: { code?: string; details?: { reason?: string } }) => {
+            outcomes[slot] = { code: e.code, reason: e.details?.reason };
+          },
+        );
+      }
+      await nextTurn(); // one turn of the event loop: no Redis reply and no 1 s command timeout fit in it
+      assert.deepEqual(
+        outcomes,
+        Array(3).fill({ code: 'RATE_LIMITER_UNAVAILABLE', reason: 'not-connected' }),
+      );
+      await own.start(); // empty: the key is gone
+      if (!client.isReady) await once(client, 'ready');
+      // Five calls fit: none of the refused ones was queued and replayed on reconnection.
+      for (let i = 0; i < 5; i++) await limiter.consume('k');
+      await rejectsWithCode((async () => limiter.consume('k'))(), 'RATE_LIMITED');
+    });
+  }
 });

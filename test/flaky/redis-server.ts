@@ -1,0 +1,59 @@
+// A redis-server of a test's own, on a free loopback port, to kill and restart (a lost Redis).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+
+export interface OwnRedis {
+  readonly port: number;
+  readonly url: string;
+  /** Kills the server (SIGKILL: connections drop as in a crash) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: nothing is persisted) and waits until it accepts connections. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Starts `redis-server` (the binary on PATH) on a free port. */
+export async function startOwnRedis(): Promise<OwnRedis> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async () => {
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    child = proc;
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      proc.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+      proc.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+    });
+    proc.removeAllListeners('exit');
+    proc.stdout!.removeAllListeners('data');
+    proc.stdout!.resume();
+  };
+  const kill = async () => {
+    const proc = child;
+    child = undefined;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = once(proc, 'exit');
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  await start();
+  return { port, url: `redis://127.0.0.1:${port}`, kill, start, close: kill };
+}
