@@ -18,7 +18,9 @@ import {
   TenantQuotaGate,
   type TenantRegistry,
 } from '../tenancy/index.ts';
+import type { ErrorCode } from './http-errors.ts';
 import { AgentfleetServer } from './http-server.ts';
+import { superviseWorkers } from './supervisor.ts';
 
 /** A running single-process server and what it composes. */
 export interface RunningServer {
@@ -52,9 +54,33 @@ export async function startServer(
   config: ServerConfig,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
+  // What is opened so far, closed in reverse if a later step fails (so a failed start leaves
+  // nothing running that would keep the process alive).
+  const opened: Array<() => unknown> = [];
+  try {
+    return await compose(config, logger, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (closeError) {
+        logger.debug({ err: closeError }, 'cleanup after a failed start');
+      }
+    }
+    throw error;
+  }
+}
+
+async function compose(
+  config: ServerConfig,
+  logger: Logger,
+  opened: Array<() => unknown>,
+): Promise<RunningServer> {
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  if (redis !== undefined) opened.push(() => redis.quit());
   const quotas = new TenantQuotaGate({ redis });
   const registry = await openRegistry(config.tenants);
+  opened.push(() => registry.close());
   let authenticator: Authenticator | undefined;
   if (config.auth === 'keys') {
     let adminKey = config.adminKey;
@@ -75,21 +101,27 @@ export async function startServer(
     stopTimeoutMs: config.stopTimeoutMs,
     admission: quotas,
   });
+  opened.push(() => runtime.close());
   runtime.events.on('agentError', (event) =>
     logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
   );
   const act = await runtime.spawn(actAgent, { id: 'act' });
   const bus = createBus();
+  opened.push(() => bus.close());
   const state = await createStateStore({
     bus,
     config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
   });
+  opened.push(() => state.close());
   const knowledge = await KnowledgeBase.open({
     directory: config.knowledgeDir,
     index: config.knowledgeIndex,
   });
+  opened.push(() => knowledge.close());
   const tracing = setupTracing();
+  opened.push(() => tracing?.shutdown());
   const metrics = createMetrics({ runtime, bus });
+  opened.push(() => metrics.close());
   const server = new AgentfleetServer({
     runtime,
     actAgentId: act.agentId,
@@ -104,6 +136,7 @@ export async function startServer(
     requestTimeoutMs: config.requestTimeoutMs,
     logger,
   });
+  opened.push(() => server.close({ timeoutMs: 0 }));
   const address = await server.listen(config.port, config.host);
   logger.info({ host: config.host, port: address.port, pid: process.pid }, 'agentfleet listening');
   let shutdown: Promise<void> | undefined;
@@ -138,9 +171,11 @@ export async function startServer(
 }
 
 /**
- * Runs the server until SIGTERM or SIGINT, then drains and exits 0. With `workers > 1`
- * the primary process forks that many workers sharing the port (node:cluster), restarts
- * any that crash, and forwards the signal on shutdown.
+ * Runs the server until SIGTERM or SIGINT, then drains and exits 0. A start that fails is
+ * one fatal JSON log line (`code`, `details`, and a `hint` of what to do; no stack for an
+ * Agentfleet error) and exit code 1. With `workers > 1` the primary process forks that many
+ * workers sharing the port (node:cluster), restarts any that exit with a growing delay (see
+ * `superviseWorkers`), and forwards the signal on shutdown.
  */
 export async function serve(config: ServerConfig): Promise<void> {
   const logger = createLogger(config);
@@ -148,7 +183,13 @@ export async function serve(config: ServerConfig): Promise<void> {
     runPrimary(config, logger);
     return;
   }
-  const running = await startServer(config, logger);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, logger);
+  } catch (error) {
+    logStartFailure(logger, error);
+    process.exit(1);
+  }
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
     process.off('SIGTERM', onSignal);
@@ -165,8 +206,32 @@ export async function serve(config: ServerConfig): Promise<void> {
   process.on('SIGINT', onSignal);
 }
 
+/** What an operator can do about a start that failed with this code. */
+const START_HINTS: Partial<Record<ErrorCode, string>> = {
+  KNOWLEDGE_STORE_CORRUPT:
+    'Restore the named file of AGENTFLEET_KNOWLEDGE_DIR from a backup, or move it aside to start without what it holds.',
+  REDIS_UNAVAILABLE: 'Check AGENTFLEET_REDIS_URL and that Redis is reachable from this host.',
+  TENANT_REGISTRY_FAILED:
+    'Check AGENTFLEET_TENANTS and that the registry it names is reachable and readable.',
+  STATE_CONFIG_INVALID: 'Fix the file named in AGENTFLEET_STATE_CONFIG.',
+};
+
+/** One fatal line for a failed start: an Agentfleet error as code, message and details, without a stack. */
+function logStartFailure(logger: Logger, error: unknown): void {
+  if (AgentfleetError.isInstance(error)) {
+    const hint = START_HINTS[error.code as ErrorCode];
+    logger.fatal(
+      { code: error.code, details: error.details, ...(hint === undefined ? {} : { hint }) },
+      `agentfleet could not start: ${error.message}`,
+    );
+  } else if (typeof (error as NodeJS.ErrnoException)?.code === 'string') {
+    // A system error (EADDRINUSE, EACCES): its code and message say it all.
+    const { code, message } = error as NodeJS.ErrnoException;
+    logger.fatal({ code }, `agentfleet could not start: ${message}`);
+  } else logger.fatal({ err: error }, 'agentfleet could not start');
+}
+
 function runPrimary(config: ServerConfig, logger: Logger): void {
-  let stopping = false;
   if (config.auth === 'keys' && config.adminKey === undefined && config.adminKeySha256 === undefined) {
     // One admin key for every worker: they read their config from the environment.
     const adminKey = generatedAdminKey();
@@ -178,33 +243,18 @@ function runPrimary(config: ServerConfig, logger: Logger): void {
       'each worker has its own in-memory tenant registry; use AGENTFLEET_TENANTS=postgres://… to share tenants',
     );
   }
-  const restarts: number[] = [];
-  for (let i = 0; i < config.workers; i++) cluster.fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
-        logger.info('all workers stopped');
-        process.exit(0);
-      }
-      return;
-    }
-    const now = Date.now();
-    while (restarts.length > 0 && now - restarts[0]! > 60_000) restarts.shift();
-    if (restarts.length >= config.workers * 5) {
-      logger.fatal({ code, signal }, 'workers keep crashing; giving up');
-      process.exit(1);
-    }
-    restarts.push(now);
-    logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a new one');
-    cluster.fork();
-  });
+  const supervisor = superviseWorkers(
+    {
+      workers: config.workers,
+      restartBaseMs: config.workerRestartBaseMs,
+      restartMaxMs: config.workerRestartMaxMs,
+      restartLimit: config.workerRestartLimit,
+    },
+    logger,
+  );
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ signal, workers: config.workers }, 'shutting down workers');
-    const workers = Object.values(cluster.workers ?? {});
-    if (workers.length === 0) process.exit(0);
-    for (const worker of workers) worker?.process.kill('SIGTERM');
+    supervisor.stop();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
