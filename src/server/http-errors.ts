@@ -1,11 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { AgentfleetError } from '../errors/index.ts';
+import { AgentfleetError, type AgentfleetErrorOptions } from '../errors/index.ts';
 import type { LlmErrorCode } from '../llm/index.ts';
 
 /**
  * The one table mapping error codes to HTTP statuses. Every code thrown anywhere in `src/`
- * must be listed (`status-by-code.test.ts` collects them and fails on a missing one), and the
- * model-call codes are checked by type (`LlmErrorCode`). Codes not in the table are 500.
+ * must be listed (`status-by-code.test.ts` collects them and fails on a missing one); the codes
+ * of capabilities with a typed union (`LlmErrorCode`, `HttpErrorCode`) are also checked by the
+ * typecheck. Codes not in the table are 500.
  */
 export const STATUS_BY_CODE = {
   INVALID_JSON: 400,
@@ -90,7 +91,7 @@ export const STATUS_BY_CODE = {
   REPLY_TIMEOUT: 504,
   CALL_TIMEOUT: 504,
   LLM_TIMEOUT: 504,
-} as const satisfies Record<LlmErrorCode, number> & Record<string, number>;
+} as const satisfies Record<LlmErrorCode | HttpErrorCode, number> & Record<string, number>;
 
 /** A code the HTTP layer knows a status for. */
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
@@ -100,8 +101,29 @@ const statusByCode: Readonly<Record<string, number | undefined>> = STATUS_BY_COD
 /** Statuses after which a client may retry; they get a `Retry-After` header. */
 const RETRYABLE = new Set([429, 503]);
 
+/** Stable codes of errors the HTTP layer raises itself. */
+export type HttpErrorCode =
+  | 'INVALID_JSON'
+  | 'INVALID_REQUEST'
+  | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'STATE_NOT_FOUND'
+  | 'DOCUMENT_NOT_FOUND'
+  | 'PROFILE_IN_PROGRESS'
+  | 'HEAP_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT';
+
 /** An error raised by the HTTP layer itself (bad body, unknown route). */
-export class HttpError extends AgentfleetError {}
+export class HttpError extends AgentfleetError {
+  declare readonly code: HttpErrorCode;
+
+  constructor(code: HttpErrorCode, message: string, options?: AgentfleetErrorOptions) {
+    super(code, message, options);
+  }
+}
 
 /** Writes a JSON body with an exact Content-Length. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders?: string[]): void {
