@@ -1,10 +1,4 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-  STATUS_CODES,
-} from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -22,8 +16,9 @@ import {
 } from '../observability/trace-hooks.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import { runInTenant, type TenantContext } from '../tenancy/index.ts';
+import { answerClientError } from './client-error.ts';
 import type { EventStreamOptions } from './event-stream.ts';
-import { HttpError, sendError, sendJson, statusFor } from './http-errors.ts';
+import { sendError, sendJson, statusFor } from './http-errors.ts';
 import { authorize, type RequestAuth } from './request-auth.ts';
 import { type RouteContext, type RouteHandler, type RouteMatch, Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
@@ -266,35 +261,6 @@ export class AgentfleetServer {
       this.#responses.delete(res);
     }
   }
-}
-
-/**
- * Answers a request node:http could not parse, on the raw socket: 431 for headers over the
- * limit, 408 for a request not received within the request timeout, 400 otherwise, each
- * with a JSON error body and `Connection: close`. A socket whose response already started
- * is closed instead.
- */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  const response = (socket as { _httpMessage?: ServerResponse })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent === true) {
-    socket.destroy();
-    return;
-  }
-  const refusal =
-    error.code === 'HPE_HEADER_OVERFLOW'
-      ? new HttpError(
-          'HEADERS_TOO_LARGE',
-          'The request headers are over the size limit; send fewer or smaller headers.',
-        )
-      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? new HttpError('REQUEST_TIMEOUT', 'The request was not received in time; send it whole, promptly.')
-        : new HttpError('INVALID_REQUEST', `The request is not valid HTTP (${error.code ?? 'parse error'}).`);
-  const status = statusFor(refusal);
-  const body = JSON.stringify({ error: refusal.toJSON() });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
 }
 
 /** Runs a route handler as a tenant: everything it starts sees that tenant. */
