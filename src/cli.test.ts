@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -73,4 +76,83 @@ describe('agentfleet CLI', () => {
     assert.equal(await exited(run(['launch'])), 2);
     assert.equal(await exited(run(['--help'])), 0);
   });
+
+  it('a corrupt knowledge store: one JSON log line with the code and file, exit 1, no stack', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agentfleet-corrupt-'));
+    try {
+      await writeFile(
+        join(dir, 'log.jsonl'),
+        '{"op":"delete","tenant":"a","id":"x"}\nthis is not json\n{"op":"delete","tenant":"a","id":"y"}\n',
+      );
+      const child = run(['serve', '--port', '0', '--host', '127.0.0.1'], {
+        AGENTFLEET_ADMIN_KEY: ADMIN,
+        AGENTFLEET_KNOWLEDGE_DIR: dir,
+      });
+      const { stdout, stderr, code } = await output(child);
+      assert.equal(code, 1);
+      const lines = `${stdout}${stderr}`.split('\n').filter((l) => l.trim() !== '');
+      const failures = lines.filter((l) => l.includes('KNOWLEDGE_STORE_CORRUPT'));
+      assert.equal(failures.length, 1, `one line names the failure:\n${lines.join('\n')}`);
+      const entry = JSON.parse(failures[0]!) as { code: string; msg: string; hint?: string; level: number };
+      assert.equal(entry.code, 'KNOWLEDGE_STORE_CORRUPT');
+      assert.equal(entry.level, 60, 'fatal');
+      assert.match(entry.msg, /log\.jsonl line 2/);
+      assert.equal(typeof entry.hint, 'string');
+      assert.doesNotMatch(`${stdout}${stderr}`, /\n\s+at /, 'no stack trace');
+      for (const line of lines) JSON.parse(line); // every line is JSON
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--workers 2 restarts failing workers with growing delays, then gives up and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agentfleet-corrupt-'));
+    try {
+      await writeFile(join(dir, 'log.jsonl'), 'garbage\n');
+      const child = run(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
+        AGENTFLEET_ADMIN_KEY: ADMIN,
+        AGENTFLEET_KNOWLEDGE_DIR: dir,
+        AGENTFLEET_WORKER_RESTART_BASE_MS: '20',
+        AGENTFLEET_WORKER_RESTART_LIMIT: '4',
+      });
+      const { stdout, code } = await output(child);
+      assert.equal(code, 1);
+      const entries = stdout
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as { msg: string; restart?: number; delayMs?: number; failures?: number });
+      const restarts = entries.filter((e) => e.msg === 'worker exited; restarting it after a delay');
+      assert.deepEqual(
+        restarts.map((e) => e.restart),
+        [1, 2, 3, 4],
+        'a restart per quick failure, up to the limit',
+      );
+      assert.deepEqual(
+        restarts.map((e) => e.delayMs),
+        [20, 40, 80, 160],
+        'the delay doubles',
+      );
+      const gaveUp = entries.filter((e) => /giving up/.test(e.msg));
+      assert.equal(gaveUp.length, 1);
+      assert.equal(gaveUp[0]!.failures, 4);
+      const workerFailures = entries.filter((e) => /could not start/.test(e.msg));
+      assert.ok(workerFailures.length >= 5, 'each worker said why it failed');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Everything a child prints, and its exit code. */
+async function output(child: ChildProcess): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  return { stdout, stderr, code };
+}

@@ -158,7 +158,7 @@ export class Bus implements SubscriptionHost {
   }
 
   /**
-   * Sends a request and resolves with the first reply. Rejects with `REQUEST_TIMEOUT`,
+   * Sends a request and resolves with the first reply. Rejects with `REPLY_TIMEOUT`,
    * `NO_RESPONDERS` (transports that can tell), `REQUEST_FAILED` (the responder threw),
    * or `ABORTED`.
    */

@@ -34,10 +34,10 @@ export class MessageUndecodableError extends AgentfleetError {
   }
 }
 
-/** No reply arrived within the request's timeout. */
-export class RequestTimeoutError extends AgentfleetError {
+/** No reply arrived within the request's timeout (`REPLY_TIMEOUT`, not HTTP's 408 `REQUEST_TIMEOUT`). */
+export class ReplyTimeoutError extends AgentfleetError {
   constructor(topic: string, timeoutMs: number) {
-    super('REQUEST_TIMEOUT', `No reply on ${topic} within ${timeoutMs} ms; is a responder subscribed?`, {
+    super('REPLY_TIMEOUT', `No reply on ${topic} within ${timeoutMs} ms; is a responder subscribed?`, {
       details: { topic, timeoutMs },
     });
   }

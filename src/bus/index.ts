@@ -16,8 +16,8 @@ export {
   MessageTooLargeError,
   MessageUndecodableError,
   NoRespondersError,
+  ReplyTimeoutError,
   RequestFailedError,
-  RequestTimeoutError,
   TransportError,
 } from './errors.ts';
 export { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';

@@ -1,6 +1,6 @@
 import { AbortedError } from '../errors/index.ts';
 import type { Envelope } from './envelope.ts';
-import { RequestFailedError, RequestTimeoutError } from './errors.ts';
+import { ReplyTimeoutError, RequestFailedError } from './errors.ts';
 
 /** Header set on a reply that carries an error (`{ code, message }`) instead of a result. */
 export const ERROR_HEADER = 'agentfleet-error';
@@ -48,7 +48,7 @@ export class PendingRequests {
     const key = (++this.#next).toString(36);
     const pending = new PendingRequest();
     this.#pending.set(key, pending);
-    pending.timer = setTimeout(() => this.#settle(key, new RequestTimeoutError(topic, timeoutMs)), timeoutMs);
+    pending.timer = setTimeout(() => this.#settle(key, new ReplyTimeoutError(topic, timeoutMs)), timeoutMs);
     if (signal !== undefined) {
       pending.signal = signal;
       pending.onAbort = () =>

@@ -144,14 +144,14 @@ export function transportContract(name: string, options: ContractOptions): void 
       );
     });
 
-    it('a request nobody answers fails with NO_RESPONDERS or REQUEST_TIMEOUT, and can be aborted', async () => {
+    it('a request nobody answers fails with NO_RESPONDERS or REPLY_TIMEOUT, and can be aborted', async () => {
       const b = await bus();
       const t = topic('nobody');
-      const code = b.transport.features.knowsResponders ? 'NO_RESPONDERS' : 'REQUEST_TIMEOUT';
+      const code = b.transport.features.knowsResponders ? 'NO_RESPONDERS' : 'REPLY_TIMEOUT';
       await rejectsWithCode(b.request(t, 1, { timeout: 100 }), code);
       const g = gate();
       await b.subscribe(t, () => g.wait.then(() => 'late'), { concurrency: 4 });
-      await rejectsWithCode(b.request(t, 1, { timeout: 50 }), 'REQUEST_TIMEOUT');
+      await rejectsWithCode(b.request(t, 1, { timeout: 50 }), 'REPLY_TIMEOUT');
       const controller = new AbortController();
       const pending = b.request(t, 1, { timeout: 10_000, signal: controller.signal });
       setTimeout(() => controller.abort(), 10);

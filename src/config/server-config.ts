@@ -15,6 +15,12 @@ export const serverConfigSchema = z.object({
   host: z.string().min(1).default('0.0.0.0'),
   /** Processes serving the port (node:cluster). Env `AGENTFLEET_WORKERS`, flag `--workers`. Default 1. */
   workers: int(1, 256).default(1),
+  /** Milliseconds the cluster primary waits before restarting a worker that failed quickly; doubles with each quick failure in a row. Env `AGENTFLEET_WORKER_RESTART_BASE_MS`. Default 1,000. */
+  workerRestartBaseMs: int(1, 3_600_000).default(1_000),
+  /** Largest delay before a worker restart, in ms. Env `AGENTFLEET_WORKER_RESTART_MAX_MS`. Default 30,000. */
+  workerRestartMaxMs: int(1, 3_600_000).default(30_000),
+  /** Quick worker failures in a row (each within 10 s of its start) after which the primary exits 1. Env `AGENTFLEET_WORKER_RESTART_LIMIT`. Default 5. */
+  workerRestartLimit: int(0, 1_000).default(5),
   /** Largest request body accepted, in bytes. Env `AGENTFLEET_BODY_LIMIT_BYTES`. Default 1 MiB. */
   bodyLimitBytes: int(1, 1024 ** 3).default(1024 * 1024),
   /** Milliseconds a request may take before the server answers 408. Env `AGENTFLEET_REQUEST_TIMEOUT_MS`. Default 30 s. */
@@ -76,6 +82,9 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   port: 'PORT',
   host: 'HOST',
   workers: 'AGENTFLEET_WORKERS',
+  workerRestartBaseMs: 'AGENTFLEET_WORKER_RESTART_BASE_MS',
+  workerRestartMaxMs: 'AGENTFLEET_WORKER_RESTART_MAX_MS',
+  workerRestartLimit: 'AGENTFLEET_WORKER_RESTART_LIMIT',
   bodyLimitBytes: 'AGENTFLEET_BODY_LIMIT_BYTES',
   requestTimeoutMs: 'AGENTFLEET_REQUEST_TIMEOUT_MS',
   shutdownTimeoutMs: 'AGENTFLEET_SHUTDOWN_TIMEOUT_MS',

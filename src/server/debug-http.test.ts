@@ -11,6 +11,11 @@ let app: RunningServer;
 let base: string;
 let tenant: { authorization: string };
 
+/** Resolves once `condition()` holds, checking after each turn of the event loop. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}
+
 before(async () => {
   app = await startServer(
     loadServerConfig({}, { port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey: TEST_ADMIN_KEY }),
@@ -38,7 +43,7 @@ describe('debug routes', () => {
 
   it('/debug/pprof/profile: a .cpuprofile for Chrome DevTools; one at a time; bounded seconds', async () => {
     const first = fetch(`${base}/debug/pprof/profile?seconds=0.3`, { headers: ADMIN });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => app.server.inFlight > 0); // the first profile has begun
     const second = await fetch(`${base}/debug/pprof/profile?seconds=0.1`, { headers: ADMIN });
     assert.equal(second.status, 409);
     assert.equal(((await second.json()) as { error: { code: string } }).error.code, 'PROFILE_IN_PROGRESS');

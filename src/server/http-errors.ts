@@ -1,18 +1,29 @@
 import type { ServerResponse } from 'node:http';
-import { AgentfleetError } from '../errors/index.ts';
+import { AgentfleetError, type AgentfleetErrorOptions } from '../errors/index.ts';
+import type { LlmErrorCode } from '../llm/index.ts';
 
-/** The one table mapping error codes to HTTP statuses. Unknown codes are 500. */
-export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+/**
+ * The one table mapping error codes to HTTP statuses. Every code thrown anywhere in `src/`
+ * must be listed (`status-by-code.test.ts` collects them and fails on a missing one); the codes
+ * of capabilities with a typed union (`LlmErrorCode`, `HttpErrorCode`) are also checked by the
+ * typecheck. Codes not in the table are 500.
+ */
+export const STATUS_BY_CODE = {
   INVALID_JSON: 400,
   INVALID_REQUEST: 400,
   INVALID_INPUT: 400,
   INVALID_OPTIONS: 400,
   INVALID_RULES: 400,
   INVALID_TENANT_ID: 400,
+  INVALID_TOPIC: 400,
   STATE_INVALID: 400,
   KNOWLEDGE_INVALID: 400,
   VECTOR_INVALID: 400,
   TENANT_REQUIRED: 400,
+  LLM_CONTEXT_LENGTH: 400,
+  INVALID_MODEL: 400,
+  UNKNOWN_PROVIDER: 400,
+  MESSAGE_UNENCODABLE: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   TENANT_DISABLED: 403,
@@ -36,11 +47,34 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BODY_TOO_LARGE: 413,
   STATE_LIMIT_EXCEEDED: 413,
   HEAP_TOO_LARGE: 413,
+  MESSAGE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RULES_NO_MATCH: 422,
   QUOTA_EXCEEDED: 429,
+  RATE_LIMITED: 429,
+  HEADERS_TOO_LARGE: 431,
+  INTERNAL: 500,
   AGENT_STEP_FAILED: 500,
   AGENT_START_FAILED: 500,
+  CONFIG_INVALID: 500,
+  STATE_CONFIG_INVALID: 500,
+  RESILIENCE_CONFIG_INVALID: 500,
+  KNOWLEDGE_STORE_CORRUPT: 500,
+  KNOWLEDGE_GRAPH_INVALID: 500,
+  EMBEDDER_FAILED: 500,
+  SCAN_THREAD_FAILED: 500,
+  HANDLER_FAILED: 500,
+  PROVIDER_CONFIG_INVALID: 500,
+  LLM_AUTH: 502,
+  LLM_BAD_REQUEST: 502,
+  LLM_SERVER_ERROR: 502,
+  LLM_CONNECTION_FAILED: 502,
+  LLM_MALFORMED_RESPONSE: 502,
+  LLM_OUTPUT_INVALID: 502,
+  MCP_FAILED: 502,
+  ALL_FALLBACKS_FAILED: 502,
+  REQUEST_FAILED: 502,
+  MESSAGE_UNDECODABLE: 502,
   MAILBOX_FULL: 503,
   POOL_OVERLOADED: 503,
   RATE_LIMITER_UNAVAILABLE: 503,
@@ -51,13 +85,52 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   TENANT_REGISTRY_FAILED: 503,
   TENANT_DELETION_INCOMPLETE: 503,
   STATE_STORE_CLOSED: 503,
-};
+  KNOWLEDGE_STORE_LOCKED: 503,
+  EMBEDDER_CLOSED: 503,
+  CIRCUIT_OPEN: 503,
+  LLM_QUEUE_FULL: 503,
+  LLM_RATE_LIMITED: 503,
+  BUS_CLOSED: 503,
+  CHANNEL_CLOSED: 503,
+  NO_RESPONDERS: 503,
+  TRANSPORT_FAILED: 503,
+  REDIS_UNAVAILABLE: 503,
+  REPLY_TIMEOUT: 504,
+  CALL_TIMEOUT: 504,
+  LLM_TIMEOUT: 504,
+} as const satisfies Record<LlmErrorCode | HttpErrorCode, number> & Record<string, number>;
+
+/** A code the HTTP layer knows a status for. */
+export type ErrorCode = keyof typeof STATUS_BY_CODE;
+
+const statusByCode: Readonly<Record<string, number | undefined>> = STATUS_BY_CODE;
 
 /** Statuses after which a client may retry; they get a `Retry-After` header. */
 const RETRYABLE = new Set([429, 503]);
 
+/** Stable codes of errors the HTTP layer raises itself. */
+export type HttpErrorCode =
+  | 'INVALID_JSON'
+  | 'INVALID_REQUEST'
+  | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'STATE_NOT_FOUND'
+  | 'DOCUMENT_NOT_FOUND'
+  | 'PROFILE_IN_PROGRESS'
+  | 'HEAP_TOO_LARGE'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT';
+
 /** An error raised by the HTTP layer itself (bad body, unknown route). */
-export class HttpError extends AgentfleetError {}
+export class HttpError extends AgentfleetError {
+  declare readonly code: HttpErrorCode;
+
+  constructor(code: HttpErrorCode, message: string, options?: AgentfleetErrorOptions) {
+    super(code, message, options);
+  }
+}
 
 /** Writes a JSON body with an exact Content-Length. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, extraHeaders?: string[]): void {
@@ -86,9 +159,12 @@ export function sendError(res: ServerResponse, error: unknown): void {
     const status = statusFor(error);
     let headers: string[] | undefined;
     if (RETRYABLE.has(status)) {
-      const after = error.details?.retryAfterSeconds;
-      headers = ['retry-after', typeof after === 'number' ? String(after) : '1'];
+      const seconds = retryAfterSeconds(error.details);
+      if (seconds !== undefined) headers = ['retry-after', String(seconds)];
     } else if (status === 401) headers = ['www-authenticate', 'Bearer'];
+    else if (status === 405 && Array.isArray(error.details?.allow)) {
+      headers = ['allow', (error.details.allow as string[]).join(', ')];
+    }
     sendJson(res, status, { error: error.toJSON() }, headers);
     return;
   }
@@ -108,5 +184,18 @@ export function errorJson(error: unknown): {
 
 /** The HTTP status for an error: from the table for Agentfleet errors, else 500. */
 export function statusFor(error: unknown): number {
-  return AgentfleetError.isInstance(error) ? (STATUS_BY_CODE[error.code] ?? 500) : 500;
+  return AgentfleetError.isInstance(error) ? (statusByCode[error.code] ?? 500) : 500;
+}
+
+/**
+ * Whole seconds for `Retry-After`: from `details.retryAfterSeconds` or `retryAfterMs` when the
+ * error knows, none for a quota on a count (agents, documents: waiting does not free it), else 1.
+ */
+function retryAfterSeconds(details: Record<string, unknown> | undefined): number | undefined {
+  const seconds = details?.retryAfterSeconds;
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const ms = details?.retryAfterMs;
+  if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) return Math.max(1, Math.ceil(ms / 1000));
+  if (details?.quota !== undefined) return undefined;
+  return 1;
 }

@@ -231,9 +231,10 @@ describe('shutdown', () => {
       },
     );
     const pending = call(own.port, 'POST', '/v1/agents/slow/messages', JSON.stringify({ input: 1 }), json);
-    while (own.server.inFlight === 0) await new Promise((r) => setTimeout(r, 1));
+    while (own.server.inFlight === 0) await new Promise((r) => setImmediate(r));
     const closing = own.shutdown();
-    await new Promise((r) => setTimeout(r, 20));
+    // Shutdown has begun (new connections are refused) and the request is still being served.
+    await assert.rejects(call(own.port, 'GET', '/healthz'), /ECONNREFUSED/);
     assert.equal(own.server.inFlight, 1, 'the request is still being served');
     gate.resolve();
     assert.deepEqual((await pending).body, { output: 'done' });

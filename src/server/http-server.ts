@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { Runtime } from '../core/index.ts';
@@ -15,6 +16,8 @@ import {
 } from '../observability/trace-hooks.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import { runInTenant, type TenantContext, type TenantDeletion } from '../tenancy/index.ts';
+import { answerClientError } from './client-error.ts';
+import type { EventStreamOptions } from './event-stream.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
 import { authorize, type RequestAuth } from './request-auth.ts';
 import { type RouteContext, type RouteHandler, type RouteMatch, Router } from './router.ts';
@@ -54,7 +57,9 @@ export interface HttpServerOptions {
   debug?: DebugSources;
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimitBytes?: number;
-  /** Milliseconds before an unfinished request is answered 408 by node:http. Default 30 s. */
+  /** Bounds on event streams (SSE) for clients that read slowly. */
+  streams?: Pick<EventStreamOptions, 'maxBufferedBytes' | 'drainTimeoutMs'>;
+  /** Milliseconds a client has to send a whole request (headers included) before it is answered 408. Default 30 s. */
   requestTimeoutMs?: number;
   logger?: Logger;
 }
@@ -74,7 +79,9 @@ export class AgentfleetServer {
   readonly #stopping = new AbortController();
   #closeDebug: (() => void) | undefined = undefined;
   #inFlight = 0;
-  #draining: PromiseWithResolvers<void> | undefined = undefined;
+  /** Responses being produced now; at shutdown those without headers yet get `Connection: close`. */
+  readonly #responses = new Set<ServerResponse>();
+  #idleGraceOver = false;
   #closing: Promise<void> | undefined = undefined;
   #listening = false;
 
@@ -98,11 +105,14 @@ export class AgentfleetServer {
       },
       'public',
     );
-    addAgentRoutes(this.#router, runtime, bodyLimit);
-    addChatCompletionsRoute(this.#router, runtime, bodyLimit);
+    addAgentRoutes(this.#router, runtime, bodyLimit, options.streams);
+    addChatCompletionsRoute(this.#router, runtime, bodyLimit, options.streams);
     if (options.state !== undefined) {
       const { store, bus } = options.state;
-      addStateRoutes(this.#router, runtime, store, bus, bodyLimit, this.#stopping.signal);
+      addStateRoutes(this.#router, runtime, store, bus, bodyLimit, {
+        ...options.streams,
+        stopping: this.#stopping.signal,
+      });
     }
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.metrics !== undefined) {
@@ -117,16 +127,23 @@ export class AgentfleetServer {
       this.tenantDeletion = serverTenantDeletion(runtime, authenticator, quotas, owners);
       addTenantRoutes(this.#router, runtime, authenticator, quotas, bodyLimit, this.tenantDeletion);
     }
+    const requestTimeout = options.requestTimeoutMs ?? 30_000;
     this.#server = createServer(
-      { requestTimeout: options.requestTimeoutMs ?? 30_000, keepAliveTimeout: 5_000 },
+      {
+        requestTimeout,
+        headersTimeout: requestTimeout,
+        // node:http checks both timeouts only every `connectionsCheckingInterval` (30 s by
+        // default), so a 30 s timeout fired after 30 to 60 s: check ten times per timeout.
+        connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.ceil(requestTimeout / 10))),
+        keepAliveTimeout: 5_000,
+      },
       (req, res) => {
         this.#handle(req, res);
       },
     );
-    this.#server.on('clientError', (error, socket) => {
-      if (socket.writable)
-        socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
       this.#logger?.debug({ err: error }, 'client error');
+      answerClientError(error, socket);
     });
   }
 
@@ -143,37 +160,54 @@ export class AgentfleetServer {
     return this.#server.address() as AddressInfo;
   }
 
+  /** The node:http server underneath (to observe connections, or to take upgrades); close it with `close()`. */
+  get httpServer(): Server {
+    return this.#server;
+  }
+
   /** Requests being handled now. */
   get inFlight(): number {
     return this.#inFlight;
   }
 
   /**
-   * Stops accepting connections, waits up to `timeoutMs` for in-flight requests to finish
-   * (answering them with `Connection: close`), then closes every connection. Idempotent.
+   * Stops accepting connections and drains: every response from now on says `Connection:
+   * close` (and its socket closes after it), so a keep-alive client learns to stop sending on
+   * it; idle keep-alive sockets stay open for `idleGraceMs`, answering any request already on
+   * its way to them, then close; after `timeoutMs` every connection still open is closed.
+   * Resolves once no connection is left. Idempotent.
    */
-  close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.#closing ??= this.#close(options.timeoutMs ?? 10_000);
+  close(options: { timeoutMs?: number; idleGraceMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    this.#closing ??= this.#close(timeoutMs, Math.min(options.idleGraceMs ?? 1_000, timeoutMs));
     return this.#closing;
   }
 
-  async #close(timeoutMs: number): Promise<void> {
+  async #close(timeoutMs: number, idleGraceMs: number): Promise<void> {
     this.#stopping.abort();
     this.#closeDebug?.();
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeIdleConnections();
-    if (this.#inFlight > 0) {
-      this.#draining = Promise.withResolvers<void>();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      await Promise.race([this.#draining.promise, deadline]);
-      clearTimeout(timer);
-      if (this.#inFlight > 0) this.#logger?.warn({ inFlight: this.#inFlight }, 'shutdown deadline passed');
+    const server = this.#server;
+    for (const res of this.#responses) {
+      if (!res.headersSent) res.shouldKeepAlive = false;
+      // Its headers promised keep-alive: once done and past the grace, its idle socket closes.
+      else res.once('finish', () => this.#idleGraceOver && setImmediate(() => server.closeIdleConnections()));
     }
-    this.#server.closeAllConnections();
+    // http's close() also destroys idle keep-alive sockets at once, resetting requests already
+    // on the wire to them; stop listening without that, and close idle sockets after a grace.
+    server.closeIdleConnections = () => {};
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    Reflect.deleteProperty(server, 'closeIdleConnections');
+    const grace = setTimeout(() => {
+      this.#idleGraceOver = true;
+      server.closeIdleConnections();
+    }, idleGraceMs);
+    const deadline = setTimeout(() => {
+      if (this.#inFlight > 0) this.#logger?.warn({ inFlight: this.#inFlight }, 'shutdown deadline passed');
+      server.closeAllConnections();
+    }, timeoutMs);
     await closed;
+    clearTimeout(grace);
+    clearTimeout(deadline);
     this.#listening = false;
   }
 
@@ -215,6 +249,7 @@ export class AgentfleetServer {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#inFlight++;
+    this.#responses.add(res);
     if (this.#closing !== undefined) res.shouldKeepAlive = false;
     try {
       const match = this.#router.match(req.method ?? 'GET', req.url ?? '/');
@@ -228,7 +263,7 @@ export class AgentfleetServer {
       sendError(res, error);
     } finally {
       this.#inFlight--;
-      if (this.#draining !== undefined && this.#inFlight === 0) this.#draining.resolve();
+      this.#responses.delete(res);
     }
   }
 }

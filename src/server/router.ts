@@ -50,13 +50,35 @@ export class Router {
   }
 
   /**
-   * Finds the handler for a request.
-   * @throws HttpError NOT_FOUND for an unknown path, METHOD_NOT_ALLOWED for a known path and wrong method.
+   * Finds the handler for a request. `HEAD` is served by the `GET` route of a path that has
+   * no `HEAD` route of its own (node:http then sends the headers without the body).
+   * @throws HttpError NOT_FOUND for an unknown path, METHOD_NOT_ALLOWED (with `details.allow`,
+   *   the path's methods) for a known path and wrong method.
    */
   match(method: string, url: string): RouteMatch {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = q === -1 ? Router.#emptyQuery : new URLSearchParams(url.slice(q + 1));
+    const found = this.#find(method, path, query);
+    if (found !== undefined) return found;
+    if (method === 'HEAD') {
+      const get = this.#find('GET', path, query);
+      if (get !== undefined) return get;
+    }
+    const allow = this.#methodsOf(path);
+    if (allow.length > 0) {
+      throw new HttpError(
+        'METHOD_NOT_ALLOWED',
+        `${method} is not allowed on ${path}; use ${allow.join(', ')}.`,
+        {
+          details: { allow },
+        },
+      );
+    }
+    throw new HttpError('NOT_FOUND', `No route for ${path}.`);
+  }
+
+  #find(method: string, path: string, query: URLSearchParams): RouteMatch | undefined {
     const exact = this.#exact.get(`${method} ${path}`);
     if (exact !== undefined)
       return {
@@ -65,25 +87,35 @@ export class Router {
         access: exact.access,
         ctx: { params: {}, query },
       };
-    const parts = path.split('/').filter(Boolean);
-    let pathKnown = false;
+    let parts: string[] | undefined;
     for (const route of this.#routes) {
+      if (route.method !== method) continue;
+      parts ??= path.split('/').filter(Boolean);
       const params = matchSegments(route.segments, parts);
-      if (params === undefined) continue;
-      if (route.method === method)
+      if (params !== undefined)
         return {
           pattern: `/${route.segments.join('/')}`,
           handler: route.handler,
           access: route.access,
           ctx: { params, query },
         };
-      pathKnown = true;
     }
-    if (!pathKnown) {
-      for (const key of this.#exact.keys()) if (key.slice(key.indexOf(' ') + 1) === path) pathKnown = true;
+    return undefined;
+  }
+
+  /** The methods routed on a path, `HEAD` included wherever `GET` is; empty for an unknown path. */
+  #methodsOf(path: string): string[] {
+    const methods = new Set<string>();
+    for (const key of this.#exact.keys()) {
+      const space = key.indexOf(' ');
+      if (key.slice(space + 1) === path) methods.add(key.slice(0, space));
     }
-    if (pathKnown) throw new HttpError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}.`);
-    throw new HttpError('NOT_FOUND', `No route for ${path}.`);
+    const parts = path.split('/').filter(Boolean);
+    for (const route of this.#routes) {
+      if (matchSegments(route.segments, parts) !== undefined) methods.add(route.method);
+    }
+    if (methods.has('GET')) methods.add('HEAD');
+    return [...methods].sort();
   }
 }
 

@@ -19,6 +19,8 @@ import {
   type TenantRegistry,
 } from '../tenancy/index.ts';
 import { AgentfleetServer } from './http-server.ts';
+import { logStartFailure } from './start-failure.ts';
+import { superviseWorkers } from './supervisor.ts';
 
 /** A running single-process server and what it composes. */
 export interface RunningServer {
@@ -52,9 +54,33 @@ export async function startServer(
   config: ServerConfig,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
+  // What is opened so far, closed in reverse if a later step fails (so a failed start leaves
+  // nothing running that would keep the process alive).
+  const opened: Array<() => unknown> = [];
+  try {
+    return await compose(config, logger, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (closeError) {
+        logger.debug({ err: closeError }, 'cleanup after a failed start');
+      }
+    }
+    throw error;
+  }
+}
+
+async function compose(
+  config: ServerConfig,
+  logger: Logger,
+  opened: Array<() => unknown>,
+): Promise<RunningServer> {
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  if (redis !== undefined) opened.push(() => redis.quit());
   const quotas = new TenantQuotaGate({ redis, defaultMaxAgents: config.maxAgentsPerTenant });
   const registry = await openRegistry(config.tenants);
+  opened.push(() => registry.close());
   let authenticator: Authenticator | undefined;
   if (config.auth === 'keys') {
     let adminKey = config.adminKey;
@@ -76,23 +102,29 @@ export async function startServer(
     maxConfigBytes: config.maxConfigBytes,
     admission: quotas,
   });
+  opened.push(() => runtime.close());
   runtime.events.on('agentError', (event) =>
     logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
   );
   const act = await runtime.spawn(actAgent, { id: 'act' });
   const bus = createBus();
+  opened.push(() => bus.close());
   const state = await createStateStore({
     bus,
     config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
   });
+  opened.push(() => state.close());
   const knowledge = await KnowledgeBase.open({
     directory: config.knowledgeDir,
     index: config.knowledgeIndex,
     maxDocumentsPerTenant: config.knowledgeMaxDocumentsPerTenant,
     maxBytesPerTenant: config.knowledgeMaxBytesPerTenant,
   });
+  opened.push(() => knowledge.close());
   const tracing = setupTracing();
+  opened.push(() => tracing?.shutdown());
   const metrics = createMetrics({ runtime, bus });
+  opened.push(() => metrics.close());
   const server = new AgentfleetServer({
     runtime,
     actAgentId: act.agentId,
@@ -107,6 +139,7 @@ export async function startServer(
     requestTimeoutMs: config.requestTimeoutMs,
     logger,
   });
+  opened.push(() => server.close({ timeoutMs: 0 }));
   const address = await server.listen(config.port, config.host);
   logger.info({ host: config.host, port: address.port, pid: process.pid }, 'agentfleet listening');
   let shutdown: Promise<void> | undefined;
@@ -141,9 +174,11 @@ export async function startServer(
 }
 
 /**
- * Runs the server until SIGTERM or SIGINT, then drains and exits 0. With `workers > 1`
- * the primary process forks that many workers sharing the port (node:cluster), restarts
- * any that crash, and forwards the signal on shutdown.
+ * Runs the server until SIGTERM or SIGINT, then drains and exits 0. A start that fails is
+ * one fatal JSON log line (`code`, `details`, and a `hint` of what to do; no stack for an
+ * Agentfleet error) and exit code 1. With `workers > 1` the primary process forks that many
+ * workers sharing the port (node:cluster), restarts any that exit with a growing delay (see
+ * `superviseWorkers`), and forwards the signal on shutdown.
  */
 export async function serve(config: ServerConfig): Promise<void> {
   const logger = createLogger(config);
@@ -151,7 +186,13 @@ export async function serve(config: ServerConfig): Promise<void> {
     runPrimary(config, logger);
     return;
   }
-  const running = await startServer(config, logger);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, logger);
+  } catch (error) {
+    logStartFailure(logger, error);
+    process.exit(1);
+  }
   const onSignal = (signal: NodeJS.Signals) => {
     logger.info({ signal }, 'shutting down');
     process.off('SIGTERM', onSignal);
@@ -169,7 +210,6 @@ export async function serve(config: ServerConfig): Promise<void> {
 }
 
 function runPrimary(config: ServerConfig, logger: Logger): void {
-  let stopping = false;
   if (config.auth === 'keys' && config.adminKey === undefined && config.adminKeySha256 === undefined) {
     // One admin key for every worker: they read their config from the environment.
     const adminKey = generatedAdminKey();
@@ -181,33 +221,18 @@ function runPrimary(config: ServerConfig, logger: Logger): void {
       'each worker has its own in-memory tenant registry; use AGENTFLEET_TENANTS=postgres://… to share tenants',
     );
   }
-  const restarts: number[] = [];
-  for (let i = 0; i < config.workers; i++) cluster.fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
-        logger.info('all workers stopped');
-        process.exit(0);
-      }
-      return;
-    }
-    const now = Date.now();
-    while (restarts.length > 0 && now - restarts[0]! > 60_000) restarts.shift();
-    if (restarts.length >= config.workers * 5) {
-      logger.fatal({ code, signal }, 'workers keep crashing; giving up');
-      process.exit(1);
-    }
-    restarts.push(now);
-    logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a new one');
-    cluster.fork();
-  });
+  const supervisor = superviseWorkers(
+    {
+      workers: config.workers,
+      restartBaseMs: config.workerRestartBaseMs,
+      restartMaxMs: config.workerRestartMaxMs,
+      restartLimit: config.workerRestartLimit,
+    },
+    logger,
+  );
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
     logger.info({ signal, workers: config.workers }, 'shutting down workers');
-    const workers = Object.values(cluster.workers ?? {});
-    if (workers.length === 0) process.exit(0);
-    for (const worker of workers) worker?.process.kill('SIGTERM');
+    supervisor.stop();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AGENT_STATES, type Runtime } from '../../core/index.ts';
 import { currentTenantId } from '../../tenancy/index.ts';
+import { agentId } from '../agent-id.ts';
+import { clientSignal } from '../client-signal.ts';
+import { EventStream, type EventStreamOptions } from '../event-stream.ts';
 import { errorJson, sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
@@ -27,52 +30,43 @@ const listQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-/** Signal aborted when the client goes away before the response is sent. */
-function clientSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
-  };
-  res.once('close', onClose);
-  req.once('error', onClose);
-  return controller.signal;
-}
-
 function wantsEventStream(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '').includes('text/event-stream');
 }
 
 /**
  * Answers with server-sent events: each progress event the agent emits (`event: <type>`),
- * then `event: result` with `{ output }`, or `event: error` with `{ error }`.
+ * then `event: result` with `{ output }`, or `event: error` with `{ error }`. The run is
+ * cancelled when the stream ends early (the client left, or read too slowly and was dropped).
  */
 async function streamMessage(
+  req: IncomingMessage,
   res: ServerResponse,
-  send: (onEvent: (event: unknown) => void) => Promise<unknown>,
+  options: EventStreamOptions,
+  send: (onEvent: (event: unknown) => void, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
-  const write = (name: string, data: unknown) => {
-    if (!res.writableEnded && !res.destroyed) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  const stream = EventStream.open(req, res, options);
+  if (stream === undefined) return;
   try {
     const output = await send((event) => {
       const type = (event as { type?: unknown } | null)?.type;
-      write(typeof type === 'string' && /^[a-z-]{1,40}$/.test(type) ? type : 'progress', event);
-    });
-    write('result', { output: output === undefined ? null : output });
+      stream.send(typeof type === 'string' && /^[a-z-]{1,40}$/.test(type) ? type : 'progress', event);
+    }, stream.signal);
+    stream.send('result', { output: output === undefined ? null : output });
   } catch (error) {
-    write('error', { error: errorJson(error) });
+    stream.send('error', { error: errorJson(error) });
   } finally {
-    res.end();
+    stream.close();
   }
 }
 
 /** The JSON API to list, create, start, stop, message and remove agents. */
-export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes: number): void {
+export function addAgentRoutes(
+  router: Router,
+  runtime: Runtime,
+  bodyLimitBytes: number,
+  streams: EventStreamOptions = {},
+): void {
   router.add('GET', '/v1/definitions', (_req, res) => {
     sendJson(res, 200, {
       definitions: runtime
@@ -96,38 +90,40 @@ export function addAgentRoutes(router: Router, runtime: Runtime, bodyLimitBytes:
   });
 
   router.add('GET', '/v1/agents/:id', (_req, res, { params }) => {
-    sendJson(res, 200, runtime.agent(params.id!).info());
+    sendJson(res, 200, runtime.agent(agentId(params.id)).info());
   });
 
   router.add('POST', '/v1/agents/:id/start', async (_req, res, { params }) => {
-    const agent = runtime.agent(params.id!);
+    const agent = runtime.agent(agentId(params.id));
     await agent.start();
     sendJson(res, 200, agent.info());
   });
 
   router.add('POST', '/v1/agents/:id/stop', async (req, res, { params }) => {
-    const agent = runtime.agent(params.id!);
+    const agent = runtime.agent(agentId(params.id));
     const options = parseRequest(stopBody, await readJsonBody(req, bodyLimitBytes), 'body');
     const result = await agent.stop(options);
     sendJson(res, 200, { forced: result.forced, agent: agent.info() });
   });
 
   router.add('DELETE', '/v1/agents/:id', async (_req, res, { params }) => {
-    runtime.agent(params.id!);
-    const result = await runtime.remove(params.id!);
+    const id = agentId(params.id);
+    runtime.agent(id);
+    const result = await runtime.remove(id);
     sendJson(res, 200, { removed: params.id, state: result?.state, forced: result?.forced ?? false });
   });
 
   router.add('POST', '/v1/agents/:id/messages', async (req, res, { params }) => {
+    const id = agentId(params.id);
     const body = parseRequest(messageBody, await readJsonBody(req, bodyLimitBytes), 'body');
     if (wantsEventStream(req)) {
-      runtime.agent(params.id!); // AGENT_NOT_FOUND as a plain HTTP error, before the stream starts
-      await streamMessage(res, (onEvent) =>
-        runtime.send(params.id!, body.input, { signal: clientSignal(req, res), onEvent }),
+      runtime.agent(id); // AGENT_NOT_FOUND as a plain HTTP error, before the stream starts
+      await streamMessage(req, res, streams, (onEvent, signal) =>
+        runtime.send(id, body.input, { signal, onEvent }),
       );
       return;
     }
-    const output = await runtime.send(params.id!, body.input, { signal: clientSignal(req, res) });
+    const output = await runtime.send(id, body.input, { signal: clientSignal(req, res) });
     sendJson(res, 200, { output: output === undefined ? null : output });
   });
 

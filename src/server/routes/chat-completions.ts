@@ -1,7 +1,9 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Runtime } from '../../core/index.ts';
 import { formatIssues } from '../../errors/index.ts';
+import { agentId } from '../agent-id.ts';
+import { clientSignal } from '../client-signal.ts';
+import { EventStream, type EventStreamOptions } from '../event-stream.ts';
 import { errorJson, HttpError, sendJson } from '../http-errors.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
@@ -80,18 +82,13 @@ function usageCounter(): {
   };
 }
 
-function clientSignal(req: IncomingMessage, res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) controller.abort(new Error('client closed the connection'));
-  };
-  res.once('close', onClose);
-  req.once('error', onClose);
-  return controller.signal;
-}
-
 /** `POST /v1/chat/completions`, with `model` naming an agent. */
-export function addChatCompletionsRoute(router: Router, runtime: Runtime, bodyLimitBytes: number): void {
+export function addChatCompletionsRoute(
+  router: Router,
+  runtime: Runtime,
+  bodyLimitBytes: number,
+  streams: EventStreamOptions = {},
+): void {
   router.add('POST', '/v1/chat/completions', async (req, res) => {
     const parsed = chatBody.safeParse(await readJsonBody(req, bodyLimitBytes));
     if (!parsed.success) {
@@ -102,18 +99,19 @@ export function addChatCompletionsRoute(router: Router, runtime: Runtime, bodyLi
     }
     const body = parsed.data;
     const input = lastUserText(body.messages);
-    runtime.agent(body.model); // AGENT_NOT_FOUND (404) before anything is sent
+    const model = agentId(body.model);
+    runtime.agent(model); // AGENT_NOT_FOUND (404) before anything is sent
     const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
     const created = Math.floor(Date.now() / 1000);
     const counter = usageCounter();
-    const signal = clientSignal(req, res);
     const usageJson = () => ({
       prompt_tokens: counter.usage.inputTokens,
       completion_tokens: counter.usage.outputTokens,
       total_tokens: counter.usage.inputTokens + counter.usage.outputTokens,
     });
     if (body.stream !== true) {
-      const output = await runtime.send(body.model, input, { signal, onEvent: counter.onEvent });
+      const signal = clientSignal(req, res);
+      const output = await runtime.send(model, input, { signal, onEvent: counter.onEvent });
       sendJson(res, 200, {
         id,
         object: 'chat.completion',
@@ -131,14 +129,9 @@ export function addChatCompletionsRoute(router: Router, runtime: Runtime, bodyLi
       });
       return;
     }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-    });
-    const write = (data: unknown) => {
-      if (!res.writableEnded && !res.destroyed) res.write(`data: ${JSON.stringify(data)}\n\n`);
-    };
+    const stream = EventStream.open(req, res, streams);
+    if (stream === undefined) return;
+    const write = (data: unknown) => stream.send(undefined, data);
     const chunk = (delta: Record<string, unknown>, finish: string | null) =>
       write({
         id,
@@ -154,7 +147,7 @@ export function addChatCompletionsRoute(router: Router, runtime: Runtime, bodyLi
       chunk({ content: text }, null);
     });
     try {
-      const output = await runtime.send(body.model, input, { signal, onEvent: counter.onEvent });
+      const output = await runtime.send(model, input, { signal: stream.signal, onEvent: counter.onEvent });
       if (!streamed) chunk({ content: outputText(output) }, null);
       chunk({}, 'stop');
       if (body.stream_options?.include_usage) {
@@ -167,11 +160,11 @@ export function addChatCompletionsRoute(router: Router, runtime: Runtime, bodyLi
           usage: usageJson(),
         });
       }
-      if (!res.writableEnded) res.write('data: [DONE]\n\n');
+      stream.raw('data: [DONE]\n\n');
     } catch (error) {
       write({ error: { ...errorJson(error), type: 'agent_error' } });
     } finally {
-      res.end();
+      stream.close();
     }
   });
 }

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import type { Bus, Envelope } from '../../bus/index.ts';
 import type { Runtime } from '../../core/index.ts';
 import { type AgentStateStore, deltaTopic, expiredTopic } from '../../state/index.ts';
+import { currentTenantId } from '../../tenancy/index.ts';
+import { agentId } from '../agent-id.ts';
+import { EventStream, type EventStreamOptions } from '../event-stream.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
@@ -25,21 +28,23 @@ export function addStateRoutes(
   store: AgentStateStore,
   bus: Bus,
   bodyLimitBytes: number,
-  stopping: AbortSignal,
+  streams: EventStreamOptions,
 ): void {
   router.add('GET', '/v1/agents/:id/state', (_req, res, { params }) => {
-    runtime.agent(params.id!); // AGENT_NOT_FOUND for unknown ids and other tenants' agents
-    const snapshot = store.get(params.id!);
+    const id = agentId(params.id);
+    runtime.agent(id); // AGENT_NOT_FOUND for unknown ids and other tenants' agents
+    const snapshot = store.get(id);
     if (snapshot === undefined)
-      throw new HttpError('STATE_NOT_FOUND', `Agent "${params.id}" has no state (none yet, or it expired).`);
+      throw new HttpError('STATE_NOT_FOUND', `Agent "${id}" has no state (none yet, or it expired).`);
     sendJson(res, 200, snapshot);
   });
 
   router.add('PATCH', '/v1/agents/:id/state', async (req, res, { params }) => {
-    runtime.agent(params.id!);
+    const id = agentId(params.id);
+    runtime.agent(id);
     const { values, tags } = parseRequest(patchBody, await readJsonBody(req, bodyLimitBytes), 'body');
-    const tagged = tags === undefined ? undefined : store.setTags(params.id!, tags);
-    const updated = values === undefined ? undefined : store.set(params.id!, values);
+    const tagged = tags === undefined ? undefined : store.setTags(id, tags);
+    const updated = values === undefined ? undefined : store.set(id, values);
     const last = updated ?? tagged!;
     sendJson(res, 200, {
       version: last.version,
@@ -50,52 +55,47 @@ export function addStateRoutes(
   });
 
   router.add('DELETE', '/v1/agents/:id/state', (_req, res, { params }) => {
-    runtime.agent(params.id!);
-    sendJson(res, 200, { deleted: store.delete(params.id!) });
+    const id = agentId(params.id);
+    runtime.agent(id);
+    sendJson(res, 200, { deleted: store.delete(id) });
   });
 
   router.add('GET', '/v1/agents/:id/state/stream', async (req, res, { params }) => {
-    runtime.agent(params.id!);
-    await streamDeltas(req, res, bus, params.id!, stopping);
+    const id = agentId(params.id);
+    runtime.agent(id);
+    await streamDeltas(req, res, bus, id, streams);
   });
 }
 
 /**
  * Streams `state_delta` (and `state_expired`) messages of one agent as SSE until the client
  * leaves. The subscriptions are made in the request's tenant, so the bus itself keeps every
- * other tenant's messages out, even for an agent of the same id.
+ * other tenant's messages out, even for an agent of the same id. In the system scope (the
+ * admin without `X-Agentfleet-Tenant`) the subscription would see every tenant's messages,
+ * so only messages without a tenant (those of the system agent it addressed) are sent.
+ * A client that left before the stream opened gets no subscription at all.
  */
 async function streamDeltas(
   req: IncomingMessage,
   res: ServerResponse,
   bus: Bus,
   agentId: string,
-  stopping: AbortSignal,
+  options: EventStreamOptions,
 ): Promise<void> {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
-  res.write(': connected\n\n');
-  const write = (name: string) => (message: Envelope) => {
-    if (!res.writableEnded && !res.destroyed)
-      res.write(`event: ${name}\ndata: ${JSON.stringify(message.payload)}\n\n`);
+  const stream = EventStream.open(req, res, options);
+  if (stream === undefined) return;
+  stream.comment('connected');
+  const tenant = currentTenantId();
+  const forward = (name: string) => (message: Envelope) => {
+    if (message.tenant !== tenant) return;
+    stream.send(name, message.payload);
+    return stream.ready();
   };
+  const subscribe = { whenFull: 'drop-oldest', buffer: 256, signal: stream.signal } as const;
   const subscriptions = await Promise.all([
-    bus.subscribe(deltaTopic(agentId), write('delta'), { whenFull: 'drop-oldest' }),
-    bus.subscribe(expiredTopic(agentId), write('expired'), { whenFull: 'drop-oldest' }),
+    bus.subscribe(deltaTopic(agentId), forward('delta'), subscribe),
+    bus.subscribe(expiredTopic(agentId), forward('expired'), subscribe),
   ]);
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      stopping.removeEventListener('abort', done);
-      resolve();
-    };
-    res.once('close', done);
-    req.once('error', done);
-    stopping.addEventListener('abort', done, { once: true });
-    if (stopping.aborted) done();
-  });
+  await stream.ended;
   await Promise.all(subscriptions.map((s) => s.close({ drain: false })));
-  res.end();
 }
