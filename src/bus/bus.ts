@@ -10,6 +10,7 @@ import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';
 import { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
 import { BusClosedError, MessageTooLargeError } from './errors.ts';
 import { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
+import { queueGroup } from './queue-group.ts';
 import { ERROR_HEADER, PendingRequests } from './requests.ts';
 import { resolveSubscribeOptions, type SubscribeOptions } from './subscribe-options.ts';
 import {
@@ -139,17 +140,19 @@ export class Bus implements SubscriptionHost {
       resolved.dedupeWindowMs !== undefined && resolved.durable !== undefined
         ? await this.transport.idempotencyStore?.(resolved.durable.name, resolved.dedupeWindowMs)
         : undefined;
+    const tenant = currentTenantId();
     const subscription = new Subscription<T>(
       this,
       pattern,
       resolved,
       typeof target === 'function' ? { handler: target } : { channel: target },
       dedupe,
-      currentTenantId(),
+      tenant,
     );
+    const queue = resolved.queue === undefined ? undefined : queueGroup(resolved.queue, tenant);
     const transportSubscription = await this.transport.subscribe(
       pattern,
-      { queue: resolved.queue, durable: resolved.durable },
+      { queue, durable: resolved.durable },
       subscription,
     );
     this.#subscriptions.add(subscription as Subscription<unknown>);

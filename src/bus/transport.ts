@@ -36,7 +36,10 @@ export interface DurableOptions {
 }
 
 export interface TransportSubscribeOptions {
-  /** Queue group: each message goes to one member of the group. */
+  /**
+   * Queue group: each message goes to one member of the group. The bus names it per tenant
+   * (`<queue>.<tenant>`, see `queue-group.ts`), so every member of a group is of one tenant.
+   */
   readonly queue: string | undefined;
   /** Set for a durable subscription (only when `features.durable`). */
   readonly durable: DurableOptions | undefined;

@@ -30,7 +30,7 @@ const ignore = () => {};
 /**
  * Connects the bus to an MQTT 5 broker (Mosquitto, EMQX, HiveMQ …), for edge devices. Bus
  * topics map to MQTT topics (`.` ↔ `/`, `*` ↔ `+`, `>` ↔ `#`); queue groups are shared
- * subscriptions (`$share/<queue>/<filter>`). Messages are at most once (QoS 0) or at least
+ * subscriptions (`$share/<queue>/<filter>`, the queue named per tenant by the bus). Messages are at most once (QoS 0) or at least
  * once (QoS 1); there are no durable subscriptions. Throws `INVALID_OPTIONS` for bad options,
  * `TRANSPORT_FAILED` when it cannot connect, `ABORTED` when `signal` fires first.
  */
