@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Channel } from '../channel/index.ts';
-import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import { AbortedError, AgentfleetError, InvalidOptionsError, raceWithSignal } from '../errors/index.ts';
 import { activeTraceparent, tracingEnabled } from '../observability/trace-hooks.ts';
 import { currentTenantId } from '../tenancy/context.ts';
 import { type BusOptions, type PublishContext, parseBusOptions } from './bus-options.ts';
@@ -14,6 +14,8 @@ import { queueGroup } from './queue-group.ts';
 import { ERROR_HEADER, PendingRequests } from './requests.ts';
 import { resolveSubscribeOptions, type SubscribeOptions } from './subscribe-options.ts';
 import {
+  type CloseOptions,
+  closeDeadline,
   type MessageHandler,
   Subscription,
   type SubscriptionHost,
@@ -171,6 +173,8 @@ export class Bus implements SubscriptionHost {
     options?: RequestOptions,
   ): Promise<Envelope<R>> {
     if (this.#closing !== undefined) throw new BusClosedError();
+    const signal = options?.signal;
+    if (signal?.aborted) throw new AbortedError('The request was aborted by its AbortSignal.');
     this.#inbox ??= this.transport.subscribe(
       `${this.#requests.inboxPrefix}*`,
       { queue: undefined, durable: undefined },
@@ -182,14 +186,10 @@ export class Bus implements SubscriptionHost {
         },
       },
     );
-    await this.#inbox;
-    const { replyTo, reply } = this.#requests.open(
-      topic,
-      options?.timeout ?? this.#requestTimeoutMs,
-      options?.signal,
-    );
+    await raceWithSignal(this.#inbox, signal);
+    const { replyTo, reply } = this.#requests.open(topic, options?.timeout ?? this.#requestTimeoutMs, signal);
     try {
-      await this.#send(this.#envelope(topic, payload, options, replyTo, false), options?.signal);
+      await this.#send(this.#envelope(topic, payload, options, replyTo, false), signal);
     } catch (error) {
       this.#requests.fail(replyTo, error as Error);
     }
@@ -245,15 +245,23 @@ export class Bus implements SubscriptionHost {
   }
 
   /**
-   * Closes every subscription (draining their buffers unless `drain: false`), fails pending
-   * requests with `BUS_CLOSED`, and closes the transport. Idempotent.
+   * Closes every subscription (draining their buffers unless `drain: false`, which aborts their
+   * handlers; each waits at most `deadlineMs`, default 10 s), fails pending requests with
+   * `BUS_CLOSED`, and closes the transport. Idempotent.
    */
-  close(options: { drain?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing === undefined) {
+      try {
+        closeDeadline(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     this.#closing ??= this.#close(options);
     return this.#closing;
   }
 
-  async #close(options: { drain?: boolean; signal?: AbortSignal }): Promise<void> {
+  async #close(options: CloseOptions): Promise<void> {
     this.#requests.rejectAll(new BusClosedError());
     await Promise.allSettled([...this.#subscriptions].map((s) => s.close(options)));
     if (this.#inbox !== undefined) await (await this.#inbox.catch(() => undefined))?.close();

@@ -1,5 +1,5 @@
 import { Channel } from '../channel/index.ts';
-import { raceWithSignal } from '../errors/index.ts';
+import { AbortedError, InvalidOptionsError, raceWithSignal } from '../errors/index.ts';
 import { contextFromTraceparent, inSpan, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
 import { currentTenantId, runInTenant, tenantContext, withoutTenant } from '../tenancy/context.ts';
 import type { DeadLetter } from './dead-letter.ts';
@@ -7,8 +7,48 @@ import type { Envelope } from './envelope.ts';
 import type { ResolvedSubscribeOptions } from './subscribe-options.ts';
 import type { Delivery, IdempotencyStore, TransportSink, TransportSubscription } from './transport.ts';
 
-/** Handles one message. A value returned (or resolved) for a request is sent back as the reply. */
-export type MessageHandler<T = unknown> = (message: Envelope<T>) => unknown;
+/** What a handler gets besides its message. */
+export interface HandlerContext {
+  /**
+   * Aborted when the subscription stops: at once on `close({ drain: false })`, once the buffer
+   * is drained on `close()`, or when the close deadline passes. Pass it to whatever the handler
+   * waits on, so a close does not have to wait for it.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Handles one message. A value returned (or resolved) for a request is sent back as the reply.
+ * `context.signal` tells the handler its subscription is closing.
+ */
+export type MessageHandler<T = unknown> = (message: Envelope<T>, context: HandlerContext) => unknown;
+
+/** Options of `Subscription.close` and `Bus.close`. */
+export interface CloseOptions {
+  /** Handle the buffered messages first (default true); false drops them and aborts running handlers. */
+  drain?: boolean;
+  /**
+   * Milliseconds to wait for the drain and running handlers. When they pass, handlers are
+   * aborted, what is still buffered is dropped (durable messages are left for redelivery), and
+   * the close resolves without waiting for handlers that ignore their signal. Default 10000.
+   */
+  deadlineMs?: number;
+  /** Stops waiting for the handlers at once when aborted (the close then rejects with `ABORTED`). */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_CLOSE_DEADLINE_MS = 10_000;
+
+/** The close deadline in ms (default 10 s); throws `INVALID_OPTIONS` for a bad one. */
+export function closeDeadline(options: CloseOptions): number {
+  const deadlineMs = options.deadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS;
+  if (!Number.isInteger(deadlineMs) || deadlineMs < 0) {
+    throw new InvalidOptionsError(
+      `close deadlineMs must be a whole number of milliseconds >= 0, not ${String(deadlineMs)}.`,
+    );
+  }
+  return deadlineMs;
+}
 
 /** Counters of one subscription. */
 export interface SubscriptionStats {
@@ -66,6 +106,11 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   readonly #buffer: Channel<Item>;
   readonly #handler: MessageHandler<T> | undefined;
   readonly #dedupe: IdempotencyStore | undefined;
+  readonly #stop = new AbortController();
+  readonly #context: HandlerContext = { signal: this.#stop.signal };
+  /** The handler with this subscription's context, made once (no closure per message). */
+  readonly #invoke = (message: Envelope<T>): unknown =>
+    (this.#handler as MessageHandler<T>)(message, this.#context);
   #transport: TransportSubscription | undefined;
   #workers: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
@@ -189,7 +234,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   #handle(message: Envelope<T>): Promise<void> | undefined {
     let result: unknown;
     try {
-      result = runHandler(this.#handler as MessageHandler<T>, message);
+      result = runHandler(this.#invoke, message);
     } catch (error) {
       this.#fail(message, error);
       return undefined;
@@ -225,7 +270,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
         await delivery.ack();
         return;
       }
-      const value = await runHandler(this.#handler as MessageHandler<T>, message);
+      const value = await runHandler(this.#invoke, message);
       if (dedupe !== undefined) await dedupe.add(message.id);
       await delivery.ack();
       this.#done(message, value);
@@ -253,33 +298,52 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
 
   /**
    * Stops receiving. With `drain` (the default) buffered messages are still handled before it
-   * resolves; without, they are dropped (durable ones are left for redelivery). `signal`
-   * stops waiting for the handlers.
+   * resolves; without, they are dropped (durable ones are left for redelivery) and running
+   * handlers are aborted. Either way it waits at most `deadlineMs` (default 10 s) for the
+   * handlers; `signal` stops waiting at once. Throws `INVALID_OPTIONS` for a bad deadline.
    */
-  close(options: { drain?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    this.#closing ??= this.#close(options.drain ?? true, options.signal);
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    let deadlineMs: number;
+    try {
+      deadlineMs = closeDeadline(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#closing = this.#close(options.drain ?? true, deadlineMs, options.signal);
     return this.#closing;
   }
 
-  async #close(drain: boolean, signal: AbortSignal | undefined): Promise<void> {
+  async #close(drain: boolean, deadlineMs: number, signal: AbortSignal | undefined): Promise<void> {
     this.options.signal?.removeEventListener('abort', this);
-    await this.#transport?.close();
-    if (!drain) {
-      for (
-        let next = this.#buffer.tryRecv();
-        next !== undefined && !next.done;
-        next = this.#buffer.tryRecv()
-      ) {
-        this.#dropped++;
-        if (next.value instanceof DurableItem) next.value.delivery.nak();
-      }
-    }
-    this.#buffer.close();
     try {
-      await raceWithSignal(Promise.all(this.#workers), signal);
+      await this.#transport?.close();
+      if (!drain) this.#abandon(true, 'The subscription was closed without draining.');
+      this.#buffer.close();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      });
+      try {
+        await raceWithSignal(Promise.race([Promise.all(this.#workers), deadline]), signal);
+      } finally {
+        clearTimeout(timer);
+      }
     } finally {
+      // Handlers past the deadline leave their buffer behind; a channel or iterator keeps it.
+      this.#abandon(this.#handler !== undefined, 'The subscription closed.');
       this.#host.retire(this as Subscription<unknown>);
     }
+  }
+
+  /** Aborts the handlers and (with `drop`) drops what is still buffered; durable messages are nak'd. */
+  #abandon(drop: boolean, reason: string): void {
+    for (let next = drop ? this.#buffer.tryRecv() : undefined; next !== undefined && !next.done; ) {
+      this.#dropped++;
+      if (next.value instanceof DurableItem) next.value.delivery.nak();
+      next = this.#buffer.tryRecv();
+    }
+    if (!this.#stop.signal.aborted) this.#stop.abort(new AbortedError(reason));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -291,7 +355,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
  * Calls `handler` with the message's tenant as the current tenant (none when it has none) and,
  * when traced, inside a `process <topic>` span (kind CONSUMER) continuing the publisher's trace.
  */
-function runHandler<T>(handler: MessageHandler<T>, message: Envelope<T>): unknown {
+function runHandler<T>(handler: (message: Envelope<T>) => unknown, message: Envelope<T>): unknown {
   if (!tracingEnabled()) return runAsTenant(handler, message);
   return inSpan(
     `process ${message.topic}`,
@@ -307,7 +371,7 @@ function runHandler<T>(handler: MessageHandler<T>, message: Envelope<T>): unknow
   );
 }
 
-function runAsTenant<T>(handler: MessageHandler<T>, message: Envelope<T>): unknown {
+function runAsTenant<T>(handler: (message: Envelope<T>) => unknown, message: Envelope<T>): unknown {
   const tenant = message.tenant;
   if (tenant === undefined)
     return currentTenantId() === undefined ? handler(message) : withoutTenant(() => handler(message));
