@@ -114,6 +114,8 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   #transport: TransportSubscription | undefined;
   #workers: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
+  /** Workers waiting on an asynchronous handler now. */
+  #busy = 0;
   #received = 0;
   #delivered = 0;
   #dropped = 0;
@@ -222,10 +224,13 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
       const next = buffer.tryRecv() ?? (await buffer.recv());
       if (next.done) return;
       const item = next.value;
-      if (item instanceof DurableItem) await this.#handleDurable(item);
-      else {
-        const pending = this.#handle(item as Envelope<T>);
-        if (pending !== undefined) await pending;
+      // Neither promise rejects: both settle their own failures.
+      const pending =
+        item instanceof DurableItem ? this.#handleDurable(item) : this.#handle(item as Envelope<T>);
+      if (pending !== undefined) {
+        this.#busy++;
+        await pending;
+        this.#busy--;
       }
     }
   }
@@ -320,14 +325,20 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
       await this.#transport?.close();
       if (!drain) this.#abandon(true, 'The subscription was closed without draining.');
       this.#buffer.close();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, deadlineMs);
-      });
-      try {
-        await raceWithSignal(Promise.race([Promise.all(this.#workers), deadline]), signal);
-      } finally {
-        clearTimeout(timer);
+      const workers = Promise.all(this.#workers);
+      if (this.#workers.length === 0 || (this.#busy === 0 && this.#buffer.length === 0)) {
+        // No handler, or idle workers that end at once on the closed buffer: no deadline timer.
+        await raceWithSignal(workers, signal);
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, deadlineMs);
+        });
+        try {
+          await raceWithSignal(Promise.race([workers, deadline]), signal);
+        } finally {
+          clearTimeout(timer);
+        }
       }
     } finally {
       // Handlers past the deadline leave their buffer behind; a channel or iterator keeps it.
