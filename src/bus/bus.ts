@@ -52,6 +52,8 @@ export interface BusStats extends Omit<SubscriptionStats, 'pending'> {
   deadLettered: number;
   subscriptions: number;
   pendingRequests: number;
+  /** Subscriptions the transport lost for good (see the `subscriptionLost` event). */
+  lost: number;
 }
 
 export interface BusEvents {
@@ -59,6 +61,11 @@ export interface BusEvents {
   deadLetter: [DeadLetter];
   /** A handler threw; the subscription goes on. */
   handlerError: [{ error: unknown; message: Envelope; pattern: string }];
+  /**
+   * The transport lost a subscription for good (`SUBSCRIPTION_LOST`: a JetStream stream that
+   * was deleted, a consumer that could not be recreated); the subscription is closed.
+   */
+  subscriptionLost: [{ error: Error; pattern: string }];
 }
 
 const SENT: Promise<void> = Promise.resolve();
@@ -96,6 +103,7 @@ export class Bus implements SubscriptionHost {
   };
   #published = 0;
   #deadLettered = 0;
+  #lost = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options?: BusOptions) {
@@ -180,6 +188,9 @@ export class Bus implements SubscriptionHost {
       { queue: undefined, durable: undefined },
       {
         deliver: (reply) => this.#requests.deliver(reply),
+        fail: () => {
+          this.#inbox = undefined; // lost: the next request subscribes again
+        },
         receive: (replyTopic, data) => {
           const reply = this.decode(replyTopic, data);
           if (reply !== undefined) this.#requests.deliver(reply);
@@ -236,6 +247,7 @@ export class Bus implements SubscriptionHost {
       deadLettered: this.#deadLettered,
       subscriptions: this.#subscriptions.size,
       pendingRequests: this.#requests.size,
+      lost: this.#lost,
     };
   }
 
@@ -312,6 +324,12 @@ export class Bus implements SubscriptionHost {
     if (this.events.listenerCount('handlerError') > 0) {
       this.events.emit('handlerError', { error, message, pattern: subscription?.pattern ?? message.topic });
     }
+  }
+
+  /** @internal */
+  lost(error: Error, subscription: Subscription<unknown>): void {
+    this.#lost++;
+    this.events.emit('subscriptionLost', { error, pattern: subscription.pattern });
   }
 
   /** @internal */

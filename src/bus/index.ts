@@ -18,6 +18,7 @@ export {
   NoRespondersError,
   RequestFailedError,
   RequestTimeoutError,
+  SubscriptionLostError,
   TransportError,
 } from './errors.ts';
 export { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';

@@ -76,6 +76,8 @@ export interface SubscriptionHost {
   reply(request: Envelope, value: unknown, error: unknown): void;
   handlerFailed(error: unknown, message: Envelope, subscription: Subscription<unknown>): void;
   retire(subscription: Subscription<unknown>): void;
+  /** The transport ended the subscription with `error`. */
+  lost(error: Error, subscription: Subscription<unknown>): void;
 }
 
 /** A message from a durable subscription, with its acknowledgement handle. */
@@ -114,6 +116,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   #transport: TransportSubscription | undefined;
   #workers: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
+  #error: Error | undefined;
   /** Workers waiting on an asynchronous handler now. */
   #busy = 0;
   #received = 0;
@@ -201,6 +204,19 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
     }
   }
 
+  /** The transport lost this subscription: report it, and close (an iterator then throws `error`). */
+  fail(error: Error): void {
+    if (this.#closing !== undefined) return;
+    this.#error = error;
+    this.#host.lost(error, this as Subscription<unknown>);
+    this.close({ drain: false }).catch(() => {});
+  }
+
+  /** The error that ended this subscription, if its transport lost it (`SUBSCRIPTION_LOST`). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
   receive(topic: string, data: Uint8Array, delivery?: Delivery): void | Promise<void> {
     const envelope = this.#host.decode(topic, data);
     if (envelope !== undefined) return this.deliver(envelope, delivery);
@@ -210,12 +226,16 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
 
   // ---- consuming -------------------------------------------------------------------------
 
-  /** Iterates messages of a subscription made without a handler, until it is closed. */
+  /**
+   * Iterates messages of a subscription made without a handler, until it is closed; throws
+   * the subscription's `error` when its transport lost it.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Envelope<T>> {
     for await (const item of this.#buffer) {
       this.#delivered++;
       yield item as Envelope<T>;
     }
+    if (this.#error !== undefined) throw this.#error;
   }
 
   async #work(): Promise<void> {
