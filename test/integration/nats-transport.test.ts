@@ -318,22 +318,6 @@ describe('NATS transport', { skip }, () => {
     }
   });
 
-  it('idempotency store: has / add, any id', async () => {
-    const name = `idem.${run}`;
-    dedupeNames.push(name);
-    const store = await a.idempotencyStore(name, 60_000);
-    const shared = await b.idempotencyStore(name, 60_000);
-    for (const id of [nextMessageId(), 'with.dots and spaces', 'ünïcödé/>*', '.']) {
-      assert.equal(await store.has(id), false);
-      await store.add(id);
-      assert.equal(await store.has(id), true);
-      assert.equal(await shared.has(id), true, 'another connection sees it');
-    }
-    await store.close();
-    await shared.close();
-    await rejectsWithCode(store.has('x'), 'BUS_CLOSED');
-  });
-
   it('rejects bad options with INVALID_OPTIONS', async () => {
     await rejectsWithCode(natsTransport({ servers: 42 as unknown as string }), 'INVALID_OPTIONS');
     await rejectsWithCode(natsTransport({ servers: [] }), 'INVALID_OPTIONS');
