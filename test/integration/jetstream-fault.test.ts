@@ -71,11 +71,10 @@ describe('JetStream consumer killed with SIGKILL mid-stream', { skip, timeout: 6
 
     const consumeStarted = performance.now();
     const second = await startConsumer(prefix, durable, log);
-    const deadline = Date.now() + 300_000;
+    // Polls for a state (everything committed, nothing pending); the suite's timeout bounds it.
     for (;;) {
       const info = await jsm.consumers.info(`${prefix}_IN`, durable);
       if ((await doneCount()) >= MESSAGES && info.num_pending === 0 && info.num_ack_pending === 0) break;
-      assert.ok(Date.now() < deadline, 'the restarted consumer did not finish in time');
       await sleep(50);
     }
     second.send('stop');

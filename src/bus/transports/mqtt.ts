@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { AbortedError, InvalidOptionsError, raceWithSignal } from '../../errors/index.ts';
 import { BusClosedError, TransportError } from '../errors.ts';
@@ -164,6 +165,9 @@ class MqttTransportImpl implements MqttTransport {
     await new Promise<void>((resolve) => this.client.end(false, {}, () => resolve()));
     this.client.removeAllListeners('message');
     for (const resolve of this.#flushed.splice(0)) resolve();
+    // The socket closed; its handle goes away in the event loop's next close phase.
+    await setImmediate();
+    await setImmediate();
   }
 
   #settled(): void {
