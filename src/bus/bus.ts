@@ -10,7 +10,7 @@ import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';
 import { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
 import { BusClosedError, MessageTooLargeError } from './errors.ts';
 import { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
-import { queueGroup } from './queue-group.ts';
+import { durableName, queueGroup } from './queue-group.ts';
 import { ERROR_HEADER, PendingRequests } from './requests.ts';
 import { resolveSubscribeOptions, type SubscribeOptions } from './subscribe-options.ts';
 import {
@@ -145,12 +145,15 @@ export class Bus implements SubscriptionHost {
     if (this.#closing !== undefined) throw new BusClosedError();
     assertPattern(pattern);
     const kind = typeof target === 'function' ? 'handler' : target === undefined ? 'iterator' : 'channel';
+    const tenant = currentTenantId();
     const resolved = resolveSubscribeOptions(options, this.transport.features, this.transport.name, kind);
+    if (resolved.durable !== undefined && tenant !== undefined) {
+      resolved.durable = { ...resolved.durable, name: durableName(resolved.durable.name, tenant) };
+    }
     const dedupe =
       resolved.dedupeWindowMs !== undefined && resolved.durable !== undefined
         ? await this.transport.idempotencyStore?.(resolved.durable.name, resolved.dedupeWindowMs)
         : undefined;
-    const tenant = currentTenantId();
     const subscription = new Subscription<T>(
       this,
       pattern,

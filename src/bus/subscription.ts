@@ -173,9 +173,10 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
 
   deliver(envelope: Envelope, delivery?: Delivery): void | Promise<void> {
     if (this.tenant !== undefined && envelope.tenant !== this.tenant) {
-      // Another tenant's message on a shared topic: never seen here, left for its own consumers.
+      // Another tenant's message on a shared topic: never seen here. Its own subscriptions have
+      // their own copy (a durable consumer is per tenant too), so this consumer is done with it.
       this.#foreign++;
-      delivery?.nak();
+      delivery?.ack().catch(() => {});
       return;
     }
     this.#received++;

@@ -430,6 +430,38 @@ function durableContract(
     assert.equal(letters[0]?.reason, 'HANDLER_FAILED');
   });
 
+  it('durable name shared by tenants: each tenant gets exactly its own messages, none lost', async () => {
+    const t = topic();
+    const durable = { name: `d${randomBytes(3).toString('hex')}`, maxDeliver: 1 };
+    const N = 20;
+    const got = new Map<string, string[]>();
+    for (const tenant of ['ta', 'tb', 'ta', 'tb']) {
+      const b = await bus();
+      await withTenant(tenant, () =>
+        b.subscribe<string>(
+          t,
+          (m) => {
+            got.set(tenant, [...(got.get(tenant) ?? []), `${m.tenant}:${m.payload}`]);
+          },
+          { durable, dedupe: true },
+        ),
+      );
+    }
+    const publisher = await bus();
+    for (const tenant of ['ta', 'tb']) {
+      for (let i = 0; i < N; i++) await publisher.publish(t, String(i), { tenant });
+    }
+    await publisher.publish(t, 'end', { tenant: 'ta' });
+    await publisher.publish(t, 'end', { tenant: 'tb' });
+    await eventually(() => ['ta', 'tb'].every((x) => got.get(x)?.includes(`${x}:end`)), 10_000);
+    for (const tenant of ['ta', 'tb']) {
+      assert.deepEqual(
+        (got.get(tenant) ?? []).sort(),
+        [...Array.from({ length: N }, (_, i) => `${tenant}:${i}`), `${tenant}:end`].sort(),
+      );
+    }
+  });
+
   it('durable + dedupe: an id already handled is acked without calling the handler', async () => {
     const b = await bus();
     const t = topic();
