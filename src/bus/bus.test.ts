@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { eventually, liveResources, rejectsWithCode, sleep, throwsWithCode } from '../../test/helpers.ts';
-import { createBus, type Envelope } from './index.ts';
+import {
+  createBus,
+  type Envelope,
+  MemoryTransport,
+  SubscriptionLostError,
+  type TransportSink,
+  type TransportSubscribeOptions,
+  type TransportSubscription,
+} from './index.ts';
 
 describe('Bus (in memory)', () => {
   it('block: a full subscriber holds the publisher back until it catches up', async () => {
@@ -221,5 +229,42 @@ describe('Bus (in memory)', () => {
     answer('too late'); // a late reply is ignored
     await bus.close();
     assert.equal(liveResources().Timeout ?? 0, 0);
+  });
+
+  it('a subscription its transport lost ends: the iterator yields what was buffered, then throws', async () => {
+    class LosingTransport extends MemoryTransport {
+      readonly sinks: TransportSink[] = [];
+      override subscribe(
+        pattern: string,
+        options: TransportSubscribeOptions,
+        sink: TransportSink,
+      ): Promise<TransportSubscription> {
+        this.sinks.push(sink);
+        return super.subscribe(pattern, options, sink);
+      }
+    }
+    const transport = new LosingTransport();
+    const bus = createBus({ transport });
+    const lost: Array<{ error: Error; pattern: string }> = [];
+    bus.events.on('subscriptionLost', (event) => lost.push(event));
+    const sub = await bus.subscribe<number>('lost.topic');
+    await bus.publish('lost.topic', 1);
+    transport.sinks[0]?.fail(new SubscriptionLostError('memory', 'lost.topic', 'gone'));
+    const got: number[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const m of sub) got.push(m.payload);
+      },
+      { code: 'SUBSCRIPTION_LOST' },
+    );
+    assert.deepEqual(got, [1]);
+    assert.equal((sub.error as { code?: string } | undefined)?.code, 'SUBSCRIPTION_LOST');
+    assert.deepEqual(
+      lost.map((l) => l.pattern),
+      ['lost.topic'],
+    );
+    assert.equal(bus.stats().lost, 1);
+    assert.equal(bus.stats().subscriptions, 0);
+    await bus.close();
   });
 });

@@ -205,12 +205,15 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
     }
   }
 
-  /** The transport lost this subscription: report it, and close (an iterator then throws `error`). */
+  /**
+   * The transport lost this subscription: report it and close, handling what is buffered
+   * (an iterator yields it, then throws `error`).
+   */
   fail(error: Error): void {
     if (this.#closing !== undefined) return;
     this.#error = error;
     this.#host.lost(error, this as Subscription<unknown>);
-    this.close({ drain: false }).catch(() => {});
+    this.close().catch(() => {});
   }
 
   /** The error that ended this subscription, if its transport lost it (`SUBSCRIPTION_LOST`). */
