@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Channel } from '../channel/index.ts';
-import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import { AbortedError, AgentfleetError, InvalidOptionsError, raceWithSignal } from '../errors/index.ts';
 import { activeTraceparent, tracingEnabled } from '../observability/trace-hooks.ts';
 import { currentTenantId } from '../tenancy/context.ts';
 import { type BusOptions, type PublishContext, parseBusOptions } from './bus-options.ts';
@@ -10,9 +10,12 @@ import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';
 import { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
 import { BusClosedError, MessageTooLargeError } from './errors.ts';
 import { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
+import { durableName, queueGroup } from './queue-group.ts';
 import { ERROR_HEADER, PendingRequests } from './requests.ts';
 import { resolveSubscribeOptions, type SubscribeOptions } from './subscribe-options.ts';
 import {
+  type CloseOptions,
+  closeDeadline,
   type MessageHandler,
   Subscription,
   type SubscriptionHost,
@@ -49,6 +52,8 @@ export interface BusStats extends Omit<SubscriptionStats, 'pending'> {
   deadLettered: number;
   subscriptions: number;
   pendingRequests: number;
+  /** Subscriptions the transport lost for good (see the `subscriptionLost` event). */
+  lost: number;
 }
 
 export interface BusEvents {
@@ -56,6 +61,11 @@ export interface BusEvents {
   deadLetter: [DeadLetter];
   /** A handler threw; the subscription goes on. */
   handlerError: [{ error: unknown; message: Envelope; pattern: string }];
+  /**
+   * The transport lost a subscription for good (`SUBSCRIPTION_LOST`: a JetStream stream that
+   * was deleted, a consumer that could not be recreated); the subscription is closed.
+   */
+  subscriptionLost: [{ error: Error; pattern: string }];
 }
 
 const SENT: Promise<void> = Promise.resolve();
@@ -93,6 +103,7 @@ export class Bus implements SubscriptionHost {
   };
   #published = 0;
   #deadLettered = 0;
+  #lost = 0;
   #closing: Promise<void> | undefined;
 
   constructor(options?: BusOptions) {
@@ -134,7 +145,11 @@ export class Bus implements SubscriptionHost {
     if (this.#closing !== undefined) throw new BusClosedError();
     assertPattern(pattern);
     const kind = typeof target === 'function' ? 'handler' : target === undefined ? 'iterator' : 'channel';
+    const tenant = currentTenantId();
     const resolved = resolveSubscribeOptions(options, this.transport.features, this.transport.name, kind);
+    if (resolved.durable !== undefined && tenant !== undefined) {
+      resolved.durable = { ...resolved.durable, name: durableName(resolved.durable.name, tenant) };
+    }
     const dedupe =
       resolved.dedupeWindowMs !== undefined && resolved.durable !== undefined
         ? await this.transport.idempotencyStore?.(resolved.durable.name, resolved.dedupeWindowMs)
@@ -145,11 +160,12 @@ export class Bus implements SubscriptionHost {
       resolved,
       typeof target === 'function' ? { handler: target } : { channel: target },
       dedupe,
-      currentTenantId(),
+      tenant,
     );
+    const queue = resolved.queue === undefined ? undefined : queueGroup(resolved.queue, tenant);
     const transportSubscription = await this.transport.subscribe(
       pattern,
-      { queue: resolved.queue, durable: resolved.durable },
+      { queue, durable: resolved.durable },
       subscription,
     );
     this.#subscriptions.add(subscription as Subscription<unknown>);
@@ -168,25 +184,26 @@ export class Bus implements SubscriptionHost {
     options?: RequestOptions,
   ): Promise<Envelope<R>> {
     if (this.#closing !== undefined) throw new BusClosedError();
+    const signal = options?.signal;
+    if (signal?.aborted) throw new AbortedError('The request was aborted by its AbortSignal.');
     this.#inbox ??= this.transport.subscribe(
       `${this.#requests.inboxPrefix}*`,
       { queue: undefined, durable: undefined },
       {
         deliver: (reply) => this.#requests.deliver(reply),
+        fail: () => {
+          this.#inbox = undefined; // lost: the next request subscribes again
+        },
         receive: (replyTopic, data) => {
           const reply = this.decode(replyTopic, data);
           if (reply !== undefined) this.#requests.deliver(reply);
         },
       },
     );
-    await this.#inbox;
-    const { replyTo, reply } = this.#requests.open(
-      topic,
-      options?.timeout ?? this.#requestTimeoutMs,
-      options?.signal,
-    );
+    await raceWithSignal(this.#inbox, signal);
+    const { replyTo, reply } = this.#requests.open(topic, options?.timeout ?? this.#requestTimeoutMs, signal);
     try {
-      await this.#send(this.#envelope(topic, payload, options, replyTo, false), options?.signal);
+      await this.#send(this.#envelope(topic, payload, options, replyTo, false), signal);
     } catch (error) {
       this.#requests.fail(replyTo, error as Error);
     }
@@ -233,6 +250,7 @@ export class Bus implements SubscriptionHost {
       deadLettered: this.#deadLettered,
       subscriptions: this.#subscriptions.size,
       pendingRequests: this.#requests.size,
+      lost: this.#lost,
     };
   }
 
@@ -242,15 +260,23 @@ export class Bus implements SubscriptionHost {
   }
 
   /**
-   * Closes every subscription (draining their buffers unless `drain: false`), fails pending
-   * requests with `BUS_CLOSED`, and closes the transport. Idempotent.
+   * Closes every subscription (draining their buffers unless `drain: false`, which aborts their
+   * handlers; each waits at most `deadlineMs`, default 10 s), fails pending requests with
+   * `BUS_CLOSED`, and closes the transport. Idempotent.
    */
-  close(options: { drain?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing === undefined) {
+      try {
+        closeDeadline(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     this.#closing ??= this.#close(options);
     return this.#closing;
   }
 
-  async #close(options: { drain?: boolean; signal?: AbortSignal }): Promise<void> {
+  async #close(options: CloseOptions): Promise<void> {
     this.#requests.rejectAll(new BusClosedError());
     await Promise.allSettled([...this.#subscriptions].map((s) => s.close(options)));
     if (this.#inbox !== undefined) await (await this.#inbox.catch(() => undefined))?.close();
@@ -301,6 +327,12 @@ export class Bus implements SubscriptionHost {
     if (this.events.listenerCount('handlerError') > 0) {
       this.events.emit('handlerError', { error, message, pattern: subscription?.pattern ?? message.topic });
     }
+  }
+
+  /** @internal */
+  lost(error: Error, subscription: Subscription<unknown>): void {
+    this.#lost++;
+    this.events.emit('subscriptionLost', { error, pattern: subscription.pattern });
   }
 
   /** @internal */

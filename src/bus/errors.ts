@@ -61,6 +61,19 @@ export class RequestFailedError extends AgentfleetError {
   }
 }
 
+/**
+ * A subscription ended because its transport lost it for good (for a durable subscription:
+ * the JetStream stream is gone, or the consumer could not be recreated).
+ */
+export class SubscriptionLostError extends AgentfleetError {
+  constructor(transport: string, pattern: string, why: string, cause?: unknown) {
+    super('SUBSCRIPTION_LOST', `The ${transport} subscription to ${pattern} ended: ${why}`, {
+      cause,
+      details: { transport, pattern },
+    });
+  }
+}
+
 /** The transport failed to connect, publish or subscribe. */
 export class TransportError extends AgentfleetError {
   constructor(transport: string, what: string, cause?: unknown) {

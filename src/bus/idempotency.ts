@@ -1,23 +1,30 @@
+import { BusClosedError } from './errors.ts';
 import type { IdempotencyStore } from './transport.ts';
 
 /**
  * Handled message ids kept in this process for `windowMs` (a Map in insertion order, so
- * expiry is a sweep from the front on each add — no timer per id).
+ * expiry is a sweep from the front on each add — no timer per id). Stores made over one
+ * `seen` map (the memory transport's, per consumer name) share their ids; closing one store
+ * leaves the others working.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  readonly #seen = new Map<string, number>();
+  readonly #seen: Map<string, number>;
   readonly #windowMs: number;
+  #closed = false;
 
-  constructor(windowMs: number) {
+  constructor(windowMs: number, seen: Map<string, number> = new Map()) {
     this.#windowMs = windowMs;
+    this.#seen = seen;
   }
 
   async has(id: string): Promise<boolean> {
+    if (this.#closed) throw new BusClosedError();
     const at = this.#seen.get(id);
     return at !== undefined && Date.now() - at < this.#windowMs;
   }
 
   async add(id: string): Promise<void> {
+    if (this.#closed) throw new BusClosedError();
     const now = Date.now();
     for (const [key, at] of this.#seen) {
       if (now - at < this.#windowMs) break;
@@ -28,6 +35,6 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async close(): Promise<void> {
-    this.#seen.clear();
+    this.#closed = true;
   }
 }

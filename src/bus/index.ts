@@ -18,13 +18,20 @@ export {
   NoRespondersError,
   ReplyTimeoutError,
   RequestFailedError,
+  SubscriptionLostError,
   TransportError,
 } from './errors.ts';
 export { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
 export { MemoryIdempotencyStore } from './idempotency.ts';
 export { ERROR_HEADER } from './requests.ts';
 export type { SubscribeOptions, WhenFull } from './subscribe-options.ts';
-export { type MessageHandler, Subscription, type SubscriptionStats } from './subscription.ts';
+export {
+  type CloseOptions,
+  type HandlerContext,
+  type MessageHandler,
+  Subscription,
+  type SubscriptionStats,
+} from './subscription.ts';
 export { assertPattern, assertTopic, isWildcard, MAX_TOPIC_LENGTH, topicMatches } from './topic.ts';
 export type {
   Delivery,

@@ -49,7 +49,9 @@ export class PendingRequests {
     const pending = new PendingRequest();
     this.#pending.set(key, pending);
     pending.timer = setTimeout(() => this.#settle(key, new ReplyTimeoutError(topic, timeoutMs)), timeoutMs);
-    if (signal !== undefined) {
+    if (signal?.aborted) {
+      this.#settle(key, new AbortedError('The request was aborted by its AbortSignal.'));
+    } else if (signal !== undefined) {
       pending.signal = signal;
       pending.onAbort = () =>
         this.#settle(key, new AbortedError('The request was aborted by its AbortSignal.'));

@@ -7,7 +7,11 @@ export type WhenFull = 'block' | 'drop-oldest' | 'drop-newest';
 
 /** Options of `bus.subscribe`. */
 export interface SubscribeOptions {
-  /** Queue group: each message goes to one member of the group (load balancing). */
+  /**
+   * Queue group: each message goes to one member of the group (load balancing). The group is
+   * per tenant: members made in one tenant share that tenant's messages, members made with no
+   * tenant (system scope) form a group of their own that gets every message.
+   */
   queue?: string;
   /** Messages held for the handler before `whenFull` applies. Default 1024. */
   buffer?: number;

@@ -1,5 +1,5 @@
 import { Channel } from '../channel/index.ts';
-import { raceWithSignal } from '../errors/index.ts';
+import { AbortedError, InvalidOptionsError, raceWithSignal } from '../errors/index.ts';
 import { contextFromTraceparent, inSpan, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
 import { currentTenantId, runInTenant, tenantContext, withoutTenant } from '../tenancy/context.ts';
 import type { DeadLetter } from './dead-letter.ts';
@@ -7,8 +7,48 @@ import type { Envelope } from './envelope.ts';
 import type { ResolvedSubscribeOptions } from './subscribe-options.ts';
 import type { Delivery, IdempotencyStore, TransportSink, TransportSubscription } from './transport.ts';
 
-/** Handles one message. A value returned (or resolved) for a request is sent back as the reply. */
-export type MessageHandler<T = unknown> = (message: Envelope<T>) => unknown;
+/** What a handler gets besides its message. */
+export interface HandlerContext {
+  /**
+   * Aborted when the subscription stops: at once on `close({ drain: false })`, once the buffer
+   * is drained on `close()`, or when the close deadline passes. Pass it to whatever the handler
+   * waits on, so a close does not have to wait for it.
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Handles one message. A value returned (or resolved) for a request is sent back as the reply.
+ * `context.signal` tells the handler its subscription is closing.
+ */
+export type MessageHandler<T = unknown> = (message: Envelope<T>, context: HandlerContext) => unknown;
+
+/** Options of `Subscription.close` and `Bus.close`. */
+export interface CloseOptions {
+  /** Handle the buffered messages first (default true); false drops them and aborts running handlers. */
+  drain?: boolean;
+  /**
+   * Milliseconds to wait for the drain and running handlers. When they pass, handlers are
+   * aborted, what is still buffered is dropped (durable messages are left for redelivery), and
+   * the close resolves without waiting for handlers that ignore their signal. Default 10000.
+   */
+  deadlineMs?: number;
+  /** Stops waiting for the handlers at once when aborted (the close then rejects with `ABORTED`). */
+  signal?: AbortSignal;
+}
+
+const DEFAULT_CLOSE_DEADLINE_MS = 10_000;
+
+/** The close deadline in ms (default 10 s); throws `INVALID_OPTIONS` for a bad one. */
+export function closeDeadline(options: CloseOptions): number {
+  const deadlineMs = options.deadlineMs ?? DEFAULT_CLOSE_DEADLINE_MS;
+  if (!Number.isInteger(deadlineMs) || deadlineMs < 0) {
+    throw new InvalidOptionsError(
+      `close deadlineMs must be a whole number of milliseconds >= 0, not ${String(deadlineMs)}.`,
+    );
+  }
+  return deadlineMs;
+}
 
 /** Counters of one subscription. */
 export interface SubscriptionStats {
@@ -36,6 +76,8 @@ export interface SubscriptionHost {
   reply(request: Envelope, value: unknown, error: unknown): void;
   handlerFailed(error: unknown, message: Envelope, subscription: Subscription<unknown>): void;
   retire(subscription: Subscription<unknown>): void;
+  /** The transport ended the subscription with `error`. */
+  lost(error: Error, subscription: Subscription<unknown>): void;
 }
 
 /** A message from a durable subscription, with its acknowledgement handle. */
@@ -66,9 +108,17 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   readonly #buffer: Channel<Item>;
   readonly #handler: MessageHandler<T> | undefined;
   readonly #dedupe: IdempotencyStore | undefined;
+  readonly #stop = new AbortController();
+  readonly #context: HandlerContext = { signal: this.#stop.signal };
+  /** The handler with this subscription's context, made once (no closure per message). */
+  readonly #invoke = (message: Envelope<T>): unknown =>
+    (this.#handler as MessageHandler<T>)(message, this.#context);
   #transport: TransportSubscription | undefined;
   #workers: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
+  #error: Error | undefined;
+  /** Workers waiting on an asynchronous handler now. */
+  #busy = 0;
   #received = 0;
   #delivered = 0;
   #dropped = 0;
@@ -123,9 +173,10 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
 
   deliver(envelope: Envelope, delivery?: Delivery): void | Promise<void> {
     if (this.tenant !== undefined && envelope.tenant !== this.tenant) {
-      // Another tenant's message on a shared topic: never seen here, left for its own consumers.
+      // Another tenant's message on a shared topic: never seen here. Its own subscriptions have
+      // their own copy (a durable consumer is per tenant too), so this consumer is done with it.
       this.#foreign++;
-      delivery?.nak();
+      delivery?.ack().catch(() => {});
       return;
     }
     this.#received++;
@@ -154,6 +205,22 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
     }
   }
 
+  /**
+   * The transport lost this subscription: report it and close, handling what is buffered
+   * (an iterator yields it, then throws `error`).
+   */
+  fail(error: Error): void {
+    if (this.#closing !== undefined) return;
+    this.#error = error;
+    this.#host.lost(error, this as Subscription<unknown>);
+    this.close().catch(() => {});
+  }
+
+  /** The error that ended this subscription, if its transport lost it (`SUBSCRIPTION_LOST`). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
   receive(topic: string, data: Uint8Array, delivery?: Delivery): void | Promise<void> {
     const envelope = this.#host.decode(topic, data);
     if (envelope !== undefined) return this.deliver(envelope, delivery);
@@ -163,12 +230,16 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
 
   // ---- consuming -------------------------------------------------------------------------
 
-  /** Iterates messages of a subscription made without a handler, until it is closed. */
+  /**
+   * Iterates messages of a subscription made without a handler, until it is closed; throws
+   * the subscription's `error` when its transport lost it.
+   */
   async *[Symbol.asyncIterator](): AsyncIterator<Envelope<T>> {
     for await (const item of this.#buffer) {
       this.#delivered++;
       yield item as Envelope<T>;
     }
+    if (this.#error !== undefined) throw this.#error;
   }
 
   async #work(): Promise<void> {
@@ -177,10 +248,13 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
       const next = buffer.tryRecv() ?? (await buffer.recv());
       if (next.done) return;
       const item = next.value;
-      if (item instanceof DurableItem) await this.#handleDurable(item);
-      else {
-        const pending = this.#handle(item as Envelope<T>);
-        if (pending !== undefined) await pending;
+      // Neither promise rejects: both settle their own failures.
+      const pending =
+        item instanceof DurableItem ? this.#handleDurable(item) : this.#handle(item as Envelope<T>);
+      if (pending !== undefined) {
+        this.#busy++;
+        await pending;
+        this.#busy--;
       }
     }
   }
@@ -189,7 +263,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
   #handle(message: Envelope<T>): Promise<void> | undefined {
     let result: unknown;
     try {
-      result = runHandler(this.#handler as MessageHandler<T>, message);
+      result = runHandler(this.#invoke, message);
     } catch (error) {
       this.#fail(message, error);
       return undefined;
@@ -225,7 +299,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
         await delivery.ack();
         return;
       }
-      const value = await runHandler(this.#handler as MessageHandler<T>, message);
+      const value = await runHandler(this.#invoke, message);
       if (dedupe !== undefined) await dedupe.add(message.id);
       await delivery.ack();
       this.#done(message, value);
@@ -253,33 +327,58 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
 
   /**
    * Stops receiving. With `drain` (the default) buffered messages are still handled before it
-   * resolves; without, they are dropped (durable ones are left for redelivery). `signal`
-   * stops waiting for the handlers.
+   * resolves; without, they are dropped (durable ones are left for redelivery) and running
+   * handlers are aborted. Either way it waits at most `deadlineMs` (default 10 s) for the
+   * handlers; `signal` stops waiting at once. Throws `INVALID_OPTIONS` for a bad deadline.
    */
-  close(options: { drain?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    this.#closing ??= this.#close(options.drain ?? true, options.signal);
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    let deadlineMs: number;
+    try {
+      deadlineMs = closeDeadline(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#closing = this.#close(options.drain ?? true, deadlineMs, options.signal);
     return this.#closing;
   }
 
-  async #close(drain: boolean, signal: AbortSignal | undefined): Promise<void> {
+  async #close(drain: boolean, deadlineMs: number, signal: AbortSignal | undefined): Promise<void> {
     this.options.signal?.removeEventListener('abort', this);
-    await this.#transport?.close();
-    if (!drain) {
-      for (
-        let next = this.#buffer.tryRecv();
-        next !== undefined && !next.done;
-        next = this.#buffer.tryRecv()
-      ) {
-        this.#dropped++;
-        if (next.value instanceof DurableItem) next.value.delivery.nak();
-      }
-    }
-    this.#buffer.close();
     try {
-      await raceWithSignal(Promise.all(this.#workers), signal);
+      await this.#transport?.close();
+      if (!drain) this.#abandon(true, 'The subscription was closed without draining.');
+      this.#buffer.close();
+      const workers = Promise.all(this.#workers);
+      if (this.#workers.length === 0 || (this.#busy === 0 && this.#buffer.length === 0)) {
+        // No handler, or idle workers that end at once on the closed buffer: no deadline timer.
+        await raceWithSignal(workers, signal);
+      } else {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, deadlineMs);
+        });
+        try {
+          await raceWithSignal(Promise.race([workers, deadline]), signal);
+        } finally {
+          clearTimeout(timer);
+        }
+      }
     } finally {
+      // Handlers past the deadline leave their buffer behind; a channel or iterator keeps it.
+      this.#abandon(this.#handler !== undefined, 'The subscription closed.');
       this.#host.retire(this as Subscription<unknown>);
     }
+  }
+
+  /** Aborts the handlers and (with `drop`) drops what is still buffered; durable messages are nak'd. */
+  #abandon(drop: boolean, reason: string): void {
+    for (let next = drop ? this.#buffer.tryRecv() : undefined; next !== undefined && !next.done; ) {
+      this.#dropped++;
+      if (next.value instanceof DurableItem) next.value.delivery.nak();
+      next = this.#buffer.tryRecv();
+    }
+    if (!this.#stop.signal.aborted) this.#stop.abort(new AbortedError(reason));
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -291,7 +390,7 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
  * Calls `handler` with the message's tenant as the current tenant (none when it has none) and,
  * when traced, inside a `process <topic>` span (kind CONSUMER) continuing the publisher's trace.
  */
-function runHandler<T>(handler: MessageHandler<T>, message: Envelope<T>): unknown {
+function runHandler<T>(handler: (message: Envelope<T>) => unknown, message: Envelope<T>): unknown {
   if (!tracingEnabled()) return runAsTenant(handler, message);
   return inSpan(
     `process ${message.topic}`,
@@ -307,7 +406,7 @@ function runHandler<T>(handler: MessageHandler<T>, message: Envelope<T>): unknow
   );
 }
 
-function runAsTenant<T>(handler: MessageHandler<T>, message: Envelope<T>): unknown {
+function runAsTenant<T>(handler: (message: Envelope<T>) => unknown, message: Envelope<T>): unknown {
   const tenant = message.tenant;
   if (tenant === undefined)
     return currentTenantId() === undefined ? handler(message) : withoutTenant(() => handler(message));

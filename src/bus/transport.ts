@@ -36,7 +36,10 @@ export interface DurableOptions {
 }
 
 export interface TransportSubscribeOptions {
-  /** Queue group: each message goes to one member of the group. */
+  /**
+   * Queue group: each message goes to one member of the group. The bus names it per tenant
+   * (`<queue>.<tenant>`, see `queue-group.ts`), so every member of a group is of one tenant.
+   */
   readonly queue: string | undefined;
   /** Set for a durable subscription (only when `features.durable`). */
   readonly durable: DurableOptions | undefined;
@@ -63,6 +66,11 @@ export interface TransportSink {
   deliver(envelope: Envelope, delivery?: Delivery): void | Promise<void>;
   /** Bytes from a wire transport; `topic` is the bus topic (already mapped back from MQTT). */
   receive(topic: string, data: Uint8Array, delivery?: Delivery): void | Promise<void>;
+  /**
+   * The transport lost the subscription for good and could not resume it (a JetStream stream
+   * or consumer that is gone); the subscription ends with `error` (`SUBSCRIPTION_LOST`).
+   */
+  fail(error: Error): void;
 }
 
 /** A live subscription on a transport. */

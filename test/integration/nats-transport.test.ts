@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { setImmediate } from 'node:timers/promises';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { jsonCodec } from '../../src/bus/codec.ts';
 import { type Envelope, nextMessageId } from '../../src/bus/envelope.ts';
 import { codecLookup, decodeFrame, encodeFrame } from '../../src/bus/frame.ts';
@@ -35,6 +37,9 @@ function recorder(hold?: Promise<void>): { got: Received[]; sink: TransportSink 
     receive(topic, data, delivery) {
       got.push({ topic, data, envelope: decodeFrame(data, topic, codecLookup(jsonCodec)), delivery });
       return hold;
+    },
+    fail() {
+      // A consumer lost when the test's stream is deleted at the end.
     },
   };
   return { got, sink };
@@ -79,15 +84,41 @@ describe('NATS transport', { skip }, () => {
   });
   let a: NatsTransport;
   let b: NatsTransport;
+  let jsm: JetStreamManager;
 
   before(async () => {
     a = await natsTransport({ servers: NATS_URL, name: 'nats-transport-test-a', streams });
     b = await natsTransport({ servers: NATS_URL, name: 'nats-transport-test-b', streams });
+    jsm = await jetstreamManager(a.connection);
   });
 
+  /** Polls `condition` until it holds (a server-side state, not a time), failing after 10 s. */
+  async function until(condition: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (!(await condition())) {
+      assert.ok(Date.now() < deadline, 'the condition did not hold in time');
+      await sleep(10);
+    }
+  }
+
+  /**
+   * Acks whatever `got` holds until the consumer has nothing pending and nothing awaiting an
+   * ack: from then on nothing more can be delivered to it.
+   */
+  async function quiet(consumer: string, got: Received[]): Promise<void> {
+    const acked = new Set<Received>();
+    await until(async () => {
+      for (const r of got) {
+        if (acked.has(r)) continue;
+        acked.add(r);
+        await r.delivery?.ack();
+      }
+      const info = await jsm.consumers.info(stream, consumer);
+      return info.num_pending === 0 && info.num_ack_pending === 0 && acked.size === got.length;
+    });
+  }
+
   after(async () => {
-    const { jetstreamManager } = await import('@nats-io/jetstream');
-    const jsm = await jetstreamManager(a.connection);
     await jsm.streams.delete(stream);
     for (const name of dedupeNames) await jsm.streams.delete(`KV_${bucketName(name)}`).catch(() => false);
     await Promise.all([a.close(), b.close()]);
@@ -106,12 +137,14 @@ describe('NATS transport', { skip }, () => {
     await b.subscribe(`${base}.>`, plain, rest.sink);
     for (const t of [`${base}.a.x`, `${base}.a.y`, `${base}.a.b.x`, base]) await send(a, envelope(t, t));
     await send(a, envelope(`${base}.end`, 'last'));
-    await eventually(() => rest.got.length === 4);
-    await sleep(20);
+    // One publisher, one subscriber connection: the sentinel comes after everything sent before it.
+    await send(a, envelope(`${base}.sentinel.x`, 'sentinel'));
+    await eventually(() => star.got.length === 2 && rest.got.length === 5);
     assert.deepEqual(
       star.got.map((r) => r.topic),
-      [`${base}.a.x`],
+      [`${base}.a.x`, `${base}.sentinel.x`],
     );
+    rest.got.pop();
     assert.deepEqual(rest.got.map((r) => r.topic).sort(), [
       `${base}.a.b.x`,
       `${base}.a.x`,
@@ -128,6 +161,7 @@ describe('NATS transport', { skip }, () => {
     let calls = 0;
     await b.subscribe(t, plain, {
       deliver() {},
+      fail() {},
       receive() {
         calls++;
         if (calls === 1) throw new Error('boom');
@@ -146,9 +180,12 @@ describe('NATS transport', { skip }, () => {
     await a.subscribe(t, { queue: 'workers', durable: undefined }, one.sink);
     await b.subscribe(t, { queue: 'workers', durable: undefined }, two.sink);
     for (let i = 0; i < 200; i++) await send(a, envelope(t, i));
-    await a.flush();
-    await eventually(() => one.got.length + two.got.length === 200, 5_000);
-    await sleep(50);
+    const sentinels = [recorder(), recorder()];
+    await a.subscribe(`${t}.sentinel`, plain, sentinels[0]!.sink);
+    await b.subscribe(`${t}.sentinel`, plain, sentinels[1]!.sink);
+    await send(a, envelope(`${t}.sentinel`, 'sentinel'));
+    // Both connections got the sentinel, so every copy of the 200 that was ever coming is in.
+    await eventually(() => sentinels.every((r) => r.got.length === 1), 5_000);
     const all = [...one.got, ...two.got].map((r) => r.envelope.payload as number).sort((x, y) => x - y);
     assert.deepEqual(
       all,
@@ -182,20 +219,21 @@ describe('NATS transport', { skip }, () => {
     const second = recorder();
     const again = await b.subscribe(t, options, second.sink);
     await eventually(() => second.got.length >= 50, 10_000);
-    await sleep(100);
+    await quiet(options.durable.name, second.got);
     assert.deepEqual(
-      second.got.map((r) => r.envelope.payload).sort((x, y) => (x as number) - (y as number)),
+      [...new Set(second.got.map((r) => r.envelope.payload as number))].sort((x, y) => x - y),
       Array.from({ length: 50 }, (_, i) => i * 2 + 1),
+      'exactly the unacked ones came again',
     );
     assert.ok(second.got.every((r) => (r.delivery?.attempt ?? 0) >= 2));
-    await Promise.all(second.got.map((r) => r.delivery?.ack()));
     await again.close();
   });
 
   it('durable: nak redelivers, term does not', async () => {
     const t = storedTopic('nak');
     const got = recorder();
-    const sub = await b.subscribe(t, { queue: undefined, durable: durable({ ackWaitMs: 30_000 }) }, got.sink);
+    const options = { queue: undefined, durable: durable({ ackWaitMs: 30_000 }) };
+    const sub = await b.subscribe(t, options, got.sink);
     await send(a, envelope(t, 'retry'));
     await send(a, envelope(t, 'poison'));
     await eventually(() => got.got.length === 2, 5_000);
@@ -208,8 +246,8 @@ describe('NATS transport', { skip }, () => {
     assert.equal(redelivered.envelope.payload, 'retry');
     assert.equal(redelivered.delivery?.attempt, 2);
     await redelivered.delivery?.ack();
-    await sleep(200);
-    assert.equal(got.got.length, 3);
+    await quiet(options.durable.name, []);
+    assert.equal(got.got.length, 3, 'the termed message did not come again');
     await sub.close();
   });
 
@@ -217,9 +255,17 @@ describe('NATS transport', { skip }, () => {
     const t = storedTopic('backpressure');
     let open!: () => void;
     const held = recorder(new Promise<void>((resolve) => (open = resolve)));
-    const sub = await b.subscribe(t, { queue: undefined, durable: durable() }, held.sink);
+    const options = { queue: undefined, durable: durable() };
+    const sub = await b.subscribe(t, options, held.sink);
     for (let i = 0; i < 5; i++) await send(a, envelope(t, i));
-    await sleep(200);
+    // All 5 were sent to b's client (ack pending), and b's client read everything the server
+    // sent before answering the flush; only the first was handed over, the rest wait.
+    await until(async () => {
+      const info = await jsm.consumers.info(stream, options.durable.name);
+      return info.num_pending === 0 && info.num_ack_pending === 5;
+    });
+    await b.connection.flush();
+    await setImmediate();
     assert.equal(held.got.length, 1);
     open();
     await eventually(() => held.got.length === 5, 5_000);
@@ -245,8 +291,6 @@ describe('NATS transport', { skip }, () => {
   });
 
   it('publisher-side dedupe: the same envelope id is stored once', async () => {
-    const { jetstreamManager } = await import('@nats-io/jetstream');
-    const jsm = await jetstreamManager(a.connection);
     const t = storedTopic('dedupe');
     const e = envelope(t, 'once');
     const stored = async () =>
@@ -265,7 +309,6 @@ describe('NATS transport', { skip }, () => {
       streams: [{ ...streams[0]!, subjects: [`${storedPrefix}.>`, `${prefix}.extra`], maxAgeMs: 3_600_000 }],
     });
     try {
-      const { jetstreamManager } = await import('@nats-io/jetstream');
       const config = (await (await jetstreamManager(changed.connection)).streams.info(stream)).config;
       assert.deepEqual(config.subjects, [`${storedPrefix}.>`, `${prefix}.extra`]);
       assert.equal(config.max_age, 3_600_000 * 1e6);
@@ -273,22 +316,6 @@ describe('NATS transport', { skip }, () => {
     } finally {
       await changed.close();
     }
-  });
-
-  it('idempotency store: has / add, any id', async () => {
-    const name = `idem.${run}`;
-    dedupeNames.push(name);
-    const store = await a.idempotencyStore(name, 60_000);
-    const shared = await b.idempotencyStore(name, 60_000);
-    for (const id of [nextMessageId(), 'with.dots and spaces', 'ünïcödé/>*', '.']) {
-      assert.equal(await store.has(id), false);
-      await store.add(id);
-      assert.equal(await store.has(id), true);
-      assert.equal(await shared.has(id), true, 'another connection sees it');
-    }
-    await store.close();
-    await shared.close();
-    await rejectsWithCode(store.has('x'), 'BUS_CLOSED');
   });
 
   it('rejects bad options with INVALID_OPTIONS', async () => {

@@ -38,6 +38,8 @@ export class MemoryHub {
   readonly plain = new Set<Entry>();
   readonly queues = new Map<string, Set<Entry>>();
   routes = new Map<string, Route>();
+  /** Handled ids per consumer name, shared by every idempotency store of that name on this hub. */
+  readonly handled = new Map<string, Map<string, number>>();
 }
 /** Distinct topics whose routes are cached before the cache starts over. */
 const ROUTE_CACHE_LIMIT = 10_000;
@@ -101,8 +103,14 @@ export class MemoryTransport implements Transport {
     return { close: async () => this.#remove(entry) };
   }
 
-  async idempotencyStore(_name: string, windowMs: number): Promise<IdempotencyStore> {
-    return new MemoryIdempotencyStore(windowMs);
+  async idempotencyStore(name: string, windowMs: number): Promise<IdempotencyStore> {
+    if (this.#closed) throw new BusClosedError();
+    let seen = this.hub.handled.get(name);
+    if (seen === undefined) {
+      seen = new Map();
+      this.hub.handled.set(name, seen);
+    }
+    return new MemoryIdempotencyStore(windowMs, seen);
   }
 
   async flush(): Promise<void> {}

@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { AbortedError, InvalidOptionsError, raceWithSignal } from '../../errors/index.ts';
 import { BusClosedError, TransportError } from '../errors.ts';
@@ -30,7 +31,7 @@ const ignore = () => {};
 /**
  * Connects the bus to an MQTT 5 broker (Mosquitto, EMQX, HiveMQ …), for edge devices. Bus
  * topics map to MQTT topics (`.` ↔ `/`, `*` ↔ `+`, `>` ↔ `#`); queue groups are shared
- * subscriptions (`$share/<queue>/<filter>`). Messages are at most once (QoS 0) or at least
+ * subscriptions (`$share/<queue>/<filter>`, the queue named per tenant by the bus). Messages are at most once (QoS 0) or at least
  * once (QoS 1); there are no durable subscriptions. Throws `INVALID_OPTIONS` for bad options,
  * `TRANSPORT_FAILED` when it cannot connect, `ABORTED` when `signal` fires first.
  */
@@ -164,6 +165,9 @@ class MqttTransportImpl implements MqttTransport {
     await new Promise<void>((resolve) => this.client.end(false, {}, () => resolve()));
     this.client.removeAllListeners('message');
     for (const resolve of this.#flushed.splice(0)) resolve();
+    // The socket closed; its handle goes away in the event loop's next close phase.
+    await setImmediate();
+    await setImmediate();
   }
 
   #settled(): void {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AckPolicy,
   type ConsumerMessages,
@@ -10,7 +11,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { TransportError } from '../errors.ts';
+import { SubscriptionLostError, TransportError } from '../errors.ts';
 import type { Delivery, DurableOptions, TransportSink, TransportSubscription } from '../transport.ts';
 import type { ResolvedStream } from './nats-options.ts';
 
@@ -123,19 +124,26 @@ class JsDelivery implements Delivery {
     }
   }
 
-  term(reason: string): void {
+  term(_reason: string): void {
     try {
-      this.#msg.term(reason);
+      // A plain +TERM: servers before 2.10 do not know "+TERM <reason>" and ignore it, so the
+      // message would come back after ack_wait.
+      this.#msg.term();
     } catch {
       // As for nak: without a connection the message comes back after ack_wait.
     }
   }
 }
 
+/** Times a lost consumer is recreated in a row (no message in between) before the subscription ends. */
+const MAX_RESTARTS = 3;
+
 /**
  * A durable subscription: a JetStream pull consumer (created or updated on `stream`) whose
  * messages go to `sink` one at a time; a promise from the sink pauses consumption until it
  * settles. Subscribers using the same durable name share the consumer (a work queue).
+ * A consumer that ends under it (deleted, or lost with missed heartbeats) is recreated; when
+ * that fails (the stream is gone, the connection closed) the sink gets `SUBSCRIPTION_LOST`.
  */
 export async function subscribeDurable(
   js: JetStreamClient,
@@ -145,52 +153,118 @@ export async function subscribeDurable(
   durable: DurableOptions,
   sink: TransportSink,
 ): Promise<TransportSubscription> {
-  let messages: ConsumerMessages;
-  try {
+  const open = async (): Promise<ConsumerMessages> => {
     await ensureConsumer(jsm, stream, pattern, durable);
     const consumer = await js.consumers.get(stream, durable.name);
-    messages = await consumer.consume({ max_messages: Math.min(durable.maxInFlight, MAX_BATCH) });
+    // Without abort_on_missing_resource the client retries a missing consumer forever, silently.
+    return consumer.consume({
+      max_messages: Math.min(durable.maxInFlight, MAX_BATCH),
+      abort_on_missing_resource: true,
+    });
+  };
+  let messages: ConsumerMessages;
+  try {
+    messages = await open();
   } catch (error) {
     throw new TransportError('nats', `create the durable consumer ${durable.name} on ${stream}`, error);
   }
-  return new DurableSubscription(messages, sink);
+  return new DurableSubscription(messages, open, sink, `${durable.name} on ${stream}`, pattern);
 }
 
 class DurableSubscription implements TransportSubscription {
-  readonly #messages: ConsumerMessages;
+  #messages: ConsumerMessages;
+  readonly #open: () => Promise<ConsumerMessages>;
+  readonly #stopped = new AbortController();
   #closed = false;
   #busy = false;
 
-  constructor(messages: ConsumerMessages, sink: TransportSink) {
+  constructor(
+    messages: ConsumerMessages,
+    open: () => Promise<ConsumerMessages>,
+    sink: TransportSink,
+    name: string,
+    pattern: string,
+  ) {
     this.#messages = messages;
-    void this.#run(sink);
+    this.#open = open;
+    void this.#run(sink, name, pattern);
   }
 
-  async #run(sink: TransportSink): Promise<void> {
-    try {
-      for await (const msg of this.#messages) {
-        if (this.#closed) {
-          new JsDelivery(msg).nak();
-          continue;
+  async #run(sink: TransportSink, name: string, pattern: string): Promise<void> {
+    let restarts = 0;
+    for (;;) {
+      let why: unknown;
+      try {
+        for await (const msg of this.#messages) {
+          restarts = 0;
+          const paused = this.#hand(sink, msg);
+          if (paused !== undefined) await paused;
         }
-        let result: void | Promise<void>;
-        try {
-          result = sink.receive(msg.subject, msg.data, new JsDelivery(msg));
-        } catch {
-          continue;
-        }
-        if (result === undefined) continue;
-        this.#busy = true;
-        try {
-          await result;
-        } catch {
-          // The sink settles its own failures; a rejection only means "go on".
-        } finally {
-          this.#busy = false;
-        }
+      } catch (error) {
+        why = error;
       }
+      if (this.#closed) return;
+      // The consumer ended without a close: deleted, its stream deleted, or the connection gone.
+      const lost = await this.#reopen(++restarts);
+      if (lost === undefined) continue;
+      if (this.#closed) return;
+      const cause = lost instanceof Error ? lost : why;
+      const error = new SubscriptionLostError(
+        'nats',
+        pattern,
+        `the durable consumer ${name} is gone and could not be recreated (${describe(cause)})`,
+        cause,
+      );
+      try {
+        sink.fail(error);
+      } catch {
+        // The sink reports its own failures.
+      }
+      return;
+    }
+  }
+
+  /** Hands one message over; returns a promise only while the sink is full. */
+  #hand(sink: TransportSink, msg: JsMsg): Promise<void> | undefined {
+    if (this.#closed) {
+      new JsDelivery(msg).nak();
+      return undefined;
+    }
+    let result: void | Promise<void>;
+    try {
+      result = sink.receive(msg.subject, msg.data, new JsDelivery(msg));
     } catch {
-      // The connection closed under the consumer; the server keeps the position.
+      return undefined;
+    }
+    return result === undefined ? undefined : this.#pause(result);
+  }
+
+  async #pause(result: Promise<void>): Promise<void> {
+    this.#busy = true;
+    try {
+      await result;
+    } catch {
+      // The sink settles its own failures; a rejection only means "go on".
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** Recreates the consumer; returns undefined when it is back, else why it could not be. */
+  async #reopen(attempt: number): Promise<unknown> {
+    if (attempt > MAX_RESTARTS) return new Error(`recreated ${MAX_RESTARTS} times in a row`);
+    if (attempt > 1) {
+      await sleep(100 * 2 ** attempt, undefined, { signal: this.#stopped.signal }).catch(() => {});
+    }
+    if (this.#closed) return undefined;
+    try {
+      const messages = await this.#open();
+      if (this.#closed) await messages.close();
+      this.#messages = messages;
+      return undefined;
+    } catch (error) {
+      if (isNotFound(error, JetStreamApiCodes.StreamNotFound) || !isTransient(error)) return error;
+      return this.#reopen(attempt + 1);
     }
   }
 
@@ -201,7 +275,17 @@ class DurableSubscription implements TransportSubscription {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopped.abort();
     const stopped = this.#messages.close();
     if (!this.#busy) await stopped;
   }
+}
+
+/** Errors after which recreating the consumer is worth another try (not a closed connection). */
+function isTransient(error: unknown): boolean {
+  return !(error instanceof Error && /closed|CONNECTION_CLOSED/i.test(`${error.name} ${error.message}`));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error ?? 'ended');
 }

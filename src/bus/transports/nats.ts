@@ -8,7 +8,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import { AbortedError, AgentfleetError, InvalidOptionsError, raceWithSignal } from '../../errors/index.ts';
-import { BusClosedError, NoRespondersError, TransportError } from '../errors.ts';
+import { BusClosedError, NoRespondersError, SubscriptionLostError, TransportError } from '../errors.ts';
 import type {
   DurableOptions,
   IdempotencyStore,
@@ -210,7 +210,15 @@ class NatsTransportImpl implements NatsTransport {
     sink: TransportSink,
   ): Promise<TransportSubscription> {
     const callback = (error: Error | null, msg: Msg) => {
-      if (error !== null) return;
+      if (error !== null) {
+        // The server ended the subscription (a permissions violation): say so, never silently.
+        try {
+          sink.fail(new SubscriptionLostError('nats', pattern, error.message, error));
+        } catch {
+          // As below: a throw must not reach the client's parser.
+        }
+        return;
+      }
       try {
         const result = sink.receive(msg.subject, msg.data);
         if (result !== undefined) result.then(undefined, ignore);

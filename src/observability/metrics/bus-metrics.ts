@@ -10,7 +10,8 @@ type BusCounter =
   | 'deadLettered'
   | 'failed'
   | 'duplicates'
-  | 'foreign';
+  | 'foreign'
+  | 'lost';
 
 /** Counter name suffix and help for each running total in `bus.stats()`. */
 const COUNTERS: ReadonlyArray<[BusCounter, string, string]> = [
@@ -37,6 +38,11 @@ const COUNTERS: ReadonlyArray<[BusCounter, string, string]> = [
     'foreign',
     'bus_messages_foreign_tenant_total',
     "Other tenants' messages filtered out of a tenant's subscription.",
+  ],
+  [
+    'lost',
+    'bus_subscriptions_lost_total',
+    'Subscriptions the transport lost for good (SUBSCRIPTION_LOST: a deleted JetStream stream, say).',
   ],
 ];
 

@@ -156,6 +156,7 @@ describe('metrics: bus', () => {
     assert.equal(value(s, 'agentfleet_bus_messages_dead_lettered_total', memory), 0);
     assert.equal(value(s, 'agentfleet_bus_messages_duplicate_total', memory), 0);
     assert.equal(value(s, 'agentfleet_bus_messages_foreign_tenant_total', memory), 0);
+    assert.equal(value(s, 'agentfleet_bus_subscriptions_lost_total', memory), 0);
     assert.equal(value(s, 'agentfleet_bus_subscriptions', memory), 2);
     assert.equal(value(s, 'agentfleet_bus_pending_requests', memory), 0);
   });
