@@ -190,7 +190,9 @@ export class Runtime implements AgentHost {
    */
   get(id: string): Agent | undefined {
     const tenant = currentTenant();
-    return this.#agents.get(tenant === undefined ? id : `${tenant.id}/${id}`);
+    if (tenant !== undefined) return this.#agents.get(`${tenant.id}/${id}`);
+    // Agent ids have no "/": outside a tenant, "acme/x" is no agent (it is acme's registry key).
+    return id.includes('/') ? undefined : this.#agents.get(id);
   }
 
   /** Like `get`, but throws. @throws AgentNotFoundError, also for another tenant's agent. */
@@ -246,10 +248,9 @@ export class Runtime implements AgentHost {
    * Returns the stop result.
    */
   async remove(id: string, options?: StopOptions): Promise<StopResult | undefined> {
-    const tenant = currentTenant();
-    const key = tenant === undefined ? id : `${tenant.id}/${id}`;
-    const agent = this.#agents.get(key);
+    const agent = this.get(id);
     if (agent === undefined) return undefined;
+    const key = agent.tenantContext === undefined ? id : `${agent.tenantContext.id}/${id}`;
     const result = await agent.stop(options);
     if (this.#agents.get(key) === agent && isFinal(agent.state)) {
       this.#agents.delete(key);

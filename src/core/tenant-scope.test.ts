@@ -47,6 +47,10 @@ describe('runtime tenant scope', () => {
       assert.equal(await runtime.remove('secret'), undefined);
     });
     assert.equal(runtime.get('secret'), undefined, 'no tenant: only agents without one');
+    assert.equal(runtime.get('acme/secret'), undefined, 'not by its registry key either');
+    await rejectsWithCode(runtime.send('acme/secret', {}), 'AGENT_NOT_FOUND');
+    assert.equal(await runtime.remove('acme/secret'), undefined);
+    assert.equal(runtime.size, 1);
     assert.equal(runtime.list({ allTenants: true }).length, 1);
     assert.equal(runtime.list({ allTenants: true })[0]!.tenant, 'acme');
     assert.throws(() => withTenant('globex', () => runtime.create(whoami, { tenant: 'acme' })));
