@@ -73,6 +73,13 @@ describe('agentfleet CLI', () => {
     assert.equal(await exited(bad), 2);
     assert.match(stderr, /CONFIG_INVALID|Invalid server configuration.*PORT="eighty"/);
     assert.equal(await exited(run(['serve', '--bogus'])), 2);
+    const shared = run(['serve', '--workers', '2'], { AGENTFLEET_KNOWLEDGE_DIR: '/nonexistent/kb' });
+    let sharedErr = '';
+    shared.stderr!.on('data', (chunk) => {
+      sharedErr += chunk;
+    });
+    assert.equal(await exited(shared), 2, 'one knowledge directory cannot serve two workers');
+    assert.match(sharedErr, /knowledge directory.*one process/);
     assert.equal(await exited(run(['launch'])), 2);
     assert.equal(await exited(run(['--help'])), 0);
   });
@@ -108,10 +115,10 @@ describe('agentfleet CLI', () => {
   it('--workers 2 restarts failing workers with growing delays, then gives up and exits 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'agentfleet-corrupt-'));
     try {
-      await writeFile(join(dir, 'log.jsonl'), 'garbage\n');
+      await writeFile(join(dir, 'tenants.json'), 'garbage\n');
       const child = run(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
         AGENTFLEET_ADMIN_KEY: ADMIN,
-        AGENTFLEET_KNOWLEDGE_DIR: dir,
+        AGENTFLEET_TENANTS: `file:${join(dir, 'tenants.json')}`,
         AGENTFLEET_WORKER_RESTART_BASE_MS: '20',
         AGENTFLEET_WORKER_RESTART_LIMIT: '4',
       });

@@ -26,6 +26,12 @@ describe('loadServerConfig', () => {
         /poolCapacity.*AGENTFLEET_POOL_CAPACITY="0"/.test(error.message),
     );
     assert.throws(() => loadServerConfig({}, { workers: -1 }), /workers.*--workers/);
+    assert.throws(
+      () => loadServerConfig({ AGENTFLEET_KNOWLEDGE_DIR: '/tmp/kb' }, { workers: 2 }),
+      (error: { code?: string; message: string }) =>
+        error.code === 'CONFIG_INVALID' && /knowledge directory.*one process/.test(error.message),
+    );
+    assert.equal(loadServerConfig({ AGENTFLEET_KNOWLEDGE_DIR: '/tmp/kb' }).workers, 1);
     assert.throws(() => loadServerConfig({ LOG_LEVEL: 'loud' }), /logLevel/);
     assert.throws(() => loadServerConfig({ AGENTFLEET_KNOWLEDGE_INDEX: 'faiss' }), /knowledgeIndex/);
     assert.equal(loadServerConfig({ AGENTFLEET_KNOWLEDGE_INDEX: 'hnsw' }).knowledgeIndex, 'hnsw');

@@ -147,5 +147,12 @@ export function loadServerConfig(
       }),
     );
   }
-  return result.data;
+  const config = result.data;
+  if (config.workers > 1 && config.knowledgeDir !== undefined) {
+    // The store is locked by the process that opens it: a second worker could only fail.
+    throw new ConfigInvalidError([
+      `workers: a knowledge directory (AGENTFLEET_KNOWLEDGE_DIR=${JSON.stringify(config.knowledgeDir)}) is opened by one process; run one worker, or leave the directory unset (memory only) with ${config.workers} workers`,
+    ]);
+  }
+  return config;
 }
