@@ -43,6 +43,15 @@ export async function eventually(predicate: () => boolean, timeoutMs = 2_000): P
   }
 }
 
+/** Waits until no kind of live resource (timers, sockets, …) outnumbers `baseline`: a leak never gets there. */
+export async function noMoreResourcesThan(baseline: Record<string, number>): Promise<void> {
+  let now: Record<string, number> = {};
+  await eventually(() => {
+    now = liveResources();
+    return Object.entries(now).every(([kind, n]) => n <= (baseline[kind] ?? 0));
+  }).catch(() => assert.deepEqual(now, baseline, 'resources left behind'));
+}
+
 /** A deterministic PRNG (mulberry32) returning numbers in [0, 1), so a failing run can be replayed. */
 export function seededRandom(seed: number): () => number {
   let a = seed;

@@ -51,6 +51,11 @@ class Lane {
   }
 }
 
+/** Queue figures of a provider with no cap (or a gate before its first call): all zero. */
+export function emptyQueueStats(): QueueStats {
+  return { active: 0, waiting: 0, waited: 0, waitMsTotal: 0, waitMsMax: 0, rejected: 0, aborted: 0 };
+}
+
 /**
  * A metered queue in front of a provider: at most `max` calls in flight, at most `perTenant`
  * of them for one tenant (the tenant of the calling context). A call first takes its tenant's
@@ -65,15 +70,7 @@ export class CallGate {
   readonly #tenantLimits: ReadonlyMap<string, number>;
   readonly #tenants = new Map<string, Lane>();
   readonly #maxQueued: number;
-  readonly #stats: QueueStats = {
-    active: 0,
-    waiting: 0,
-    waited: 0,
-    waitMsTotal: 0,
-    waitMsMax: 0,
-    rejected: 0,
-    aborted: 0,
-  };
+  readonly #stats: QueueStats = emptyQueueStats();
   #closed = false;
 
   constructor(provider: string, options: ConcurrencyOptions) {

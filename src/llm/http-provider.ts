@@ -1,6 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
-import { CallGate, type ConcurrencyOptions } from './call-gate.ts';
+import { CallGate, type ConcurrencyOptions, emptyQueueStats } from './call-gate.ts';
 import { errorFromFailure, malformed, type VendorError } from './errors.ts';
 import { type HttpOptions, header, type OpenResponse, type VendorEvent, VendorHttp } from './http.ts';
 import { watchModelCall } from './model-call-telemetry.ts';
@@ -58,15 +58,7 @@ export class HttpProvider implements Provider {
   /** The queue (all zero without a cap) and the connection pool, right now. */
   stats(): ProviderStats {
     return {
-      queue: this.#gate?.stats() ?? {
-        active: 0,
-        waiting: 0,
-        waited: 0,
-        waitMsTotal: 0,
-        waitMsMax: 0,
-        rejected: 0,
-        aborted: 0,
-      },
+      queue: this.#gate?.stats() ?? emptyQueueStats(),
       http: this.#http.stats(),
     };
   }

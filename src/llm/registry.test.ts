@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { eventually, liveResources, throwsWithCode } from '../../test/helpers.ts';
+import { liveResources, noMoreResourcesThan, throwsWithCode } from '../../test/helpers.ts';
 import { startVendorServer } from '../../test/vendors/server.ts';
 import { createProvider, ModelRegistry, PRESETS } from './index.ts';
 
@@ -81,12 +81,3 @@ describe('model registry and provider config', () => {
     await noMoreResourcesThan(baseline);
   });
 });
-
-/** Waits until no kind of live resource (timers, sockets, …) outnumbers `baseline`: a leak never gets there. */
-async function noMoreResourcesThan(baseline: Record<string, number>): Promise<void> {
-  let now: Record<string, number> = {};
-  await eventually(() => {
-    now = liveResources();
-    return Object.entries(now).every(([kind, n]) => n <= (baseline[kind] ?? 0));
-  }).catch(() => assert.deepEqual(now, baseline, 'resources left behind'));
-}

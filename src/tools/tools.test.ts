@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { eventually, liveResources, rejectsWithCode, throwsWithCode } from '../../test/helpers.ts';
+import { liveResources, noMoreResourcesThan, rejectsWithCode, throwsWithCode } from '../../test/helpers.ts';
 import { defineTool, ToolRunner } from './index.ts';
 
 const add = defineTool({
@@ -163,12 +163,3 @@ describe('tools', () => {
     await noMoreResourcesThan(baseline);
   });
 });
-
-/** Waits until no kind of live resource (timers, sockets, …) outnumbers `baseline`: a leak never gets there. */
-async function noMoreResourcesThan(baseline: Record<string, number>): Promise<void> {
-  let now: Record<string, number> = {};
-  await eventually(() => {
-    now = liveResources();
-    return Object.entries(now).every(([kind, n]) => n <= (baseline[kind] ?? 0));
-  }).catch(() => assert.deepEqual(now, baseline, 'resources left behind'));
-}
