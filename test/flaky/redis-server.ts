@@ -1,5 +1,5 @@
 // A redis-server of a test's own, on a free loopback port, to kill and restart (a lost Redis).
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 
@@ -11,6 +11,16 @@ export interface OwnRedis {
   /** Starts it again on the same port (empty: nothing is persisted) and waits until it accepts connections. */
   start(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Why a test that starts its own redis-server cannot run here, or undefined. Under CI=true a
+ * missing binary is a failure, not a skip.
+ */
+export function redisBinarySkipReason(): string | undefined {
+  if (spawnSync('redis-server', ['--version']).status === 0) return undefined;
+  if (process.env.CI === 'true') throw new Error('CI=true and no redis-server binary on PATH');
+  return 'no redis-server binary';
 }
 
 async function freePort(): Promise<number> {

@@ -1,21 +1,20 @@
 // Two servers sharing Redis (AGENTFLEET_REDIS_URL) hold one request window per tenant; a server
 // whose Redis is lost answers 503 RATE_LIMITER_UNAVAILABLE at once and recovers by itself.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { loadServerConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { issueApiKey } from '../../src/tenancy/index.ts';
-import { type OwnRedis, startOwnRedis } from '../flaky/redis-server.ts';
+import { type OwnRedis, redisBinarySkipReason, startOwnRedis } from '../flaky/redis-server.ts';
 import { rejectsWithCode, sleep } from '../helpers.ts';
 import { TEST_ADMIN_KEY } from '../server-auth.ts';
 import { serverSkipReason } from './servers.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = await serverSkipReason('Redis', 6379);
-const noBinary = spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'no redis-server binary';
+const noBinary = redisBinarySkipReason();
 
 /** Repeats `request` until its status is `want` (each try answers at once; the loop waits for a state, not a time). */
 async function untilStatus(request: () => Promise<Response>, want: number, tries = 500): Promise<Response> {

@@ -2,7 +2,7 @@
 // one limit of 100 requests a second for 10 seconds, and a Redis of our own that we kill and
 // restart (a lost Redis gives fast typed errors and recovers by itself).
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
@@ -11,13 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { createClient, type RedisClientType } from 'redis';
 import { createRateLimiter, type RateLimitConfig } from '../../src/resilience/index.ts';
 import { rateLimiterContract } from '../../src/resilience/rate-limiter.contract.ts';
-import { type OwnRedis, startOwnRedis } from '../flaky/redis-server.ts';
+import { type OwnRedis, redisBinarySkipReason, startOwnRedis } from '../flaky/redis-server.ts';
 import { eventually, rejectsWithCode } from '../helpers.ts';
 import { serverSkipReason } from './servers.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const skip = await serverSkipReason('Redis', 6379);
-const noBinary = spawnSync('redis-server', ['--version']).status === 0 ? undefined : 'no redis-server binary';
+const noBinary = redisBinarySkipReason();
 const worker = fileURLToPath(new URL('./fixtures/redis-limiter-worker.ts', import.meta.url));
 const prefix = `af-test:${randomBytes(4).toString('hex')}`;
 let redis: RedisClientType;
