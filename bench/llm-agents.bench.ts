@@ -24,11 +24,20 @@ interface Result {
   peakRssMB: number;
 }
 
-const ALL_CONTENDERS = ['fetch', 'undici', 'agentfleet', 'agentfleet-64', 'ai-sdk', 'openai-agents'];
+const ALL_CONTENDERS = [
+  'fetch',
+  'undici',
+  'agentfleet',
+  'agentfleet-defaults',
+  'agentfleet-64',
+  'ai-sdk',
+  'openai-agents',
+];
 const CONTENDERS = process.env.BENCH_LLM_CONTENDERS?.split(',') ?? ALL_CONTENDERS;
 const LABELS: Record<string, string> = {
-  agentfleet: 'agentfleet (default config)',
+  agentfleet: 'agentfleet (default provider, pool sized to N)',
   'agentfleet-64': 'agentfleet (old default: 64 connections)',
+  'agentfleet-defaults': 'agentfleet (default provider and runtime pool)',
 };
 const COUNTS = (process.env.BENCH_LLM_AGENTS ?? '1,100,1000,10000').split(',').map(Number);
 const LATENCIES = (process.env.BENCH_LLM_LATENCIES ?? '0,50').split(',').map(Number);

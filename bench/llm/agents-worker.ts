@@ -83,9 +83,10 @@ async function undiciFloor(): Promise<RunOne> {
 /**
  * Agentfleet with the provider as a user gets it (`http` unset: the defaults), or with
  * `http` set (the old default of 64 connections, for comparison in the same run). The
- * runtime's pool is sized to N in both, so the provider is the only difference.
+ * runtime's pool is sized to N unless `runtimeDefaults` (then it is the default: 1,024 steps
+ * at once, 10,000 queued), so the provider is the only difference between the first two.
  */
-async function agentfleet(http?: { connections: number }): Promise<RunOne> {
+async function agentfleet(http?: { connections: number }, runtimeDefaults = false): Promise<RunOne> {
   const { createRuntime, createProvider, defineAgent, defineTool, llm } = await import('../../src/index.ts');
   const provider = createProvider('openai', {
     baseUrl: `${url}/v1`,
@@ -98,7 +99,9 @@ async function agentfleet(http?: { connections: number }): Promise<RunOne> {
     parameters: searchArgs,
     execute: search,
   });
-  const runtime = createRuntime({ pool: { capacity: Math.max(N, 1), queueLimit: N } });
+  const runtime = runtimeDefaults
+    ? createRuntime()
+    : createRuntime({ pool: { capacity: Math.max(N, 1), queueLimit: N } });
   const definition = defineAgent({
     name: 'assistant',
     decide: llm({ provider, model: 'm', tools: [tool], maxSteps: STEPS_PER_RUN, memory: { maxMessages: 0 } }),
@@ -156,6 +159,7 @@ const contenders: Record<string, () => Promise<RunOne>> = {
   undici: undiciFloor,
   agentfleet: () => agentfleet(),
   'agentfleet-64': () => agentfleet({ connections: 64 }),
+  'agentfleet-defaults': () => agentfleet(undefined, true),
   'ai-sdk': aiSdk,
   'openai-agents': openaiAgents,
 };
