@@ -6,6 +6,7 @@ export * from './agents/index.ts';
 export * from './bus/index.ts';
 export * from './channel/index.ts';
 export * from './config/index.ts';
+export * from './context/index.ts';
 export * from './core/index.ts';
 export * from './errors/index.ts';
 export * from './knowledge/index.ts';

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Channel } from '../channel/index.ts';
+import { activeTraceparent, currentTenantId, tracingEnabled } from '../context/index.ts';
 import { AbortedError, AgentfleetError, InvalidOptionsError, raceWithSignal } from '../errors/index.ts';
-import { activeTraceparent, tracingEnabled } from '../observability/trace-hooks.ts';
-import { currentTenantId } from '../tenancy/context.ts';
 import { type BusOptions, type PublishContext, parseBusOptions } from './bus-options.ts';
 import { type Codec, codecFor } from './codec.ts';
 import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';

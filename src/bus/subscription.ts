@@ -1,7 +1,15 @@
 import { Channel } from '../channel/index.ts';
+import {
+  contextFromTraceparent,
+  currentTenantId,
+  inSpan,
+  runInTenant,
+  SpanKind,
+  tenantContext,
+  tracingEnabled,
+  withoutTenant,
+} from '../context/index.ts';
 import { AbortedError, InvalidOptionsError, raceWithSignal } from '../errors/index.ts';
-import { contextFromTraceparent, inSpan, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
-import { currentTenantId, runInTenant, tenantContext, withoutTenant } from '../tenancy/context.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import type { Envelope } from './envelope.ts';
 import type { ResolvedSubscribeOptions } from './subscribe-options.ts';

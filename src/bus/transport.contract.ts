@@ -5,8 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { eventually, rejectsWithCode, sleep } from '../../test/helpers.ts';
 import { Channel } from '../channel/index.ts';
+import { withTenant } from '../context/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
-import { withTenant } from '../tenancy/context.ts';
 import {
   type Bus,
   createBus,

@@ -1,5 +1,5 @@
 import { context, type SpanContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { agentfleetTracer, inSpan, recordFailure } from '../observability/trace-hooks.ts';
+import { agentfleetTracer, inSpan, recordFailure } from '../context/index.ts';
 
 /** The span names and attributes of the seed's agent lifecycle (section 2.5). */
 

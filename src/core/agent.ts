@@ -1,8 +1,6 @@
 import Denque from 'denque';
+import { agentStepChannel, runInTenant, type TenantContext, tracingEnabled } from '../context/index.ts';
 import { AbortedError, AgentfleetError, formatIssues } from '../errors/index.ts';
-import { agentStepChannel } from '../observability/events.ts';
-import { tracingEnabled } from '../observability/trace-hooks.ts';
-import { runInTenant, type TenantContext } from '../tenancy/context.ts';
 import { AgentActivity, UNSET } from './agent-activity.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';

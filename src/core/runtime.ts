@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { currentTenant, type TenantContext, tenantContext, withTenant } from '../context/index.ts';
 import { AbortedError, InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { WorkerPool } from '../pool/index.ts';
-import { currentTenant, type TenantContext, tenantContext, withTenant } from '../tenancy/context.ts';
 import { Agent, type AgentInfo, type SendOptions } from './agent.ts';
 import {
   type AgentDefinition,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rejectsWithCode, throwsWithCode } from '../../test/helpers.ts';
-import { currentTenantId, TenantQuotaGate, withTenant } from '../tenancy/index.ts';
+import { currentTenantId, withTenant } from '../context/index.ts';
+import { TenantQuotaGate } from '../tenancy/index.ts';
 import { createRuntime, defineAgent } from './index.ts';
 
 const whoami = defineAgent({

@@ -1,6 +1,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
+import { TENANT_ID_PATTERN } from '../context/index.ts';
 import {
   AbortedError,
   AgentfleetError,
@@ -8,7 +9,6 @@ import {
   InvalidOptionsError,
   parseOptions,
 } from '../errors/index.ts';
-import { TENANT_ID_PATTERN } from '../tenancy/context.ts';
 import { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
 import {
   DocumentLog,

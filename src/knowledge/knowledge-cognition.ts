@@ -1,4 +1,4 @@
-import { currentTenantId } from '../tenancy/context.ts';
+import { currentTenantId } from '../context/index.ts';
 import type { KnowledgeBase, Passage } from './knowledge-base.ts';
 
 /** A knowledge agent's answer without a model: the best passages, cited. */

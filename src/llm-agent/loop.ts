@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { currentTenantId } from '../context/index.ts';
 import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
 import type {
@@ -16,7 +17,6 @@ import {
   type ResiliencePolicyConfig,
   streamThrough,
 } from '../resilience/index.ts';
-import { currentTenantId } from '../tenancy/index.ts';
 import {
   jsonSchemaOf,
   type Tool,

@@ -1,5 +1,5 @@
+import { currentTenantId } from '../context/index.ts';
 import type { Message } from '../llm/index.ts';
-import { currentTenantId } from '../tenancy/index.ts';
 
 /** Conversations are per tenant: two tenants' agents of the same id never share one. */
 function keyOf(agentId: string): string {

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
+import { currentTenantId, withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
 import { createProvider, type Provider } from '../llm/index.ts';
-import { currentTenantId, withTenant } from '../tenancy/index.ts';
 import { defineTool } from '../tools/index.ts';
 import { llm } from './index.ts';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, rejectsWithCode } from '../../test/helpers.ts';
 import { startVendorServer } from '../../test/vendors/server.ts';
+import { currentTenantId, withTenant } from '../context/index.ts';
 import { createMetrics } from '../observability/metrics/index.ts';
-import { currentTenantId, withTenant } from '../tenancy/index.ts';
 import { CallGate } from './call-gate.ts';
 import { createProvider, type ProviderStats } from './index.ts';
 

@@ -1,6 +1,5 @@
+import { currentTenantId, type ModelQueueEvent, modelQueueChannel } from '../context/index.ts';
 import { AbortedError } from '../errors/index.ts';
-import { type ModelQueueEvent, modelQueueChannel } from '../observability/events.ts';
-import { currentTenantId } from '../tenancy/index.ts';
 import { LlmError } from './errors.ts';
 
 /**

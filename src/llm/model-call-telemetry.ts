@@ -1,11 +1,12 @@
 import { type Span, SpanKind } from '@opentelemetry/api';
-import { type ModelCallEvent, modelCallChannel } from '../observability/events.ts';
 import {
   agentfleetTracer,
   contentCaptureEnabled,
+  type ModelCallEvent,
+  modelCallChannel,
   recordFailure,
   wouldRecord,
-} from '../observability/trace-hooks.ts';
+} from '../context/index.ts';
 import type { FinishReason, GenerateRequest, Usage } from './types.ts';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
-import { inSpan, SpanKind } from './trace-hooks.ts';
+import { inSpan, SpanKind } from '../context/index.ts';
 import { setupTracing, type TracingHandle } from './tracing-setup.ts';
 
 const exporter = new InMemorySpanExporter();

@@ -21,8 +21,8 @@ import {
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace-node';
 import { z } from 'zod';
+import { enableTracing, HEAD_SAMPLED } from '../context/index.ts';
 import { parseOptions } from '../errors/index.ts';
-import { enableTracing, HEAD_SAMPLED } from './trace-hooks.ts';
 
 /**
  * Roots Agentfleet starts were already head-sampled by `inSpan` (it skips the dropped ones

@@ -8,14 +8,13 @@ import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { createBus } from '../bus/index.ts';
 import { loadServerConfig } from '../config/index.ts';
+import { enableTracing, tracingEnabled, withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
 import { createProvider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
 import { rules } from '../rules/index.ts';
 import { startServer } from '../server/index.ts';
-import { withTenant } from '../tenancy/index.ts';
 import { defineTool } from '../tools/index.ts';
-import { enableTracing, tracingEnabled } from './trace-hooks.ts';
 import { setupTracing, type TracingHandle } from './tracing-setup.ts';
 
 const exporter = new InMemorySpanExporter();

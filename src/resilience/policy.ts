@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { RedisClientType } from 'redis';
 import { z } from 'zod';
+import { type ResilienceEvent, resilienceChannel } from '../context/index.ts';
 import { formatIssues } from '../errors/index.ts';
-import { type ResilienceEvent, resilienceChannel } from '../observability/events.ts';
 import { WorkerPool } from '../pool/index.ts';
 import { CircuitBreaker, type CircuitStateChange, circuitBreakerSchema } from './circuit-breaker.ts';
 import { RateLimitedError, ResilienceConfigError } from './errors.ts';

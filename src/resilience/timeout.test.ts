@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rejectsWithCode } from '../../test/helpers.ts';
-import { currentTenantId, withTenant } from '../tenancy/index.ts';
+import { currentTenantId, withTenant } from '../context/index.ts';
 import { withTimeout } from './timeout.ts';
 
 /** A call that never settles by itself; reports its signal and the tenant its abort listener ran as. */

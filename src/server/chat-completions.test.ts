@@ -7,10 +7,10 @@ import { z } from 'zod';
 import { createTestTenant } from '../../test/server-auth.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { loadServerConfig } from '../config/index.ts';
+import { withTenant } from '../context/index.ts';
 import { defineAgent } from '../core/index.ts';
 import { createProvider, type Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
-import { withTenant } from '../tenancy/index.ts';
 import { defineTool } from '../tools/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 

@@ -4,15 +4,10 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Bus, createBus } from '../bus/index.ts';
+import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent, type Runtime } from '../core/index.ts';
 import { type AgentStateStore, createStateStore } from '../state/index.ts';
-import {
-  type ApiKeyRecord,
-  Authenticator,
-  issueApiKey,
-  MemoryTenantRegistry,
-  withTenant,
-} from '../tenancy/index.ts';
+import { type ApiKeyRecord, Authenticator, issueApiKey, MemoryTenantRegistry } from '../tenancy/index.ts';
 import { AgentfleetServer } from './http-server.ts';
 
 /** A registry whose key lookups wait until `release()`: auth that awaits slow I/O. */

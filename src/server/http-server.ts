@@ -3,19 +3,21 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
-import type { Runtime } from '../core/index.ts';
-import type { KnowledgeBase } from '../knowledge/index.ts';
-import type { Metrics } from '../observability/metrics/index.ts';
 import {
   contextFromTraceparent,
   dropNewTrace,
   inSpan,
+  runInTenant,
   runUnsampled,
   SpanKind,
+  type TenantContext,
   tracingEnabled,
-} from '../observability/trace-hooks.ts';
+} from '../context/index.ts';
+import type { Runtime } from '../core/index.ts';
+import type { KnowledgeBase } from '../knowledge/index.ts';
+import type { Metrics } from '../observability/metrics/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
-import { runInTenant, type TenantContext, type TenantDeletion } from '../tenancy/index.ts';
+import type { TenantDeletion } from '../tenancy/index.ts';
 import { answerClientError } from './client-error.ts';
 import type { EventStreamOptions } from './event-stream.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';

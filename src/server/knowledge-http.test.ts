@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createTestTenant, TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createLogger } from '../context/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 
 let app: RunningServer;

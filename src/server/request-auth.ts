@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
+import { type TenantContext, tenantContext } from '../context/index.ts';
 import {
   type Authenticator,
   ForbiddenError,
   type Principal,
-  type TenantContext,
   type TenantQuotaGate,
-  tenantContext,
 } from '../tenancy/index.ts';
 import type { RouteAccess } from './router.ts';
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { rejectsWithCode } from '../../test/helpers.ts';
 import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createLogger } from '../context/index.ts';
 import { ResiliencePolicy } from '../resilience/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { createTestTenant, TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
+import { currentTenantId, withTenant } from '../context/index.ts';
 import { defineAgent } from '../core/index.ts';
-import { currentTenantId, withTenant } from '../tenancy/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 
 const ADMIN = `Bearer ${TEST_ADMIN_KEY}`;

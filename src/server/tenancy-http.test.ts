@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
+import { currentTenantId } from '../context/index.ts';
 import { defineAgent } from '../core/index.ts';
-import { currentTenantId } from '../tenancy/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 
 const ADMIN = `Bearer ${TEST_ADMIN_KEY}`;

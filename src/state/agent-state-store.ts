@@ -1,12 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Bus, Envelope, Subscription } from '../bus/index.ts';
-import {
-  currentTenantId,
-  runInTenant,
-  tenantContext,
-  withoutTenant,
-  withTenant,
-} from '../tenancy/context.ts';
+import { currentTenantId, runInTenant, tenantContext, withoutTenant, withTenant } from '../context/index.ts';
 import { type AgentRecord, assertAgentId } from './agent-record.ts';
 import { AgentRegistry, ALL_TENANTS } from './agent-registry.ts';
 import { StateLimitError, StateStoreClosedError } from './errors.ts';

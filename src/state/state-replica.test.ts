@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rejectsWithCode, seededRandom } from '../../test/helpers.ts';
 import { createBus, MemoryTransport, type OutgoingMessage } from '../bus/index.ts';
-import { withTenant } from '../tenancy/context.ts';
+import { withTenant } from '../context/index.ts';
 import { type AgentStateStore, createStateStore } from './agent-state-store.ts';
 import { createStateReplica, StateReplica } from './state-replica.ts';
 import { SNAPSHOTS_TOPIC, type StateSnapshotPage } from './state-types.ts';

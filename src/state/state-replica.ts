@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { Bus, Envelope, Subscription } from '../bus/index.ts';
+import { currentTenantId } from '../context/index.ts';
 import { parseOptions } from '../errors/index.ts';
-import { currentTenantId } from '../tenancy/context.ts';
 import { StateInvalidError } from './errors.ts';
 import { ReplicaViews } from './replica-views.ts';
 import {

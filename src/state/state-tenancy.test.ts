@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createBus } from '../bus/index.ts';
-import { currentTenantId, withTenant } from '../tenancy/context.ts';
+import { currentTenantId, withTenant } from '../context/index.ts';
 import { createStateStore } from './agent-state-store.ts';
 import type { StateDelta, StateExpiredEvent, StateSnapshotReply } from './state-types.ts';
 

@@ -1,5 +1,5 @@
+import { type TenantContext, tenantContext } from '../context/index.ts';
 import { apiKeyId, apiKeyMatches, bearerToken, hashApiKey } from './api-keys.ts';
-import { type TenantContext, tenantContext } from './context.ts';
 import { ForbiddenError, UnauthenticatedError } from './errors.ts';
 import type { TenantQuotaGate } from './quota-gate.ts';
 import type { ApiKeyRecord, TenantRecord, TenantRegistry } from './registry.ts';

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { throwsWithCode } from '../../test/helpers.ts';
+import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { QuotaExceededError, TenantQuotaGate, withTenant } from './index.ts';
+import { QuotaExceededError, TenantQuotaGate } from './index.ts';
 
 const echo = defineAgent({ name: 'echo', decide: (x: unknown) => x });
 

@@ -8,19 +8,6 @@ export {
 } from './api-keys.ts';
 export { Authenticator, type AuthenticatorOptions, type Principal } from './authenticator.ts';
 export {
-  currentTenant,
-  currentTenantId,
-  InvalidTenantIdError,
-  requireTenant,
-  runInTenant,
-  TENANT_ID_PATTERN,
-  type TenantContext,
-  TenantRequiredError,
-  tenantContext,
-  withoutTenant,
-  withTenant,
-} from './context.ts';
-export {
   ApiKeyNotFoundError,
   ForbiddenError,
   QuotaExceededError,

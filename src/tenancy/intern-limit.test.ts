@@ -3,8 +3,9 @@
 // name itself when creating one, and tenant deletion (which listed them) left them behind.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { currentTenant, tenantContext, withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { currentTenant, TenantDeletion, tenantContext, withTenant } from './index.ts';
+import { TenantDeletion } from './index.ts';
 
 describe('tenant contexts past 100,000 ids', () => {
   it('a tenant created after the first 100,000 still lists, names and deletes its agents', async () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TENANT_ID_PATTERN } from './context.ts';
+import { TENANT_ID_PATTERN } from '../context/index.ts';
 
 /** Limits on one tenant. Absent fields are unlimited. */
 export interface TenantQuotas {

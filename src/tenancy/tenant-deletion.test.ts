@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rejectsWithCode } from '../../test/helpers.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
+import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
 import { createProvider, type Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
@@ -15,7 +16,6 @@ import {
   TenantDeletion,
   TenantDeletionError,
   TenantQuotaGate,
-  withTenant,
 } from './index.ts';
 
 describe('TenantDeletion', () => {

@@ -1,5 +1,5 @@
+import { InvalidTenantIdError, TENANT_ID_PATTERN } from '../context/index.ts';
 import { AbortedError } from '../errors/index.ts';
-import { InvalidTenantIdError, TENANT_ID_PATTERN } from './context.ts';
 import { TenantDeletionError, TenantNotFoundError } from './errors.ts';
 import type { TenantRegistry } from './registry.ts';
 

@@ -1,7 +1,13 @@
+import {
+  inSpan,
+  recordFailure,
+  SpanKind,
+  type ToolCallEvent,
+  toolCallChannel,
+  tracingEnabled,
+} from '../context/index.ts';
 import { AbortedError, AgentfleetError, formatIssues, InvalidOptionsError } from '../errors/index.ts';
 import type { ToolCall, ToolMessage, ToolSpec } from '../llm/index.ts';
-import { type ToolCallEvent, toolCallChannel } from '../observability/events.ts';
-import { inSpan, recordFailure, SpanKind, tracingEnabled } from '../observability/trace-hooks.ts';
 import type { Tool } from './define.ts';
 
 /** Why a call failed; the model gets it as the tool's answer and can recover. */

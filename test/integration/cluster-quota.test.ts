@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { loadServerConfig } from '../../src/config/index.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { createLogger } from '../../src/context/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
 import { issueApiKey } from '../../src/tenancy/index.ts';
 import { type OwnRedis, redisBinarySkipReason, startOwnRedis } from '../flaky/redis-server.ts';

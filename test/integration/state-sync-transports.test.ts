@@ -6,8 +6,8 @@ import { describe, it } from 'node:test';
 import { type Bus, createBus, type Envelope, type Transport } from '../../src/bus/index.ts';
 import { mqttTransport } from '../../src/bus/transports/mqtt.ts';
 import { natsTransport } from '../../src/bus/transports/nats.ts';
+import { withTenant } from '../../src/context/index.ts';
 import { createStateReplica, createStateStore, type StateDelta } from '../../src/state/index.ts';
-import { withTenant } from '../../src/tenancy/index.ts';
 import { eventually } from '../helpers.ts';
 import { MQTT_URL, NATS_URL, serverSkipReason } from './servers.ts';
 

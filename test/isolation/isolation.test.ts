@@ -9,9 +9,10 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Envelope } from '../../src/bus/index.ts';
 import { loadServerConfig } from '../../src/config/index.ts';
+import { currentTenantId, withoutTenant, withTenant } from '../../src/context/index.ts';
 import { defineAgent } from '../../src/core/index.ts';
 import { type RunningServer, startServer } from '../../src/server/index.ts';
-import { currentTenantId, issueApiKey, withoutTenant, withTenant } from '../../src/tenancy/index.ts';
+import { issueApiKey } from '../../src/tenancy/index.ts';
 import { seededRandom } from '../helpers.ts';
 import { TEST_ADMIN_KEY } from '../server-auth.ts';
 

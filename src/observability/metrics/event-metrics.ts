@@ -10,7 +10,7 @@ import {
   resilienceChannel,
   type ToolCallEvent,
   toolCallChannel,
-} from '../events.ts';
+} from '../../context/index.ts';
 import { LabelCap } from './label-cap.ts';
 import { CounterFamily, HistogramFamily } from './series-family.ts';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.ts';
+import { TENANT_ID_PATTERN } from '../../context/index.ts';
 import type { Runtime } from '../../core/index.ts';
-import { TENANT_ID_PATTERN } from '../../tenancy/context.ts';
 
 /** Options for `createMetrics()`. */
 export interface MetricsOptions {

@@ -3,8 +3,8 @@ import { afterEach, describe, it } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
 import { eventually, liveResources, throwsWithCode } from '../../../test/helpers.ts';
 import { type Bus, createBus } from '../../bus/index.ts';
+import { agentStepChannel, modelCallChannel, toolCallChannel } from '../../context/index.ts';
 import { createRuntime, defineAgent, type Runtime } from '../../core/index.ts';
-import { agentStepChannel, modelCallChannel, toolCallChannel } from '../events.ts';
 import { createMetrics, type Metrics } from './index.ts';
 
 interface Sample {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { currentTenantId } from '../../context/index.ts';
 import { AGENT_STATES, type Runtime } from '../../core/index.ts';
-import { currentTenantId } from '../../tenancy/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
 import { EventStream, type EventStreamOptions } from '../event-stream.ts';

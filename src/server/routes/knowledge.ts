@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { requireTenant } from '../../context/index.ts';
 import type { KnowledgeBase } from '../../knowledge/index.ts';
-import { requireTenant } from '../../tenancy/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Bus, Envelope } from '../../bus/index.ts';
+import { currentTenantId } from '../../context/index.ts';
 import type { Runtime } from '../../core/index.ts';
 import { type AgentStateStore, deltaTopic, expiredTopic } from '../../state/index.ts';
-import { currentTenantId } from '../../tenancy/index.ts';
 import { agentId } from '../agent-id.ts';
 import { EventStream, type EventStreamOptions } from '../event-stream.ts';
 import { HttpError, sendJson } from '../http-errors.ts';

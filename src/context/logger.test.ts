@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { context, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
-import { withTenant } from '../tenancy/index.ts';
+import { setupTracing, type TracingHandle } from '../observability/index.ts';
 import { createLogger } from './logger.ts';
-import { setupTracing, type TracingHandle } from './tracing-setup.ts';
+import { withTenant } from './tenant-context.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];

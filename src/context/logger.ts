@@ -1,6 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
-import { currentTenantId } from '../tenancy/context.ts';
+import { currentTenantId } from './tenant-context.ts';
 
 /** Field paths whose values never reach a log line: keys, tokens, passwords. */
 export const REDACTED_PATHS: readonly string[] = [

@@ -12,7 +12,7 @@ import {
   tenantContext,
   withoutTenant,
   withTenant,
-} from './context.ts';
+} from './tenant-context.ts';
 
 describe('tenant context', () => {
   it('is undefined outside, set inside, and restored after withTenant', () => {
