@@ -37,7 +37,7 @@ export {
 // Channels: Go-style buffered channels and select.
 export { Channel, ChannelClosedError, DONE, select, trySelect } from './channel/index.ts';
 // The tenant an operation runs for.
-export { currentTenantId, type TenantContext, withTenant } from './context/index.ts';
+export { currentTenantId, requireTenant, type TenantContext, withTenant } from './context/index.ts';
 export {
   Agent,
   type AgentContext,
@@ -102,4 +102,12 @@ export { type Decision, type Rule, rules, rulesFromJSON } from './rules/index.ts
 // Per-agent state with context-aware deltas and TTLs.
 export { AgentStateStore, createStateStore } from './state/index.ts';
 // Tools: zod-typed functions a model can call, and MCP servers as tool sources.
-export { defineTool, mcpTools, type Tool, type ToolContext, type ToolDefinition } from './tools/index.ts';
+export {
+  defineTool,
+  mcpTools,
+  type Tool,
+  type ToolContext,
+  type ToolDefinition,
+  ToolRunner,
+  type ToolRunnerOptions,
+} from './tools/index.ts';
