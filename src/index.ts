@@ -1,22 +1,113 @@
 /**
  * Agentfleet: a runtime for running very many AI agents at once on Node.js.
- * This file is the package's public surface; each capability's own index.ts is re-exported here.
+ *
+ * The root export is what a library user needs: define agents and tools, run them, talk to
+ * them over channels and the bus, and catch typed errors. Everything else is a subpath, so
+ * importing the root loads no server, exporter or database client (test/root-import.test.ts):
+ * `agentfleet/server` (the HTTP server and `serve`), `agentfleet/nats` and `agentfleet/mqtt`
+ * (bus transports), `agentfleet/postgres` (the tenant registry on PostgreSQL) and
+ * `agentfleet/testing` (the contract suites a third-party adapter runs).
  */
-export * from './agents/index.ts';
-export * from './bus/index.ts';
-export * from './channel/index.ts';
-export * from './config/index.ts';
-export * from './context/index.ts';
-export * from './core/index.ts';
-export * from './errors/index.ts';
-export * from './knowledge/index.ts';
-export * from './llm/index.ts';
-export * from './llm-agent/index.ts';
-export * from './observability/index.ts';
-export * from './pool/index.ts';
-export * from './resilience/index.ts';
-export * from './rules/index.ts';
-export * from './server/index.ts';
-export * from './state/index.ts';
-export * from './tenancy/index.ts';
-export * from './tools/index.ts';
+
+// The node: the lead adds `export { createNode, … } from './node/index.ts';` here.
+
+// Agents and the runtime that runs them.
+export { type ActResult, actAgent } from './agents/index.ts';
+// The bus: topics, pub/sub, queue groups, request/reply over a pluggable transport.
+export {
+  Bus,
+  BusClosedError,
+  type BusOptions,
+  createBus,
+  type Envelope,
+  type HandlerContext,
+  type IdempotencyStore,
+  MemoryHub,
+  type MessageHandler,
+  memoryTransport,
+  NoRespondersError,
+  type PublishOptions,
+  ReplyTimeoutError,
+  RequestFailedError,
+  type RequestOptions,
+  type SubscribeOptions,
+  Subscription,
+  type Transport,
+} from './bus/index.ts';
+// Channels: Go-style buffered channels and select.
+export { Channel, ChannelClosedError, DONE, select, trySelect } from './channel/index.ts';
+// The tenant an operation runs for.
+export { currentTenantId, requireTenant, type TenantContext, withTenant } from './context/index.ts';
+export {
+  Agent,
+  type AgentContext,
+  type AgentDefinition,
+  type AgentInfo,
+  AgentNotFoundError,
+  type AgentSpec,
+  type AgentState,
+  AgentStepFailedError,
+  type Cognition,
+  createRuntime,
+  defineAgent,
+  InvalidInputError,
+  MailboxFullError,
+  Runtime,
+  type RuntimeOptions,
+  type SendOptions,
+  type StepContext,
+} from './core/index.ts';
+// Errors: every error Agentfleet throws is an AgentfleetError with a stable `code`.
+export { AbortedError, AgentfleetError, InvalidOptionsError } from './errors/index.ts';
+// Knowledge: documents, embeddings and retrieval, and the cognition that answers from them.
+export {
+  type Embedder,
+  HashingEmbedder,
+  KnowledgeBase,
+  type KnowledgeBaseOptions,
+  type KnowledgeDocument,
+  knowledgeCognition,
+  type Passage,
+} from './knowledge/index.ts';
+// Models: one provider interface over OpenAI-compatible, Anthropic and DashScope APIs.
+export {
+  createEmbeddings,
+  createProvider,
+  LlmError,
+  type Message,
+  ModelRegistry,
+  type Provider,
+  type ProviderConfig,
+  type StreamEvent,
+} from './llm/index.ts';
+// The LLM cognition: a model loop with tools, knowledge and memory.
+export {
+  type AgentEvent,
+  ConversationMemory,
+  type LlmCognitionOptions,
+  llm,
+} from './llm-agent/index.ts';
+// Resilience: rate limits, circuit breakers, retries and fallback chains.
+export {
+  CircuitBreaker,
+  CircuitOpenError,
+  createRateLimiter,
+  fallbackChain,
+  RateLimitedError,
+  ResiliencePolicy,
+  withResilience,
+} from './resilience/index.ts';
+// Rules: the rule-engine cognition, in code or from JSON.
+export { type Decision, type Rule, rules, rulesFromJSON } from './rules/index.ts';
+// Per-agent state with context-aware deltas and TTLs.
+export { AgentStateStore, createStateStore } from './state/index.ts';
+// Tools: zod-typed functions a model can call, and MCP servers as tool sources.
+export {
+  defineTool,
+  mcpTools,
+  type Tool,
+  type ToolContext,
+  type ToolDefinition,
+  ToolRunner,
+  type ToolRunnerOptions,
+} from './tools/index.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { idempotencyStoreContract } from './idempotency.contract.ts';
+import { idempotencyStoreContract } from '../testing/index.ts';
 import { MemoryIdempotencyStore } from './idempotency.ts';
 import { MemoryHub, MemoryTransport } from './index.ts';
 

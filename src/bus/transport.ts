@@ -90,7 +90,7 @@ export interface IdempotencyStore {
 
 /**
  * The seam between the bus and a messaging system. The in-memory transport is the default;
- * NATS (with JetStream) and MQTT pass the same contract suite (`transport.contract.ts`).
+ * NATS (with JetStream) and MQTT pass the same contract suite (`transportContract` in `agentfleet/testing`).
  */
 export interface Transport {
   /** Short name for errors and stats (`memory`, `nats`, `mqtt`). */

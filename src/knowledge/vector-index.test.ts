@@ -1,5 +1,5 @@
+import { vectorIndexContract } from '../testing/index.ts';
 import { ExactIndex, HnswIndex } from './index.ts';
-import { vectorIndexContract } from './vector-index.contract.ts';
 
 vectorIndexContract('ExactIndex', {
   make: (d) => new ExactIndex(d, { initialCapacity: 2 }),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { throwsWithCode } from '../../test/helpers.ts';
-import { rateLimiterContract } from './rate-limiter.contract.ts';
+import { rateLimiterContract } from '../testing/index.ts';
 import { createRateLimiter } from './rate-limiter.ts';
 
 rateLimiterContract('memory', { open: (config) => createRateLimiter(config) });

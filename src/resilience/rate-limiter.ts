@@ -1,8 +1,8 @@
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisClientType } from 'redis';
 import { z } from 'zod';
 import { InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { RateLimitedError } from './errors.ts';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from './flexible.ts';
 import { RedisGuard } from './redis-guard.ts';
 import { LocalTokenBuckets, REDIS_TOKEN_BUCKET_SCRIPT } from './token-bucket.ts';
 

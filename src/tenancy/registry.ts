@@ -62,7 +62,7 @@ export type TenantPatch = z.input<typeof tenantPatchSchema>;
 /**
  * Where tenants and their hashed API keys live. `MemoryTenantRegistry` (optionally saved to
  * a JSON file) is the default; `PostgresTenantRegistry` (`agentfleet/postgres`) is the shared
- * one for a cluster. Both pass `registry.contract.ts`.
+ * one for a cluster. Both pass `tenantRegistryContract` (`agentfleet/testing`).
  */
 export interface TenantRegistry {
   /** `memory`, `file` or `postgres`. */

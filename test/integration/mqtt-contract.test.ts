@@ -1,6 +1,7 @@
 // The transport contract suite against a real MQTT broker (Mosquitto on 1883).
-import { transportContract } from '../../src/bus/transport.contract.ts';
+
 import { mqttTransport } from '../../src/bus/transports/mqtt.ts';
+import { transportContract } from '../../src/testing/index.ts';
 import { MQTT_URL, serverSkipReason } from './servers.ts';
 
 const skip = await serverSkipReason('Mosquitto', 1883);

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { transportContract } from '../../src/bus/transport.contract.ts';
 import { natsTransport } from '../../src/bus/transports/nats.ts';
+import { transportContract } from '../../src/testing/index.ts';
 import { NATS_URL, serverSkipReason } from './servers.ts';
 
 const skip = await serverSkipReason('NATS', 4222);

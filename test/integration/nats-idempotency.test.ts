@@ -1,9 +1,9 @@
 // The idempotency store contract suite against JetStream KV on a real NATS server.
 import { after, before } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { idempotencyStoreContract } from '../../src/bus/idempotency.contract.ts';
 import { type NatsTransport, natsTransport } from '../../src/bus/transports/nats.ts';
 import { bucketName } from '../../src/bus/transports/nats-idempotency.ts';
+import { idempotencyStoreContract } from '../../src/testing/index.ts';
 import { NATS_URL, serverSkipReason } from './servers.ts';
 
 const skip = await serverSkipReason('NATS', 4222);

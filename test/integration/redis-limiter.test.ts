@@ -10,7 +10,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createClient, type RedisClientType } from 'redis';
 import { createRateLimiter, type RateLimitConfig } from '../../src/resilience/index.ts';
-import { rateLimiterContract } from '../../src/resilience/rate-limiter.contract.ts';
+import { rateLimiterContract } from '../../src/testing/index.ts';
 import { type OwnRedis, redisBinarySkipReason, startOwnRedis } from '../flaky/redis-server.ts';
 import { eventually, rejectsWithCode } from '../helpers.ts';
 import { serverSkipReason } from './servers.ts';

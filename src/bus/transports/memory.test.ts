@@ -1,4 +1,4 @@
-import { transportContract } from '../transport.contract.ts';
+import { transportContract } from '../../testing/index.ts';
 import { MemoryHub, memoryTransport } from './memory.ts';
 
 const hub = new MemoryHub();

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { rejectsWithCode } from '../../../test/helpers.ts';
+import { tenantRegistryContract } from '../../testing/index.ts';
 import { issueApiKey } from '../issue-api-key.ts';
-import { tenantRegistryContract } from '../registry.contract.ts';
 import { MemoryTenantRegistry } from './memory.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'af-tenants-'));

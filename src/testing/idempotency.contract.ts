@@ -1,10 +1,11 @@
-// The behaviour every IdempotencyStore must show. Run by idempotency.test.ts (memory) and by
+// The behaviour every IdempotencyStore must show. Run by bus/idempotency.test.ts (memory) and by
 // test/integration/nats-idempotency.test.ts (JetStream KV).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { rejectsWithCode, sleep } from '../../test/helpers.ts';
-import type { IdempotencyStore } from './index.ts';
+import type { IdempotencyStore } from '../bus/index.ts';
+import { rejectsWithCode } from './assertions.ts';
+import { sleep } from './timing.ts';
 
 export interface IdempotencyContractOptions {
   /**
@@ -21,6 +22,12 @@ export interface IdempotencyContractOptions {
 /** Ids that are awkward on some backend: dots, spaces, wildcards, unicode, the longest a bus allows. */
 const AWKWARD_IDS = ['with.dots and spaces', 'ünïcödé/>*', '.', '_', '>', 'a'.repeat(200), 'Xw'];
 
+/**
+ * Registers, with `node:test`, the suite every `IdempotencyStore` (the bus's record of message
+ * ids already handled) must pass: ids known once added, kept apart however they are spelled,
+ * forgotten after the window, shared between stores opened under one name, and `close()`.
+ * @param name shown in the suite's title.
+ */
 export function idempotencyStoreContract(name: string, options: IdempotencyContractOptions): void {
   describe(`idempotency store contract: ${name}`, { skip: options.skip }, () => {
     const run = randomBytes(4).toString('hex');

@@ -1,11 +1,9 @@
-// The behaviour every tenant registry must show. Run by registries/memory.test.ts and by the
-// PostgreSQL integration test.
+// The behaviour every tenant registry must show. Run by tenancy/registries/memory.test.ts and
+// by the PostgreSQL integration test.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { rejectsWithCode } from '../../test/helpers.ts';
-import { apiKeyMatches } from './api-keys.ts';
-import { issueApiKey } from './issue-api-key.ts';
-import type { TenantRegistry } from './registry.ts';
+import { apiKeyMatches, issueApiKey, type TenantRegistry } from '../tenancy/index.ts';
+import { rejectsWithCode } from './assertions.ts';
 
 export interface RegistryContractOptions {
   /** A new, empty registry. */
@@ -13,6 +11,12 @@ export interface RegistryContractOptions {
   skip?: string | undefined;
 }
 
+/**
+ * Registers, with `node:test`, the suite every `TenantRegistry` must pass: tenants created,
+ * listed in id order, updated and deleted; duplicates, unknown tenants and bad input refused
+ * with typed errors; API keys issued, found by id, revoked and deleted with their tenant.
+ * @param name shown in the suite's title.
+ */
 export function tenantRegistryContract(name: string, options: RegistryContractOptions): void {
   describe(`tenant registry contract: ${name}`, { skip: options.skip }, () => {
     const opened: TenantRegistry[] = [];

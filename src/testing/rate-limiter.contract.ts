@@ -1,10 +1,11 @@
-// The behaviour every rate limiter must show, for both kinds (fixed window, token bucket).
-// Run in memory by rate-limiter.test.ts and on Redis by test/integration/redis-limiter.test.ts.
+// The behaviour every rate limiter must show, for both kinds (fixed window, token bucket). Run in
+// memory by resilience/rate-limiter.test.ts and on Redis by test/integration/redis-limiter.test.ts.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { rejectsWithCode, sleep } from '../../test/helpers.ts';
-import type { RateLimitConfig, RateLimiter } from './rate-limiter.ts';
+import type { RateLimitConfig, RateLimiter } from '../resilience/index.ts';
+import { rejectsWithCode } from './assertions.ts';
+import { sleep } from './timing.ts';
 
 export interface RateLimiterContractOptions {
   /** A new limiter for `config` whose keys no other limiter shares. */
@@ -25,6 +26,13 @@ const CONFIGS: Array<[string, RateLimitConfig, number]> = [
 const consume = (limiter: RateLimiter, key: string, points?: number) =>
   (async () => limiter.consume(key, points))();
 
+/**
+ * Registers, with `node:test`, the suite every `RateLimiter` must pass, for a fixed window and
+ * a token bucket: the limit allowed then refused with `RATE_LIMITED` and a retry time, keys
+ * independent, `delete(key)`, points, and room again after the window. Takes a few seconds
+ * (the windows are whole seconds, as Redis keeps them).
+ * @param name shown in the suite's title.
+ */
 export function rateLimiterContract(name: string, options: RateLimiterContractOptions): void {
   describe(`rate limiter contract: ${name}`, { skip: options.skip }, () => {
     for (const [kind, config, refillMs] of CONFIGS) {

@@ -1,12 +1,8 @@
 // The behaviour every transport must show through the Bus. Run by
-// transports/memory.test.ts and by the NATS and MQTT integration tests.
+// bus/transports/memory.test.ts and by the NATS and MQTT integration tests.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { eventually, rejectsWithCode, sleep } from '../../test/helpers.ts';
-import { Channel } from '../channel/index.ts';
-import { withTenant } from '../context/index.ts';
-import { AgentfleetError } from '../errors/index.ts';
 import {
   type Bus,
   createBus,
@@ -14,9 +10,14 @@ import {
   type Envelope,
   nextMessageId,
   type Transport,
-} from './index.ts';
+} from '../bus/index.ts';
+import { Channel } from '../channel/index.ts';
+import { withTenant } from '../context/index.ts';
+import { AgentfleetError } from '../errors/index.ts';
+import { rejectsWithCode } from './assertions.ts';
+import { eventually, sleep } from './timing.ts';
 
-export interface ContractOptions {
+export interface TransportContractOptions {
   /** A new transport; transports made by one call of the suite reach each other. */
   connect: () => Promise<Transport>;
   /** True for transports that carry bytes (the dead-letter and codec tests apply). */
@@ -51,7 +52,17 @@ async function barrier(receivers: Bus[], publisher: Bus, topic: string): Promise
   await Promise.all(subs.map((s) => s.close()));
 }
 
-export function transportContract(name: string, options: ContractOptions): void {
+/**
+ * Registers, with `node:test`, the suite every bus transport must pass, driven through a
+ * `Bus`: the envelope (id, tenant, traceparent, headers), `*` and `>` wildcards, per-publisher
+ * order, queue groups (shared by tenants too), request/reply with typed errors, no responders,
+ * timeouts and abort, channels and async iterators, throwing handlers, bad topics, and
+ * `close()`; with `wire`, dead letters, size limits and mixed codecs; with `durablePrefix`,
+ * redelivery, per-tenant durable consumers and dedupe. Call it at the top level of a test file:
+ * `transportContract('my transport', { connect: () => myTransport(), wire: true })`.
+ * @param name shown in the suite's title.
+ */
+export function transportContract(name: string, options: TransportContractOptions): void {
   describe(`transport contract: ${name}`, { skip: options.skip }, () => {
     const buses: Bus[] = [];
     const prefix = `c${randomBytes(4).toString('hex')}`;

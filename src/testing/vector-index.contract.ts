@@ -1,9 +1,10 @@
-// The behaviour every VectorIndex must show. Run by vector-index.test.ts for ExactIndex and
-// HnswIndex (built and restored from a saved graph); a third-party index can run it too.
+// The behaviour every VectorIndex must show. Run by knowledge/vector-index.test.ts for ExactIndex
+// and HnswIndex (built and restored from a saved graph); a third-party index can run it too.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { seededRandom, throwsWithCode } from '../../test/helpers.ts';
-import type { VectorHit, VectorIndex, VectorMetadata } from './vector-index.ts';
+import type { VectorHit, VectorIndex, VectorMetadata } from '../knowledge/index.ts';
+import { throwsWithCode } from './assertions.ts';
+import { seededRandom } from './seeded-random.ts';
 
 export interface VectorIndexContractOptions {
   /** A new, empty index of `dimensions`. */
@@ -50,6 +51,13 @@ class Model {
   }
 }
 
+/**
+ * Registers, with `node:test`, the suite every `VectorIndex` must pass: upsert (replacing a
+ * known id), delete and search checked against a float64 brute force (exactly, or to at least
+ * the given recall@10), metadata filters, `VECTOR_INVALID` for a wrong length or a non-finite
+ * value, and `close()`. Deterministic: the vectors come from a seeded PRNG.
+ * @param name shown in the suite's title.
+ */
 export function vectorIndexContract(name: string, options: VectorIndexContractOptions): void {
   describe(`vector index contract: ${name}`, { skip: options.skip }, () => {
     const made: VectorIndex[] = [];

@@ -1,0 +1,18 @@
+/**
+ * `agentfleet/testing`: the contract suites every adapter passes (the in-memory defaults and
+ * the NATS, MQTT, Redis and PostgreSQL engines run them in this repository), exported so a
+ * third party can test their own transport, store, registry, index or limiter the same way.
+ * Each suite registers its tests with `node:test` when called at the top level of a test file:
+ *
+ * ```ts
+ * import { transportContract } from 'agentfleet/testing';
+ * transportContract('my transport', { connect: async () => new MyTransport(), wire: true });
+ * ```
+ * and `node --test` runs them.
+ */
+export { type CodedError, rejectsWithCode, throwsWithCode } from './assertions.ts';
+export { type IdempotencyContractOptions, idempotencyStoreContract } from './idempotency.contract.ts';
+export { type RateLimiterContractOptions, rateLimiterContract } from './rate-limiter.contract.ts';
+export { type RegistryContractOptions, tenantRegistryContract } from './registry.contract.ts';
+export { type TransportContractOptions, transportContract } from './transport.contract.ts';
+export { type VectorIndexContractOptions, vectorIndexContract } from './vector-index.contract.ts';
