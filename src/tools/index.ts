@@ -1,4 +1,19 @@
-export { defineTool, jsonSchemaOf, type Tool, type ToolContext, type ToolDefinition } from './define.ts';
+export {
+  checkToolName,
+  checkToolTimeout,
+  defineTool,
+  jsonSchemaOf,
+  type Tool,
+  type ToolContext,
+  type ToolDefinition,
+} from './define.ts';
+export {
+  type JsonObject,
+  type JsonSchema,
+  type JsonSchemaTool,
+  type JsonSchemaToolDefinition,
+  jsonSchemaTool,
+} from './json-schema-tool.ts';
 export { type McpServer, type McpToolSource, type McpToolsOptions, mcpTools } from './mcp.ts';
 export {
   type ToolErrorCode,
