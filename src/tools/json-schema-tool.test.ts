@@ -19,6 +19,7 @@ describe('jsonSchemaTool', () => {
     additionalProperties: false,
     // what zod's JSON Schema import cannot take
     if: { properties: { kind: { const: 'hotel' } } },
+    // biome-ignore lint/suspicious/noThenProperty: a JSON Schema keyword, not a thenable
     then: { required: ['room'] },
     dependentRequired: { room: ['nights'] },
   };

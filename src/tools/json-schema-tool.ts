@@ -64,7 +64,7 @@ function validatorFor(name: string, schema: JsonSchema): ValidateFunction {
 
 /** Ajv's errors as zod issues, so the runner reports them like any other bad arguments. */
 function issueOf(error: ErrorObject): { path: string[]; message: string } {
-  const path = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map(unescape);
+  const path = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map(unescapePointer);
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'required' && typeof params.missingProperty === 'string') {
     return { path: [...path, params.missingProperty], message: 'is required' };
@@ -75,7 +75,7 @@ function issueOf(error: ErrorObject): { path: string[]; message: string } {
   return { path, message: error.message ?? `fails ${error.keyword}` };
 }
 
-function unescape(segment: string): string {
+function unescapePointer(segment: string): string {
   return segment.replaceAll('~1', '/').replaceAll('~0', '~');
 }
 
