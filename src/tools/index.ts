@@ -8,6 +8,13 @@ export {
   type ToolDefinition,
 } from './define.ts';
 export {
+  AgentMessageError,
+  type AgentMessageErrorCode,
+  HttpToolError,
+  type HttpToolErrorCode,
+} from './errors.ts';
+export { type HttpToolOptions, type HttpToolResult, httpTool } from './http-tool.ts';
+export {
   type JsonObject,
   type JsonSchema,
   type JsonSchemaTool,
