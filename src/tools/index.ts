@@ -21,6 +21,13 @@ export {
   type JsonSchemaToolDefinition,
   jsonSchemaTool,
 } from './json-schema-tool.ts';
+export {
+  type KnowledgeSearchResult,
+  type KnowledgeSearchToolOptions,
+  knowledgeSearchTool,
+  type SearchableKnowledge,
+  type SearchPassage,
+} from './knowledge-search-tool.ts';
 export { type McpServer, type McpToolSource, type McpToolsOptions, mcpTools } from './mcp.ts';
 export {
   type ToolErrorCode,
