@@ -22,7 +22,7 @@ describe('knowledgeSearchTool', () => {
       const [globex] = await withTenant('globex', () => runner.run([search('refunds')]));
       const [nobody] = await withTenant('initech', () => runner.run([search('refunds')]));
       const passages = (outcome: typeof acme) =>
-        (outcome?.value as { passages: { id: string; text: string }[] }).passages;
+        (outcome!.value as { passages: { id: string; text: string }[] }).passages;
       assert.deepEqual(
         passages(acme).map((p) => [p.id, p.text]),
         [['refunds#0', 'Acme refunds take five working days.']],
