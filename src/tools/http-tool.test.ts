@@ -198,5 +198,16 @@ describe('httpTool', () => {
       () => httpTool({ name: 't', description: '', inputSchema, url: `${base}/{host}`, maxResponseBytes: 0 }),
       'INVALID_OPTIONS',
     );
+    throwsWithCode(
+      () =>
+        httpTool({
+          name: 't',
+          description: '',
+          inputSchema,
+          url: `${base}/{host}`,
+          headers: { 'bad name': 'x' },
+        }),
+      'INVALID_OPTIONS',
+    );
   });
 });

@@ -61,7 +61,12 @@ export function httpTool(options: HttpToolOptions): Tool<z.ZodType, HttpToolResu
   if (!Number.isInteger(maxBytes) || maxBytes < 1) {
     throw new InvalidOptionsError(`httpTool ${options.name}: maxResponseBytes must be a positive integer.`);
   }
-  const headers = new Headers(options.headers ?? {}); // throws on a malformed header
+  let headers: Headers;
+  try {
+    headers = new Headers(options.headers ?? {});
+  } catch (error) {
+    throw new InvalidOptionsError(`httpTool ${options.name}: bad headers: ${(error as Error).message}`);
+  }
   const template = String(options.url);
   const placeholders = [...template.matchAll(PLACEHOLDER)].map((m) => m[1] as string);
   const first = template.indexOf('{');

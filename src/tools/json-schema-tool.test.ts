@@ -53,6 +53,30 @@ describe('jsonSchemaTool', () => {
     assert.match(conditional?.error?.message ?? '', /room: is required/);
   });
 
+  it('tools may share an $id and a $ref inside their schema; each keeps its own rules', async () => {
+    const make = (name: string, type: string) =>
+      jsonSchemaTool({
+        name,
+        description: '',
+        inputSchema: {
+          $id: 'https://example.invalid/args',
+          type: 'object',
+          properties: { v: { $ref: '#/$defs/v' } },
+          $defs: { v: { type } },
+        },
+        execute: (args) => args.v,
+      });
+    const runner = new ToolRunner([make('num', 'number'), make('str', 'string')]);
+    const outcomes = await runner.run([
+      { id: '1', name: 'num', arguments: '{"v":1}' },
+      { id: '2', name: 'str', arguments: '{"v":1}' },
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.error?.code),
+      [undefined, 'TOOL_ARGUMENTS_INVALID'],
+    );
+  });
+
   it('rejects bad definitions with INVALID_OPTIONS', () => {
     const execute = () => 1;
     throwsWithCode(

@@ -41,15 +41,30 @@ const AJV_OPTIONS: Options = {
   logger: false,
 };
 
+/** One validator per draft, made on first use; `ajv-formats` adds the standard formats. */
+const validators = new Map<string, Ajv>();
+
+function ajvFor(draft: '07' | '2019-09' | '2020-12'): Ajv {
+  let ajv = validators.get(draft);
+  if (ajv === undefined) {
+    ajv = (
+      draft === '2020-12'
+        ? new Ajv2020(AJV_OPTIONS)
+        : draft === '2019-09'
+          ? new Ajv2019(AJV_OPTIONS)
+          : new Ajv(AJV_OPTIONS)
+    ) as Ajv;
+    addFormats(ajv);
+    validators.set(draft, ajv);
+  }
+  return ajv;
+}
+
 function validatorFor(name: string, schema: JsonSchema): ValidateFunction {
-  const draft = typeof schema.$schema === 'string' ? schema.$schema : '';
-  // One validator instance per tool: a shared one would cache every tenant's schema forever.
-  const ajv = draft.includes('2020-12')
-    ? new Ajv2020(AJV_OPTIONS)
-    : draft.includes('2019-09')
-      ? new Ajv2019(AJV_OPTIONS)
-      : new Ajv(AJV_OPTIONS);
-  addFormats(ajv as Ajv);
+  const declared = typeof schema.$schema === 'string' ? schema.$schema : '';
+  const ajv = ajvFor(
+    declared.includes('2020-12') ? '2020-12' : declared.includes('2019-09') ? '2019-09' : '07',
+  );
   try {
     return ajv.compile(schema);
   } catch (error) {
@@ -59,6 +74,10 @@ function validatorFor(name: string, schema: JsonSchema): ValidateFunction {
         cause: error,
       },
     );
+  } finally {
+    // The compiled function stands alone: drop the schema from ajv's cache (and its `$id`), so
+    // tenants' tools are not kept forever and two tools may share an `$id`.
+    ajv.removeSchema(schema);
   }
 }
 
