@@ -12,6 +12,7 @@ export * from './errors/index.ts';
 export * from './knowledge/index.ts';
 export * from './llm/index.ts';
 export * from './llm-agent/index.ts';
+export * from './models/index.ts';
 export * from './observability/index.ts';
 export * from './pool/index.ts';
 export * from './resilience/index.ts';

@@ -2,21 +2,9 @@ import type { z } from 'zod';
 import { currentTenantId } from '../context/index.ts';
 import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
-import type {
-  GenerateRequest,
-  Message,
-  ModelRegistry,
-  Provider,
-  ResponseFormat,
-  ToolCall,
-  Usage,
-} from '../llm/index.ts';
-import {
-  parseResiliencePolicy,
-  ResiliencePolicy,
-  type ResiliencePolicyConfig,
-  streamThrough,
-} from '../resilience/index.ts';
+import type { GenerateRequest, Message, Provider, ResponseFormat, ToolCall, Usage } from '../llm/index.ts';
+import { type ModelRegistry, streamThrough } from '../models/index.ts';
+import { parseResiliencePolicy, ResiliencePolicy, type ResiliencePolicyConfig } from '../resilience/index.ts';
 import {
   jsonSchemaOf,
   type Tool,

@@ -26,12 +26,5 @@ export {
   type RateLimiter,
   type RateLimiterOptions,
 } from './rate-limiter.ts';
-export {
-  type FallbackChainOptions,
-  type FallbackStep,
-  fallbackChain,
-  streamThrough,
-  withResilience,
-} from './resilient-provider.ts';
 export { isRetryableByDefault, type RetryInfo, type RetryOptions, RetryPolicy } from './retry.ts';
 export { withTimeout } from './timeout.ts';

@@ -15,7 +15,7 @@ import {
 } from '../context/index.ts';
 import type { Runtime } from '../core/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
-import type { Metrics } from '../observability/metrics/index.ts';
+import type { Metrics } from '../observability/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import type { TenantDeletion } from '../tenancy/index.ts';
 import { answerClientError } from './client-error.ts';
