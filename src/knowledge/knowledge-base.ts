@@ -9,6 +9,7 @@ import {
   InvalidOptionsError,
   parseOptions,
 } from '../errors/index.ts';
+import type { Embedder } from '../llm/index.ts';
 import { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
 import {
   DocumentLog,
@@ -19,7 +20,7 @@ import {
   type StoredRecord,
   type StoredVectors,
 } from './document-log.ts';
-import { type Embedder, HashingEmbedder } from './embedder.ts';
+import { HashingEmbedder } from './embedder.ts';
 import { checkVector, ExactIndex } from './exact-index.ts';
 import { HnswGraphStore } from './hnsw-graph-file.ts';
 import { HnswIndex } from './hnsw-index.ts';
