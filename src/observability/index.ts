@@ -1,3 +1,4 @@
+export { type EventLoopDelay, EventLoopMonitor } from './event-loop-monitor.ts';
 export {
   createMetrics,
   LabelCap,
