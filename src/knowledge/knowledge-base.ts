@@ -21,6 +21,7 @@ import {
   type StoredVectors,
 } from './document-log.ts';
 import { HashingEmbedder } from './embedder.ts';
+import type { KnowledgeErrorCode } from './error-codes.ts';
 import { checkVector, ExactIndex } from './exact-index.ts';
 import { HnswGraphStore } from './hnsw-graph-file.ts';
 import { HnswIndex } from './hnsw-index.ts';
@@ -29,7 +30,7 @@ import { KnowledgeQuotaExceededError, TenantUsage } from './tenant-usage.ts';
 import type { VectorIndex } from './vector-index.ts';
 
 /** A document or query the knowledge base cannot take (empty, too large, bad ids). */
-export class KnowledgeInvalidError extends AgentfleetError {
+export class KnowledgeInvalidError extends AgentfleetError<KnowledgeErrorCode> {
   constructor(problems: string[]) {
     super('KNOWLEDGE_INVALID', `Invalid knowledge input: ${problems.join('; ')}`, { details: { problems } });
   }

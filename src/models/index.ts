@@ -1,4 +1,5 @@
 export { createProvider, type ProviderConfig } from './create-provider.ts';
+export type { ModelsErrorCode } from './error-codes.ts';
 export {
   type FallbackChainOptions,
   type FallbackProvider,

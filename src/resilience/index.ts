@@ -4,6 +4,7 @@ export {
   type CircuitState,
   type CircuitStateChange,
 } from './circuit-breaker.ts';
+export type { ResilienceErrorCode } from './errors.ts';
 export {
   CallTimeoutError,
   CircuitOpenError,
