@@ -61,7 +61,6 @@ export {
 export { AbortedError, AgentfleetError, InvalidOptionsError } from './errors/index.ts';
 // Knowledge: documents, embeddings and retrieval, and the cognition that answers from them.
 export {
-  type Embedder,
   HashingEmbedder,
   KnowledgeBase,
   type KnowledgeBaseOptions,
@@ -72,12 +71,10 @@ export {
 // Models: one provider interface over OpenAI-compatible, Anthropic and DashScope APIs.
 export {
   createEmbeddings,
-  createProvider,
+  type Embedder,
   LlmError,
   type Message,
-  ModelRegistry,
   type Provider,
-  type ProviderConfig,
   type StreamEvent,
 } from './llm/index.ts';
 // The LLM cognition: a model loop with tools, knowledge and memory.
@@ -87,15 +84,21 @@ export {
   type LlmCognitionOptions,
   llm,
 } from './llm-agent/index.ts';
+// Models: providers by `provider/model` name, with resilience and fallback chains.
+export {
+  createProvider,
+  fallbackChain,
+  ModelRegistry,
+  type ProviderConfig,
+  withResilience,
+} from './models/index.ts';
 // Resilience: rate limits, circuit breakers, retries and fallback chains.
 export {
   CircuitBreaker,
   CircuitOpenError,
   createRateLimiter,
-  fallbackChain,
   RateLimitedError,
   ResiliencePolicy,
-  withResilience,
 } from './resilience/index.ts';
 // Rules: the rule-engine cognition, in code or from JSON.
 export { type Decision, type Rule, rules, rulesFromJSON } from './rules/index.ts';

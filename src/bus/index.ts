@@ -10,6 +10,7 @@ export type { BusOptions, PublishContext } from './bus-options.ts';
 export { type Codec, codecFor, jsonCodec, msgpackCodec } from './codec.ts';
 export type { DeadLetter, DeadLetterReason } from './dead-letter.ts';
 export { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
+export type { BusErrorCode } from './errors.ts';
 export {
   BusClosedError,
   InvalidTopicError,

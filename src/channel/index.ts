@@ -1,4 +1,5 @@
 export { Channel, type WaitOptions } from './channel.ts';
+export type { ChannelErrorCode } from './errors.ts';
 export { ChannelClosedError } from './errors.ts';
 export {
   type RecvCase,

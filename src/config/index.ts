@@ -1,3 +1,4 @@
+export type { ConfigErrorCode } from './error-codes.ts';
 export {
   ConfigInvalidError,
   loadServerConfig,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentfleetError, formatIssues } from '../errors/index.ts';
+import type { ConfigErrorCode } from './error-codes.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.preprocess(
@@ -112,7 +113,7 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
 const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */
-export class ConfigInvalidError extends AgentfleetError {
+export class ConfigInvalidError extends AgentfleetError<ConfigErrorCode> {
   constructor(problems: string[]) {
     super('CONFIG_INVALID', `Invalid server configuration: ${problems.join('; ')}`, {
       details: { problems },

@@ -14,6 +14,7 @@ export {
   type ToolCallEvent,
   toolCallChannel,
 } from './diagnostics.ts';
+export type { ContextErrorCode } from './error-codes.ts';
 export { createLogger, type LoggerOptions, REDACTED_PATHS } from './logger.ts';
 export {
   currentTenant,

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { AgentfleetError } from '../errors/index.ts';
+import type { ContextErrorCode } from './error-codes.ts';
 
 /** Who the current work is for. Set at the edge (HTTP auth, bus delivery, agent step). */
 export interface TenantContext {
@@ -11,7 +12,7 @@ export interface TenantContext {
 export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** Work that must run for a tenant ran outside any tenant context. */
-export class TenantRequiredError extends AgentfleetError {
+export class TenantRequiredError extends AgentfleetError<ContextErrorCode> {
   constructor(what?: string) {
     super(
       'TENANT_REQUIRED',
@@ -21,7 +22,7 @@ export class TenantRequiredError extends AgentfleetError {
 }
 
 /** A tenant id that is not 1–64 letters, digits, `_` or `-`. */
-export class InvalidTenantIdError extends AgentfleetError {
+export class InvalidTenantIdError extends AgentfleetError<ContextErrorCode> {
   constructor(id: unknown) {
     super(
       'INVALID_TENANT_ID',

@@ -2,7 +2,7 @@ import { AgentfleetError } from '../errors/index.ts';
 import type { AgentState } from './lifecycle.ts';
 
 /** No agent with this id exists in the runtime. */
-export class AgentNotFoundError extends AgentfleetError {
+export class AgentNotFoundError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string) {
     super('AGENT_NOT_FOUND', `No agent with id "${agentId}". List agents to see the ids that exist.`, {
       details: { agentId },
@@ -11,7 +11,7 @@ export class AgentNotFoundError extends AgentfleetError {
 }
 
 /** The agent exists but is not running, so it cannot take messages. */
-export class AgentNotRunningError extends AgentfleetError {
+export class AgentNotRunningError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string, state: AgentState) {
     super(
       'AGENT_NOT_RUNNING',
@@ -22,7 +22,7 @@ export class AgentNotRunningError extends AgentfleetError {
 }
 
 /** An agent with the requested id already exists. */
-export class AgentExistsError extends AgentfleetError {
+export class AgentExistsError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string) {
     super('AGENT_EXISTS', `An agent with id "${agentId}" already exists; pick another id or omit it.`, {
       details: { agentId },
@@ -31,7 +31,7 @@ export class AgentExistsError extends AgentfleetError {
 }
 
 /** No agent definition is registered under this name. */
-export class DefinitionNotFoundError extends AgentfleetError {
+export class DefinitionNotFoundError extends AgentfleetError<CoreErrorCode> {
   constructor(name: string, known: readonly string[]) {
     super(
       'DEFINITION_NOT_FOUND',
@@ -42,7 +42,7 @@ export class DefinitionNotFoundError extends AgentfleetError {
 }
 
 /** A different agent definition is already registered under this name. */
-export class DefinitionExistsError extends AgentfleetError {
+export class DefinitionExistsError extends AgentfleetError<CoreErrorCode> {
   constructor(name: string) {
     super('DEFINITION_EXISTS', `Another agent definition is already registered as "${name}".`, {
       details: { definition: name },
@@ -51,7 +51,7 @@ export class DefinitionExistsError extends AgentfleetError {
 }
 
 /** The agent's mailbox is full; the message was not accepted. */
-export class MailboxFullError extends AgentfleetError {
+export class MailboxFullError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string, capacity: number) {
     super(
       'MAILBOX_FULL',
@@ -62,7 +62,7 @@ export class MailboxFullError extends AgentfleetError {
 }
 
 /** A message or config did not match the agent definition's schema. */
-export class InvalidInputError extends AgentfleetError {
+export class InvalidInputError extends AgentfleetError<CoreErrorCode> {
   constructor(what: string, agentOrDefinition: string, problems: string[]) {
     super('INVALID_INPUT', `Invalid ${what} for "${agentOrDefinition}": ${problems.join('; ')}`, {
       details: { problems },
@@ -71,7 +71,7 @@ export class InvalidInputError extends AgentfleetError {
 }
 
 /** The agent's `onStart` hook threw; the agent is now failed. */
-export class AgentStartFailedError extends AgentfleetError {
+export class AgentStartFailedError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string, cause: unknown) {
     super('AGENT_START_FAILED', `Agent "${agentId}" failed to start: ${describe(cause)}`, {
       cause,
@@ -81,7 +81,7 @@ export class AgentStartFailedError extends AgentfleetError {
 }
 
 /** Perception, cognition or action threw while handling a message. */
-export class AgentStepFailedError extends AgentfleetError {
+export class AgentStepFailedError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string, cause: unknown) {
     super('AGENT_STEP_FAILED', `Agent "${agentId}" failed to handle a message: ${describe(cause)}`, {
       cause,
@@ -91,7 +91,7 @@ export class AgentStepFailedError extends AgentfleetError {
 }
 
 /** The agent stopped or failed before it could handle this message. */
-export class AgentStoppedError extends AgentfleetError {
+export class AgentStoppedError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string, state: AgentState, forced = false) {
     super(
       'AGENT_STOPPED',
@@ -104,7 +104,7 @@ export class AgentStoppedError extends AgentfleetError {
 }
 
 /** The runtime has been closed and accepts no more work. */
-export class RuntimeClosedError extends AgentfleetError {
+export class RuntimeClosedError extends AgentfleetError<CoreErrorCode> {
   constructor() {
     super('RUNTIME_CLOSED', 'The runtime is closed; create a new runtime to run agents.');
   }
@@ -113,3 +113,18 @@ export class RuntimeClosedError extends AgentfleetError {
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Stable codes of the errors the runtime and its agents throws (each has an HTTP status in the server's table). */
+export type CoreErrorCode =
+  | 'AGENT_EXISTS'
+  | 'AGENT_NOT_FOUND'
+  | 'AGENT_NOT_RUNNING'
+  | 'AGENT_START_FAILED'
+  | 'AGENT_STEP_FAILED'
+  | 'AGENT_STOPPED'
+  | 'DEFINITION_EXISTS'
+  | 'DEFINITION_NOT_FOUND'
+  | 'ILLEGAL_TRANSITION'
+  | 'INVALID_INPUT'
+  | 'MAILBOX_FULL'
+  | 'RUNTIME_CLOSED';

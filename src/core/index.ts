@@ -9,6 +9,7 @@ export {
   type StepContext,
   type StepErrorPolicy,
 } from './agent-definition.ts';
+export type { CoreErrorCode } from './errors.ts';
 export {
   AgentExistsError,
   AgentNotFoundError,

@@ -1,4 +1,5 @@
 import { AgentfleetError } from '../errors/index.ts';
+import type { CoreErrorCode } from './errors.ts';
 
 /** The states an agent moves through. `stopped` and `failed` are final. */
 export type AgentState = 'pending' | 'running' | 'stopping' | 'stopped' | 'failed';
@@ -26,7 +27,7 @@ export function isFinal(state: AgentState): boolean {
 }
 
 /** Thrown when an operation asks an agent for a state change its lifecycle does not allow. */
-export class IllegalTransitionError extends AgentfleetError {
+export class IllegalTransitionError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string, from: AgentState, to: AgentState, action: string) {
     super(
       'ILLEGAL_TRANSITION',

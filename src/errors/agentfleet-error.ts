@@ -11,12 +11,14 @@ export interface AgentfleetErrorOptions {
 /**
  * Base class of every error Agentfleet throws on purpose. `code` is stable across releases
  * and is what callers and the HTTP layer switch on; `message` says what to do about it.
+ * A capability's error classes pass its code union as `C` (`extends AgentfleetError<BusErrorCode>`),
+ * so a code outside the union fails the typecheck.
  */
-export class AgentfleetError extends Error {
-  readonly code: string;
+export class AgentfleetError<C extends string = string> extends Error {
+  readonly code: C;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, options: AgentfleetErrorOptions = {}) {
+  constructor(code: C, message: string, options: AgentfleetErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -30,7 +32,7 @@ export class AgentfleetError extends Error {
   }
 
   /** The public shape used in HTTP responses and bus replies. */
-  toJSON(): { code: string; message: string; details?: Record<string, unknown> } {
+  toJSON(): { code: C; message: string; details?: Record<string, unknown> } {
     return this.details === undefined
       ? { code: this.code, message: this.message }
       : { code: this.code, message: this.message, details: this.details };
@@ -38,14 +40,14 @@ export class AgentfleetError extends Error {
 }
 
 /** Thrown when options passed to a constructor or factory are out of range or of the wrong type. */
-export class InvalidOptionsError extends AgentfleetError {
+export class InvalidOptionsError extends AgentfleetError<'INVALID_OPTIONS'> {
   constructor(message: string, options?: AgentfleetErrorOptions) {
     super('INVALID_OPTIONS', message, options);
   }
 }
 
 /** Thrown when a wait was abandoned because its AbortSignal fired. */
-export class AbortedError extends AgentfleetError {
+export class AbortedError extends AgentfleetError<'ABORTED'> {
   constructor(message = 'The operation was aborted by its AbortSignal.', options?: AgentfleetErrorOptions) {
     super('ABORTED', message, options);
   }

@@ -5,4 +5,5 @@ export {
   type AgentfleetErrorOptions,
   InvalidOptionsError,
 } from './agentfleet-error.ts';
+export type { BaseErrorCode } from './error-codes.ts';
 export { formatIssues, parseOptions } from './parse-options.ts';

@@ -1,21 +1,6 @@
+import { AbortedError } from '../errors/index.ts';
+import type { Embedder, EmbedOptions } from '../llm/index.ts';
 import { EmbedWorker } from './embed-worker.ts';
-
-/** Turns texts into vectors. Vectors are L2-normalised, so inner product is cosine similarity. */
-export interface Embedder {
-  /** Length of every vector. */
-  readonly dimensions: number;
-  /**
-   * Identifies the model and every setting that changes its vectors (e.g.
-   * `openai:text-embedding-3-small:512`). A knowledge base stores vectors on disk with this id
-   * and reuses them on reload only under the same id; change it whenever the vectors would
-   * change. Without an id, nothing is stored and every document is re-embedded on each open.
-   */
-  readonly id?: string;
-  /** One vector per text, in order. */
-  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
-  /** Frees what the embedder holds (threads, connections). */
-  close?(): Promise<void>;
-}
 
 /** Options of `HashingEmbedder`. */
 export interface HashingEmbedderOptions {
@@ -77,12 +62,14 @@ export class HashingEmbedder implements Embedder {
   }
 
   /** One vector per text: on the calling thread, or for a large batch on the worker thread. */
-  async embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
+  async embed(texts: readonly string[], options: EmbedOptions = {}): Promise<Float32Array[]> {
+    if (options.signal?.aborted)
+      throw new AbortedError('The embedding call was aborted.', { cause: options.signal.reason });
     let chars = 0;
     for (const t of texts) chars += t.length;
     if (chars < this.#offloadChars) return texts.map((t) => this.embedOne(t));
     this.#worker ??= new EmbedWorker({ dimensions: this.dimensions, charNgrams: this.#ngrams });
-    return this.#worker.embed(texts, signal);
+    return this.#worker.embed(texts, options.signal);
   }
 
   /** Ends the worker thread, if one was started; a later large batch starts another. */

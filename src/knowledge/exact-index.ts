@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { AgentfleetError, parseOptions } from '../errors/index.ts';
+import type { KnowledgeErrorCode } from './error-codes.ts';
 import { scanExact, selectExact } from './simd/exact-scan.ts';
 import { VectorRows } from './simd/vector-rows.ts';
 import type { TopK } from './top-k.ts';
 import type { VectorFilter, VectorHit, VectorIndex, VectorMetadata } from './vector-index.ts';
 
 /** A vector of the wrong length, or with values that are not finite. */
-export class VectorInvalidError extends AgentfleetError {
+export class VectorInvalidError extends AgentfleetError<KnowledgeErrorCode> {
   constructor(message: string, details: Record<string, unknown>) {
     super('VECTOR_INVALID', message, { details });
   }

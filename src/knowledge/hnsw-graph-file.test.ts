@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { seededRandom } from '../../test/helpers.ts';
+import type { Embedder } from '../llm/index.ts';
 import {
-  type Embedder,
   ExactIndex,
   HashingEmbedder,
   HnswIndex,

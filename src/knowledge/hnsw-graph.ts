@@ -1,4 +1,5 @@
 import { AgentfleetError } from '../errors/index.ts';
+import type { KnowledgeErrorCode } from './error-codes.ts';
 
 /**
  * An `HnswIndex`'s graph as plain typed arrays, what `hnsw-graph-file.ts` writes to disk. The
@@ -51,7 +52,7 @@ export interface HnswRestoreResult {
  * dimension, embedder or build options, or inconsistent. Reported (not thrown) by the knowledge
  * base, which then rebuilds the graph from the stored vectors.
  */
-export class KnowledgeGraphInvalidError extends AgentfleetError {
+export class KnowledgeGraphInvalidError extends AgentfleetError<KnowledgeErrorCode> {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('KNOWLEDGE_GRAPH_INVALID', message, { details });
   }

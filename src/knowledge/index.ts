@@ -1,6 +1,7 @@
 export { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
 export type { StorageStats } from './document-log.ts';
-export { type Embedder, HashingEmbedder, type HashingEmbedderOptions } from './embedder.ts';
+export { HashingEmbedder, type HashingEmbedderOptions } from './embedder.ts';
+export type { KnowledgeErrorCode } from './error-codes.ts';
 export { ExactIndex, type ExactIndexOptions, VectorInvalidError } from './exact-index.ts';
 export { type HnswGraph, type HnswRestoreResult, KnowledgeGraphInvalidError } from './hnsw-graph.ts';
 export { type KnowledgeGraphEvent, knowledgeGraphChannel } from './hnsw-graph-file.ts';

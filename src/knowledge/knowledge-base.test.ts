@@ -5,15 +5,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { rejectsWithCode } from '../../test/helpers.ts';
 import { checksummed, ingestAndKill } from '../../test/knowledge/store-files.ts';
-import { createEmbeddings } from '../llm/index.ts';
-import {
-  type ChunkOptions,
-  chunkText,
-  type Embedder,
-  ExactIndex,
-  HashingEmbedder,
-  KnowledgeBase,
-} from './index.ts';
+import { startVendorServer } from '../../test/vendors/server.ts';
+import { createEmbeddings, type Embedder } from '../llm/index.ts';
+import { type ChunkOptions, chunkText, ExactIndex, HashingEmbedder, KnowledgeBase } from './index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'af-kb-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -344,5 +338,37 @@ describe('KnowledgeBase', () => {
     });
     assert.equal(provider.id, 'openai:text-embedding-3-small:512');
     await provider.close();
+  });
+
+  it('takes provider embeddings through the same Embedder contract as the offline one', async () => {
+    const vendor = await startVendorServer({ latencyMs: 0 });
+    const embedder = createEmbeddings({
+      kind: 'openai',
+      baseUrl: `${vendor.url}/v1`,
+      apiKey: 'k',
+      model: 'emb',
+      dimensions: 16,
+    });
+    const kb = await KnowledgeBase.open({ embedder });
+    try {
+      await kb.upsert({ tenant: 'acme', id: 'router', text: 'Hold the reset button for ten seconds.' });
+      await kb.upsert({
+        tenant: 'acme',
+        id: 'billing',
+        text: 'Invoices are sent on the first of the month.',
+      });
+      const [hit] = await kb.search('acme', 'Invoices are sent on the first of the month.', 1);
+      assert.equal(hit?.documentId, 'billing', 'the same text embeds to the same vector');
+      const aborted = AbortSignal.abort();
+      await rejectsWithCode(embedder.embed(['x'], { signal: aborted }), 'ABORTED');
+      await rejectsWithCode(
+        new HashingEmbedder({ dimensions: 16 }).embed(['x'], { signal: aborted }),
+        'ABORTED',
+      );
+    } finally {
+      await kb.close();
+      await embedder.close();
+      await vendor.close();
+    }
   });
 });

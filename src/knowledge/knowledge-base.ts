@@ -9,6 +9,7 @@ import {
   InvalidOptionsError,
   parseOptions,
 } from '../errors/index.ts';
+import type { Embedder } from '../llm/index.ts';
 import { type Chunk, type ChunkOptions, chunkText } from './chunker.ts';
 import {
   DocumentLog,
@@ -19,7 +20,8 @@ import {
   type StoredRecord,
   type StoredVectors,
 } from './document-log.ts';
-import { type Embedder, HashingEmbedder } from './embedder.ts';
+import { HashingEmbedder } from './embedder.ts';
+import type { KnowledgeErrorCode } from './error-codes.ts';
 import { checkVector, ExactIndex } from './exact-index.ts';
 import { HnswGraphStore } from './hnsw-graph-file.ts';
 import { HnswIndex } from './hnsw-index.ts';
@@ -28,7 +30,7 @@ import { KnowledgeQuotaExceededError, TenantUsage } from './tenant-usage.ts';
 import type { VectorIndex } from './vector-index.ts';
 
 /** A document or query the knowledge base cannot take (empty, too large, bad ids). */
-export class KnowledgeInvalidError extends AgentfleetError {
+export class KnowledgeInvalidError extends AgentfleetError<KnowledgeErrorCode> {
   constructor(problems: string[]) {
     super('KNOWLEDGE_INVALID', `Invalid knowledge input: ${problems.join('; ')}`, { details: { problems } });
   }

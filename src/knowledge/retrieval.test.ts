@@ -3,8 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { createProvider, type Provider } from '../llm/index.ts';
+import type { Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
+import { createProvider } from '../models/index.ts';
 import { KnowledgeBase, knowledgeCognition } from './index.ts';
 
 describe('retrieval in agents', () => {

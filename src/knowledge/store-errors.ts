@@ -1,4 +1,5 @@
 import { AgentfleetError } from '../errors/index.ts';
+import type { KnowledgeErrorCode } from './error-codes.ts';
 
 /** Where the damage is and what to do about it, for operators and logs. */
 export interface CorruptDetails extends Record<string, unknown> {
@@ -20,7 +21,7 @@ const HINT =
  * The store on disk is damaged (a bad checksum, a missing or cut record, malformed data) —
  * not a torn last write, which is expected after a crash and dropped. `details` says where.
  */
-export class KnowledgeStoreCorruptError extends AgentfleetError {
+export class KnowledgeStoreCorruptError extends AgentfleetError<KnowledgeErrorCode> {
   declare readonly details: CorruptDetails;
   constructor(problem: string, where: Omit<CorruptDetails, 'hint'> & { hint?: string }, cause?: unknown) {
     const at = [
@@ -36,7 +37,7 @@ export class KnowledgeStoreCorruptError extends AgentfleetError {
 }
 
 /** Another knowledge base (this process or another, e.g. a second `--workers` process) holds the store. */
-export class KnowledgeStoreLockedError extends AgentfleetError {
+export class KnowledgeStoreLockedError extends AgentfleetError<KnowledgeErrorCode> {
   constructor(directory: string, pid: number, hostname: string, lockFile: string) {
     super(
       'KNOWLEDGE_STORE_LOCKED',

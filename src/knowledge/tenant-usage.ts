@@ -1,10 +1,11 @@
 import { AgentfleetError } from '../errors/index.ts';
+import type { KnowledgeErrorCode } from './error-codes.ts';
 
 /** Which knowledge quota a refusal is about. */
 export type KnowledgeQuota = 'maxDocumentsPerTenant' | 'maxBytesPerTenant';
 
 /** A tenant is at its knowledge quota; nothing it stored is touched. Maps to HTTP 429. */
-export class KnowledgeQuotaExceededError extends AgentfleetError {
+export class KnowledgeQuotaExceededError extends AgentfleetError<KnowledgeErrorCode> {
   constructor(tenant: string, quota: KnowledgeQuota, limit: number, wanted: number) {
     const what = quota === 'maxDocumentsPerTenant' ? 'documents' : 'bytes of text';
     super(

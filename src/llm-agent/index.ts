@@ -1,3 +1,4 @@
+export type { LlmAgentErrorCode } from './error-codes.ts';
 export {
   type AgentEvent,
   type KnowledgeSource,

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { createProvider, type Provider } from '../llm/index.ts';
+import type { Provider } from '../llm/index.ts';
+import { createProvider } from '../models/index.ts';
 import { defineTool } from '../tools/index.ts';
 import { type AgentEvent, llm } from './index.ts';
 

@@ -2,21 +2,9 @@ import type { z } from 'zod';
 import { currentTenantId } from '../context/index.ts';
 import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
-import type {
-  GenerateRequest,
-  Message,
-  ModelRegistry,
-  Provider,
-  ResponseFormat,
-  ToolCall,
-  Usage,
-} from '../llm/index.ts';
-import {
-  parseResiliencePolicy,
-  ResiliencePolicy,
-  type ResiliencePolicyConfig,
-  streamThrough,
-} from '../resilience/index.ts';
+import type { GenerateRequest, Message, Provider, ResponseFormat, ToolCall, Usage } from '../llm/index.ts';
+import { type ModelRegistry, streamThrough } from '../models/index.ts';
+import { parseResiliencePolicy, ResiliencePolicy, type ResiliencePolicyConfig } from '../resilience/index.ts';
 import {
   jsonSchemaOf,
   type Tool,
@@ -24,6 +12,7 @@ import {
   ToolRunner,
   type ToolRunnerOptions,
 } from '../tools/index.ts';
+import type { LlmAgentErrorCode } from './error-codes.ts';
 import { ConversationMemory, type ConversationMemoryOptions } from './memory.ts';
 
 /** What the loop streams to its caller while it runs. */
@@ -93,7 +82,7 @@ export interface LlmCognitionOptions<Output> {
 export type LlmInput = string | { content: string };
 
 /** Thrown when the final answer does not follow the `output` schema. */
-export class OutputInvalidError extends AgentfleetError {
+export class OutputInvalidError extends AgentfleetError<LlmAgentErrorCode> {
   constructor(why: string, text: string) {
     super('LLM_OUTPUT_INVALID', `The model's final answer does not follow the output schema: ${why}`, {
       details: { text: text.slice(0, 500) },

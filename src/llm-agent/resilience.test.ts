@@ -7,7 +7,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { createProvider, type Provider } from '../llm/index.ts';
+import type { Provider } from '../llm/index.ts';
+import { createProvider } from '../models/index.ts';
 import { resiliencePolicies } from '../resilience/index.ts';
 import { llm } from './index.ts';
 

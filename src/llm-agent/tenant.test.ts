@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { currentTenantId, withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { createProvider, type Provider } from '../llm/index.ts';
+import type { Provider } from '../llm/index.ts';
+import { createProvider } from '../models/index.ts';
 import { defineTool } from '../tools/index.ts';
 import { llm } from './index.ts';
 

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { eventually, rejectsWithCode } from '../../test/helpers.ts';
 import { startVendorServer } from '../../test/vendors/server.ts';
 import { currentTenantId, withTenant } from '../context/index.ts';
-import { createMetrics } from '../observability/metrics/index.ts';
+import { createMetrics } from '../observability/index.ts';
 import { CallGate } from './call-gate.ts';
-import { createProvider, type ProviderStats } from './index.ts';
+import { createVendorProvider, type ProviderStats } from './index.ts';
 
 describe('CallGate: a metered concurrency cap', () => {
   it('lets `max` calls through and queues the rest, first come first served, metering the wait', async () => {
@@ -118,7 +118,7 @@ describe('CallGate: a metered concurrency cap', () => {
 describe('a provider with a concurrency cap', () => {
   it('sends at most `max` calls to the vendor; the rest wait, shown in stats().queue', async () => {
     const server = await startVendorServer({ hold: true, record: false });
-    const provider = createProvider('openai', {
+    const provider = createVendorProvider('openai', {
       baseUrl: `${server.url}/v1`,
       apiKey: 'k',
       concurrency: { max: 3 },
@@ -148,11 +148,11 @@ describe('a provider with a concurrency cap', () => {
   });
 
   it('rejects a bad concurrency config with INVALID_OPTIONS', () => {
-    assert.throws(() => createProvider('openai', { baseUrl: 'http://x', concurrency: { max: 0 } }), {
+    assert.throws(() => createVendorProvider('openai', { baseUrl: 'http://x', concurrency: { max: 0 } }), {
       code: 'INVALID_OPTIONS',
     });
     assert.throws(
-      () => createProvider('openai', { baseUrl: 'http://x', concurrency: { tenants: { t: -1 } } }),
+      () => createVendorProvider('openai', { baseUrl: 'http://x', concurrency: { tenants: { t: -1 } } }),
       { code: 'INVALID_OPTIONS' },
     );
   });

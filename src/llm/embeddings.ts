@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AbortedError, parseOptions } from '../errors/index.ts';
+import type { Embedder } from './embedder.ts';
 import { malformed } from './errors.ts';
 import { dashScopeFormat } from './formats/dashscope.ts';
 import { openAiFormat } from './formats/openai.ts';
@@ -32,21 +33,16 @@ const schema = z.strictObject({
   http: z.unknown().optional(),
 });
 
-/** Provider embeddings: batched, validated, L2-normalised (so they fit the knowledge base's indexes). */
-export interface EmbeddingsClient {
-  readonly dimensions: number;
-  /** `<kind>:<model>:<dimensions>`, so a knowledge base can reuse the vectors it stored. */
-  readonly id: string;
-  embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
-  close(): Promise<void>;
-}
+/** Provider embeddings: an `Embedder` whose `id` is `<kind>:<model>:<dimensions>` and that holds a connection pool. */
+export type ProviderEmbedder = Embedder & { readonly id: string; close(): Promise<void> };
 
 /**
- * Embeddings from a vendor, in batches. Responses are checked (one finite vector of the right
+ * Embeddings from a vendor, in batches, validated and L2-normalised (so they fit the knowledge
+ * base's indexes). Responses are checked (one finite vector of the right
  * length per text, in order) and normalised; errors are the provider layer's typed errors
  * (`LLM_RATE_LIMITED` with the vendor's Retry-After, `LLM_SERVER_ERROR`, `LLM_MALFORMED_RESPONSE`, …).
  */
-export function createEmbeddings(config: EmbeddingsConfig): EmbeddingsClient {
+export function createEmbeddings(config: EmbeddingsConfig): ProviderEmbedder {
   const c = parseOptions('embeddings', schema, config);
   const name = `${c.kind}-embeddings`;
   const format = c.kind === 'openai' ? openAiFormat(name) : dashScopeFormat(name);
@@ -112,7 +108,8 @@ export function createEmbeddings(config: EmbeddingsConfig): EmbeddingsClient {
   return {
     dimensions: c.dimensions,
     id: `${c.kind}:${c.model}:${c.dimensions}`,
-    async embed(texts, signal) {
+    async embed(texts, options = {}) {
+      const { signal } = options;
       const result: Float32Array[] = [];
       for (let i = 0; i < texts.length; i += batchSize) {
         if (signal?.aborted)

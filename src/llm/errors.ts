@@ -12,9 +12,11 @@ export type LlmErrorCode =
   | 'LLM_MALFORMED_RESPONSE'
   | 'LLM_QUEUE_FULL';
 
+/** Stable codes of provider set-up failures (`createVendorProvider`). */
+export type ProviderConfigErrorCode = 'PROVIDER_CONFIG_INVALID' | 'UNKNOWN_PROVIDER';
+
 /** A model call failed. `retryable` says whether trying again may help; `retryAfterMs` is the vendor's hint. */
-export class LlmError extends AgentfleetError {
-  declare readonly code: LlmErrorCode;
+export class LlmError extends AgentfleetError<LlmErrorCode> {
   readonly provider: string;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;

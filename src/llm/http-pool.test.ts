@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { eventually } from '../../test/helpers.ts';
 import { startVendorServer } from '../../test/vendors/server.ts';
 import { selfSignedCert } from '../../test/vendors/tls.ts';
-import { createProvider, DEFAULT_CONNECTIONS, type Provider, type ProviderStats } from './index.ts';
+import { createVendorProvider, DEFAULT_CONNECTIONS, type Provider, type ProviderStats } from './index.ts';
 
 // The connection pool must not be what holds a fleet back: HTTP/2 where the vendor offers it
 // (many calls share one connection), and an HTTP/1.1 default that lets hundreds of calls out
@@ -22,7 +22,7 @@ describe('vendor HTTP: HTTP/2 and the connection default', () => {
   it('goes over HTTP/2 when the vendor offers it; 60 concurrent calls share one connection', async () => {
     const tls = selfSignedCert();
     const server = await startVendorServer({ tls, hold: true });
-    const provider = createProvider('openai', {
+    const provider = createVendorProvider('openai', {
       baseUrl: `${server.url}/v1`,
       apiKey: 'k',
       http: { ca: tls.cert },
@@ -47,7 +47,7 @@ describe('vendor HTTP: HTTP/2 and the connection default', () => {
   it('http2: false keeps to HTTP/1.1 (one connection per call in flight)', async () => {
     const tls = selfSignedCert();
     const server = await startVendorServer({ tls, hold: true });
-    const provider = createProvider('openai', {
+    const provider = createVendorProvider('openai', {
       baseUrl: `${server.url}/v1`,
       apiKey: 'k',
       http: { ca: tls.cert, http2: false },
@@ -69,7 +69,7 @@ describe('vendor HTTP: HTTP/2 and the connection default', () => {
   it('over HTTP/1.1 the default pool lets 300 calls out at once (the old default held 64 back)', async () => {
     assert.ok(DEFAULT_CONNECTIONS >= 1_024);
     const server = await startVendorServer({ hold: true, record: false });
-    const provider = createProvider('openai', { baseUrl: `${server.url}/v1`, apiKey: 'k' });
+    const provider = createVendorProvider('openai', { baseUrl: `${server.url}/v1`, apiKey: 'k' });
     try {
       const calls = Array.from({ length: 300 }, () => provider.generate(ask));
       // every call is either at the vendor or waiting in the pool for a connection
@@ -87,7 +87,7 @@ describe('vendor HTTP: HTTP/2 and the connection default', () => {
 
   it('stats() shows calls waiting for a connection when `connections` is set low', async () => {
     const server = await startVendorServer({ hold: true, record: false });
-    const provider = createProvider('openai', {
+    const provider = createVendorProvider('openai', {
       baseUrl: `${server.url}/v1`,
       apiKey: 'k',
       http: { connections: 4 },

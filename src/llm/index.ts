@@ -1,18 +1,12 @@
 export type { ConcurrencyOptions, QueueStats } from './call-gate.ts';
-export { createEmbeddings, type EmbeddingsClient, type EmbeddingsConfig } from './embeddings.ts';
-export { LlmError, type LlmErrorCode, parseRetryAfter } from './errors.ts';
+export type { Embedder, EmbedOptions } from './embedder.ts';
+export { createEmbeddings, type EmbeddingsConfig, type ProviderEmbedder } from './embeddings.ts';
+export { LlmError, type LlmErrorCode, type ProviderConfigErrorCode, parseRetryAfter } from './errors.ts';
 export { DEFAULT_CONNECTIONS, type HttpOptions, type HttpPoolStats } from './http.ts';
-export {
-  createProvider,
-  ModelRegistry,
-  PRESETS,
-  type ProviderConfig,
-  type ProviderKind,
-} from './providers.ts';
+export { createVendorProvider, PRESETS, type ProviderKind, type VendorProviderConfig } from './providers.ts';
 export type {
   AssistantMessage,
   CallOptions,
-  FallbackRecord,
   FinishReason,
   GenerateRequest,
   GenerateResult,

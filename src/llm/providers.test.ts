@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
-import { createProvider, type GenerateRequest, type Provider, type StreamEvent } from './index.ts';
+import { createVendorProvider, type GenerateRequest, type Provider, type StreamEvent } from './index.ts';
 
 const tools = [
   {
@@ -49,7 +49,7 @@ describe('providers against each vendor’s wire format', () => {
     for (const kind of kinds) {
       providers.set(
         kind,
-        createProvider(kind, {
+        createVendorProvider(kind, {
           baseUrl: kind === 'openai' ? `${server.url}/v1` : server.url,
           apiKey: 'test-key',
           http: { idleTimeoutMs: 300, headersTimeoutMs: 2_000 },
@@ -172,7 +172,7 @@ describe('providers against each vendor’s wire format', () => {
         timeout: 60_000,
       }, async () => {
         // This provider's idle timeout is an hour: only the abort can end the stream.
-        const patient = createProvider(kind, {
+        const patient = createVendorProvider(kind, {
           baseUrl: kind === 'openai' ? `${server.url}/v1` : server.url,
           apiKey: 'test-key',
           http: { idleTimeoutMs: 3_600_000 },

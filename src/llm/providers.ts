@@ -1,12 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AgentfleetError, parseOptions } from '../errors/index.ts';
-import {
-  parseResiliencePolicy,
-  ResiliencePolicy,
-  type ResiliencePolicyConfig,
-  withResilience,
-} from '../resilience/index.ts';
 import type { ConcurrencyOptions } from './call-gate.ts';
 import { anthropicFormat } from './formats/anthropic.ts';
 import { dashScopeFormat } from './formats/dashscope.ts';
@@ -42,8 +35,11 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   dashscope: { kind: 'dashscope', baseUrl: 'https://dashscope.aliyuncs.com', keyEnv: 'DASHSCOPE_API_KEY' },
 };
 
-/** One provider's settings; unset fields come from its preset and the environment. */
-export interface ProviderConfig {
+/**
+ * One vendor provider's settings; unset fields come from its preset and the environment.
+ * (`ProviderConfig` in models/ adds a resilience policy.)
+ */
+export interface VendorProviderConfig {
   /** Which preset to start from (default: the provider's own name, when it is a preset). */
   preset?: string;
   kind?: ProviderKind;
@@ -57,11 +53,6 @@ export interface ProviderConfig {
    * (`stats().queue`, Prometheus `llm_queue_*`). Default: none — every call goes out at once.
    */
   concurrency?: ConcurrencyOptions;
-  /**
-   * A resilience policy for every call (rate limit → breaker → retry → bulkhead → timeout),
-   * validated here; see `ResiliencePolicy`. The policy is named after the provider.
-   */
-  resilience?: ResiliencePolicyConfig;
 }
 
 const providerSchema = z.strictObject({
@@ -87,13 +78,16 @@ const providerSchema = z.strictObject({
       maxQueued: z.number().int().min(0).max(10_000_000).optional(),
     })
     .optional(),
-  resilience: z.unknown().optional(),
 });
 
-/** Creates the provider `name` from its config, preset and environment (`<NAME>_BASE_URL`, the preset's key variable). */
-export function createProvider(
+/**
+ * Creates the vendor provider `name` (no resilience policy) from its config, preset and
+ * environment (`<NAME>_BASE_URL`, the preset's key variable). Throws `INVALID_OPTIONS`,
+ * `UNKNOWN_PROVIDER` (unknown preset) or `PROVIDER_CONFIG_INVALID` (no base URL).
+ */
+export function createVendorProvider(
   name: string,
-  config: ProviderConfig = {},
+  config: VendorProviderConfig = {},
   env: Record<string, string | undefined> = process.env,
 ): Provider {
   const c = parseOptions(`provider ${name}`, providerSchema, config);
@@ -127,7 +121,7 @@ export function createProvider(
       : kind === 'dashscope'
         ? dashScopeFormat(name)
         : openAiFormat(name);
-  const provider = new HttpProvider(
+  return new HttpProvider(
     name,
     baseUrl,
     format,
@@ -135,88 +129,4 @@ export function createProvider(
     c.http ?? {},
     c.concurrency as ConcurrencyOptions | undefined,
   );
-  if (c.resilience === undefined) return provider;
-  const policy = new ResiliencePolicy(name, parseResiliencePolicy(c.resilience));
-  const resilient = withResilience(provider, policy, { ownsPolicy: true });
-  return { ...resilient, stats: () => provider.stats() };
-}
-
-/**
- * Providers by name, so agents name a model as `provider/model` (`openai/gpt-4o-mini`,
- * `vllm/meta-llama/Llama-3.1-8B` — everything after the first `/` is the vendor's model name).
- */
-export class ModelRegistry {
-  readonly #providers = new Map<string, Provider>();
-
-  constructor(providers: Record<string, Provider> = {}) {
-    for (const [name, provider] of Object.entries(providers)) this.#providers.set(name, provider);
-  }
-
-  /** Builds providers from a config object (`{ providers: { name: ProviderConfig } }`). */
-  static fromConfig(config: unknown, env: Record<string, string | undefined> = process.env): ModelRegistry {
-    const parsed = parseOptions(
-      'model config',
-      z.strictObject({ providers: z.record(z.string(), z.unknown()) }),
-      config,
-    );
-    const registry = new ModelRegistry();
-    for (const [name, provider] of Object.entries(parsed.providers)) {
-      registry.add(createProvider(name, provider as ProviderConfig, env));
-    }
-    return registry;
-  }
-
-  /** Reads a JSON config file; `PROVIDER_CONFIG_INVALID` when it cannot be read or parsed. */
-  static fromFile(path: string, env: Record<string, string | undefined> = process.env): ModelRegistry {
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new AgentfleetError(
-        'PROVIDER_CONFIG_INVALID',
-        `Cannot read ${path}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new AgentfleetError(
-        'PROVIDER_CONFIG_INVALID',
-        `${path} is not JSON: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    return ModelRegistry.fromConfig(json, env);
-  }
-
-  add(provider: Provider): this {
-    this.#providers.set(provider.name, provider);
-    return this;
-  }
-
-  /** `provider/model` → the provider and the vendor's model name; `UNKNOWN_PROVIDER` or `INVALID_MODEL` otherwise. */
-  resolve(ref: string): { provider: Provider; model: string } {
-    const slash = typeof ref === 'string' ? ref.indexOf('/') : -1;
-    if (slash <= 0 || slash === ref.length - 1) {
-      throw new AgentfleetError(
-        'INVALID_MODEL',
-        `A model is named provider/model; got ${JSON.stringify(ref)}.`,
-      );
-    }
-    const name = ref.slice(0, slash);
-    const provider = this.#providers.get(name);
-    if (provider === undefined) {
-      throw new AgentfleetError(
-        'UNKNOWN_PROVIDER',
-        `No provider named ${name}; configured: ${[...this.#providers.keys()].join(', ') || 'none'}.`,
-      );
-    }
-    return { provider, model: ref.slice(slash + 1) };
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([...this.#providers.values()].map((p) => p.close()));
-  }
 }

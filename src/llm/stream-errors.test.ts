@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startVendorServer, type VendorServer, vendorMidStreamError } from '../../test/vendors/server.ts';
+import { createProvider } from '../models/index.ts';
 import { isRetryableByDefault } from '../resilience/index.ts';
-import { createProvider, type GenerateRequest, type Provider, type StreamEvent } from './index.ts';
+import type { GenerateRequest, Provider, StreamEvent } from './index.ts';
 
 // What a vendor says about a failure inside a stream (DashScope `event:error`, an OpenAI
 // `{"error":…}` chunk, Anthropic `event: error`) or in a 200 body must arrive as the typed,

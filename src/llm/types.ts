@@ -86,16 +86,6 @@ export interface GenerateResult {
   usage: Usage;
   /** The vendor's response id, when it sent one. */
   id?: string;
-  /** Set when a fallback chain answered: which step did, and why the ones before it did not. */
-  fallback?: FallbackRecord;
-}
-
-/** How a fallback chain reached its answer. */
-export interface FallbackRecord {
-  /** The step that answered: `<provider>/<model>`, or `rule`. */
-  answeredBy: string;
-  /** The steps that failed first, in order, with their error codes. */
-  skipped: Array<{ step: string; code: string }>;
 }
 
 /** The stream of one call, normalised across vendors. It always ends with `finish` or `error`. */

@@ -1,7 +1,7 @@
 import { AgentfleetError } from '../errors/index.ts';
 
 /** Every slot, the queue (and in wait mode the waiting line) is full. */
-export class PoolOverloadedError extends AgentfleetError {
+export class PoolOverloadedError extends AgentfleetError<PoolErrorCode> {
   constructor(details: {
     capacity: number;
     queueLimit: number;
@@ -19,8 +19,11 @@ export class PoolOverloadedError extends AgentfleetError {
 }
 
 /** The pool was closed and takes no more tasks. */
-export class PoolClosedError extends AgentfleetError {
+export class PoolClosedError extends AgentfleetError<PoolErrorCode> {
   constructor() {
     super('POOL_CLOSED', 'The worker pool is closed and accepts no more tasks.');
   }
 }
+
+/** Stable codes of the errors the worker pool throws (each has an HTTP status in the server's table). */
+export type PoolErrorCode = 'POOL_CLOSED' | 'POOL_OVERLOADED';

@@ -1,7 +1,7 @@
 import { AgentfleetError } from '../errors/index.ts';
 
 /** A rate limit refused the call; `retryAfterMs` says when the window has room. */
-export class RateLimitedError extends AgentfleetError {
+export class RateLimitedError extends AgentfleetError<ResilienceErrorCode> {
   readonly retryAfterMs: number;
   constructor(key: string, limit: number, retryAfterMs: number) {
     super('RATE_LIMITED', `Rate limit of ${limit} for "${key}" reached; retry in ${retryAfterMs} ms.`, {
@@ -12,7 +12,7 @@ export class RateLimitedError extends AgentfleetError {
 }
 
 /** The circuit is open: the call was refused without being made. */
-export class CircuitOpenError extends AgentfleetError {
+export class CircuitOpenError extends AgentfleetError<ResilienceErrorCode> {
   readonly retryAfterMs: number;
   constructor(name: string, retryAfterMs: number) {
     super(
@@ -31,14 +31,14 @@ export class CircuitOpenError extends AgentfleetError {
 }
 
 /** The call took longer than its timeout and was abandoned (its signal aborted). */
-export class CallTimeoutError extends AgentfleetError {
+export class CallTimeoutError extends AgentfleetError<ResilienceErrorCode> {
   constructor(timeoutMs: number) {
     super('CALL_TIMEOUT', `The call did not finish within ${timeoutMs} ms.`, { details: { timeoutMs } });
   }
 }
 
 /** The resilience configuration is invalid; the message names each bad value. */
-export class ResilienceConfigError extends AgentfleetError {
+export class ResilienceConfigError extends AgentfleetError<ResilienceErrorCode> {
   constructor(problems: string[]) {
     super('RESILIENCE_CONFIG_INVALID', `Invalid resilience configuration: ${problems.join('; ')}`, {
       details: { problems },
@@ -54,7 +54,7 @@ export type LimiterUnavailableReason = 'not-connected' | 'timeout' | 'failed';
  * nothing is queued), or the command timed out or failed. HTTP 503 with `Retry-After`; the
  * client reconnects by itself and the limit works again once it has.
  */
-export class RateLimiterUnavailableError extends AgentfleetError {
+export class RateLimiterUnavailableError extends AgentfleetError<ResilienceErrorCode> {
   readonly reason: LimiterUnavailableReason;
   constructor(reason: LimiterUnavailableReason, cause?: unknown) {
     const why =
@@ -70,3 +70,11 @@ export class RateLimiterUnavailableError extends AgentfleetError {
     this.reason = reason;
   }
 }
+
+/** Stable codes of the errors resilience policies throws (each has an HTTP status in the server's table). */
+export type ResilienceErrorCode =
+  | 'CALL_TIMEOUT'
+  | 'CIRCUIT_OPEN'
+  | 'RATE_LIMITED'
+  | 'RATE_LIMITER_UNAVAILABLE'
+  | 'RESILIENCE_CONFIG_INVALID';

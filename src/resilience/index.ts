@@ -4,6 +4,7 @@ export {
   type CircuitState,
   type CircuitStateChange,
 } from './circuit-breaker.ts';
+export type { ResilienceErrorCode } from './errors.ts';
 export {
   CallTimeoutError,
   CircuitOpenError,
@@ -26,12 +27,5 @@ export {
   type RateLimiter,
   type RateLimiterOptions,
 } from './rate-limiter.ts';
-export {
-  type FallbackChainOptions,
-  type FallbackStep,
-  fallbackChain,
-  streamThrough,
-  withResilience,
-} from './resilient-provider.ts';
 export { isRetryableByDefault, type RetryInfo, type RetryOptions, RetryPolicy } from './retry.ts';
 export { withTimeout } from './timeout.ts';

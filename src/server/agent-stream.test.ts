@@ -8,8 +8,9 @@ import { startVendorServer, type VendorServer } from '../../test/vendors/server.
 import { loadServerConfig } from '../config/index.ts';
 import { withTenant } from '../context/index.ts';
 import { defineAgent } from '../core/index.ts';
-import { createProvider, type Provider } from '../llm/index.ts';
+import type { Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
+import { createProvider } from '../models/index.ts';
 import { defineTool } from '../tools/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 

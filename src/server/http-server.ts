@@ -15,7 +15,7 @@ import {
 } from '../context/index.ts';
 import type { Runtime } from '../core/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
-import type { Metrics } from '../observability/metrics/index.ts';
+import type { Metrics } from '../observability/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import type { TenantDeletion } from '../tenancy/index.ts';
 import { answerClientError } from './client-error.ts';
@@ -121,7 +121,13 @@ export class AgentfleetServer {
       addMetricsRoute(this.#router, options.metrics, options.metricsPublic === true ? 'public' : 'admin');
     }
     if (options.debug !== undefined) {
-      this.#closeDebug = addDebugRoutes(this.#router, options.debug, this.#stopping.signal);
+      // One event-loop monitor per server: the metrics' when there are metrics.
+      const eventLoop = options.debug.eventLoop ?? options.metrics?.eventLoop;
+      this.#closeDebug = addDebugRoutes(
+        this.#router,
+        eventLoop === undefined ? options.debug : { ...options.debug, eventLoop },
+        this.#stopping.signal,
+      );
     }
     if (options.auth.authenticator !== 'none') {
       const { authenticator, quotas } = options.auth;

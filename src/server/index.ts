@@ -10,8 +10,14 @@ export {
   type ServerConfig,
   serverConfigSchema,
 } from '../config/index.ts';
-export { setupTracing, type TracingHandle, type TracingOptions } from '../observability/index.ts';
-export { createMetrics, type Metrics, type MetricsOptions } from '../observability/metrics/index.ts';
+export {
+  createMetrics,
+  type Metrics,
+  type MetricsOptions,
+  setupTracing,
+  type TracingHandle,
+  type TracingOptions,
+} from '../observability/index.ts';
 export {
   Authenticator,
   type AuthenticatorOptions,
@@ -24,6 +30,12 @@ export {
   type TenantRecord,
   type TenantRegistry,
 } from '../tenancy/index.ts';
-export { type ErrorCode, STATUS_BY_CODE, statusFor } from './http-errors.ts';
+export {
+  type ErrorCode,
+  type HttpErrorCode,
+  type ServerErrorCode,
+  STATUS_BY_CODE,
+  statusFor,
+} from './http-errors.ts';
 export { AgentfleetServer, type HttpServerOptions } from './http-server.ts';
 export { type RunningServer, serve, startServer } from './serve.ts';

@@ -8,8 +8,7 @@ import { createLogger as createAgentfleetLogger } from '../context/index.ts';
 import { createRuntime, type Runtime } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
-import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
-import { setupTracing, type TracingHandle } from '../observability/tracing-setup.ts';
+import { createMetrics, type Metrics, setupTracing, type TracingHandle } from '../observability/index.ts';
 import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
 import {
   Authenticator,

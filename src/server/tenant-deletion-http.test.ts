@@ -9,8 +9,9 @@ import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { defineAgent } from '../core/index.ts';
-import { createProvider, type Provider } from '../llm/index.ts';
+import type { Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
+import { createProvider } from '../models/index.ts';
 import { type RunningServer, startServer } from './serve.ts';
 
 const ADMIN = `Bearer ${TEST_ADMIN_KEY}`;

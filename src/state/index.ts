@@ -1,4 +1,5 @@
 export { AgentStateStore, createStateStore } from './agent-state-store.ts';
+export type { StateErrorCode } from './errors.ts';
 export {
   StateConfigInvalidError,
   StateInvalidError,

@@ -7,6 +7,7 @@ export {
   hashApiKey,
 } from './api-keys.ts';
 export { Authenticator, type AuthenticatorOptions, type Principal } from './authenticator.ts';
+export type { TenancyErrorCode } from './errors.ts';
 export {
   ApiKeyNotFoundError,
   ForbiddenError,

@@ -7,8 +7,9 @@ import { rejectsWithCode } from '../../test/helpers.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
 import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { createProvider, type Provider } from '../llm/index.ts';
+import type { Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
+import { createProvider } from '../models/index.ts';
 import { createStateStore } from '../state/index.ts';
 import {
   issueApiKey,

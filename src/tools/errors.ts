@@ -4,7 +4,7 @@ import { AgentfleetError } from '../errors/index.ts';
 export type HttpToolErrorCode = 'TOOL_HTTP_STATUS' | 'TOOL_HTTP_TOO_LARGE' | 'TOOL_HTTP_FAILED';
 
 /** An HTTP call made by `httpTool` failed: a non-2xx status, a response too large, or no response. */
-export class HttpToolError extends AgentfleetError {
+export class HttpToolError extends AgentfleetError<HttpToolErrorCode> {
   declare readonly code: HttpToolErrorCode;
   constructor(code: HttpToolErrorCode, message: string, details?: Record<string, unknown>, cause?: unknown) {
     super(code, message, { ...(details === undefined ? {} : { details }), cause });
@@ -18,7 +18,7 @@ export type AgentMessageErrorCode =
   | 'TOOL_AGENT_UNKNOWN_CALLER';
 
 /** `messageAgentTool` refused to send: the target is not allowed, or the message would loop or go too deep. */
-export class AgentMessageError extends AgentfleetError {
+export class AgentMessageError extends AgentfleetError<AgentMessageErrorCode> {
   declare readonly code: AgentMessageErrorCode;
   constructor(code: AgentMessageErrorCode, message: string, details?: Record<string, unknown>) {
     super(code, message, details === undefined ? {} : { details });

@@ -7,6 +7,7 @@ export {
   type ToolContext,
   type ToolDefinition,
 } from './define.ts';
+export type { ToolsErrorCode } from './error-codes.ts';
 export {
   AgentMessageError,
   type AgentMessageErrorCode,

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { parseOptions } from '../../errors/index.ts';
+import { EventLoopMonitor } from '../event-loop-monitor.ts';
 import { registerBusMetrics } from './bus-metrics.ts';
 import { registerEventMetrics } from './event-metrics.ts';
 import { type MetricsOptions, metricsOptionsSchema } from './metrics-options.ts';
@@ -12,6 +13,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** The `Content-Type` of `render()`'s output (Prometheus text format 0.0.4). */
   readonly contentType: string;
+  /** The event-loop monitor the `nodejs_eventloop_*` metrics read; closed by `close()`. Share it (`/debug/vars`) rather than start another. */
+  readonly eventLoop: EventLoopMonitor;
   /** The exposition text, with runtime and bus figures read now. */
   render(): Promise<string>;
   /** Unsubscribes from the event channels and stops GC and event loop monitoring. Idempotent. */
@@ -31,14 +34,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   if (o.runtime !== undefined) registerRuntimeMetrics(registry, o.prefix, o.runtime, o.labelTenants);
   if (o.bus !== undefined) registerBusMetrics(registry, o.prefix, o.bus);
   const events = registerEventMetrics(registry, o.prefix, o.maxLabelValues);
-  const node = registerNodeMetrics(registry, o.defaultMetrics);
+  const eventLoop = new EventLoopMonitor();
+  const node = registerNodeMetrics(registry, o.defaultMetrics, eventLoop);
   return {
     registry,
     contentType: registry.contentType,
+    eventLoop,
     render: () => registry.metrics(),
     close() {
       events.close();
       node.close();
+      eventLoop.close();
     },
   };
 }

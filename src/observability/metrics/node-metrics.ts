@@ -1,12 +1,7 @@
 import { createRequire } from 'node:module';
-import {
-  constants,
-  type EventLoopUtilization,
-  monitorEventLoopDelay,
-  PerformanceObserver,
-  performance,
-} from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
+import type { EventLoopMonitor } from '../event-loop-monitor.ts';
 
 /** Stops what the Node.js metrics run in the background. */
 export interface NodeMetrics {
@@ -27,27 +22,30 @@ type DefaultMetric = (registry: Registry, config: Record<string, unknown>) => vo
 const require = createRequire(import.meta.url);
 
 /**
- * Registers the event loop utilisation gauge and, with `defaults`, prom-client's default
+ * Registers the event loop utilisation gauge (read from `eventLoop`) and, with `defaults`, prom-client's default
  * process and Node.js metrics under their usual names (`process_*`, `nodejs_*`) so stock
  * dashboards work.
  *
  * `collectDefaultMetrics()` cannot be undone: its GC metric leaves a PerformanceObserver and
  * its event loop lag metric an enabled `monitorEventLoopDelay` histogram running for the life
- * of the process. So those two are re-implemented here (same names, labels and buckets) with
- * handles `close()` releases, and the other defaults, which only read values at scrape time,
+ * of the process. So those two are re-implemented here (same names, labels and buckets), the
+ * lag from the shared `EventLoopMonitor` (whose owner closes it), the GC observer released by
+ * `close()`; and the other defaults, which only read values at scrape time,
  * are registered one by one from prom-client's own modules.
  */
-export function registerNodeMetrics(registry: Registry, defaults: boolean): NodeMetrics {
+export function registerNodeMetrics(
+  registry: Registry,
+  defaults: boolean,
+  eventLoop: EventLoopMonitor,
+): NodeMetrics {
   const registers = [registry];
-  let last: EventLoopUtilization = performance.eventLoopUtilization();
+  const busy = eventLoop.utilizationSampler();
   new Gauge({
     name: 'nodejs_eventloop_utilization_ratio',
     help: 'Fraction of time the event loop was busy (not idle in the poller) since the previous scrape.',
     registers,
     collect() {
-      const now = performance.eventLoopUtilization();
-      this.set(performance.eventLoopUtilization(now, last).utilization);
-      last = now;
+      this.set(busy());
     },
   });
   if (!defaults) return { close() {} };
@@ -56,7 +54,7 @@ export function registerNodeMetrics(registry: Registry, defaults: boolean): Node
     if (REPLACED.has(name)) continue;
     (require(`prom-client/lib/metrics/${name}.js`) as DefaultMetric)(registry, {});
   }
-  const lag = registerEventLoopLag(registry);
+  const lag = registerEventLoopLag(registry, eventLoop);
   const gc = registerGc(registry);
   let closed = false;
   return {
@@ -69,11 +67,9 @@ export function registerNodeMetrics(registry: Registry, defaults: boolean): Node
   };
 }
 
-/** prom-client's `nodejs_eventloop_lag_*` gauges, fed by a histogram `close()` disables. */
-function registerEventLoopLag(registry: Registry): NodeMetrics {
+/** prom-client's `nodejs_eventloop_lag_*` gauges, fed by the monitor's delay window (reset at each scrape). */
+function registerEventLoopLag(registry: Registry, eventLoop: EventLoopMonitor): NodeMetrics {
   const registers = [registry];
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
   let pending: NodeJS.Immediate | undefined;
   const gauge = (name: string, help: string) => new Gauge({ name, help, registers });
   // The lag gauge's collect() sets the other seven: it is registered first, and prom-client
@@ -89,16 +85,17 @@ function registerEventLoopLag(registry: Registry): NodeMetrics {
         pending = undefined;
         lag.set(Number(process.hrtime.bigint() - start) / 1e9);
       });
+      const delay = eventLoop.delay();
       if (delay.count > 0) {
         min.set(delay.min / 1e9);
         max.set(delay.max / 1e9);
         mean.set(delay.mean / 1e9);
         stddev.set(delay.stddev / 1e9);
-        p50.set(delay.percentile(50) / 1e9);
-        p90.set(delay.percentile(90) / 1e9);
-        p99.set(delay.percentile(99) / 1e9);
+        p50.set(delay.p50 / 1e9);
+        p90.set(delay.p90 / 1e9);
+        p99.set(delay.p99 / 1e9);
       }
-      delay.reset();
+      eventLoop.resetDelay();
     },
   });
   const min = gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.');
@@ -122,7 +119,6 @@ function registerEventLoopLag(registry: Registry): NodeMetrics {
   );
   return {
     close() {
-      delay.disable();
       if (pending !== undefined) clearImmediate(pending);
       pending = undefined;
     },

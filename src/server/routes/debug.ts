@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import type { Bus } from '../../bus/index.ts';
 import type { Runtime } from '../../core/index.ts';
+import { EventLoopMonitor } from '../../observability/index.ts';
 import { resiliencePolicies } from '../../resilience/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
@@ -11,10 +11,15 @@ import type { Router } from '../router.ts';
 
 const profileQuery = z.strictObject({ seconds: z.coerce.number().min(0.1).max(60).default(10) });
 
-/** What the debug routes read, and the one resource they hold (an event-loop delay monitor). */
+/** What the debug routes read. */
 export interface DebugSources {
   runtime: Runtime;
   bus?: Bus;
+  /**
+   * The process's event-loop monitor, shared with the metrics (`Metrics.eventLoop`; its owner
+   * closes it). Without one the routes start their own and their `close()` stops it.
+   */
+  eventLoop?: EventLoopMonitor;
   /** Largest heap, in bytes, a snapshot is taken of (a snapshot briefly needs about as much again). Default 1 GiB. */
   maxHeapSnapshotBytes?: number;
 }
@@ -23,12 +28,13 @@ export interface DebugSources {
  * The Go `expvar` / `pprof` analogues, admin-only: `/debug/vars` (runtime figures as JSON),
  * `/debug/pprof/profile?seconds=N` (a CPU profile, `.cpuprofile`, for Chrome DevTools) and
  * `/debug/pprof/heap` (a heap snapshot, streamed). One profile or snapshot at a time.
- * Returns `close()`, which stops the event-loop monitor.
+ * `eventLoop.delayMs` covers the monitor's current window: since the previous `/metrics`
+ * scrape when the metrics share it, else since the start. Returns `close()`, which stops the
+ * event-loop monitor the routes started (not a shared one).
  */
 export function addDebugRoutes(router: Router, sources: DebugSources, stopping: AbortSignal): () => void {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
-  const eluAtStart = performance.eventLoopUtilization();
+  const ownMonitor = sources.eventLoop === undefined ? new EventLoopMonitor() : undefined;
+  const eventLoop = sources.eventLoop ?? (ownMonitor as EventLoopMonitor);
   let busy: string | undefined;
   const exclusive = async (what: string, fn: () => Promise<void>) => {
     if (busy !== undefined)
@@ -46,6 +52,7 @@ export function addDebugRoutes(router: Router, sources: DebugSources, stopping: 
     '/debug/vars',
     (_req, res) => {
       const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+      const delay = eventLoop.delay();
       sendJson(res, 200, {
         pid: process.pid,
         node: process.version,
@@ -53,12 +60,12 @@ export function addDebugRoutes(router: Router, sources: DebugSources, stopping: 
         memory: process.memoryUsage(),
         cpu: process.cpuUsage(),
         eventLoop: {
-          utilization: Math.round(performance.eventLoopUtilization(eluAtStart).utilization * 1000) / 1000,
+          utilization: Math.round(eventLoop.utilization() * 1000) / 1000,
           delayMs: {
             min: ms(delay.min),
             mean: ms(delay.mean),
-            p50: ms(delay.percentile(50)),
-            p99: ms(delay.percentile(99)),
+            p50: ms(delay.p50),
+            p99: ms(delay.p99),
             max: ms(delay.max),
           },
         },
@@ -145,7 +152,7 @@ export function addDebugRoutes(router: Router, sources: DebugSources, stopping: 
     'admin',
   );
 
-  return () => delay.disable();
+  return () => ownMonitor?.close();
 }
 
 function countBy(items: string[]): Record<string, number> {

@@ -1,4 +1,4 @@
-import type { Metrics } from '../../observability/metrics/index.ts';
+import type { Metrics } from '../../observability/index.ts';
 import type { RouteAccess, Router } from '../router.ts';
 
 /**

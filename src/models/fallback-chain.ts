@@ -1,68 +1,24 @@
 import { trace } from '@opentelemetry/api';
 import { AgentfleetError } from '../errors/index.ts';
-import type { CallOptions, GenerateRequest, GenerateResult, Provider, StreamEvent } from '../llm/index.ts';
-import type { ResiliencePolicy } from './policy.ts';
+import type { CallOptions, GenerateRequest, GenerateResult, Provider } from '../llm/index.ts';
 
-/**
- * A provider whose calls go through a policy (rate limit → breaker → retry → bulkhead →
- * timeout). `generate` gets all of it. A stream cannot be retried once it has started, so
- * `stream` is only rate-limited and counted by the breaker (its first event decides).
- */
-export function withResilience(
-  provider: Provider,
-  policy: ResiliencePolicy,
-  options: { ownsPolicy?: boolean } = {},
-): Provider {
-  return {
-    name: provider.name,
-    generate: (request, options = {}) =>
-      policy.execute((signal) => provider.generate(request, signal === undefined ? {} : { signal }), {
-        key: `${provider.name}/${request.model}`,
-        signal: options.signal,
-      }),
-    stream: (request, options) =>
-      streamThrough(policy, provider, request, options, `${provider.name}/${request.model}`),
-    async close() {
-      await provider.close();
-      if (options.ownsPolicy === true) await policy.close();
-    },
-  };
+/** How a fallback chain reached its answer. */
+export interface FallbackRecord {
+  /** The step that answered: `<provider>/<model>`, or `rule`. */
+  answeredBy: string;
+  /** The steps that failed first, in order, with their error codes. */
+  skipped: Array<{ step: string; code: string }>;
 }
 
-/**
- * A stream under a policy: rate-limited under `key` and judged by the breaker on its first
- * event (a stream that has started cannot be retried).
- */
-export async function* streamThrough(
-  policy: ResiliencePolicy,
-  provider: Provider,
-  request: GenerateRequest,
-  options: CallOptions | undefined,
-  key: string,
-): AsyncGenerator<StreamEvent> {
-  let first: StreamEvent | undefined;
-  const iterator = provider.stream(request, options)[Symbol.asyncIterator]();
-  try {
-    first = await policy.execute(
-      async () => {
-        const step = await iterator.next();
-        if (step.done)
-          throw new AgentfleetError('LLM_MALFORMED_RESPONSE', 'The stream ended without an event.');
-        if (step.value.type === 'error') throw step.value.error;
-        return step.value;
-      },
-      { key, signal: options?.signal },
-    );
-  } catch (error) {
-    yield { type: 'error', error: error as Error };
-    return;
-  }
-  yield first;
-  for (;;) {
-    const step = await iterator.next();
-    if (step.done) return;
-    yield step.value;
-  }
+/** A fallback chain's answer: a provider's result, with `fallback` set when a step was skipped. */
+export interface FallbackResult extends GenerateResult {
+  /** Set when a step before the answering one failed, or the rule answered: which step did, and why the ones before it did not. */
+  fallback?: FallbackRecord;
+}
+
+/** A provider that is a fallback chain: its results carry the `FallbackRecord`. */
+export interface FallbackProvider extends Provider {
+  generate(request: GenerateRequest, options?: CallOptions): Promise<FallbackResult>;
 }
 
 /** One step of a fallback chain: a provider and the model to ask it for. */
@@ -87,7 +43,7 @@ export interface FallbackChainOptions {
  * skipped; so does the active span (`agentfleet.fallback.*`). The request's own `model` is
  * replaced by each step's. Streams fall back only before their first event.
  */
-export function fallbackChain(options: FallbackChainOptions): Provider {
+export function fallbackChain(options: FallbackChainOptions): FallbackProvider {
   if (options.steps.length === 0 && options.ruleAnswer === undefined) {
     throw new AgentfleetError(
       'INVALID_OPTIONS',
@@ -111,7 +67,7 @@ export function fallbackChain(options: FallbackChainOptions): Provider {
   };
   return {
     name,
-    async generate(request, callOptions) {
+    async generate(request, callOptions): Promise<FallbackResult> {
       const skipped: Array<{ step: string; code: string }> = [];
       let last: unknown;
       for (const step of options.steps) {
@@ -127,7 +83,7 @@ export function fallbackChain(options: FallbackChainOptions): Provider {
       }
       if (options.ruleAnswer === undefined) throw last;
       const text = options.ruleAnswer(request, skipped);
-      const result: GenerateResult = {
+      const result: FallbackResult = {
         text,
         toolCalls: [],
         finishReason: 'stop',

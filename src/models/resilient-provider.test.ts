@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { rejectsWithCode } from '../../test/helpers.ts';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
-import { createProvider, type Provider, type StreamEvent } from '../llm/index.ts';
-import { ResiliencePolicy } from './policy.ts';
-import { fallbackChain, withResilience } from './resilient-provider.ts';
+import type { Provider, StreamEvent } from '../llm/index.ts';
+import { ResiliencePolicy } from '../resilience/index.ts';
+import { createProvider, fallbackChain, withResilience } from './index.ts';
 
 const ask = (text = 'hello') => ({ model: 'ignored', messages: [{ role: 'user' as const, content: text }] });
 

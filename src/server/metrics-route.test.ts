@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { createRuntime } from '../../core/index.ts';
-import { Router } from '../../server/router.ts';
-import { addMetricsRoute } from '../../server/routes/metrics.ts';
-import { createMetrics } from './index.ts';
+import { createRuntime } from '../core/index.ts';
+import { createMetrics } from '../observability/index.ts';
+import { Router } from './router.ts';
+import { addMetricsRoute } from './routes/metrics.ts';
 
 describe('GET /metrics route', () => {
   it('is admin-only unless told otherwise', () => {

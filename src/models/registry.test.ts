@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { liveResources, noMoreResourcesThan, throwsWithCode } from '../../test/helpers.ts';
 import { startVendorServer } from '../../test/vendors/server.ts';
-import { createProvider, ModelRegistry, PRESETS } from './index.ts';
+import { PRESETS } from '../llm/index.ts';
+import { createProvider, ModelRegistry } from './index.ts';
 
 describe('model registry and provider config', () => {
   it('names a model provider/model; the rest after the first slash is the vendor’s name', async () => {

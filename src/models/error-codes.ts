@@ -1,0 +1,6 @@
+/** Stable codes of the errors the model registry and fallback chains throws (each has an HTTP status in the server's table). */
+export type ModelsErrorCode =
+  | 'ALL_FALLBACKS_FAILED'
+  | 'INVALID_MODEL'
+  | 'PROVIDER_CONFIG_INVALID'
+  | 'UNKNOWN_PROVIDER';

@@ -1,0 +1,12 @@
+export { createProvider, type ProviderConfig } from './create-provider.ts';
+export type { ModelsErrorCode } from './error-codes.ts';
+export {
+  type FallbackChainOptions,
+  type FallbackProvider,
+  type FallbackRecord,
+  type FallbackResult,
+  type FallbackStep,
+  fallbackChain,
+} from './fallback-chain.ts';
+export { ModelRegistry } from './registry.ts';
+export { streamThrough, withResilience } from './resilient-provider.ts';
