@@ -3,6 +3,7 @@ import { AbortedError, AgentfleetError, formatIssues } from '../errors/index.ts'
 import { AgentActivity, UNSET } from './agent-activity.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';
+import type { AgentStreamListener } from './agent-stream.ts';
 import { agentTerminateSpan, startAgentSpan, tracedStep } from './agent-tracing.ts';
 import {
   AgentNotRunningError,
@@ -26,8 +27,8 @@ const TIMED_OUT: unique symbol = Symbol('timed-out');
 export interface SendOptions {
   /** Abandons the message while it waits in the mailbox, and is passed to the step as part of `ctx.signal`. */
   signal?: AbortSignal;
-  /** Receives progress events the step emits with `ctx.emit` (an LLM agent's text deltas and tool calls), e.g. to stream them to a client. */
-  onEvent?: (event: unknown) => void;
+  /** Receives the parts the step streams with `ctx.emit` (an LLM agent's text deltas and tool calls, other agents' `progress`), e.g. to stream them to a client. */
+  onEvent?: AgentStreamListener;
 }
 
 /** A snapshot of one agent for APIs and consoles. */
