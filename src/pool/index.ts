@@ -1,4 +1,4 @@
 export { PoolClosedError, PoolOverloadedError } from './errors.ts';
 export type { PoolStats } from './pool-stats.ts';
 export { WorkerPool } from './worker-pool.ts';
-export type { WorkerPoolOptions } from './worker-pool-options.ts';
+export type { ResolvedWorkerPoolOptions, WorkerPoolOptions } from './worker-pool-options.ts';
