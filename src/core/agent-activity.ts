@@ -1,35 +1,25 @@
 import type { SpanContext } from '@opentelemetry/api';
-import type Denque from 'denque';
-import type { Message } from './message.ts';
+import { Mailbox } from './mailbox.ts';
 
 /** Marks memory not created yet (a definition's `memory()` may return undefined). */
 export const UNSET: unique symbol = Symbol('unset');
 
 /**
- * The part of an agent that only exists once it does more than sit idle: its mailbox and
- * messages, counters, run signal, memory, a start or stop in progress, a failure, its
+ * The part of an agent that only exists once it does more than sit idle: its mailbox (the
+ * base class, so one allocation), counters, run signal, memory, a start or stop in progress, a failure, its
  * trace. An idle agent (most of a large fleet) never allocates one, which keeps the agent
  * itself to a handful of fields (see `bench/idle-agents.bench.ts`).
  */
-export class AgentActivity<Config, Memory> {
+export class AgentActivity<Config, Memory> extends Mailbox<Config, Memory> {
   memory: Memory | typeof UNSET = UNSET;
   controller: AbortController | undefined = undefined;
-  mailbox: Denque<Message<Config, Memory>> | undefined = undefined;
-  inFlight: Set<Message<Config, Memory>> | undefined = undefined;
   /** Messages handled successfully. */
   handled = 0;
   /** Messages whose step threw. */
   failedMessages = 0;
-  /** A drain-stop is handling the mailbox: the pump runs although the agent is stopping. */
-  draining = false;
-  /** The pump is dispatching: re-entrant calls (sync steps) fold into its loop. */
-  pumping = false;
   /** `onStop` has been started (after a stop or a crash); it runs once. */
   cleanupStarted = false;
-  /** Stopping rejected messages that were waiting (termination reason `stopped`). */
-  droppedOnStop = false;
   startPromise: Promise<void> | undefined = undefined;
-  idleWaiter: PromiseWithResolvers<void> | undefined = undefined;
   /** Why the agent failed. */
   error: unknown = undefined;
   /** The `agent.start` span, when traced: decisions link to it, `agent.terminate` is its child. */

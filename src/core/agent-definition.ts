@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatIssues, InvalidOptionsError, parseOptions } from '../errors/index.ts';
+import type { AgentStreamPart } from './agent-stream.ts';
 
 /** What every hook of an agent can see: who it is, its config and memory, and its run signal. */
 export interface AgentContext<Config = unknown, Memory = unknown> {
@@ -21,8 +22,8 @@ export interface AgentContext<Config = unknown, Memory = unknown> {
 export interface StepContext<Config = unknown, Memory = unknown> extends AgentContext<Config, Memory> {
   /** Aborted when the agent stops or fails, or when the sender abandons this message. */
   readonly signal: AbortSignal;
-  /** Reports progress to the sender's `onEvent` (streamed to HTTP clients as server-sent events); a no-op without one. */
-  emit(event: unknown): void;
+  /** Streams a part to the sender's `onEvent` (to HTTP clients as server-sent events); a no-op without one. */
+  emit(part: AgentStreamPart): void;
   /** True when the sender listens to `emit` (worth streaming); false when only the result matters. */
   readonly observed: boolean;
 }

@@ -1,9 +1,9 @@
-import Denque from 'denque';
 import { agentStepChannel, runInTenant, type TenantContext, tracingEnabled } from '../context/index.ts';
 import { AbortedError, AgentfleetError, formatIssues } from '../errors/index.ts';
 import { AgentActivity, UNSET } from './agent-activity.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';
+import type { AgentStreamListener } from './agent-stream.ts';
 import { agentTerminateSpan, startAgentSpan, tracedStep } from './agent-tracing.ts';
 import {
   AgentNotRunningError,
@@ -15,6 +15,7 @@ import {
 } from './errors.ts';
 import { type AgentState, canTransition, IllegalTransitionError, isFinal } from './lifecycle.ts';
 import { Message } from './message.ts';
+import { isThenable, runStep } from './step-runner.ts';
 import { FAILED, STOPPED, type StopOptions, type StopResult, stopOptionsError } from './stop-result.ts';
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -26,8 +27,8 @@ const TIMED_OUT: unique symbol = Symbol('timed-out');
 export interface SendOptions {
   /** Abandons the message while it waits in the mailbox, and is passed to the step as part of `ctx.signal`. */
   signal?: AbortSignal;
-  /** Receives progress events the step emits with `ctx.emit` (an LLM agent's text deltas and tool calls), e.g. to stream them to a client. */
-  onEvent?: (event: unknown) => void;
+  /** Receives the parts the step streams with `ctx.emit` (an LLM agent's text deltas and tool calls, other agents' `progress`), e.g. to stream them to a client. */
+  onEvent?: AgentStreamListener;
 }
 
 /** A snapshot of one agent for APIs and consoles. */
@@ -244,28 +245,17 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     }
     const activity = this.#work();
     if (activity.inFlight === undefined) activity.inFlight = new Set();
-    const inFlight = activity.inFlight;
-    const mailbox = activity.mailbox;
-    const direct = inFlight.size < def.concurrency && (mailbox === undefined || mailbox.length === 0);
+    const direct = activity.inFlight.size < def.concurrency && activity.queued === 0;
     if (!direct) {
       const capacity = def.mailboxCapacity ?? this.#host.mailboxCapacity;
-      if ((mailbox?.length ?? 0) >= capacity) {
+      if (activity.queued >= capacity) {
         return Promise.reject(new MailboxFullError(this.agentId, capacity));
       }
     }
     const message = new Message<Config, Memory>(this, value, signal, options?.onEvent);
     if (this.tenantContext !== undefined) this.#host.trackMessage(this, message.promise);
-    if (direct) {
-      this.#dispatch(message);
-    } else {
-      if (activity.mailbox === undefined) activity.mailbox = new Denque();
-      const queue = activity.mailbox;
-      queue.push(message);
-      if (signal !== undefined) {
-        message.onSenderAbort = () => this.#abandon(message);
-        signal.addEventListener('abort', message.onSenderAbort, { once: true });
-      }
-    }
+    if (direct) this.#dispatch(message);
+    else activity.enqueue(message);
     return message.promise as Promise<Output>;
   }
 
@@ -297,8 +287,8 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       definition: this.#def.name,
       state: this.#state,
       createdAt: this.#createdAt,
-      inFlight: activity?.inFlight?.size ?? 0,
-      queued: activity?.mailbox?.length ?? 0,
+      inFlight: activity?.running ?? 0,
+      queued: activity?.queued ?? 0,
       handled: activity?.handled ?? 0,
       failedMessages: activity?.failedMessages ?? 0,
     };
@@ -462,23 +452,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   #step(message: Message<Config, Memory>): unknown {
     if (message.cancelled) return undefined; // the agent stopped while this waited for a pool slot
     message.started = true;
-    const def = this.#def;
-    const percept =
-      def.perceive === undefined ? message.input : def.perceive(message.input as Input, message);
-    return isThenable(percept)
-      ? percept.then((p) => this.#decide(p, message))
-      : this.#decide(percept, message);
-  }
-
-  #decide(percept: unknown, message: Message<Config, Memory>): unknown {
-    const decision = this.#def.decide(percept, message);
-    return isThenable(decision) ? decision.then((d) => this.#act(d, message)) : this.#act(decision, message);
-  }
-
-  #act(decision: unknown, message: Message<Config, Memory>): unknown {
-    if (tracingEnabled()) message.decision = decision; // the span's decision.* attributes
-    const act = this.#def.act;
-    return act === undefined ? decision : act(decision as never, message);
+    return runStep(this.#def, message);
   }
 
   #finish(message: Message<Config, Memory>, value: unknown, error: unknown, ok: boolean): void {
@@ -508,20 +482,17 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
   #pump(): void {
     const activity = this.#activity;
     if (activity === undefined || activity.pumping) return;
-    const mailbox = activity.mailbox;
-    if (mailbox !== undefined && (this.#state === 'running' || activity.draining)) {
+    if (activity.queued > 0 && (this.#state === 'running' || activity.draining)) {
       activity.pumping = true;
       try {
         const limit = this.#def.concurrency;
         const inFlight = activity.inFlight!;
         while (
-          mailbox.length > 0 &&
+          activity.queued > 0 &&
           inFlight.size < limit &&
           (this.#state === 'running' || activity.draining)
         ) {
-          const next = mailbox.shift()!;
-          detachAbort(next);
-          this.#dispatch(next);
+          this.#dispatch(activity.shift()!);
         }
       } finally {
         activity.pumping = false;
@@ -530,82 +501,28 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     this.#checkIdle();
   }
 
-  #abandon(message: Message<Config, Memory>): void {
-    const mailbox = this.#activity?.mailbox;
-    if (mailbox === undefined) return;
-    for (let i = 0; i < mailbox.length; i++) {
-      if (mailbox.peekAt(i) === message) {
-        mailbox.removeOne(i);
-        message.onSenderAbort = undefined;
-        message.reject(
-          new AbortedError('The sender abandoned the message before the agent took it.', {
-            cause: message.senderSignal?.reason,
-          }),
-        );
-        this.#checkIdle();
-        return;
-      }
-    }
-  }
-
-  /** Rejects every message still in the mailbox with AGENT_STOPPED. */
   #rejectQueued(): void {
-    const activity = this.#activity;
-    const mailbox = activity?.mailbox;
-    if (mailbox === undefined || mailbox.length === 0) return;
-    const error = this.#stoppedError();
-    activity!.droppedOnStop = true;
-    while (mailbox.length > 0) {
-      const message = mailbox.shift()!;
-      detachAbort(message);
-      message.reject(error);
-    }
+    this.#activity?.rejectQueued(() => this.#stoppedError());
   }
 
-  /** Messages handed to the pool that have not started yet are treated like queued ones. */
   #rejectUnstarted(): void {
-    const activity = this.#activity;
-    const inFlight = activity?.inFlight;
-    if (inFlight === undefined || inFlight.size === 0) return;
-    let error: AgentStoppedError | undefined;
-    for (const message of inFlight) {
-      if (message.started) continue;
-      error ??= this.#stoppedError();
-      activity!.droppedOnStop = true;
-      message.cancelled = true;
-      inFlight.delete(message);
-      message.reject(error);
-    }
+    this.#activity?.rejectUnstarted(() => this.#stoppedError());
   }
 
   #rejectInFlight(error: Error): void {
-    const inFlight = this.#activity?.inFlight;
-    if (inFlight === undefined) return;
-    for (const message of inFlight) message.reject(error);
-    inFlight.clear();
-    this.#checkIdle();
+    this.#activity?.rejectInFlight(error);
   }
 
   #isIdle(): boolean {
-    const activity = this.#activity;
-    if (activity === undefined) return true;
-    const inFlight = activity.inFlight;
-    return (inFlight === undefined || inFlight.size === 0) && (activity.mailbox?.length ?? 0) === 0;
+    return this.#activity?.isIdle() ?? true;
   }
 
   #whenIdle(): Promise<void> {
-    if (this.#isIdle()) return RESOLVED;
-    const activity = this.#activity!;
-    activity.idleWaiter ??= Promise.withResolvers<void>();
-    return activity.idleWaiter.promise;
+    return this.#activity?.whenIdle() ?? RESOLVED;
   }
 
   #checkIdle(): void {
-    const activity = this.#activity;
-    if (activity?.idleWaiter !== undefined && this.#isIdle()) {
-      activity.idleWaiter.resolve();
-      activity.idleWaiter = undefined;
-    }
+    this.#activity?.checkIdle();
   }
 
   /** Aborts the run signal, if anyone has asked for it; the reason is the crash or AGENT_STOPPED. */
@@ -675,17 +592,6 @@ function startDeadline(ms: number): { promise: Promise<typeof TIMED_OUT>; cancel
     timer = setTimeout(resolve, ms, TIMED_OUT);
   });
   return { promise, cancel: () => clearTimeout(timer) };
-}
-
-function detachAbort(message: Message<unknown, unknown>): void {
-  if (message.onSenderAbort !== undefined) {
-    message.senderSignal!.removeEventListener('abort', message.onSenderAbort);
-    message.onSenderAbort = undefined;
-  }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 function noop(): void {}

@@ -9,6 +9,20 @@ export {
   type StepContext,
   type StepErrorPolicy,
 } from './agent-definition.ts';
+export type {
+  AgentStreamListener,
+  AgentStreamPart,
+  AgentStreamPartType,
+  FinalPart,
+  ProgressPart,
+  StepFinishPart,
+  StepStartPart,
+  StreamToolCall,
+  StreamUsage,
+  TextDeltaPart,
+  ToolCallPart,
+  ToolResultPart,
+} from './agent-stream.ts';
 export type { CoreErrorCode } from './errors.ts';
 export {
   AgentExistsError,

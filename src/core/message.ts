@@ -1,4 +1,5 @@
 import type { AgentContext, StepContext } from './agent-definition.ts';
+import type { AgentStreamListener, AgentStreamPart } from './agent-stream.ts';
 
 /**
  * One message on its way through an agent. It is also the step context handed to
@@ -26,13 +27,13 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   /** @internal The agent handling the message. */
   readonly owner: AgentContext<Config, Memory>;
 
-  readonly #onEvent: ((event: unknown) => void) | undefined;
+  readonly #onEvent: AgentStreamListener | undefined;
 
   constructor(
     owner: AgentContext<Config, Memory>,
     input: unknown,
     senderSignal: AbortSignal | undefined,
-    onEvent?: (event: unknown) => void,
+    onEvent?: AgentStreamListener,
   ) {
     this.owner = owner;
     this.#onEvent = onEvent;
@@ -67,8 +68,8 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   fail(error: unknown): void {
     this.owner.fail(error);
   }
-  emit(event: unknown): void {
-    this.#onEvent?.(event);
+  emit(part: AgentStreamPart): void {
+    this.#onEvent?.(part);
   }
   get observed(): boolean {
     return this.#onEvent !== undefined;

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { currentTenantId } from '../context/index.ts';
+import type { AgentStreamPart } from '../core/index.ts';
 import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
 import type { GenerateRequest, Message, Provider, ResponseFormat, ToolCall, Usage } from '../llm/index.ts';
@@ -15,7 +16,7 @@ import {
 import type { LlmAgentErrorCode } from './error-codes.ts';
 import { ConversationMemory, type ConversationMemoryOptions } from './memory.ts';
 
-/** What the loop streams to its caller while it runs. */
+/** What the loop streams to its caller while it runs: the LLM members of core's `AgentStreamPart` (checked where it emits). */
 export type AgentEvent =
   | { type: 'step-start'; step: number }
   | { type: 'text-delta'; step: number; text: string }
@@ -174,7 +175,7 @@ export class LlmCognition<Output = undefined> {
   /** Cognition for `defineAgent`: runs the loop for one message and returns the answer. */
   async decide(
     input: LlmInput,
-    ctx: { agentId: string; signal: AbortSignal; emit?: (event: AgentEvent) => void; observed?: boolean },
+    ctx: { agentId: string; signal: AbortSignal; emit?: (part: AgentStreamPart) => void; observed?: boolean },
   ): Promise<LlmAnswer<Output>> {
     let final: LlmAnswer<Output> | undefined;
     for await (const event of this.#loop(input, ctx, ctx.observed ?? ctx.emit !== undefined)) {

@@ -104,7 +104,7 @@ export class WorkerPool {
   };
 
   /** @throws InvalidOptionsError naming any bad option. */
-  constructor(options: Partial<WorkerPoolOptions> = {}) {
+  constructor(options: WorkerPoolOptions = {}) {
     const parsed = parseOptions('worker pool', workerPoolOptionsSchema, options);
     this.#capacity = parsed.capacity;
     this.#queueLimit = parsed.queueLimit;

@@ -64,6 +64,21 @@ describe('agent messages as server-sent events', () => {
       headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ definition: 'assistant', id: 'helper' }),
     });
+    app.runtime.register(
+      defineAgent({
+        name: 'counter',
+        decide: (input: unknown, ctx) => {
+          ctx.emit({ type: 'progress', name: 'rule-fired', data: { rule: 'r1' } });
+          ctx.emit({ type: 'progress', name: 'Not An Event Name!' });
+          return `counted ${String(input)}`;
+        },
+      }),
+    );
+    await fetch(`${base}/v1/agents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization },
+      body: JSON.stringify({ definition: 'counter', id: 'tally' }),
+    });
   });
   after(async () => {
     await app.shutdown();
@@ -89,6 +104,15 @@ describe('agent messages as server-sent events', () => {
     assert.deepEqual(events.at(-1), ['result', { output: 'done: 3 hits' }]);
     const plain = await post('hello', 'application/json');
     assert.deepEqual(await plain.json(), { output: 'echo: hello' });
+  });
+
+  it("a function agent's progress parts arrive named by their `name` (else `progress`), then the result", async () => {
+    const events = parseSse(await (await post('x', 'text/event-stream', 'tally')).text());
+    assert.deepEqual(events, [
+      ['rule-fired', { type: 'progress', name: 'rule-fired', data: { rule: 'r1' } }],
+      ['progress', { type: 'progress', name: 'Not An Event Name!' }],
+      ['result', { output: 'counted x' }],
+    ]);
   });
 
   it('a failure after the stream started arrives as an error event; before it, as an HTTP error', async () => {

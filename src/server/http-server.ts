@@ -14,13 +14,14 @@ import {
   tracingEnabled,
 } from '../context/index.ts';
 import type { Runtime } from '../core/index.ts';
+import { parseOptions } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import type { TenantDeletion } from '../tenancy/index.ts';
 import { answerClientError } from './client-error.ts';
-import type { EventStreamOptions } from './event-stream.ts';
 import { sendError, sendJson, statusFor } from './http-errors.ts';
+import { type HttpServerValueOptions, httpServerOptionsSchema } from './http-server-options.ts';
 import { authorize, type RequestAuth } from './request-auth.ts';
 import { type RouteContext, type RouteHandler, type RouteMatch, Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
@@ -32,16 +33,9 @@ import { addMetricsRoute } from './routes/metrics.ts';
 import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes, serverTenantDeletion } from './routes/tenants.ts';
 
-/** Options for `AgentfleetServer`. */
-export interface HttpServerOptions {
+/** Options for `AgentfleetServer`: the plain values of `httpServerOptionsSchema`, plus the capabilities it serves. */
+export type HttpServerOptions = HttpServerValueOptions & {
   runtime: Runtime;
-  /** Id of the running act agent (without a tenant) that serves `/act`; without it `/act` is not routed. */
-  actAgentId?: string;
-  /**
-   * Whether `/act` answers without a key. Default false: it needs a tenant or admin key like
-   * every route. When public, a key that is sent is still checked and the request runs as its tenant.
-   */
-  publicAct?: boolean;
   /**
    * How requests are authenticated. An `Authenticator` checks `Authorization: Bearer` keys
    * and runs each request as its tenant; `none` trusts every caller (only behind your own gateway).
@@ -51,20 +45,12 @@ export interface HttpServerOptions {
   state?: { store: AgentStateStore; bus: Bus };
   /** Serves `GET /metrics` (admin-only unless `metricsPublic`). */
   metrics?: Metrics;
-  /** Let Prometheus scrape `/metrics` without a key. Default false. */
-  metricsPublic?: boolean;
   /** Serves `/v1/knowledge/*` (ingest, delete, search per tenant). */
   knowledge?: KnowledgeBase;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
-  /** Largest request body in bytes. Default 1 MiB. */
-  bodyLimitBytes?: number;
-  /** Bounds on event streams (SSE) for clients that read slowly. */
-  streams?: Pick<EventStreamOptions, 'maxBufferedBytes' | 'drainTimeoutMs'>;
-  /** Milliseconds a client has to send a whole request (headers included) before it is answered 408. Default 30 s. */
-  requestTimeoutMs?: number;
   logger?: Logger;
-}
+};
 
 /**
  * The HTTP face of a runtime: `/act`, health probes and the agents API. It only composes
@@ -88,13 +74,21 @@ export class AgentfleetServer {
   #listening = false;
 
   constructor(options: HttpServerOptions) {
-    const bodyLimit = options.bodyLimitBytes ?? 1024 * 1024;
+    const values = parseOptions('HTTP server', httpServerOptionsSchema, {
+      actAgentId: options.actAgentId,
+      publicAct: options.publicAct,
+      metricsPublic: options.metricsPublic,
+      bodyLimitBytes: options.bodyLimitBytes,
+      streams: options.streams,
+      requestTimeoutMs: options.requestTimeoutMs,
+    });
+    const bodyLimit = values.bodyLimitBytes;
     this.#logger = options.logger;
     this.#auth = options.auth;
     const runtime = options.runtime;
-    if (options.actAgentId !== undefined) {
-      const act = actRoute(runtime.agent(options.actAgentId), bodyLimit);
-      const access = options.publicAct === true ? 'optional' : 'tenant';
+    if (values.actAgentId !== undefined) {
+      const act = actRoute(runtime.agent(values.actAgentId), bodyLimit);
+      const access = values.publicAct ? 'optional' : 'tenant';
       this.#router.add('GET', '/act', act, access).add('POST', '/act', act, access);
     }
     this.#router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, { status: 'ok' }), 'public');
@@ -107,18 +101,18 @@ export class AgentfleetServer {
       },
       'public',
     );
-    addAgentRoutes(this.#router, runtime, bodyLimit, options.streams);
-    addChatCompletionsRoute(this.#router, runtime, bodyLimit, options.streams);
+    addAgentRoutes(this.#router, runtime, bodyLimit, values.streams);
+    addChatCompletionsRoute(this.#router, runtime, bodyLimit, values.streams);
     if (options.state !== undefined) {
       const { store, bus } = options.state;
       addStateRoutes(this.#router, runtime, store, bus, bodyLimit, {
-        ...options.streams,
+        ...values.streams,
         stopping: this.#stopping.signal,
       });
     }
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.metrics !== undefined) {
-      addMetricsRoute(this.#router, options.metrics, options.metricsPublic === true ? 'public' : 'admin');
+      addMetricsRoute(this.#router, options.metrics, values.metricsPublic ? 'public' : 'admin');
     }
     if (options.debug !== undefined) {
       // One event-loop monitor per server: the metrics' when there are metrics.
@@ -135,7 +129,7 @@ export class AgentfleetServer {
       this.tenantDeletion = serverTenantDeletion(runtime, authenticator, quotas, owners);
       addTenantRoutes(this.#router, runtime, authenticator, quotas, bodyLimit, this.tenantDeletion);
     }
-    const requestTimeout = options.requestTimeoutMs ?? 30_000;
+    const requestTimeout = values.requestTimeoutMs;
     this.#server = createServer(
       {
         requestTimeout,

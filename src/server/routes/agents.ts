@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { currentTenantId } from '../../context/index.ts';
-import { AGENT_STATES, type Runtime } from '../../core/index.ts';
+import { AGENT_STATES, type AgentStreamListener, type Runtime } from '../../core/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
 import { EventStream, type EventStreamOptions } from '../event-stream.ts';
@@ -35,7 +35,8 @@ function wantsEventStream(req: IncomingMessage): boolean {
 }
 
 /**
- * Answers with server-sent events: each progress event the agent emits (`event: <type>`),
+ * Answers with server-sent events: each part the agent streams (`event: <type>`; a `progress`
+ * part's event is its `name`),
  * then `event: result` with `{ output }`, or `event: error` with `{ error }`. The run is
  * cancelled when the stream ends early (the client left, or read too slowly and was dropped).
  */
@@ -43,14 +44,14 @@ async function streamMessage(
   req: IncomingMessage,
   res: ServerResponse,
   options: EventStreamOptions,
-  send: (onEvent: (event: unknown) => void, signal: AbortSignal) => Promise<unknown>,
+  send: (onEvent: AgentStreamListener, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
   const stream = EventStream.open(req, res, options);
   if (stream === undefined) return;
   try {
-    const output = await send((event) => {
-      const type = (event as { type?: unknown } | null)?.type;
-      stream.send(typeof type === 'string' && /^[a-z-]{1,40}$/.test(type) ? type : 'progress', event);
+    const output = await send((part) => {
+      const name = part.type === 'progress' ? part.name : part.type;
+      stream.send(/^[a-z0-9.-]{1,40}$/.test(name) ? name : 'progress', part);
     }, stream.signal);
     stream.send('result', { output: output === undefined ? null : output });
   } catch (error) {

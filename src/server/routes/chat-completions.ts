@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Runtime } from '../../core/index.ts';
+import type { AgentStreamListener, Runtime } from '../../core/index.ts';
 import { formatIssues } from '../../errors/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
@@ -62,7 +62,7 @@ function outputText(output: unknown): string {
 /** Sums `step-finish` usage events of an LLM agent. */
 function usageCounter(): {
   usage: Usage;
-  onEvent: (event: unknown) => void;
+  onEvent: AgentStreamListener;
   onText: (f: (t: string) => void) => void;
 } {
   const usage = { inputTokens: 0, outputTokens: 0 };
@@ -72,12 +72,11 @@ function usageCounter(): {
     onText: (f) => {
       textSink = f;
     },
-    onEvent: (event) => {
-      const e = event as { type?: string; usage?: Usage; text?: string };
-      if (e?.type === 'step-finish' && e.usage !== undefined) {
-        usage.inputTokens += e.usage.inputTokens;
-        usage.outputTokens += e.usage.outputTokens;
-      } else if (e?.type === 'text-delta' && typeof e.text === 'string') textSink?.(e.text);
+    onEvent: (part) => {
+      if (part.type === 'step-finish') {
+        usage.inputTokens += part.usage.inputTokens;
+        usage.outputTokens += part.usage.outputTokens;
+      } else if (part.type === 'text-delta') textSink?.(part.text);
     },
   };
 }
