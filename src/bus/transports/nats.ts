@@ -235,7 +235,14 @@ class NatsTransportImpl implements NatsTransport {
         return;
       }
       try {
-        const result = sink.receive(msg.subject, msg.data);
+        // Frames carry their own facts; a plain client's reply subject and traceparent are read here.
+        const result =
+          msg.reply === undefined && msg.headers === undefined
+            ? sink.receive(msg.subject, msg.data)
+            : sink.receive(msg.subject, msg.data, undefined, {
+                replyTo: msg.reply,
+                traceparent: msg.headers?.get('traceparent') || undefined,
+              });
         if (result !== undefined) result.then(undefined, ignore);
       } catch {
         // The sink reports its own failures; a throw must not reach the client's parser.
