@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runActHttpBench } from './act-http.bench.ts';
 import { runBusBench } from './bus.bench.ts';
+import { runBusIngressBench } from './bus-ingress.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runKnowledgeBench } from './knowledge.bench.ts';
@@ -25,6 +26,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'act-http': runActHttpBench,
   channel: runChannelBench,
   bus: runBusBench,
+  'bus-ingress': runBusIngressBench,
   'llm-agents': runLlmAgentsBench,
   'tenant-context': runTenantContextBench,
   'state-sync': runStateSyncBench,

@@ -21,7 +21,7 @@ import {
   type SubscriptionStats,
 } from './subscription.ts';
 import { assertPattern, assertTopic } from './topic.ts';
-import type { Transport, TransportSubscription } from './transport.ts';
+import type { NativeFacts, Transport, TransportSubscription } from './transport.ts';
 import { MemoryTransport } from './transports/memory.ts';
 
 /** Options of one publish. */
@@ -68,6 +68,16 @@ export interface BusEvents {
 }
 
 const SENT: Promise<void> = Promise.resolve();
+
+/** A reply subject a plain client named: a valid concrete topic. */
+function isReplySubject(subject: string): boolean {
+  try {
+    assertTopic(subject);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const VALID_TOPICS_LIMIT = 10_000;
 
 /**
@@ -290,7 +300,7 @@ export class Bus implements SubscriptionHost {
   // ---- SubscriptionHost ------------------------------------------------------------------
 
   /** @internal */
-  decode(topic: string, data: Uint8Array): Envelope | undefined {
+  decode(topic: string, data: Uint8Array, native?: NativeFacts): Envelope | undefined {
     if (data.byteLength > this.#maxBytes) {
       this.deadLetter(
         rawDeadLetter(
@@ -304,7 +314,14 @@ export class Bus implements SubscriptionHost {
       return undefined;
     }
     try {
-      return decodeFrame(data, topic, this.#codecs);
+      const envelope = decodeFrame(data, topic, this.#codecs);
+      // A plain client's message (no frame): its protocol's reply subject and trace context.
+      if (native !== undefined && envelope.replyTo === undefined && envelope.traceparent === undefined) {
+        if (native.replyTo !== undefined && isReplySubject(native.replyTo)) envelope.replyTo = native.replyTo;
+        if (native.traceparent !== undefined && isTraceparent(native.traceparent))
+          envelope.traceparent = native.traceparent;
+      }
+      return envelope;
     } catch (error) {
       this.deadLetter(
         rawDeadLetter('MESSAGE_UNDECODABLE', (error as Error).message, topic, data, this.#maxBytes),

@@ -13,7 +13,13 @@ import { AbortedError, InvalidOptionsError, raceWithSignal } from '../errors/ind
 import type { DeadLetter } from './dead-letter.ts';
 import type { Envelope } from './envelope.ts';
 import type { ResolvedSubscribeOptions } from './subscribe-options.ts';
-import type { Delivery, IdempotencyStore, TransportSink, TransportSubscription } from './transport.ts';
+import type {
+  Delivery,
+  IdempotencyStore,
+  NativeFacts,
+  TransportSink,
+  TransportSubscription,
+} from './transport.ts';
 
 /** What a handler gets besides its message. */
 export interface HandlerContext {
@@ -79,7 +85,7 @@ export interface SubscriptionStats {
 /** What a subscription needs from its bus. */
 export interface SubscriptionHost {
   /** Decodes wire bytes; dead-letters and returns undefined when they are not a valid envelope. */
-  decode(topic: string, data: Uint8Array): Envelope | undefined;
+  decode(topic: string, data: Uint8Array, native?: NativeFacts): Envelope | undefined;
   deadLetter(letter: DeadLetter): void;
   reply(request: Envelope, value: unknown, error: unknown): void;
   handlerFailed(error: unknown, message: Envelope, subscription: Subscription<unknown>): void;
@@ -229,8 +235,8 @@ export class Subscription<T = unknown> implements TransportSink, AsyncIterable<E
     return this.#error;
   }
 
-  receive(topic: string, data: Uint8Array, delivery?: Delivery): void | Promise<void> {
-    const envelope = this.#host.decode(topic, data);
+  receive(topic: string, data: Uint8Array, delivery?: Delivery, native?: NativeFacts): void | Promise<void> {
+    const envelope = this.#host.decode(topic, data, native);
     if (envelope !== undefined) return this.deliver(envelope, delivery);
     this.#received++;
     delivery?.term('undecodable');

@@ -58,6 +58,17 @@ export interface Delivery {
 }
 
 /**
+ * Facts a wire transport read from its own protocol (a NATS message's reply subject and
+ * headers), used for messages that are not Agentfleet frames: a plain NATS client's request
+ * gets its reply, and its W3C `traceparent` header is continued. Never the tenant: that comes
+ * from authenticated sources only (see src/front-door).
+ */
+export interface NativeFacts {
+  readonly replyTo?: string | undefined;
+  readonly traceparent?: string | undefined;
+}
+
+/**
  * Where a transport hands arriving messages. A returned promise means "full, wait": the
  * in-memory transport holds its publisher, a durable consumer stops fetching until it settles.
  */
@@ -65,7 +76,7 @@ export interface TransportSink {
   /** An envelope from an object transport. */
   deliver(envelope: Envelope, delivery?: Delivery): void | Promise<void>;
   /** Bytes from a wire transport; `topic` is the bus topic (already mapped back from MQTT). */
-  receive(topic: string, data: Uint8Array, delivery?: Delivery): void | Promise<void>;
+  receive(topic: string, data: Uint8Array, delivery?: Delivery, native?: NativeFacts): void | Promise<void>;
   /**
    * The transport lost the subscription for good and could not resume it (a JetStream stream
    * or consumer that is gone); the subscription ends with `error` (`SUBSCRIPTION_LOST`).
