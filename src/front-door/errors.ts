@@ -1,7 +1,8 @@
 import { AgentfleetError } from '../errors/index.ts';
+import type { FrontDoorErrorCode } from './error-codes.ts';
 
 /** A bus request the front door cannot take: too many in flight, for its tenant or in all. */
-export class IngressOverloadedError extends AgentfleetError {
+export class IngressOverloadedError extends AgentfleetError<FrontDoorErrorCode> {
   constructor(scope: 'tenant' | 'total', limit: number, tenant: string) {
     super(
       'INGRESS_OVERLOADED',
@@ -14,14 +15,14 @@ export class IngressOverloadedError extends AgentfleetError {
 }
 
 /** A bus request whose payload is not `{ input, stream? }`, or names a stream subject it may not use. */
-export class IngressRequestInvalidError extends AgentfleetError {
+export class IngressRequestInvalidError extends AgentfleetError<FrontDoorErrorCode> {
   constructor(why: string, topic: string) {
     super('INVALID_REQUEST', `Invalid bus request on ${topic}: ${why}.`, { details: { topic } });
   }
 }
 
 /** A bus request for a tenant other than the one its subject names (`agent.<tenant>.<id>.inbox`). */
-export class IngressTenantMismatchError extends AgentfleetError {
+export class IngressTenantMismatchError extends AgentfleetError<FrontDoorErrorCode> {
   constructor(subjectTenant: string, envelopeTenant: string) {
     super(
       'TENANT_MISMATCH',

@@ -11,7 +11,7 @@ const echo = defineAgent({
   decide: async (input: { say?: string; fail?: boolean; wait?: number } | undefined, ctx) => {
     if (input?.wait !== undefined) await new Promise((r) => setTimeout(r, input.wait));
     if (input?.fail === true) throw new Error('secret internals');
-    ctx.emit({ type: 'delta', text: input?.say ?? '' });
+    ctx.emit({ type: 'progress', name: 'delta', data: { text: input?.say ?? '' } });
     return { said: input?.say };
   },
 });
@@ -104,7 +104,7 @@ describe('BusFrontDoor', () => {
     await bus.transport.flush();
     await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(parts, [
-      { type: 'event', event: { type: 'delta', text: 'yo' } },
+      { type: 'event', event: { type: 'progress', name: 'delta', data: { text: 'yo' } } },
       { type: 'result', output: { said: 'yo' } },
     ]);
     await sub.close();

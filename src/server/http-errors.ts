@@ -5,6 +5,7 @@ import type { ConfigErrorCode } from '../config/index.ts';
 import type { ContextErrorCode } from '../context/index.ts';
 import type { CoreErrorCode } from '../core/index.ts';
 import { AgentfleetError, type AgentfleetErrorOptions, type BaseErrorCode } from '../errors/index.ts';
+import type { FrontDoorErrorCode } from '../front-door/index.ts';
 import type { KnowledgeErrorCode } from '../knowledge/index.ts';
 import type { LlmErrorCode, ProviderConfigErrorCode } from '../llm/index.ts';
 import type { LlmAgentErrorCode } from '../llm-agent/index.ts';
@@ -28,6 +29,7 @@ export type ErrorCode =
   | ChannelErrorCode
   | ConfigErrorCode
   | CoreErrorCode
+  | FrontDoorErrorCode
   | KnowledgeErrorCode
   | LlmErrorCode
   | ProviderConfigErrorCode
