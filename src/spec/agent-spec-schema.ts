@@ -110,11 +110,19 @@ const httpToolSpec = z.strictObject({
   name: toolName,
   description: z.string().min(1).max(2000),
   url: z.url({ protocol: /^https?$/ }),
-  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('POST'),
+  /** Default `GET`. Arguments not in the URL go in a JSON body (POST, PUT, PATCH) or the query string. */
+  method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
   headers: headers.optional(),
   /** JSON Schema of the arguments (an object schema). */
   parameters: jsonSchemaObject,
   timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  /** Bytes of response body read at most. Default 1 MiB. */
+  maxResponseBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .optional(),
 });
 
 /** Built-in: search the agent's knowledge base. */

@@ -93,6 +93,13 @@ function schemaProblems(spec: AgentSpecDocument): Array<{ path: Path; message: s
   spec.tools?.forEach((tool, i) => {
     if (tool.type === 'http') check(['tools', i, 'parameters'], tool.parameters, true);
   });
+  if (spec.cognition.type !== 'llm')
+    for (const key of ['tools', 'memory', 'fallbacks', 'resilience'] as const)
+      if (spec[key] !== undefined)
+        found.push({
+          path: [key],
+          message: `only an llm cognition uses ${key} (this one is ${spec.cognition.type})`,
+        });
   const names = new Map<string, number>();
   spec.tools?.forEach((tool, i) => {
     const name = 'name' in tool ? tool.name : undefined;
