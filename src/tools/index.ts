@@ -29,6 +29,7 @@ export {
   type SearchPassage,
 } from './knowledge-search-tool.ts';
 export { type McpServer, type McpToolSource, type McpToolsOptions, mcpTools } from './mcp.ts';
+export { type AgentMessenger, type MessageAgentToolOptions, messageAgentTool } from './message-agent-tool.ts';
 export {
   type ToolErrorCode,
   type ToolOutcome,
