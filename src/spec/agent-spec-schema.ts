@@ -135,14 +135,23 @@ const knowledgeSearchToolSpec = z.strictObject({
 });
 
 /** Built-in: send a message to another agent of the same tenant and return its reply. */
-const messageAgentToolSpec = z.strictObject({
-  type: z.literal('message-agent'),
-  /** The id of the agent to message. */
-  agent: name,
-  name: toolName.optional(),
-  description: z.string().min(1).max(2000).optional(),
-  timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
-});
+const messageAgentToolSpec = z
+  .strictObject({
+    type: z.literal('message-agent'),
+    /** Ids of the agents the model may message. */
+    agents: z.array(name).max(1000).optional(),
+    /** Definitions whose agents the model may message. */
+    definitions: z.array(name).max(1000).optional(),
+    name: toolName.optional(),
+    description: z.string().min(1).max(2000).optional(),
+    /** Agents a chain of messages may pass through after the first caller. Default 3. */
+    maxHops: z.number().int().min(0).max(16).optional(),
+    timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+  })
+  .refine((t) => (t.agents?.length ?? 0) + (t.definitions?.length ?? 0) > 0, {
+    message: 'give agents or definitions the model may message',
+    path: ['agents'],
+  });
 
 /** One tool entry of a spec. */
 export const toolSpecSchema = z.discriminatedUnion('type', [

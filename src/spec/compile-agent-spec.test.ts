@@ -124,6 +124,26 @@ describe('compileAgentSpec over the example fleet', () => {
     await models.close();
   });
 
+  it('message-agent: the model gets a message_agent tool over the runtime', async () => {
+    const models = new ModelRegistry().add(
+      createProvider('openai', { baseUrl: `${vendor.url}/v1`, apiKey: 'k' }),
+    );
+    const runtime = await fleet(undefined);
+    const spec = parseAgentSpec(
+      'name: router\ncognition: { type: llm, model: openai/m }\ntools: [{ type: message-agent, agents: [triage] }]\n',
+    );
+    const c = await compileAgentSpec(spec, { models, messaging: runtime });
+    compiled.push(c);
+    runtime.register(c.definition);
+    await runtime.spawn('router', { id: 'router' });
+    const answer = (await runtime.send('router', 'scenario:tool route')) as { toolCalls: number };
+    assert.equal(answer.toolCalls, 1);
+    const first = vendor.calls.at(-2)?.body as { tools?: Array<{ function: { name: string } }> };
+    assert.equal(first?.tools?.[0]?.function.name, 'message_agent');
+    await assert.rejects(compileAgentSpec(spec, { models }), { code: 'INVALID_OPTIONS' });
+    await models.close();
+  });
+
   it('refuses a spec whose needs the node does not meet, when compiling', async () => {
     const spec = parseAgentSpec('name: k\ncognition: { type: knowledge }\n');
     await assert.rejects(compileAgentSpec(spec, {}), { code: 'INVALID_OPTIONS' });

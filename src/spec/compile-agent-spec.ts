@@ -8,8 +8,8 @@ import { type KnowledgeBase, knowledgeCognition } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../llm/index.ts';
 import { type LlmCognition, type LlmInput, llm } from '../llm-agent/index.ts';
 import { rulesFromJSON } from '../rules/index.ts';
-import type { Tool } from '../tools/index.ts';
-import type { AgentSpecDocument, ToolSpec } from './agent-spec-schema.ts';
+import type { AgentMessenger } from '../tools/index.ts';
+import type { AgentSpecDocument } from './agent-spec-schema.ts';
 import { compileJsonSchema, describeJsonSchemaErrors } from './json-schema-check.ts';
 import type { LoadedAgentSpec } from './load-agent-specs.ts';
 import { bindModel } from './model-binding.ts';
@@ -21,8 +21,8 @@ export interface CompileAgentSpecDeps {
   models?: ModelRegistry;
   /** For `knowledge` cognition, `knowledge-search` tools, `llm` retrieval and `knowledge.documents`. */
   knowledge?: KnowledgeBase;
-  /** Builds a `message-agent` tool (the node provides it, since it needs the runtime). */
-  messageAgent?: (spec: Extract<ToolSpec, { type: 'message-agent' }>) => Tool;
+  /** Where `message-agent` tools send: the node's runtime (`send`, `get`). */
+  messaging?: AgentMessenger;
   signal?: AbortSignal;
 }
 
@@ -143,7 +143,7 @@ export async function compileAgentSpec(
   const tools: SpecTools = await buildSpecTools(spec.tools ?? [], {
     knowledge: deps.knowledge,
     knowledgeDefaults: { k: spec.knowledge?.k, tenant: spec.knowledge?.tenant },
-    messageAgent: deps.messageAgent,
+    messaging: deps.messaging,
     baseDir: loaded.baseDir,
     signal: deps.signal,
   });

@@ -1,7 +1,15 @@
 import { resolve } from 'node:path';
 import { InvalidOptionsError } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
-import { httpTool, knowledgeSearchTool, type McpToolSource, mcpTools, type Tool } from '../tools/index.ts';
+import {
+  type AgentMessenger,
+  httpTool,
+  knowledgeSearchTool,
+  type McpToolSource,
+  mcpTools,
+  messageAgentTool,
+  type Tool,
+} from '../tools/index.ts';
 import type { ToolSpec } from './agent-spec-schema.ts';
 
 /** What the tools of a spec were built from, and the connections to close. */
@@ -15,8 +23,8 @@ export interface SpecToolDeps {
   knowledge?: KnowledgeBase;
   /** Default `k` and tenant of knowledge search (the spec's `knowledge` section). */
   knowledgeDefaults?: { k?: number; tenant?: string };
-  /** Builds a message-agent tool; the node provides it (it needs the runtime). */
-  messageAgent?: (spec: Extract<ToolSpec, { type: 'message-agent' }>) => Tool;
+  /** Where message-agent tools send (the node's runtime). */
+  messaging?: AgentMessenger;
   /** Relative MCP `cwd`s resolve against this folder. */
   baseDir?: string;
   signal?: AbortSignal;
@@ -62,9 +70,18 @@ export async function buildSpecTools(specs: readonly ToolSpec[], deps: SpecToolD
           }) as Tool,
         );
       } else if (spec.type === 'message-agent') {
-        if (deps.messageAgent === undefined)
+        if (deps.messaging === undefined)
           throw new InvalidOptionsError('a message-agent tool needs messaging on the node');
-        tools.push(deps.messageAgent(spec));
+        tools.push(
+          messageAgentTool(deps.messaging, {
+            name: spec.name,
+            description: spec.description,
+            agents: spec.agents,
+            definitions: spec.definitions,
+            maxHops: spec.maxHops,
+            timeoutMs: spec.timeoutMs,
+          }) as Tool,
+        );
       } else {
         const server =
           spec.command !== undefined
