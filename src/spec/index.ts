@@ -23,3 +23,10 @@ export {
 export { bindModel, settingFor } from './model-binding.ts';
 export { type ParseAgentSpecOptions, parseAgentSpec } from './parse-agent-spec.ts';
 export { buildSpecTools, type SpecToolDeps, type SpecTools } from './spec-tools.ts';
+export {
+  DefinitionLimitError,
+  SpecTooLargeError,
+  TenantDefinitions,
+  type TenantDefinitionsOptions,
+  type TenantDefinitionTarget,
+} from './tenant-definitions.ts';
