@@ -93,6 +93,12 @@ describe('parseAgentSpec', () => {
     ]);
   });
 
+  it('refuses a rule set the rule engine refuses', () => {
+    const [p] = problemsOf('name: a\ncognition:\n  type: rules\n  rules: []\n');
+    assert.equal(p?.path, 'cognition.rules');
+    assert.equal(p?.line, 4);
+  });
+
   it('accepts $schema', () => {
     assert.equal(parseAgentSpec('$schema: ./x.json\nname: a\ncognition: { type: knowledge }\n').name, 'a');
   });

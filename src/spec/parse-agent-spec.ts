@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { rulesFromJSON } from '../rules/index.ts';
 import { type AgentSpecDocument, agentSpecSchema } from './agent-spec-schema.ts';
 import { SpecInvalidError, type SpecProblem } from './errors.ts';
 import { jsonSchemaProblem } from './json-schema-check.ts';
@@ -89,6 +90,13 @@ function schemaProblems(spec: AgentSpecDocument): Array<{ path: Path; message: s
       found.push({ path: [...path, 'type'], message: 'must be "object"' });
   };
   check(['input'], spec.input);
+  if (spec.cognition.type === 'rules') {
+    try {
+      rulesFromJSON({ rules: spec.cognition.rules, otherwise: spec.cognition.otherwise });
+    } catch (error) {
+      found.push({ path: ['cognition', 'rules'], message: (error as Error).message });
+    }
+  }
   if (spec.cognition.type === 'llm') check(['cognition', 'output'], spec.cognition.output);
   spec.tools?.forEach((tool, i) => {
     if (tool.type === 'http') check(['tools', i, 'parameters'], tool.parameters, true);
