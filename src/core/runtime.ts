@@ -146,9 +146,9 @@ export class Runtime implements AgentHost {
         'registerTenantDefinition() takes a definition returned by defineAgent().',
       );
     }
-    let own = this.#tenantDefinitions.get(tenantId);
-    if (own === undefined) this.#tenantDefinitions.set(tenantId, (own = new Map()));
+    const own = this.#tenantDefinitions.get(tenantId) ?? new Map<string, AnyDefinition>();
     own.set(definition.name, definition);
+    this.#tenantDefinitions.set(tenantId, own);
     return this;
   }
 
