@@ -83,9 +83,13 @@ export class AgentStartFailedError extends AgentfleetError<CoreErrorCode> {
 /** Perception, cognition or action threw while handling a message. */
 export class AgentStepFailedError extends AgentfleetError<CoreErrorCode> {
   constructor(agentId: string, cause: unknown) {
+    // A typed cause (MODEL_NOT_CONFIGURED, a tool's error…) travels in the details, so API callers see its code.
+    const typed = AgentfleetError.isInstance(cause)
+      ? { cause: { code: cause.code, message: cause.message } }
+      : {};
     super('AGENT_STEP_FAILED', `Agent "${agentId}" failed to handle a message: ${describe(cause)}`, {
       cause,
-      details: { agentId },
+      details: { agentId, ...typed },
     });
   }
 }

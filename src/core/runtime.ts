@@ -88,6 +88,8 @@ export class Runtime implements AgentHost {
   readonly maxConfigBytes: number;
   readonly #ownsPool: boolean;
   readonly #definitions = new Map<string, AnyDefinition>();
+  /** Tenant id → that tenant's own definitions by name; they shadow the shared ones for that tenant. */
+  readonly #tenantDefinitions = new Map<string, Map<string, AnyDefinition>>();
   /** Keyed by `id` for agents without a tenant, `tenant/id` for a tenant's (ids cannot hold `/`). */
   readonly #agents = new Map<string, Agent>();
   readonly #tenants = new TenantLedger();
@@ -132,6 +134,30 @@ export class Runtime implements AgentHost {
     if (existing !== undefined && existing !== definition) throw new DefinitionExistsError(definition.name);
     this.#definitions.set(definition.name, definition);
     return this;
+  }
+
+  /**
+   * Registers (or replaces) a definition that only `tenantId` sees: creating an agent by this
+   * name in that tenant uses it before a shared definition of the same name.
+   */
+  registerTenantDefinition(tenantId: string, definition: AnyDefinition): this {
+    if (!isAgentDefinition(definition)) {
+      throw new InvalidOptionsError(
+        'registerTenantDefinition() takes a definition returned by defineAgent().',
+      );
+    }
+    const own = this.#tenantDefinitions.get(tenantId) ?? new Map<string, AnyDefinition>();
+    own.set(definition.name, definition);
+    this.#tenantDefinitions.set(tenantId, own);
+    return this;
+  }
+
+  /** Removes a tenant's own definition; agents already created from it keep running. Returns whether it existed. */
+  unregisterTenantDefinition(tenantId: string, name: string): boolean {
+    const own = this.#tenantDefinitions.get(tenantId);
+    const removed = own?.delete(name) ?? false;
+    if (own?.size === 0) this.#tenantDefinitions.delete(tenantId);
+    return removed;
   }
 
   /** The registered definitions. */
@@ -277,6 +303,9 @@ export class Runtime implements AgentHost {
       agents += removed.length;
     }
     for (const definition of this.#definitions.values()) await definition.purgeTenant?.(tenantId);
+    for (const definition of this.#tenantDefinitions.get(tenantId)?.values() ?? [])
+      await definition.purgeTenant?.(tenantId);
+    this.#tenantDefinitions.delete(tenantId);
     return { agents };
   }
 
@@ -387,6 +416,9 @@ export class Runtime implements AgentHost {
 
   #resolve(definition: AnyDefinition | string): AnyDefinition {
     if (typeof definition === 'string') {
+      const tenant = currentTenant();
+      const own = tenant === undefined ? undefined : this.#tenantDefinitions.get(tenant.id)?.get(definition);
+      if (own !== undefined) return own;
       const found = this.#definitions.get(definition);
       if (found === undefined) throw new DefinitionNotFoundError(definition, [...this.#definitions.keys()]);
       return found;

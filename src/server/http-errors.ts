@@ -13,6 +13,7 @@ import type { ModelsErrorCode } from '../models/index.ts';
 import type { PoolErrorCode } from '../pool/index.ts';
 import type { ResilienceErrorCode } from '../resilience/index.ts';
 import type { RulesErrorCode } from '../rules/index.ts';
+import type { SpecErrorCode } from '../spec/index.ts';
 import type { StateErrorCode } from '../state/index.ts';
 import type { TenancyErrorCode } from '../tenancy/index.ts';
 import type { ToolsErrorCode } from '../tools/index.ts';
@@ -38,6 +39,7 @@ export type ErrorCode =
   | PoolErrorCode
   | ResilienceErrorCode
   | RulesErrorCode
+  | SpecErrorCode
   | StateErrorCode
   | TenancyErrorCode
   | ToolsErrorCode
@@ -63,6 +65,10 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   LLM_CONTEXT_LENGTH: 400,
   INVALID_MODEL: 400,
   UNKNOWN_PROVIDER: 400,
+  SPEC_INVALID: 400,
+  MODEL_NOT_CONFIGURED: 503,
+  DEFINITION_LIMIT: 409,
+  SPEC_TOO_LARGE: 413,
   MESSAGE_UNENCODABLE: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,

@@ -17,6 +17,7 @@ import type { Runtime } from '../core/index.ts';
 import { parseOptions } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { TenantDefinitions } from '../spec/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import type { TenantDeletion } from '../tenancy/index.ts';
 import { answerClientError } from './client-error.ts';
@@ -28,6 +29,7 @@ import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
 import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
+import { addDefinitionRoutes } from './routes/definitions.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
 import { addStateRoutes } from './routes/state.ts';
@@ -47,6 +49,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
   metrics?: Metrics;
   /** Serves `/v1/knowledge/*` (ingest, delete, search per tenant). */
   knowledge?: KnowledgeBase;
+  /** Serves `/v1/definitions/*` (each tenant's own agent specs); purged with the tenant. */
+  definitions?: TenantDefinitions;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
   logger?: Logger;
@@ -111,6 +115,7 @@ export class AgentfleetServer {
       });
     }
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
+    if (options.definitions !== undefined) addDefinitionRoutes(this.#router, options.definitions, bodyLimit);
     if (options.metrics !== undefined) {
       addMetricsRoute(this.#router, options.metrics, values.metricsPublic ? 'public' : 'admin');
     }
@@ -125,7 +130,11 @@ export class AgentfleetServer {
     }
     if (options.auth.authenticator !== 'none') {
       const { authenticator, quotas } = options.auth;
-      const owners = { state: options.state?.store, knowledge: options.knowledge };
+      const owners = {
+        state: options.state?.store,
+        knowledge: options.knowledge,
+        definitions: options.definitions,
+      };
       this.tenantDeletion = serverTenantDeletion(runtime, authenticator, quotas, owners);
       addTenantRoutes(this.#router, runtime, authenticator, quotas, bodyLimit, this.tenantDeletion);
     }

@@ -8,6 +8,7 @@ import {
   issueApiKey,
   TenantDeletion,
   TenantNotFoundError,
+  type TenantPurger,
   type TenantQuotaGate,
   type TenantQuotas,
 } from '../../tenancy/index.ts';
@@ -43,6 +44,8 @@ const publicKey = (k: {
 export interface TenantOwners {
   state?: AgentStateStore;
   knowledge?: KnowledgeBase;
+  /** Tenants' own agent definitions. */
+  definitions?: TenantPurger;
 }
 
 /**
@@ -78,6 +81,8 @@ export function serverTenantDeletion(
   if (knowledge !== undefined) {
     deletion.add({ name: 'knowledge', purgeTenant: (id, o) => knowledge.deleteTenant(id, o) });
   }
+  const { definitions } = owners;
+  if (definitions !== undefined) deletion.add(definitions);
   return deletion;
 }
 

@@ -1,0 +1,84 @@
+import type { IncomingMessage } from 'node:http';
+import { requireTenant } from '../../context/index.ts';
+import { AgentfleetError } from '../../errors/index.ts';
+import type { TenantDefinitions } from '../../spec/index.ts';
+import { HttpError, sendJson } from '../http-errors.ts';
+import type { Router } from '../router.ts';
+
+const YAML_TYPE = /^(?:application|text)\/(?:x-)?yaml\s*(?:;|$)/i;
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/** Reads the body as text (JSON or YAML by Content-Type), refusing more than `limitBytes`. */
+async function readSpecBody(
+  req: IncomingMessage,
+  limitBytes: number,
+): Promise<{ text: string; format: 'json' | 'yaml' }> {
+  const type = req.headers['content-type'];
+  const format = type !== undefined && YAML_TYPE.test(type) ? 'yaml' : 'json';
+  if (type !== undefined && format === 'json' && !JSON_TYPE.test(type)) {
+    req.resume();
+    throw new HttpError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Send the spec as application/json or application/yaml, not "${type}".`,
+    );
+  }
+  const tooLarge = () =>
+    new HttpError('BODY_TOO_LARGE', `The spec is larger than the ${limitBytes}-byte limit.`, {
+      details: { limitBytes },
+    });
+  if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
+    req.resume();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limitBytes) {
+      req.resume();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return { text: Buffer.concat(chunks, size).toString('utf8'), format };
+}
+
+function notFound(name: string): AgentfleetError {
+  return new AgentfleetError('DEFINITION_NOT_FOUND', `No definition "${name}" of yours.`, {
+    details: { name },
+  });
+}
+
+/**
+ * The caller's own definitions: `PUT /v1/definitions/:name` (a spec as JSON, or YAML with
+ * `Content-Type: application/yaml`), `GET /v1/definitions`, `GET|DELETE /v1/definitions/:name`.
+ * Visible only to the caller's tenant; agents of that tenant are then created from them by name.
+ */
+export function addDefinitionRoutes(
+  router: Router,
+  definitions: TenantDefinitions,
+  bodyLimitBytes: number,
+): void {
+  const limit = Math.min(bodyLimitBytes, definitions.maxBytes);
+  router.add('PUT', '/v1/definitions/:name', async (req, res, { params }) => {
+    const tenant = requireTenant('Definitions').id;
+    const { text, format } = await readSpecBody(req, limit);
+    const { spec, created } = await definitions.put(tenant, params.name!, text, { format });
+    sendJson(res, created ? 201 : 200, spec);
+  });
+  router.add('GET', '/v1/definitions', async (_req, res) => {
+    const tenant = requireTenant('Definitions').id;
+    sendJson(res, 200, { definitions: definitions.list(tenant) });
+  });
+  router.add('GET', '/v1/definitions/:name', async (_req, res, { params }) => {
+    const tenant = requireTenant('Definitions').id;
+    const spec = definitions.get(tenant, params.name!);
+    if (spec === undefined) throw notFound(params.name!);
+    sendJson(res, 200, spec);
+  });
+  router.add('DELETE', '/v1/definitions/:name', async (_req, res, { params }) => {
+    const tenant = requireTenant('Definitions').id;
+    if (!(await definitions.delete(tenant, params.name!))) throw notFound(params.name!);
+    sendJson(res, 200, { deleted: params.name });
+  });
+}
