@@ -11,7 +11,7 @@ import { defineAgent } from '../core/index.ts';
 import { createProvider, type Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
 import { defineTool } from '../tools/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 /** Resolves once `condition()` holds, checking after each turn of the event loop. */
 async function until(condition: () => boolean): Promise<void> {

@@ -12,7 +12,7 @@ import { defineAgent } from '../core/index.ts';
 import { createProvider, type Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
 import { defineTool } from '../tools/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 describe('POST /v1/chat/completions with the openai client', () => {
   let vendor: VendorServer;

@@ -15,6 +15,7 @@ import {
 } from '../context/index.ts';
 import type { Runtime } from '../core/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
+import { nodeTenantDeletion } from '../node/index.ts';
 import type { Metrics } from '../observability/metrics/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import type { TenantDeletion } from '../tenancy/index.ts';
@@ -30,7 +31,7 @@ import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
 import { addStateRoutes } from './routes/state.ts';
-import { addTenantRoutes, serverTenantDeletion } from './routes/tenants.ts';
+import { addTenantRoutes } from './routes/tenants.ts';
 
 /** Options for `AgentfleetServer`. */
 export interface HttpServerOptions {
@@ -57,6 +58,8 @@ export interface HttpServerOptions {
   knowledge?: KnowledgeBase;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
+  /** How `DELETE /v1/tenants/:tenant` deletes a tenant (a node's `tenancy.deletion`). Default: one over `runtime`, `state`, `knowledge` and the quotas. */
+  tenantDeletion?: TenantDeletion;
   /** Largest request body in bytes. Default 1 MiB. */
   bodyLimitBytes?: number;
   /** Bounds on event streams (SSE) for clients that read slowly. */
@@ -125,8 +128,16 @@ export class AgentfleetServer {
     }
     if (options.auth.authenticator !== 'none') {
       const { authenticator, quotas } = options.auth;
-      const owners = { state: options.state?.store, knowledge: options.knowledge };
-      this.tenantDeletion = serverTenantDeletion(runtime, authenticator, quotas, owners);
+      this.tenantDeletion =
+        options.tenantDeletion ??
+        nodeTenantDeletion({
+          registry: authenticator.registry,
+          runtime,
+          authenticator,
+          quotas,
+          state: options.state?.store,
+          knowledge: options.knowledge,
+        });
       addTenantRoutes(this.#router, runtime, authenticator, quotas, bodyLimit, this.tenantDeletion);
     }
     const requestTimeout = options.requestTimeoutMs ?? 30_000;

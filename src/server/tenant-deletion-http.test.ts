@@ -11,7 +11,7 @@ import { loadServerConfig } from '../config/index.ts';
 import { defineAgent } from '../core/index.ts';
 import { createProvider, type Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 const ADMIN = `Bearer ${TEST_ADMIN_KEY}`;
 let app: RunningServer;

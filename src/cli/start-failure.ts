@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AgentfleetError } from '../errors/index.ts';
-import type { ErrorCode } from './http-errors.ts';
+import type { ErrorCode } from '../server/index.ts';
 
 /** What an operator can do about a start that failed with this code. */
 const START_HINTS: Partial<Record<ErrorCode, string>> = {

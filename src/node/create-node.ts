@@ -1,0 +1,244 @@
+import type { Logger } from 'pino';
+import { createClient, type RedisClientType } from 'redis';
+import { actAgent } from '../agents/index.ts';
+import type { Bus } from '../bus/index.ts';
+import { type ServerConfig, type ServerConfigInput, validateConfig } from '../config/index.ts';
+import { createLogger } from '../context/index.ts';
+import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } from '../core/index.ts';
+import { AgentfleetError } from '../errors/index.ts';
+import { KnowledgeBase } from '../knowledge/index.ts';
+import type { ModelRegistry } from '../llm/index.ts';
+import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
+import { setupTracing, type TracingHandle } from '../observability/tracing-setup.ts';
+import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
+import {
+  Authenticator,
+  generateApiKey,
+  MemoryTenantRegistry,
+  type TenantDeletion,
+  type TenantDeletionResult,
+  TenantQuotaGate,
+  type TenantRegistry,
+} from '../tenancy/index.ts';
+import { openBus } from './open-bus.ts';
+import { openModels } from './open-models.ts';
+import { nodeTenantDeletion } from './tenant-deletion.ts';
+
+/** What `createNode` takes besides the config: what cannot be written in a config file. */
+export interface NodeParts {
+  /** Agent definitions declared in code, registered on the runtime at start. */
+  // biome-ignore lint/suspicious/noExplicitAny: definitions of any input, output, config and state
+  definitions?: readonly AgentDefinition<any, any, any, any>[];
+  /** Logger for agent errors and the node's own lines. Default: one at `config.logLevel`. */
+  logger?: Logger;
+  /** Environment the model providers read keys from. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Abandons the start (closing what opened). */
+  signal?: AbortSignal;
+}
+
+/** Tenants: the registry, keys, quotas and how a tenant is deleted. */
+export interface NodeTenancy {
+  registry: TenantRegistry;
+  /** Checks API keys; undefined with `auth: 'none'`. */
+  authenticator: Authenticator | undefined;
+  quotas: TenantQuotaGate;
+  /** Removes everything a tenant owns (keys, agents, state, quota windows, knowledge), then the tenant. */
+  deletion: TenantDeletion;
+  /** The admin key generated for this run when the config set none (with `auth: 'keys'`). */
+  generatedAdminKey: string | undefined;
+}
+
+/** A running node: the capabilities composed, started in order and closed in reverse. */
+export interface AgentfleetNode extends AsyncDisposable {
+  readonly config: ServerConfig;
+  readonly runtime: Runtime;
+  readonly bus: Bus;
+  readonly state: AgentStateStore;
+  readonly knowledge: KnowledgeBase;
+  readonly tenancy: NodeTenancy;
+  /** Model providers by name (`provider/model`). */
+  readonly models: ModelRegistry;
+  readonly metrics: Metrics;
+  /** The tracer provider, when `OTEL_*` configured an exporter. */
+  readonly tracing: TracingHandle | undefined;
+  /** Id of the built-in `act` agent (the seed's `/act`). */
+  readonly actAgentId: string;
+  readonly logger: Logger;
+  /** Sends to an agent by id, as `runtime.send`. */
+  send<O = unknown>(agentId: string, input: unknown, options?: SendOptions): Promise<O>;
+  /** Deletes a tenant and all it owns (see `NodeTenancy.deletion`). */
+  deleteTenant(tenantId: string, options?: { signal?: AbortSignal }): Promise<TenantDeletionResult>;
+  /** Stops every agent, then closes what the node opened in the reverse order. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The library's composition root. Starts, in order: tracing, Redis (when `redisUrl`), the
+ * tenant registry, quotas and keys, the models, the bus (memory, NATS or MQTT), state,
+ * knowledge, the runtime (with the built-in `act` agent and `parts.definitions`) and metrics.
+ * A failed start closes what had opened, in reverse, and rethrows. All defaults are in memory:
+ * `await createNode()` needs no other process.
+ * @throws ConfigInvalidError for a bad config; the failing capability's error otherwise.
+ */
+export async function createNode(
+  config: ServerConfigInput | ServerConfig = {},
+  parts: NodeParts = {},
+): Promise<AgentfleetNode> {
+  const resolved = validateConfig(config as Record<string, unknown>);
+  const logger = parts.logger ?? createLogger({ level: resolved.logLevel });
+  const opened: Array<() => unknown> = [];
+  try {
+    return await compose(resolved, parts, logger, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (closeError) {
+        logger.debug({ err: closeError }, 'cleanup after a failed start');
+      }
+    }
+    throw error;
+  }
+}
+
+async function compose(
+  config: ServerConfig,
+  parts: NodeParts,
+  logger: Logger,
+  opened: Array<() => unknown>,
+): Promise<AgentfleetNode> {
+  const { signal } = parts;
+  const step = () => signal?.throwIfAborted();
+  const tracing = setupTracing();
+  opened.push(() => tracing?.shutdown());
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  if (redis !== undefined) opened.push(() => redis.quit());
+  step();
+  const registry = await openRegistry(config.tenants);
+  opened.push(() => registry.close());
+  step();
+  const quotas = new TenantQuotaGate({ redis, defaultMaxAgents: config.maxAgentsPerTenant });
+  let authenticator: Authenticator | undefined;
+  let generatedAdminKey: string | undefined;
+  if (config.auth === 'keys') {
+    let adminKey = config.adminKey;
+    if (adminKey === undefined && config.adminKeySha256 === undefined) {
+      adminKey = generateApiKey().key.replace(/^af_/, 'afadmin_');
+      generatedAdminKey = adminKey;
+    }
+    authenticator = new Authenticator({
+      registry,
+      adminKey,
+      adminKeySha256: config.adminKeySha256,
+      cacheTtlMs: config.authCacheTtlMs,
+      quotas,
+    });
+  }
+  const models = openModels(config, parts.env ?? process.env);
+  opened.push(() => models.close());
+  const bus = await openBus(config, signal);
+  opened.push(() => bus.close());
+  step();
+  const state = await createStateStore({
+    bus,
+    config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
+  });
+  opened.push(() => state.close());
+  const knowledge = await KnowledgeBase.open({
+    directory: config.knowledgeDir,
+    index: config.knowledgeIndex,
+    maxDocumentsPerTenant: config.knowledgeMaxDocumentsPerTenant,
+    maxBytesPerTenant: config.knowledgeMaxBytesPerTenant,
+  });
+  opened.push(() => knowledge.close());
+  step();
+  const runtime = createRuntime({
+    pool: { capacity: config.poolCapacity, queueLimit: config.poolQueueLimit },
+    stopTimeoutMs: config.stopTimeoutMs,
+    maxConfigBytes: config.maxConfigBytes,
+    admission: quotas,
+  });
+  opened.push(() => runtime.close());
+  runtime.events.on('agentError', (event) =>
+    logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
+  );
+  for (const definition of parts.definitions ?? []) runtime.register(definition);
+  // Wiring point for declarative agents (src/spec, `config.agentsDir`): load the folder
+  // all-or-nothing here, register each compiled definition, fail the start naming every bad path.
+  const act = await runtime.spawn(actAgent, { id: 'act' });
+  const metrics = createMetrics({ runtime, bus });
+  opened.push(() => metrics.close());
+  // Wiring point for the bus front door (src/front-door): start it on `bus` here, close it first.
+  const deletion = nodeTenantDeletion({ registry, runtime, authenticator, quotas, state, knowledge });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const result = await runtime.close();
+      metrics.close();
+      await knowledge.close();
+      await state.close();
+      await bus.close();
+      await models.close();
+      await registry.close();
+      await redis?.quit();
+      await tracing?.shutdown();
+      logger.debug({ stoppedAgents: result.stopped, forced: result.forced }, 'agentfleet node closed');
+    })();
+    return closing;
+  };
+  return {
+    config,
+    runtime,
+    bus,
+    state,
+    knowledge,
+    tenancy: { registry, authenticator, quotas, deletion, generatedAdminKey },
+    models,
+    metrics,
+    tracing,
+    actAgentId: act.agentId,
+    logger,
+    send: (agentId, input, options) => runtime.send(agentId, input, options),
+    deleteTenant: (tenantId, options) => deletion.delete(tenantId, options),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Opens the tenant registry a config names: in memory, a JSON file, or PostgreSQL (loaded only then). */
+async function openRegistry(spec: string): Promise<TenantRegistry> {
+  if (spec === 'memory') return new MemoryTenantRegistry();
+  if (spec.startsWith('file:')) return MemoryTenantRegistry.open(spec.slice('file:'.length));
+  const { PostgresTenantRegistry } = await import('../tenancy/registries/postgres.ts');
+  return PostgresTenantRegistry.open({ connectionString: spec });
+}
+
+/** Connects the Redis client that shared limits use. @throws AgentfleetError `REDIS_UNAVAILABLE` when unreachable. */
+async function connectRedis(url: string, logger: Logger): Promise<RedisClientType> {
+  let connected = false;
+  const client = createClient({
+    url,
+    socket: {
+      connectTimeout: 5_000,
+      // At start, give up after a few tries so a wrong URL fails the start; once up, keep trying.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        !connected && retries >= 3 ? cause : Math.min(retries * 200, 5_000),
+    },
+  }) as RedisClientType;
+  client.on('error', (error: unknown) => {
+    if (connected) logger.warn({ err: error }, 'redis connection error');
+  });
+  try {
+    await client.connect();
+    connected = true;
+  } catch (error) {
+    client.destroy();
+    throw new AgentfleetError(
+      'REDIS_UNAVAILABLE',
+      `Cannot connect to Redis for shared limits: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return client;
+}
