@@ -5,7 +5,7 @@ import type { Bus } from '../bus/index.ts';
 import { type ServerConfig, type ServerConfigInput, validateConfig } from '../config/index.ts';
 import { createLogger } from '../context/index.ts';
 import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } from '../core/index.ts';
-import { AgentfleetError } from '../errors/index.ts';
+import { AbortedError, AgentfleetError } from '../errors/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
@@ -109,7 +109,10 @@ async function compose(
   opened: Array<() => unknown>,
 ): Promise<AgentfleetNode> {
   const { signal } = parts;
-  const step = () => signal?.throwIfAborted();
+  const step = () => {
+    if (signal?.aborted) throw new AbortedError();
+  };
+  step();
   const tracing = setupTracing();
   opened.push(() => tracing?.shutdown());
   const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
