@@ -283,7 +283,7 @@ export class LlmCognition<Output = undefined> {
       }
       toolCalls += calls.length;
       for (const call of calls) yield { type: 'tool-call', step, call };
-      const outcomes = await this.#runner.run(calls, { signal });
+      const outcomes = await this.#runner.run(calls, { signal, agentId: ctx.agentId });
       for (const outcome of outcomes) {
         turn.push(outcome.message);
         yield { type: 'tool-result', step, outcome };

@@ -19,6 +19,7 @@ export {
   type ResiliencePolicyEvents,
   type ResilienceStats,
   resiliencePolicies,
+  resiliencePolicySchema,
 } from './policy.ts';
 export {
   createRateLimiter,

@@ -8,6 +8,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** The model's id for this call. */
   callId: string;
+  /** The agent whose model asked for the call, when the runner was told (`run(calls, { agentId })`). */
+  agentId?: string;
 }
 
 /** A tool the model can call: arguments are validated by `parameters` before `execute` sees them. */
@@ -32,6 +34,20 @@ export interface ToolDefinition<Schema extends z.ZodType, Result> {
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Throws `INVALID_OPTIONS` unless `name` is 1–64 letters, digits, `_` or `-`. */
+export function checkToolName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new InvalidOptionsError(`A tool name must match ${NAME}; got ${JSON.stringify(name)}.`);
+  }
+}
+
+/** Throws `INVALID_OPTIONS` unless `timeoutMs` is undefined or a positive integer. */
+export function checkToolTimeout(name: string, timeoutMs: unknown): asserts timeoutMs is number | undefined {
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && (timeoutMs as number) > 0)) {
+    throw new InvalidOptionsError(`Tool ${name}: timeoutMs must be a positive integer.`);
+  }
+}
+
 /** The JSON Schema of a zod schema, as vendors take it (no `$schema` key, an object at the top). */
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   const json = z.toJSONSchema(schema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<
@@ -46,9 +62,7 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 export function defineTool<Schema extends z.ZodType, Result>(
   definition: ToolDefinition<Schema, Result>,
 ): Tool<Schema, Result> {
-  if (typeof definition?.name !== 'string' || !NAME.test(definition.name)) {
-    throw new InvalidOptionsError(`A tool name must match ${NAME}; got ${JSON.stringify(definition?.name)}.`);
-  }
+  checkToolName(definition?.name);
   if (!(definition.parameters instanceof z.ZodType)) {
     throw new InvalidOptionsError(`Tool ${definition.name}: parameters must be a zod schema.`);
   }
@@ -59,12 +73,7 @@ export function defineTool<Schema extends z.ZodType, Result>(
   if (parameters.type !== 'object') {
     throw new InvalidOptionsError(`Tool ${definition.name}: parameters must be a z.object(...) schema.`);
   }
-  if (
-    definition.timeoutMs !== undefined &&
-    !(Number.isInteger(definition.timeoutMs) && definition.timeoutMs > 0)
-  ) {
-    throw new InvalidOptionsError(`Tool ${definition.name}: timeoutMs must be a positive integer.`);
-  }
+  checkToolTimeout(definition.name, definition.timeoutMs);
   return {
     name: definition.name,
     description: definition.description,

@@ -1,4 +1,33 @@
-export { defineTool, jsonSchemaOf, type Tool, type ToolContext, type ToolDefinition } from './define.ts';
+export {
+  checkToolName,
+  checkToolTimeout,
+  defineTool,
+  jsonSchemaOf,
+  type Tool,
+  type ToolContext,
+  type ToolDefinition,
+} from './define.ts';
+export {
+  AgentMessageError,
+  type AgentMessageErrorCode,
+  HttpToolError,
+  type HttpToolErrorCode,
+} from './errors.ts';
+export { type HttpToolOptions, type HttpToolResult, httpTool } from './http-tool.ts';
+export {
+  type JsonObject,
+  type JsonSchema,
+  type JsonSchemaTool,
+  type JsonSchemaToolDefinition,
+  jsonSchemaTool,
+} from './json-schema-tool.ts';
+export {
+  type KnowledgeSearchResult,
+  type KnowledgeSearchToolOptions,
+  knowledgeSearchTool,
+  type SearchableKnowledge,
+  type SearchPassage,
+} from './knowledge-search-tool.ts';
 export { type McpServer, type McpToolSource, type McpToolsOptions, mcpTools } from './mcp.ts';
 export {
   type ToolErrorCode,

@@ -82,16 +82,23 @@ export class ToolRunner {
     return { ...this.#stats };
   }
 
-  /** Runs `calls`; outcomes come back in the calls' order. */
-  async run(calls: readonly ToolCall[], options: { signal?: AbortSignal } = {}): Promise<ToolOutcome[]> {
+  /**
+   * Runs `calls`; outcomes come back in the calls' order. `agentId` (the agent whose model
+   * asked) reaches every tool as `context.agentId`.
+   */
+  async run(
+    calls: readonly ToolCall[],
+    options: { signal?: AbortSignal; agentId?: string } = {},
+  ): Promise<ToolOutcome[]> {
     const signal = options.signal;
+    const agentId = options.agentId;
     if (signal?.aborted) throw new AbortedError();
     const outcomes = new Array<ToolOutcome>(calls.length);
     let next = 0;
     const worker = async () => {
       while (next < calls.length) {
         const index = next++;
-        outcomes[index] = await this.#observed(calls[index] as ToolCall, signal);
+        outcomes[index] = await this.#observed(calls[index] as ToolCall, signal, agentId);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#concurrency, calls.length) }, worker));
@@ -100,11 +107,15 @@ export class ToolRunner {
   }
 
   /** `#one`, inside an `execute_tool` span when traced, reported on `toolCallChannel`. */
-  async #observed(call: ToolCall, signal: AbortSignal | undefined): Promise<ToolOutcome> {
+  async #observed(
+    call: ToolCall,
+    signal: AbortSignal | undefined,
+    agentId: string | undefined,
+  ): Promise<ToolOutcome> {
     const traced = tracingEnabled();
-    if (!traced && !toolCallChannel.hasSubscribers) return this.#one(call, signal);
+    if (!traced && !toolCallChannel.hasSubscribers) return this.#one(call, signal, agentId);
     const began = performance.now();
-    const run = () => this.#one(call, signal);
+    const run = () => this.#one(call, signal, agentId);
     const outcome = traced
       ? await inSpan(
           `execute_tool ${call.name}`,
@@ -134,7 +145,11 @@ export class ToolRunner {
     return outcome;
   }
 
-  async #one(call: ToolCall, signal: AbortSignal | undefined): Promise<ToolOutcome> {
+  async #one(
+    call: ToolCall,
+    signal: AbortSignal | undefined,
+    agentId: string | undefined,
+  ): Promise<ToolOutcome> {
     const started = performance.now();
     this.#stats.calls++;
     const done = (error: ToolOutcome['error'], value: unknown, content: string): ToolOutcome => ({
@@ -189,7 +204,12 @@ export class ToolRunner {
     try {
       const value = await Promise.race([
         Promise.resolve().then(() =>
-          tool.execute(parsed.data, { signal: controller.signal, callId: call.id }),
+          tool.execute(
+            parsed.data,
+            agentId === undefined
+              ? { signal: controller.signal, callId: call.id }
+              : { signal: controller.signal, callId: call.id, agentId },
+          ),
         ),
         timeout,
       ]);

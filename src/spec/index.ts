@@ -1,0 +1,25 @@
+export {
+  type AgentSpecDocument,
+  type AgentSpecInput,
+  agentSpecSchema,
+  type CognitionSpec,
+  cognitionSpecSchema,
+  modelRefSchema,
+  type ToolSpec,
+  toolSpecSchema,
+} from './agent-spec-schema.ts';
+export { type CompileAgentSpecDeps, type CompiledAgentSpec, compileAgentSpec } from './compile-agent-spec.ts';
+export { formatProblem, ModelNotConfiguredError, SpecInvalidError, type SpecProblem } from './errors.ts';
+export { AGENT_SPEC_SCHEMA_PATH, agentSpecJsonSchema, agentSpecJsonSchemaText } from './json-schema.ts';
+export {
+  type AgentsFolderReport,
+  formatAgentsFolderReport,
+  type LoadAgentSpecsOptions,
+  type LoadedAgentSpec,
+  loadAgentSpecs,
+  resolveSpecFiles,
+  validateAgentsFolder,
+} from './load-agent-specs.ts';
+export { bindModel, settingFor } from './model-binding.ts';
+export { type ParseAgentSpecOptions, parseAgentSpec } from './parse-agent-spec.ts';
+export { buildSpecTools, type SpecToolDeps, type SpecTools } from './spec-tools.ts';

@@ -1,0 +1,92 @@
+import { resolve } from 'node:path';
+import { InvalidOptionsError } from '../errors/index.ts';
+import type { KnowledgeBase } from '../knowledge/index.ts';
+import { httpTool, knowledgeSearchTool, type McpToolSource, mcpTools, type Tool } from '../tools/index.ts';
+import type { ToolSpec } from './agent-spec-schema.ts';
+
+/** What the tools of a spec were built from, and the connections to close. */
+export interface SpecTools {
+  tools: Tool[];
+  close(): Promise<void>;
+}
+
+/** What building a spec's tools needs from the node. */
+export interface SpecToolDeps {
+  knowledge?: KnowledgeBase;
+  /** Default `k` and tenant of knowledge search (the spec's `knowledge` section). */
+  knowledgeDefaults?: { k?: number; tenant?: string };
+  /** Builds a message-agent tool; the node provides it (it needs the runtime). */
+  messageAgent?: (spec: Extract<ToolSpec, { type: 'message-agent' }>) => Tool;
+  /** Relative MCP `cwd`s resolve against this folder. */
+  baseDir?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Builds the tools a spec declares: HTTP tools, knowledge search, messaging another agent,
+ * and every tool of each MCP server (connected here; `close()` disconnects them).
+ * @throws InvalidOptionsError when a tool needs something the node did not give (a knowledge base).
+ */
+export async function buildSpecTools(specs: readonly ToolSpec[], deps: SpecToolDeps): Promise<SpecTools> {
+  const tools: Tool[] = [];
+  const sources: McpToolSource[] = [];
+  const close = async () => {
+    await Promise.allSettled(sources.map((s) => s.close()));
+  };
+  try {
+    for (const spec of specs) {
+      if (spec.type === 'http') {
+        tools.push(
+          httpTool({
+            name: spec.name,
+            description: spec.description,
+            url: spec.url,
+            method: spec.method,
+            headers: spec.headers,
+            inputSchema: spec.parameters,
+            timeoutMs: spec.timeoutMs,
+            maxResponseBytes: spec.maxResponseBytes,
+          }) as Tool,
+        );
+      } else if (spec.type === 'knowledge-search') {
+        if (deps.knowledge === undefined)
+          throw new InvalidOptionsError('a knowledge-search tool needs a knowledge base on the node');
+        const k = spec.k ?? deps.knowledgeDefaults?.k ?? 4;
+        tools.push(
+          knowledgeSearchTool(deps.knowledge, {
+            name: spec.name,
+            description: spec.description,
+            k,
+            maxK: Math.max(10, k),
+            tenant: deps.knowledgeDefaults?.tenant,
+          }) as Tool,
+        );
+      } else if (spec.type === 'message-agent') {
+        if (deps.messageAgent === undefined)
+          throw new InvalidOptionsError('a message-agent tool needs messaging on the node');
+        tools.push(deps.messageAgent(spec));
+      } else {
+        const server =
+          spec.command !== undefined
+            ? {
+                command: spec.command,
+                args: spec.args,
+                env: spec.env,
+                cwd: spec.cwd === undefined ? undefined : resolve(deps.baseDir ?? '.', spec.cwd),
+              }
+            : { url: spec.url as string, headers: spec.headers };
+        const source = await mcpTools(server, {
+          prefix: spec.prefix,
+          timeoutMs: spec.timeoutMs,
+          signal: deps.signal,
+        });
+        sources.push(source);
+        tools.push(...source.tools);
+      }
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { tools, close };
+}
