@@ -74,20 +74,12 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/**
- * `agentfleet validate DIR`: checks agent specs without starting anything. The spec loader
- * (src/spec, `validateAgentsFolder`) is wired here once it lands; until then only the folder is checked.
- */
+/** `agentfleet validate DIR`: checks agent specs without starting anything; exit 0 when all are valid, 1 otherwise. */
 async function validate(dir: string): Promise<number> {
-  const { stat } = await import('node:fs/promises');
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new Error('not a folder');
-  } catch (error) {
-    console.error(`agentfleet: cannot validate ${dir}: ${(error as Error).message}`);
-    return 1;
-  }
-  console.error(`agentfleet: spec validation is not built yet (src/spec); ${dir} is a folder`);
-  return 1;
+  const { formatAgentsFolderReport, validateAgentsFolder } = await import('./spec/index.ts');
+  const report = await validateAgentsFolder(dir);
+  (report.ok ? console.log : console.error)(formatAgentsFolderReport(report));
+  return report.ok ? 0 : 1;
 }
 
 function parse(argv: string[]) {

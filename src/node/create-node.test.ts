@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { liveResources, noMoreResourcesThan, rejectsWithCode } from '../../test/helpers.ts';
 import { withTenant } from '../context/index.ts';
 import { defineAgent } from '../core/index.ts';
@@ -107,3 +108,36 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+describe('createNode with an agents folder', () => {
+  it('serves the example fleet in ./agents', async () => {
+    const agentsDir = fileURLToPath(new URL('../../agents', import.meta.url));
+    await using node = await createNode({ logLevel: 'silent', agentsDir });
+    const names = node.runtime.definitions().map((d) => d.name);
+    for (const name of ['act', 'triage', 'handbook', 'assistant']) assert.ok(names.includes(name), name);
+    assert.equal(
+      (await node.send<{ status: string }>(node.actAgentId, { trustHeader: 'true' })).status,
+      'EXECUTED',
+    );
+  });
+
+  it('a bad spec fails the start naming every bad path, and leaves nothing open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agentfleet-agents-'));
+    try {
+      await writeFile(join(dir, 'good.yaml'), 'name: fine\ncognition:\n  type: builtin\n  name: act\n');
+      await writeFile(join(dir, 'bad.yaml'), 'name: bad\ncognition:\n  type: telepathy\n');
+      await writeFile(join(dir, 'worse.json'), '{"name": 3}');
+      const baseline = liveResources();
+      const error = await createNode({ logLevel: 'silent', agentsDir: dir }).then(
+        () => assert.fail('expected SPEC_INVALID'),
+        (e: Error & { code?: string }) => e,
+      );
+      assert.equal(error.code, 'SPEC_INVALID');
+      assert.match(error.message, /bad\.yaml/);
+      assert.match(error.message, /worse\.json/);
+      await noMoreResourcesThan(baseline);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

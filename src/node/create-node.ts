@@ -10,6 +10,7 @@ import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
 import { setupTracing, type TracingHandle } from '../observability/tracing-setup.ts';
+import { type CompiledAgentSpec, compileAgentSpec, loadAgentSpecs } from '../spec/index.ts';
 import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
 import {
   Authenticator,
@@ -76,7 +77,8 @@ export interface AgentfleetNode extends AsyncDisposable {
 /**
  * The library's composition root. Starts, in order: tracing, Redis (when `redisUrl`), the
  * tenant registry, quotas and keys, the models, the bus (memory, NATS or MQTT), state,
- * knowledge, the runtime (with the built-in `act` agent and `parts.definitions`) and metrics.
+ * knowledge, the runtime (with `parts.definitions`, the specs of `config.agentsDir` and the
+ * `act` agent) and metrics.
  * A failed start closes what had opened, in reverse, and rethrows. All defaults are in memory:
  * `await createNode()` needs no other process.
  * @throws ConfigInvalidError for a bad config; the failing capability's error otherwise.
@@ -167,9 +169,20 @@ async function compose(
     logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
   );
   for (const definition of parts.definitions ?? []) runtime.register(definition);
-  // Wiring point for declarative agents (src/spec, `config.agentsDir`): load the folder
-  // all-or-nothing here, register each compiled definition, fail the start naming every bad path.
-  const act = await runtime.spawn(actAgent, { id: 'act' });
+  // Declarative agents: the folder loads all-or-nothing (a bad spec fails the start with
+  // SPEC_INVALID naming every bad path), then each compiled definition is registered.
+  const compiled: CompiledAgentSpec[] = [];
+  opened.push(() => Promise.all(compiled.map((c) => c.close())));
+  if (config.agentsDir !== undefined) {
+    for (const loaded of await loadAgentSpecs(config.agentsDir, { signal })) {
+      const spec = await compileAgentSpec(loaded, { models, knowledge, signal });
+      compiled.push(spec);
+      runtime.register(spec.definition);
+    }
+  }
+  // The seed's `/act` agent: the agents folder's `act` when it has one, else the built-in.
+  const actDefinition = runtime.definitions().find((d) => d.name === 'act') ?? actAgent;
+  const act = await runtime.spawn(actDefinition, { id: 'act' });
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
   // Wiring point for the bus front door (src/front-door): start it on `bus` here, close it first.
@@ -178,6 +191,7 @@ async function compose(
   const close = () => {
     closing ??= (async () => {
       const result = await runtime.close();
+      await Promise.all(compiled.map((c) => c.close()));
       metrics.close();
       await knowledge.close();
       await state.close();
