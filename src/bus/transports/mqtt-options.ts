@@ -10,8 +10,18 @@ export interface MqttTransportOptions {
   qos?: 0 | 1;
   /** MQTT client id. Default: `agentfleet-` and random hex (each transport its own session). */
   clientId?: string;
+  /**
+   * Credentials the broker authenticates (its password file, its auth plugin). The tenant of
+   * a bus request is trusted only because the broker confines each client with an ACL, so
+   * production nodes set them. Never logged nor put in error messages. Default: none.
+   */
   username?: string;
   password?: string;
+  /**
+   * TLS for `mqtts://` and `wss://`: PEM text of the CA that signed the broker (`ca`), and for
+   * mutual TLS the client's `cert` and `key`. Default: the system CAs, no client certificate.
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** Milliseconds to wait for the broker's CONNACK. Default 5000. */
   connectTimeoutMs?: number;
   /** Milliseconds between reconnect attempts once connected; 0 never reconnects. Default 1000. */
@@ -26,10 +36,13 @@ export interface ResolvedMqttOptions {
   readonly clientId: string;
   readonly username: string | undefined;
   readonly password: string | undefined;
+  readonly tls: { ca?: string; cert?: string; key?: string } | undefined;
   readonly connectTimeoutMs: number;
   readonly reconnectPeriodMs: number;
   readonly signal: AbortSignal | undefined;
 }
+
+const pem = z.string().regex(/-----BEGIN [A-Z ]+-----/, 'must be PEM text (-----BEGIN …-----)');
 
 const schema = z.object({
   url: z
@@ -43,6 +56,12 @@ const schema = z.object({
     .optional(),
   username: z.string().optional(),
   password: z.string().optional(),
+  tls: z
+    .strictObject({ ca: pem.optional(), cert: pem.optional(), key: pem.optional() })
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+      message: 'cert and key go together (mutual TLS)',
+    })
+    .optional(),
   connectTimeoutMs: z.number().int().min(1).optional(),
   reconnectPeriodMs: z.number().int().min(0).optional(),
   signal: z.instanceof(AbortSignal).optional(),
@@ -57,6 +76,7 @@ export function parseMqttOptions(options: MqttTransportOptions | undefined): Res
     clientId: o.clientId ?? `agentfleet-${randomBytes(8).toString('hex')}`,
     username: o.username,
     password: o.password,
+    tls: o.tls,
     connectTimeoutMs: o.connectTimeoutMs ?? 5_000,
     reconnectPeriodMs: o.reconnectPeriodMs ?? 1_000,
     signal: o.signal,

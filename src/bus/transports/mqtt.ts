@@ -60,6 +60,7 @@ function clientOptions(o: ResolvedMqttOptions): IClientOptions {
     reconnectPeriod: 0, // fail fast on the first connect; reconnects are enabled once connected
     ...(o.username === undefined ? {} : { username: o.username }),
     ...(o.password === undefined ? {} : { password: o.password }),
+    ...(o.tls === undefined ? {} : { ...o.tls }),
   };
 }
 

@@ -28,15 +28,32 @@ export interface NatsTransportOptions {
    * topics no stream covers travel on core NATS (at most once). Default: none.
    */
   streams?: NatsStreamOptions[];
+  /**
+   * How the client authenticates to the server: `{ user, pass }`, `{ token }` or `{ nkeySeed }`
+   * (an `SU…` user seed; the server knows the public key). The tenant of a bus request is
+   * trusted only because the server authenticates each client and confines it with an ACL, so
+   * production nodes set one. Secrets are never logged nor put in error messages. Default: none.
+   */
+  auth?: NatsAuthOptions;
+  /**
+   * TLS: PEM text of the CA that signed the server (`ca`), and for mutual TLS the client's
+   * `cert` and `key`. `{}` turns TLS on with the system CAs. Default: plain TCP.
+   */
+  tls?: { ca?: string; cert?: string; key?: string };
   /** Abandons connecting (and closes the connection if it was made). Default: none. */
   signal?: AbortSignal;
 }
+
+/** NATS client credentials (one kind). */
+export type NatsAuthOptions = { user: string; pass: string } | { token: string } | { nkeySeed: string };
 
 /** The options after validation, with defaults filled in. */
 export interface ResolvedNatsOptions {
   readonly servers: string | string[];
   readonly name: string | undefined;
   readonly streams: readonly ResolvedStream[];
+  readonly auth: NatsAuthOptions | undefined;
+  readonly tls: { ca?: string; cert?: string; key?: string } | undefined;
   readonly signal: AbortSignal | undefined;
 }
 
@@ -58,6 +75,7 @@ const pattern = z.string().superRefine((value, ctx) => {
 });
 
 const ms = z.number().int().min(1);
+const pem = z.string().regex(/-----BEGIN [A-Z ]+-----/, 'must be PEM text (-----BEGIN …-----)');
 
 const stream = z
   .object({
@@ -78,6 +96,23 @@ const schema = z.object({
   servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   name: z.string().min(1).optional(),
   streams: z.array(stream).optional(),
+  auth: z
+    .union([
+      z.strictObject({ user: z.string().min(1), pass: z.string() }),
+      z.strictObject({ token: z.string().min(1) }),
+      z.strictObject({ nkeySeed: z.string().regex(/^SU[A-Z2-7]{50,}$/, 'must be a NATS user seed (SU…)') }),
+    ])
+    .optional(),
+  tls: z
+    .strictObject({
+      ca: pem.optional(),
+      cert: pem.optional(),
+      key: pem.optional(),
+    })
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), {
+      message: 'cert and key go together (mutual TLS)',
+    })
+    .optional(),
   signal: z.instanceof(AbortSignal).optional(),
 });
 
@@ -87,6 +122,8 @@ export function parseNatsOptions(options: NatsTransportOptions | undefined): Res
   return {
     servers: parsed.servers ?? '127.0.0.1:4222',
     name: parsed.name,
+    auth: parsed.auth,
+    tls: parsed.tls,
     signal: parsed.signal,
     streams: (parsed.streams ?? []).map((s) => ({
       name: s.name,

@@ -1,11 +1,15 @@
 import { setImmediate } from 'node:timers/promises';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
+  type ConnectionOptions,
   connect,
   createInbox,
   type Msg,
   type NatsConnection,
+  nkeyAuthenticator,
   type Subscription,
+  tokenAuthenticator,
+  usernamePasswordAuthenticator,
 } from '@nats-io/transport-node';
 import { AbortedError, AgentfleetError, InvalidOptionsError, raceWithSignal } from '../../errors/index.ts';
 import { BusClosedError, NoRespondersError, SubscriptionLostError, TransportError } from '../errors.ts';
@@ -65,10 +69,7 @@ export async function natsTransport(options: NatsTransportOptions = {}): Promise
 async function open(options: ResolvedNatsOptions): Promise<NatsTransportImpl> {
   let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers: options.servers,
-      ...(options.name === undefined ? {} : { name: options.name }),
-    });
+    nc = await connect(connectionOptions(options));
   } catch (error) {
     throw new TransportError('nats', 'connect', error);
   }
@@ -81,6 +82,20 @@ async function open(options: ResolvedNatsOptions): Promise<NatsTransportImpl> {
     throw AgentfleetError.isInstance(error) ? error : new TransportError('nats', 'create the streams', error);
   }
   return transport;
+}
+
+/** The client options, credentials included (never logged). */
+function connectionOptions(options: ResolvedNatsOptions): ConnectionOptions {
+  const o: ConnectionOptions = { servers: options.servers };
+  if (options.name !== undefined) o.name = options.name;
+  const auth = options.auth;
+  if (auth !== undefined) {
+    if ('user' in auth) o.authenticator = usernamePasswordAuthenticator(auth.user, auth.pass);
+    else if ('token' in auth) o.authenticator = tokenAuthenticator(auth.token);
+    else o.authenticator = nkeyAuthenticator(new TextEncoder().encode(auth.nkeySeed));
+  }
+  if (options.tls !== undefined) o.tls = { ...options.tls };
+  return o;
 }
 
 class NatsTransportImpl implements NatsTransport {

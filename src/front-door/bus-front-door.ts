@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import {
+  assertTopic,
+  type Bus,
+  type Envelope,
+  MessageTooLargeError,
+  type Subscription,
+} from '../bus/index.ts';
+import { withoutTenant, withTenant } from '../context/index.ts';
+import { AgentNotFoundError, type Runtime } from '../core/index.ts';
+import { AgentfleetError, parseOptions } from '../errors/index.ts';
+import { IngressOverloadedError, IngressRequestInvalidError, IngressTenantMismatchError } from './errors.ts';
+import { INBOX_PATTERN, parseInboxTopic, SYSTEM_TENANT_TOKEN } from './inbox-topic.ts';
+import type { StreamPart } from './stream-part.ts';
+
+const optionsSchema = z.strictObject({
+  /** Queue group shared by every node serving the same agents: each request reaches one node. Default `agentfleet-front-door`. */
+  queue: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default('agentfleet-front-door'),
+  /** Requests handled at once on this node, all tenants together. Default 1024. */
+  maxInFlight: z.number().int().min(1).max(100_000).default(1024),
+  /** Requests handled at once for one tenant on this node. Default 256. */
+  maxInFlightPerTenant: z.number().int().min(1).max(100_000).default(256),
+  /** Largest request payload, in bytes of its JSON form (like HTTP's body limit). Default 1 MiB. */
+  maxPayloadBytes: z
+    .number()
+    .int()
+    .min(64)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+});
+
+/** Options of `BusFrontDoor.open`. */
+export type BusFrontDoorOptions = z.input<typeof optionsSchema>;
+
+const requestSchema = z.strictObject({
+  input: z.unknown(),
+  /** Subject the stream parts are published to; must be under `agent.<tenant>.`. */
+  stream: z.string().min(1).max(255).optional(),
+});
+
+/**
+ * Makes every agent of a runtime reachable on a bus: a request on `agent.<tenant>.<id>.inbox`
+ * with payload `{ input }` is `runtime.send(id, input)` in that tenant, and its reply is
+ * `{ output }` — the body of HTTP `POST /v1/agents/:id/messages`. Errors travel as the bus's
+ * error reply (`agentfleet-error` header, payload `{ code, message }`) with the same codes as
+ * HTTP (`AGENT_NOT_FOUND`, `AGENT_NOT_RUNNING`, `MAILBOX_FULL`, `INVALID_INPUT`, …).
+ *
+ * With `{ input, stream: '<subject>' }` the agent's progress events are published to that
+ * subject as they happen (`{ type: 'event', event }`), then `{ type: 'result', output }` or
+ * `{ type: 'error', error: { code, message } }`; the reply is sent as well.
+ *
+ * One wildcard subscription (`agent.*.*.inbox`, in a queue group so several nodes share the
+ * load) serves every agent: a node with a million agents holds one transport subscription.
+ *
+ * Trust model: the tenant is the subject's second token, never a field of the message. That
+ * is sound only because the broker authenticates each client and its ACL confines a tenant's
+ * client to `agent.<tenant>.>` (publish) and its own reply subjects (subscribe); a request
+ * whose envelope claims another tenant is refused (`TENANT_MISMATCH`). The system scope
+ * (agents without a tenant) is not offered: `agent._.<id>.inbox` answers `AGENT_NOT_FOUND`,
+ * as would any id of an agent that exists only without a tenant. A stream subject must lie
+ * under `agent.<tenant>.`, so a client cannot make the node publish into another tenant's
+ * subjects. Agent and tenant ids that are not topic tokens (see `inboxTopic`) are not
+ * addressable on the bus.
+ *
+ * Bounded: at most `maxInFlight` requests (and `maxInFlightPerTenant` per tenant) at once,
+ * else `INGRESS_OVERLOADED`; a payload over `maxPayloadBytes` is `MESSAGE_TOO_LARGE`.
+ */
+export class BusFrontDoor {
+  readonly #runtime: Runtime;
+  readonly #bus: Bus;
+  readonly #options: z.output<typeof optionsSchema>;
+  readonly #perTenant = new Map<string, number>();
+  #inFlight = 0;
+  #subscription: Subscription<unknown> | undefined;
+
+  private constructor(runtime: Runtime, bus: Bus, options: z.output<typeof optionsSchema>) {
+    this.#runtime = runtime;
+    this.#bus = bus;
+    this.#options = options;
+  }
+
+  /**
+   * Subscribes the front door on `bus` for `runtime`'s agents; resolves once the transport
+   * confirmed the subscription. Throws `INVALID_OPTIONS`, and what `bus.subscribe` throws.
+   */
+  static async open(runtime: Runtime, bus: Bus, options: BusFrontDoorOptions = {}): Promise<BusFrontDoor> {
+    const door = new BusFrontDoor(runtime, bus, parseOptions('BusFrontDoor options', optionsSchema, options));
+    await door.#start();
+    return door;
+  }
+
+  /** Requests being handled now (all tenants). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#options;
+    // System scope: the subscription sees every tenant's requests; each runs in its subject's tenant.
+    this.#subscription = await withoutTenant(() =>
+      this.#bus.subscribe(INBOX_PATTERN, (message, context) => this.#handle(message, context.signal), {
+        queue: o.queue,
+        concurrency: o.maxInFlight,
+        buffer: o.maxInFlight,
+        whenFull: 'drop-newest',
+      }),
+    );
+  }
+
+  #handle(message: Envelope<unknown>, signal: AbortSignal): Promise<unknown> | undefined {
+    const address = parseInboxTopic(message.topic);
+    if (address === undefined) return undefined; // not an inbox topic (cannot happen with the pattern)
+    const { tenant, id } = address;
+    if (tenant === SYSTEM_TENANT_TOKEN) return Promise.reject(new AgentNotFoundError(id));
+    if (message.tenant !== undefined && message.tenant !== tenant)
+      return Promise.reject(new IngressTenantMismatchError(tenant, message.tenant));
+    let request: z.output<typeof requestSchema>;
+    try {
+      request = this.#parse(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const o = this.#options;
+    const tenantCount = this.#perTenant.get(tenant) ?? 0;
+    if (tenantCount >= o.maxInFlightPerTenant)
+      return Promise.reject(new IngressOverloadedError('tenant', o.maxInFlightPerTenant, tenant));
+    if (this.#inFlight >= o.maxInFlight)
+      return Promise.reject(new IngressOverloadedError('total', o.maxInFlight, tenant));
+    this.#perTenant.set(tenant, tenantCount + 1);
+    this.#inFlight++;
+    return withTenant(tenant, () => this.#answer(tenant, id, request, signal)).finally(() => {
+      this.#inFlight--;
+      const left = (this.#perTenant.get(tenant) ?? 1) - 1;
+      if (left === 0) this.#perTenant.delete(tenant);
+      else this.#perTenant.set(tenant, left);
+    });
+  }
+
+  #parse(message: Envelope<unknown>): z.output<typeof requestSchema> {
+    const size = Buffer.byteLength(JSON.stringify(message.payload ?? null) ?? '');
+    if (size > this.#options.maxPayloadBytes)
+      throw new MessageTooLargeError(size, this.#options.maxPayloadBytes, message.topic);
+    const parsed = requestSchema.safeParse(message.payload);
+    if (!parsed.success)
+      throw new IngressRequestInvalidError('the payload must be { input, stream? }', message.topic);
+    const stream = parsed.data.stream;
+    if (stream !== undefined) {
+      const prefix = `agent.${parseInboxTopic(message.topic)?.tenant}.`;
+      try {
+        assertTopic(stream);
+      } catch {
+        throw new IngressRequestInvalidError(
+          `"stream" ${JSON.stringify(stream)} is not a topic`,
+          message.topic,
+        );
+      }
+      if (!stream.startsWith(prefix))
+        throw new IngressRequestInvalidError(`"stream" must be a subject under ${prefix}`, message.topic);
+    }
+    return parsed.data;
+  }
+
+  async #send(
+    tenant: string,
+    id: string,
+    request: z.output<typeof requestSchema>,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const stream = request.stream;
+    if (stream === undefined) {
+      const output = await this.#runtime.send(id, request.input, { signal });
+      return { output: output === undefined ? null : output };
+    }
+    this.#runtime.agent(id); // AGENT_NOT_FOUND as a plain error reply, before any part
+    const publish = (part: StreamPart) => {
+      this.#bus.publish(stream, part, { tenant }).catch(() => {}); // a lost part must not fail the run
+    };
+    try {
+      const output = await this.#runtime.send(id, request.input, {
+        signal,
+        onEvent: (event) => publish({ type: 'event', event }),
+      });
+      const result = { output: output === undefined ? null : output };
+      publish({ type: 'result', output: result.output });
+      return result;
+    } catch (error) {
+      publish({ type: 'error', error: errorPart(error) });
+      throw error;
+    }
+  }
+
+  /** Like `#send`, but an error that is no Agentfleet error is `INTERNAL`, as over HTTP: its message stays in the node. */
+  async #answer(
+    tenant: string,
+    id: string,
+    request: z.output<typeof requestSchema>,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    try {
+      return await this.#send(tenant, id, request, signal);
+    } catch (error) {
+      if (AgentfleetError.isInstance(error)) throw error;
+      throw new AgentfleetError('INTERNAL', 'Internal error; see the node log.', { cause: error });
+    }
+  }
+
+  /**
+   * Stops taking requests: unsubscribes, lets the requests in flight finish (within the bus's
+   * close deadline), and resolves. Idempotent.
+   */
+  async close(): Promise<void> {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    await subscription?.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function errorPart(error: unknown): { code: string; message: string } {
+  return AgentfleetError.isInstance(error)
+    ? { code: error.code, message: error.message }
+    : { code: 'INTERNAL', message: 'Internal error; see the node log.' };
+}

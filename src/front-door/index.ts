@@ -1,0 +1,5 @@
+/** The bus as a front door: every agent of a runtime reachable on `agent.<tenant>.<id>.inbox`. */
+export { BusFrontDoor, type BusFrontDoorOptions } from './bus-front-door.ts';
+export { IngressOverloadedError, IngressRequestInvalidError, IngressTenantMismatchError } from './errors.ts';
+export { INBOX_PATTERN, inboxTopic, parseInboxTopic, SYSTEM_TENANT_TOKEN } from './inbox-topic.ts';
+export type { StreamPart } from './stream-part.ts';
