@@ -84,6 +84,18 @@ export const serverConfigSchema = z.object({
   busUser: z.string().min(1).optional(),
   /** MQTT password. Env `AGENTFLEET_BUS_PASSWORD`, file `bus.password`. */
   busPassword: z.string().min(1).optional(),
+  /** NATS token. Env `AGENTFLEET_BUS_TOKEN`, file `bus.token`. */
+  busToken: z.string().min(1).optional(),
+  /** NATS nkey user seed (`SU…`). Env `AGENTFLEET_BUS_NKEY_SEED`, file `bus.nkeySeed`. */
+  busNkeySeed: z.string().min(1).optional(),
+  /** PEM file of the CA that signed the broker (turns TLS on). Env `AGENTFLEET_BUS_TLS_CA`, file `bus.tlsCa`. */
+  busTlsCa: z.string().min(1).optional(),
+  /** PEM file of the client certificate, for mutual TLS. Env `AGENTFLEET_BUS_TLS_CERT`, file `bus.tlsCert`. */
+  busTlsCert: z.string().min(1).optional(),
+  /** PEM file of the client key, for mutual TLS. Env `AGENTFLEET_BUS_TLS_KEY`, file `bus.tlsKey`. */
+  busTlsKey: z.string().min(1).optional(),
+  /** Whether every agent answers on the bus (`agent.<tenant>.<id>.inbox`). Env `AGENTFLEET_BUS_FRONT_DOOR`, file `bus.frontDoor`. Default true. */
+  busFrontDoor: bool.default(true),
   /** Folder of agent spec files loaded at start. Env `AGENTFLEET_AGENTS`, flag `--agents`, file `agents.dir`. Default `./agents` when it exists. */
   agentsDir: z.string().min(1).optional(),
   /** Folder for durable stores. Env `AGENTFLEET_DATA_DIR`, file `data.dir`. Default `./.agentfleet/` (not created until a store needs it). */
@@ -132,6 +144,12 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   bus: 'AGENTFLEET_BUS',
   busUser: 'AGENTFLEET_BUS_USER',
   busPassword: 'AGENTFLEET_BUS_PASSWORD',
+  busToken: 'AGENTFLEET_BUS_TOKEN',
+  busNkeySeed: 'AGENTFLEET_BUS_NKEY_SEED',
+  busTlsCa: 'AGENTFLEET_BUS_TLS_CA',
+  busTlsCert: 'AGENTFLEET_BUS_TLS_CERT',
+  busTlsKey: 'AGENTFLEET_BUS_TLS_KEY',
+  busFrontDoor: 'AGENTFLEET_BUS_FRONT_DOOR',
   agentsDir: 'AGENTFLEET_AGENTS',
   dataDir: 'AGENTFLEET_DATA_DIR',
   models: '',

@@ -6,6 +6,7 @@ import { type ServerConfig, type ServerConfigInput, validateConfig } from '../co
 import { createLogger } from '../context/index.ts';
 import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } from '../core/index.ts';
 import { AbortedError, AgentfleetError } from '../errors/index.ts';
+import { BusFrontDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../observability/metrics/index.ts';
@@ -61,6 +62,8 @@ export interface AgentfleetNode extends AsyncDisposable {
   /** Model providers by name (`provider/model`). */
   readonly models: ModelRegistry;
   readonly metrics: Metrics;
+  /** Serves every agent on `agent.<tenant>.<id>.inbox`; undefined with `busFrontDoor: false`. */
+  readonly frontDoor: BusFrontDoor | undefined;
   /** The tracer provider, when `OTEL_*` configured an exporter. */
   readonly tracing: TracingHandle | undefined;
   /** Id of the built-in `act` agent (the seed's `/act`). */
@@ -78,7 +81,7 @@ export interface AgentfleetNode extends AsyncDisposable {
  * The library's composition root. Starts, in order: tracing, Redis (when `redisUrl`), the
  * tenant registry, quotas and keys, the models, the bus (memory, NATS or MQTT), state,
  * knowledge, the runtime (with `parts.definitions`, the specs of `config.agentsDir` and the
- * `act` agent) and metrics.
+ * `act` agent), metrics and the bus front door.
  * A failed start closes what had opened, in reverse, and rethrows. All defaults are in memory:
  * `await createNode()` needs no other process.
  * @throws ConfigInvalidError for a bad config; the failing capability's error otherwise.
@@ -185,11 +188,13 @@ async function compose(
   const act = await runtime.spawn(actDefinition, { id: 'act' });
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
-  // Wiring point for the bus front door (src/front-door): start it on `bus` here, close it first.
+  const frontDoor = config.busFrontDoor ? await BusFrontDoor.open(runtime, bus) : undefined;
+  if (frontDoor !== undefined) opened.push(() => frontDoor.close());
   const deletion = nodeTenantDeletion({ registry, runtime, authenticator, quotas, state, knowledge });
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      await frontDoor?.close();
       const result = await runtime.close();
       await Promise.all(compiled.map((c) => c.close()));
       metrics.close();
@@ -213,6 +218,7 @@ async function compose(
     tenancy: { registry, authenticator, quotas, deletion, generatedAdminKey },
     models,
     metrics,
+    frontDoor,
     tracing,
     actAgentId: act.agentId,
     logger,

@@ -3,6 +3,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { withTenant } from '../../src/context/index.ts';
+import { defineAgent } from '../../src/core/index.ts';
+import { inboxTopic } from '../../src/front-door/index.ts';
 import { createNode } from '../../src/node/index.ts';
 import { liveResources, noMoreResourcesThan } from '../helpers.ts';
 import { MQTT_URL, NATS_URL, serverSkipReason } from './servers.ts';
@@ -27,6 +30,23 @@ describe('a node on NATS', { skip: natsSkip }, () => {
     await a.close();
     await b.close();
     await noMoreResourcesThan(baseline);
+  });
+
+  it("reaches an agent of one node from another through the node's front door", async () => {
+    const url = `nats://${NATS_URL.replace(/^nats:\/\//, '')}`;
+    const echo = defineAgent({ name: 'echo', decide: (x: unknown) => ({ echoed: x }) });
+    await using a = await createNode({ logLevel: 'silent', bus: url }, { definitions: [echo] });
+    await using b = await createNode({ logLevel: 'silent', bus: url, busFrontDoor: false });
+    assert.ok(a.frontDoor);
+    assert.equal(b.frontDoor, undefined);
+    const tenant = `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+    await withTenant(tenant, () => a.runtime.spawn('echo', { id: 'e' }));
+    const reply = await b.bus.request<{ output: unknown }>(
+      inboxTopic(tenant, 'e'),
+      { input: 'hi' },
+      { timeout: 5_000 },
+    );
+    assert.deepEqual(reply.payload.output, { echoed: 'hi' });
   });
 });
 
