@@ -10,7 +10,7 @@ import { loadServerConfig } from '../src/config/index.ts';
 import { withTenant } from '../src/context/index.ts';
 import { defineAgent } from '../src/core/index.ts';
 import { BusFrontDoor, inboxTopic } from '../src/front-door/index.ts';
-import { startServer } from '../src/server/serve.ts';
+import { startServer } from '../src/server/index.ts';
 import { createTestTenant } from '../test/server-auth.ts';
 import { type BenchReport, printReport, round } from './report.ts';
 

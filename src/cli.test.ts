@@ -64,6 +64,19 @@ describe('agentfleet CLI', () => {
     assert.equal(await code, 0);
   });
 
+  it('validate: 0 for the example fleet, 1 naming the bad file for a bad spec', async () => {
+    assert.equal(await exited(run(['validate', fileURLToPath(new URL('../agents', import.meta.url))])), 0);
+    const dir = await mkdtemp(join(tmpdir(), 'agentfleet-validate-'));
+    try {
+      await writeFile(join(dir, 'bad.yaml'), 'name: bad\ncognition:\n  type: telepathy\n');
+      const { stderr, code } = await output(run(['validate', dir]));
+      assert.equal(code, 1);
+      assert.match(stderr, /bad\.yaml/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 2 with a clear message on bad config or flags', async () => {
     const bad = run(['serve'], { PORT: 'eighty' });
     let stderr = '';

@@ -4,17 +4,22 @@ import { parseArgs } from 'node:util';
 import { AgentfleetError } from './errors/index.ts';
 
 const USAGE = `Usage: agentfleet serve [options]
+       agentfleet validate [DIR]
 
-Runs the Agentfleet server with in-memory defaults.
+serve      runs a node and its HTTP server, with in-memory defaults.
+validate   checks the agent specs in DIR (default ./agents) without starting anything.
 
-Options:
-  --port <n>      TCP port (env PORT, default 8080)
-  --host <addr>   interface to bind (env HOST, default 0.0.0.0)
-  --workers <n>   processes sharing the port (env AGENTFLEET_WORKERS, default 1)
-  -h, --help      show this help
-  -v, --version   print the version
+Options of serve:
+  --config <file>  config file, YAML or JSON (default ./agentfleet.yaml when it exists)
+  --agents <dir>   agent specs folder (env AGENTFLEET_AGENTS, default ./agents when it exists)
+  --port <n>       TCP port (env PORT, default 8080)
+  --host <addr>    interface to bind (env HOST, default 0.0.0.0)
+  --workers <n>    processes sharing the port (env AGENTFLEET_WORKERS, default 1)
+  --bus <url>      memory, nats://host:4222 or mqtt://host:1883 (env AGENTFLEET_BUS, default memory)
+  -h, --help       show this help
+  -v, --version    print the version
 
-Other settings come from the environment; see the README's "Configuration".`;
+Flags win over the environment, the environment over the file; see the README's "Configuration".`;
 
 /** Parses the command line and runs it; returns the exit code for errors it reports itself. */
 export async function main(argv: string[]): Promise<number> {
@@ -37,16 +42,27 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  if (positionals[0] !== 'serve' || positionals.length > 1) {
+  const [command, ...rest] = positionals;
+  if (command === 'validate' && rest.length <= 1) return validate(rest[0] ?? 'agents');
+  if (command !== 'serve' || rest.length > 0) {
     console.error(`agentfleet: unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
     return 2;
   }
-  const { loadServerConfig } = await import('./config/index.ts');
-  const { serve } = await import('./server/index.ts');
+  const { loadNodeConfig } = await import('./config/index.ts');
+  const { serve } = await import('./cli/index.ts');
+  let config: Awaited<ReturnType<typeof loadNodeConfig>>;
   try {
-    await serve(
-      loadServerConfig(process.env, { port: values.port, host: values.host, workers: values.workers }),
-    );
+    config = loadNodeConfig({
+      file: values.config,
+      env: process.env,
+      flags: {
+        port: values.port,
+        host: values.host,
+        workers: values.workers,
+        bus: values.bus,
+        agentsDir: values.agents,
+      },
+    });
   } catch (error) {
     if (AgentfleetError.isInstance(error) && error.code === 'CONFIG_INVALID') {
       console.error(`agentfleet: ${error.message}`);
@@ -54,7 +70,16 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  await serve(config);
   return 0;
+}
+
+/** `agentfleet validate DIR`: checks agent specs without starting anything; exit 0 when all are valid, 1 otherwise. */
+async function validate(dir: string): Promise<number> {
+  const { formatAgentsFolderReport, validateAgentsFolder } = await import('./spec/index.ts');
+  const report = await validateAgentsFolder(dir);
+  (report.ok ? console.log : console.error)(formatAgentsFolderReport(report));
+  return report.ok ? 0 : 1;
 }
 
 function parse(argv: string[]) {
@@ -63,6 +88,9 @@ function parse(argv: string[]) {
     allowPositionals: true,
     strict: true,
     options: {
+      config: { type: 'string' },
+      agents: { type: 'string' },
+      bus: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       workers: { type: 'string' },

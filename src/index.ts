@@ -9,8 +9,6 @@
  * `agentfleet/testing` (the contract suites a third-party adapter runs).
  */
 
-// The node: the lead adds `export { createNode, … } from './node/index.ts';` here.
-
 // Agents and the runtime that runs them.
 export { type ActResult, actAgent } from './agents/index.ts';
 // The bus: topics, pub/sub, queue groups, request/reply over a pluggable transport.
@@ -92,6 +90,8 @@ export {
   type ProviderConfig,
   withResilience,
 } from './models/index.ts';
+// The node: the composition root (runtime, bus, state, knowledge, tenancy, models, agents folder).
+export { type AgentfleetNode, createNode } from './node/index.ts';
 // Resilience: rate limits, circuit breakers, retries and fallback chains.
 export {
   CircuitBreaker,

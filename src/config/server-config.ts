@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentfleetError, formatIssues } from '../errors/index.ts';
+import { AgentfleetError } from '../errors/index.ts';
 import type { ConfigErrorCode } from './error-codes.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -73,13 +73,47 @@ export const serverConfigSchema = z.object({
   maxAgentsPerTenant: int(0, 100_000_000).default(10_000),
   /** Largest agent config (bytes of JSON) for definitions without a config schema. Env `AGENTFLEET_MAX_CONFIG_BYTES`. Default 64 KiB. */
   maxConfigBytes: int(0, 1024 ** 3).default(64 * 1024),
+  /** The bus: `memory` (default), a `nats://` URL (or `nats://a,nats://b`), or an `mqtt://`/`mqtts://`/`ws(s)://` URL. Env `AGENTFLEET_BUS`, flag `--bus`, file `bus.url`. */
+  bus: z
+    .string()
+    .regex(
+      /^(memory|(nats|tls)s?:\/\/.+|(mqtts?|wss?):\/\/.+)$/,
+      'must be memory, a nats:// URL or an mqtt:// URL',
+    )
+    .default('memory'),
+  /** MQTT username (NATS credentials: see `busUser`). Env `AGENTFLEET_BUS_USER`, file `bus.user`. */
+  busUser: z.string().min(1).optional(),
+  /** MQTT password. Env `AGENTFLEET_BUS_PASSWORD`, file `bus.password`. */
+  busPassword: z.string().min(1).optional(),
+  /** NATS token. Env `AGENTFLEET_BUS_TOKEN`, file `bus.token`. */
+  busToken: z.string().min(1).optional(),
+  /** NATS nkey user seed (`SU…`). Env `AGENTFLEET_BUS_NKEY_SEED`, file `bus.nkeySeed`. */
+  busNkeySeed: z.string().min(1).optional(),
+  /** PEM file of the CA that signed the broker (turns TLS on). Env `AGENTFLEET_BUS_TLS_CA`, file `bus.tlsCa`. */
+  busTlsCa: z.string().min(1).optional(),
+  /** PEM file of the client certificate, for mutual TLS. Env `AGENTFLEET_BUS_TLS_CERT`, file `bus.tlsCert`. */
+  busTlsCert: z.string().min(1).optional(),
+  /** PEM file of the client key, for mutual TLS. Env `AGENTFLEET_BUS_TLS_KEY`, file `bus.tlsKey`. */
+  busTlsKey: z.string().min(1).optional(),
+  /** Whether every agent answers on the bus (`agent.<tenant>.<id>.inbox`). Env `AGENTFLEET_BUS_FRONT_DOOR`, file `bus.frontDoor`. Default true. */
+  busFrontDoor: bool.default(true),
+  /** Folder of agent spec files loaded at start. Env `AGENTFLEET_AGENTS`, flag `--agents`, file `agents.dir`. Default `./agents` when it exists. */
+  agentsDir: z.string().min(1).optional(),
+  /** Folder for durable stores. Env `AGENTFLEET_DATA_DIR`, file `data.dir`. Default `./.agentfleet/` (not created until a store needs it). */
+  dataDir: z.string().min(1).default('./.agentfleet/'),
+  /** Model providers by name (file `models.providers`, see `ProviderConfig`); keys come from each preset's env variable. Default: the presets whose key or base URL is in the environment. */
+  models: z.strictObject({ providers: z.record(z.string(), z.record(z.string(), z.unknown())) }).optional(),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** The one config of a node and its server, after validation, defaults filled in. */
 export type ServerConfig = z.output<typeof serverConfigSchema>;
+/** What `createNode` and `startServer` accept: every field optional. */
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
 
-const ENV_NAMES: Record<keyof ServerConfig, string> = {
+/** The environment variable of each setting (`''`: none). */
+export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   port: 'PORT',
   host: 'HOST',
   workers: 'AGENTFLEET_WORKERS',
@@ -108,9 +142,29 @@ const ENV_NAMES: Record<keyof ServerConfig, string> = {
   knowledgeMaxBytesPerTenant: 'AGENTFLEET_KNOWLEDGE_MAX_BYTES_PER_TENANT',
   maxAgentsPerTenant: 'AGENTFLEET_MAX_AGENTS_PER_TENANT',
   maxConfigBytes: 'AGENTFLEET_MAX_CONFIG_BYTES',
+  bus: 'AGENTFLEET_BUS',
+  busUser: 'AGENTFLEET_BUS_USER',
+  busPassword: 'AGENTFLEET_BUS_PASSWORD',
+  busToken: 'AGENTFLEET_BUS_TOKEN',
+  busNkeySeed: 'AGENTFLEET_BUS_NKEY_SEED',
+  busTlsCa: 'AGENTFLEET_BUS_TLS_CA',
+  busTlsCert: 'AGENTFLEET_BUS_TLS_CERT',
+  busTlsKey: 'AGENTFLEET_BUS_TLS_KEY',
+  busFrontDoor: 'AGENTFLEET_BUS_FRONT_DOOR',
+  agentsDir: 'AGENTFLEET_AGENTS',
+  dataDir: 'AGENTFLEET_DATA_DIR',
+  models: '',
 };
 
-const SECRET_KEYS = new Set<string>(['adminKey', 'tenants', 'redisUrl']);
+/** Settings whose values never appear in an error message. */
+export const SECRET_KEYS = new Set<string>([
+  'adminKey',
+  'tenants',
+  'redisUrl',
+  'bus',
+  'busPassword',
+  'models',
+]);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */
 export class ConfigInvalidError extends AgentfleetError<ConfigErrorCode> {
@@ -121,30 +175,34 @@ export class ConfigInvalidError extends AgentfleetError<ConfigErrorCode> {
   }
 }
 
+/** Where a setting's value came from, as an error message names it. */
+export type SettingSource = { kind: 'flag' } | { kind: 'env' } | { kind: 'file'; path: string; line: number };
+
 /**
- * Builds the server config from environment variables, overridden by explicit values
- * (CLI flags or code). Empty strings count as unset.
- * @throws ConfigInvalidError naming each bad value and its environment variable.
+ * Validates raw setting values once against the schema. Each problem names the setting and
+ * where its value came from (`--flag`, the env variable, or file and line); secrets are redacted.
+ * @throws ConfigInvalidError
  */
-export function loadServerConfig(
-  env: Record<string, string | undefined> = process.env,
-  overrides: Partial<Record<keyof ServerConfig, unknown>> = {},
+export function validateConfig(
+  raw: Record<string, unknown>,
+  sources: ReadonlyMap<string, SettingSource> = new Map(),
 ): ServerConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(ENV_NAMES)) {
-    const value = env[name];
-    if (value !== undefined && value !== '') raw[key] = value;
-  }
-  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) raw[key] = value;
   const result = serverConfigSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigInvalidError(
-      formatIssues(result.error).map((problem) => {
-        const key = problem.split(':')[0] as keyof ServerConfig;
-        const source = overrides[key] !== undefined ? `--${key}` : ENV_NAMES[key];
+      result.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '') as keyof ServerConfig;
+        const problem = `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`;
+        const source = sources.get(key);
         if (source === undefined) return problem;
         const shown = SECRET_KEYS.has(key) ? '<redacted>' : JSON.stringify(raw[key]);
-        return `${problem} (from ${source}=${shown})`;
+        const from =
+          source.kind === 'flag'
+            ? `--${key}`
+            : source.kind === 'env'
+              ? ENV_NAMES[key]
+              : `${source.path} line ${source.line}`;
+        return `${problem} (from ${from}=${shown})`;
       }),
     );
   }
@@ -156,4 +214,39 @@ export function loadServerConfig(
     ]);
   }
   return config;
+}
+
+/** Copies the environment variables that are set (not empty) into `raw`, noting their source. */
+export function readEnv(
+  env: Record<string, string | undefined>,
+  raw: Record<string, unknown>,
+  sources: Map<string, SettingSource>,
+): void {
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const value = name === '' ? undefined : env[name];
+    if (value !== undefined && value !== '') {
+      raw[key] = value;
+      sources.set(key, { kind: 'env' });
+    }
+  }
+}
+
+/**
+ * Builds the config from environment variables, overridden by explicit values (CLI flags or
+ * code); no file (see `loadNodeConfig`). Empty strings count as unset.
+ * @throws ConfigInvalidError naming each bad value and its environment variable.
+ */
+export function loadServerConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Record<keyof ServerConfig, unknown>> = {},
+): ServerConfig {
+  const raw: Record<string, unknown> = {};
+  const sources = new Map<string, SettingSource>();
+  readEnv(env, raw, sources);
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    raw[key] = value;
+    sources.set(key, { kind: 'flag' });
+  }
+  return validateConfig(raw, sources);
 }

@@ -12,7 +12,7 @@ import type { Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
 import { createProvider } from '../models/index.ts';
 import { defineTool } from '../tools/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 /** Resolves once `condition()` holds, checking after each turn of the event loop. */
 async function until(condition: () => boolean): Promise<void> {

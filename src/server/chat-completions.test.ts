@@ -13,7 +13,7 @@ import type { Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
 import { createProvider } from '../models/index.ts';
 import { defineTool } from '../tools/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 describe('POST /v1/chat/completions with the openai client', () => {
   let vendor: VendorServer;

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createTestTenant, TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { createLogger } from '../context/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
 let app: RunningServer;

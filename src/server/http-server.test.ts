@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { defineAgent } from '../core/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 interface Reply {
   status: number;

@@ -16,6 +16,7 @@ import {
 import type { Runtime } from '../core/index.ts';
 import { parseOptions } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
+import { nodeTenantDeletion } from '../node/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import type { TenantDefinitions } from '../spec/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
@@ -33,7 +34,7 @@ import { addDefinitionRoutes } from './routes/definitions.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
 import { addStateRoutes } from './routes/state.ts';
-import { addTenantRoutes, serverTenantDeletion } from './routes/tenants.ts';
+import { addTenantRoutes } from './routes/tenants.ts';
 
 /** Options for `AgentfleetServer`: the plain values of `httpServerOptionsSchema`, plus the capabilities it serves. */
 export type HttpServerOptions = HttpServerValueOptions & {
@@ -53,6 +54,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
   definitions?: TenantDefinitions;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
+  /** How `DELETE /v1/tenants/:tenant` deletes a tenant (a node's `tenancy.deletion`). Default: one over `runtime`, `state`, `knowledge`, `definitions` and the quotas. */
+  tenantDeletion?: TenantDeletion;
   logger?: Logger;
 };
 
@@ -105,7 +108,7 @@ export class AgentfleetServer {
       },
       'public',
     );
-    addAgentRoutes(this.#router, runtime, bodyLimit, values.streams);
+    addAgentRoutes(this.#router, runtime, bodyLimit, values.streams, options.definitions);
     addChatCompletionsRoute(this.#router, runtime, bodyLimit, values.streams);
     if (options.state !== undefined) {
       const { store, bus } = options.state;
@@ -130,12 +133,17 @@ export class AgentfleetServer {
     }
     if (options.auth.authenticator !== 'none') {
       const { authenticator, quotas } = options.auth;
-      const owners = {
-        state: options.state?.store,
-        knowledge: options.knowledge,
-        definitions: options.definitions,
-      };
-      this.tenantDeletion = serverTenantDeletion(runtime, authenticator, quotas, owners);
+      this.tenantDeletion =
+        options.tenantDeletion ??
+        nodeTenantDeletion({
+          registry: authenticator.registry,
+          runtime,
+          authenticator,
+          quotas,
+          state: options.state?.store,
+          knowledge: options.knowledge,
+          definitions: options.definitions,
+        });
       addTenantRoutes(this.#router, runtime, authenticator, quotas, bodyLimit, this.tenantDeletion);
     }
     const requestTimeout = values.requestTimeoutMs;

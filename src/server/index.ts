@@ -38,4 +38,4 @@ export {
   statusFor,
 } from './http-errors.ts';
 export { AgentfleetServer, type HttpServerOptions } from './http-server.ts';
-export { type RunningServer, serve, startServer } from './serve.ts';
+export { type RunningServer, startServer } from './start-server.ts';

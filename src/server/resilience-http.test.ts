@@ -6,7 +6,7 @@ import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { createLogger } from '../context/index.ts';
 import { ResiliencePolicy } from '../resilience/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 const ADMIN = { authorization: `Bearer ${TEST_ADMIN_KEY}` };
 let app: RunningServer;

@@ -6,7 +6,7 @@ import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { currentTenantId } from '../context/index.ts';
 import { defineAgent } from '../core/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 const ADMIN = `Bearer ${TEST_ADMIN_KEY}`;
 let app: RunningServer;

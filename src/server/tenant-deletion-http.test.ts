@@ -12,7 +12,7 @@ import { defineAgent } from '../core/index.ts';
 import type { Provider } from '../llm/index.ts';
 import { llm } from '../llm-agent/index.ts';
 import { createProvider } from '../models/index.ts';
-import { type RunningServer, startServer } from './serve.ts';
+import { type RunningServer, startServer } from './start-server.ts';
 
 const ADMIN = `Bearer ${TEST_ADMIN_KEY}`;
 let app: RunningServer;
@@ -84,6 +84,12 @@ describe('DELETE /v1/tenants/:tenant', () => {
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     const doc = { id: 'secret', text: 'The vault code is 1234.' };
     assert.equal((await call('POST', '/v1/knowledge/documents', oldKey, doc)).status, 200);
+    const own = {
+      name: 'vault',
+      cognition: { type: 'rules', rules: [], otherwise: { decision: 'open', reason: 'code 1234' } },
+    };
+    const put = await call('PUT', '/v1/definitions/vault', oldKey, own);
+    assert.equal(put.status, 201, JSON.stringify(put.body));
 
     const deleted = await call('DELETE', '/v1/tenants/reborn', ADMIN);
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
@@ -93,6 +99,7 @@ describe('DELETE /v1/tenants/:tenant', () => {
       state: { states: 1 },
       quotas: null,
       knowledge: { documents: 1 },
+      definitions: { definitions: 1 },
     });
     assert.equal((await call('GET', '/v1/agents', oldKey)).status, 401, 'the old key is gone');
     assert.equal((await call('GET', '/v1/tenants/reborn', ADMIN)).status, 404);
@@ -107,6 +114,13 @@ describe('DELETE /v1/tenants/:tenant', () => {
     assert.equal(again.body.output.remembered, 2, 'only its own first turn: the old conversation is gone');
     const found = await call('POST', '/v1/knowledge/search', newKey, { query: 'vault code' });
     assert.deepEqual(found.body.passages, [], 'the old tenant’s documents are gone');
+    assert.equal(
+      (await call('GET', '/v1/definitions/vault', newKey)).status,
+      404,
+      'its definitions are gone',
+    );
+    const listed = (await call('GET', '/v1/definitions', newKey)).body.definitions;
+    assert.ok(!listed.some((d: { name: string }) => d.name === 'vault'));
   });
 });
 

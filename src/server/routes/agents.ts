@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { currentTenantId } from '../../context/index.ts';
 import { AGENT_STATES, type AgentStreamListener, type Runtime } from '../../core/index.ts';
+import type { TenantDefinitions } from '../../spec/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
 import { EventStream, type EventStreamOptions } from '../event-stream.ts';
@@ -67,13 +68,32 @@ export function addAgentRoutes(
   runtime: Runtime,
   bodyLimitBytes: number,
   streams: EventStreamOptions = {},
+  tenantDefinitions?: Pick<TenantDefinitions, 'list'>,
 ): void {
+  // The caller's own definitions (`scope: 'tenant'`, which shadow a node's of the same name),
+  // then the node's shared ones (`scope: 'node'`).
   router.add('GET', '/v1/definitions', (_req, res) => {
-    sendJson(res, 200, {
-      definitions: runtime
-        .definitions()
-        .map((d) => ({ name: d.name, description: d.description, concurrency: d.concurrency })),
-    });
+    const tenant = currentTenantId();
+    const own =
+      tenant === undefined || tenantDefinitions === undefined
+        ? []
+        : tenantDefinitions.list(tenant).map((d) => ({
+            name: d.name,
+            description: d.description,
+            concurrency: d.concurrency,
+            scope: 'tenant' as const,
+          }));
+    const shadowed = new Set(own.map((d) => d.name));
+    const shared = runtime
+      .definitions()
+      .filter((d) => !shadowed.has(d.name))
+      .map((d) => ({
+        name: d.name,
+        description: d.description,
+        concurrency: d.concurrency,
+        scope: 'node' as const,
+      }));
+    sendJson(res, 200, { definitions: [...own, ...shared] });
   });
 
   router.add('GET', '/v1/agents', (_req, res, { query }) => {

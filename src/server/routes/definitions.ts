@@ -51,7 +51,8 @@ function notFound(name: string): AgentfleetError {
 
 /**
  * The caller's own definitions: `PUT /v1/definitions/:name` (a spec as JSON, or YAML with
- * `Content-Type: application/yaml`), `GET /v1/definitions`, `GET|DELETE /v1/definitions/:name`.
+ * `Content-Type: application/yaml`), `GET|DELETE /v1/definitions/:name`
+ * (`GET /v1/definitions` lists them with the node's, see the agents routes).
  * Visible only to the caller's tenant; agents of that tenant are then created from them by name.
  */
 export function addDefinitionRoutes(
@@ -65,10 +66,6 @@ export function addDefinitionRoutes(
     const { text, format } = await readSpecBody(req, limit);
     const { spec, created } = await definitions.put(tenant, params.name!, text, { format });
     sendJson(res, created ? 201 : 200, spec);
-  });
-  router.add('GET', '/v1/definitions', async (_req, res) => {
-    const tenant = requireTenant('Definitions').id;
-    sendJson(res, 200, { definitions: definitions.list(tenant) });
   });
   router.add('GET', '/v1/definitions/:name', async (_req, res, { params }) => {
     const tenant = requireTenant('Definitions').id;

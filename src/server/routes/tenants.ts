@@ -1,14 +1,11 @@
 import { z } from 'zod';
 import type { Runtime } from '../../core/index.ts';
-import type { KnowledgeBase } from '../../knowledge/index.ts';
-import type { AgentStateStore } from '../../state/index.ts';
 import {
   ApiKeyNotFoundError,
   type Authenticator,
   issueApiKey,
-  TenantDeletion,
+  type TenantDeletion,
   TenantNotFoundError,
-  type TenantPurger,
   type TenantQuotaGate,
   type TenantQuotas,
 } from '../../tenancy/index.ts';
@@ -39,52 +36,6 @@ const publicKey = (k: {
   createdAt: k.createdAt,
   revokedAt: k.revokedAt,
 });
-
-/** What a server holds for tenants besides the runtime, the keys and the quotas. */
-export interface TenantOwners {
-  state?: AgentStateStore;
-  knowledge?: KnowledgeBase;
-  /** Tenants' own agent definitions. */
-  definitions?: TenantPurger;
-}
-
-/**
- * The tenant deletion a server runs: the tenant is disabled, then its keys are revoked (and
- * cached lookups dropped), its agents removed (and its conversations in their cognitions), its
- * state deleted, its quota windows cleared and its knowledge documents deleted (memory and disk),
- * before the registry entry goes.
- */
-export function serverTenantDeletion(
-  runtime: Runtime,
-  auth: Authenticator,
-  quotas: TenantQuotaGate | undefined,
-  owners: TenantOwners,
-): TenantDeletion {
-  const registry = auth.registry;
-  const deletion = new TenantDeletion({ registry });
-  deletion.add({
-    name: 'keys',
-    async purgeTenant(id) {
-      let revoked = 0;
-      for (const key of await registry.listKeys(id)) {
-        if (key.revokedAt === null && (await registry.revokeKey(id, key.id))) revoked++;
-      }
-      auth.invalidateTenant(id);
-      return { revoked };
-    },
-  });
-  deletion.add({ name: 'agents', purgeTenant: (id, o) => runtime.purgeTenant(id, o) });
-  const { state } = owners;
-  if (state !== undefined) deletion.add({ name: 'state', purgeTenant: (id) => state.purgeTenant(id) });
-  if (quotas !== undefined) deletion.add({ name: 'quotas', purgeTenant: (id) => quotas.purgeTenant(id) });
-  const { knowledge } = owners;
-  if (knowledge !== undefined) {
-    deletion.add({ name: 'knowledge', purgeTenant: (id, o) => knowledge.deleteTenant(id, o) });
-  }
-  const { definitions } = owners;
-  if (definitions !== undefined) deletion.add(definitions);
-  return deletion;
-}
 
 /** Admin-only tenant management: tenants, their quotas and API keys. */
 export function addTenantRoutes(

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { AgentfleetError } from '../errors/index.ts';
-import type { ErrorCode } from './http-errors.ts';
+import type { ErrorCode } from '../server/index.ts';
 
 /** What an operator can do about a start that failed with this code. */
 const START_HINTS: Partial<Record<ErrorCode, string>> = {
@@ -10,6 +10,8 @@ const START_HINTS: Partial<Record<ErrorCode, string>> = {
   TENANT_REGISTRY_FAILED:
     'Check AGENTFLEET_TENANTS and that the registry it names is reachable and readable.',
   STATE_CONFIG_INVALID: 'Fix the file named in AGENTFLEET_STATE_CONFIG.',
+  SPEC_INVALID:
+    'Fix the agent specs named in details (run `agentfleet validate DIR`); nothing of the folder was loaded.',
 };
 
 /** One fatal line for a failed start: an Agentfleet error as code, message and details, without a stack. */

@@ -1,0 +1,3 @@
+export { serve } from './serve.ts';
+export { logStartFailure } from './start-failure.ts';
+export { type Supervisor, type SupervisorOptions, superviseWorkers } from './supervisor.ts';

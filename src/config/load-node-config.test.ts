@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadNodeConfig } from './load-node-config.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'agentfleet-config-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+const message = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (error) {
+    assert.equal((error as { code?: string }).code, 'CONFIG_INVALID');
+    return (error as Error).message;
+  }
+  assert.fail('expected CONFIG_INVALID');
+};
+
+describe('loadNodeConfig', () => {
+  it('flags > env > file > defaults, setting by setting', async () => {
+    const path = await file(
+      'a.yaml',
+      'server:\n  port: 7000\n  host: 127.0.0.1\n  workers: 3\nlimits:\n  poolCapacity: 64\nbus:\n  url: nats://127.0.0.1:4222\n',
+    );
+    const config = loadNodeConfig({
+      file: path,
+      env: { PORT: '7100', AGENTFLEET_WORKERS: '2' },
+      flags: { port: 7200, host: undefined },
+      cwd: dir,
+    });
+    assert.equal(config.port, 7200, 'the flag wins');
+    assert.equal(config.workers, 2, 'env over the file');
+    assert.equal(config.host, '127.0.0.1', 'the file over the default');
+    assert.equal(config.poolCapacity, 64);
+    assert.equal(config.bus, 'nats://127.0.0.1:4222');
+    assert.equal(config.requestTimeoutMs, 30_000, 'the default');
+    assert.equal(config.dataDir, './.agentfleet/');
+  });
+
+  it('reads JSON, and agentfleet.yaml from the folder by default', async () => {
+    const json = await file('c.json', '{"server": {"port": 9100}, "models": {"providers": {"ollama": {}}}}');
+    const fromJson = loadNodeConfig({ file: json, env: {}, cwd: dir });
+    assert.equal(fromJson.port, 9100);
+    assert.deepEqual(fromJson.models, { providers: { ollama: {} } });
+    const sub = await mkdtemp(join(dir, 'default-'));
+    await writeFile(join(sub, 'agentfleet.yaml'), 'server:\n  port: 9200\n');
+    assert.equal(loadNodeConfig({ env: {}, cwd: sub }).port, 9200);
+    assert.equal(loadNodeConfig({ env: {}, cwd: sub, file: false }).port, 8080);
+  });
+
+  it('names the setting and where its value came from: file and line, env variable, flag', async () => {
+    const path = await file('bad.yaml', '# settings\nserver:\n  host: 0.0.0.0\n  port: eighty\n');
+    const fromFile = message(() => loadNodeConfig({ file: path, env: {}, cwd: dir }));
+    assert.match(fromFile, /port: .*\(from .*bad\.yaml line 4="eighty"\)/);
+    const fromEnv = message(() => loadNodeConfig({ file: path, env: { PORT: 'ninety' }, cwd: dir }));
+    assert.match(fromEnv, /port: .*\(from PORT="ninety"\)/);
+    const fromFlag = message(() => loadNodeConfig({ file: path, env: {}, flags: { port: 'x' }, cwd: dir }));
+    assert.match(fromFlag, /port: .*\(from --port="x"\)/);
+    const unknown = await file('unknown.yaml', 'server:\n  port: 1\n  prot: 2\nbusses: {}\n');
+    const both = message(() => loadNodeConfig({ file: unknown, env: {}, cwd: dir }));
+    assert.match(both, /server\.prot: unknown setting \(.*unknown\.yaml line 3\)/);
+    assert.match(both, /busses: unknown section \(.*unknown\.yaml line 4\)/);
+    const broken = await file('broken.yaml', 'server:\n  port: [1,\n');
+    assert.match(
+      message(() => loadNodeConfig({ file: broken, env: {}, cwd: dir })),
+      /broken\.yaml line \d/,
+    );
+    assert.match(
+      message(() => loadNodeConfig({ file: join(dir, 'none.yaml'), env: {} })),
+      /none\.yaml/,
+    );
+  });
+
+  it('redacts secrets in errors', async () => {
+    const path = await file(
+      'secret.yaml',
+      'redis:\n  url: http://user:hunter2@redis\ntenants:\n  adminKey: short\n',
+    );
+    const text = message(() => loadNodeConfig({ file: path, env: {}, cwd: dir }));
+    assert.match(text, /redisUrl: .*secret\.yaml line 2=<redacted>/);
+    assert.match(text, /adminKey: .*secret\.yaml line 4=<redacted>/);
+    assert.doesNotMatch(text, /hunter2|short/);
+    const env = message(() => loadNodeConfig({ file: false, env: { AGENTFLEET_BUS: 'ftp://secret@x' } }));
+    assert.match(env, /bus: .*AGENTFLEET_BUS=<redacted>/);
+    assert.doesNotMatch(env, /secret@/);
+  });
+});

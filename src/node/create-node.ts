@@ -1,0 +1,293 @@
+import type { Logger } from 'pino';
+import type { RedisClientType } from 'redis';
+import { actAgent } from '../agents/index.ts';
+import type { Bus } from '../bus/index.ts';
+import { type ServerConfig, type ServerConfigInput, validateConfig } from '../config/index.ts';
+import { createLogger } from '../context/index.ts';
+import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } from '../core/index.ts';
+import { AbortedError, AgentfleetError } from '../errors/index.ts';
+import { BusFrontDoor } from '../front-door/index.ts';
+import { KnowledgeBase } from '../knowledge/index.ts';
+import type { ModelRegistry } from '../models/index.ts';
+import type { Metrics, TracingHandle } from '../observability/index.ts';
+import {
+  type CompiledAgentSpec,
+  compileAgentSpec,
+  loadAgentSpecs,
+  TenantDefinitions,
+} from '../spec/index.ts';
+import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
+import {
+  Authenticator,
+  generateApiKey,
+  MemoryTenantRegistry,
+  type TenantDeletion,
+  type TenantDeletionResult,
+  TenantQuotaGate,
+  type TenantRegistry,
+} from '../tenancy/index.ts';
+import { openBus } from './open-bus.ts';
+import { openModels } from './open-models.ts';
+import { nodeTenantDeletion } from './tenant-deletion.ts';
+
+/** What `createNode` takes besides the config: what cannot be written in a config file. */
+export interface NodeParts {
+  /** Agent definitions declared in code, registered on the runtime at start. */
+  // biome-ignore lint/suspicious/noExplicitAny: definitions of any input, output, config and state
+  definitions?: readonly AgentDefinition<any, any, any, any>[];
+  /** Logger for agent errors and the node's own lines. Default: one at `config.logLevel`. */
+  logger?: Logger;
+  /** Environment the model providers read keys from. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Abandons the start (closing what opened). */
+  signal?: AbortSignal;
+}
+
+/** Tenants: the registry, keys, quotas and how a tenant is deleted. */
+export interface NodeTenancy {
+  registry: TenantRegistry;
+  /** Checks API keys; undefined with `auth: 'none'`. */
+  authenticator: Authenticator | undefined;
+  quotas: TenantQuotaGate;
+  /** Removes everything a tenant owns (keys, agents, state, quota windows, knowledge), then the tenant. */
+  deletion: TenantDeletion;
+  /** The admin key generated for this run when the config set none (with `auth: 'keys'`). */
+  generatedAdminKey: string | undefined;
+}
+
+/** A running node: the capabilities composed, started in order and closed in reverse. */
+export interface AgentfleetNode extends AsyncDisposable {
+  readonly config: ServerConfig;
+  readonly runtime: Runtime;
+  readonly bus: Bus;
+  readonly state: AgentStateStore;
+  readonly knowledge: KnowledgeBase;
+  readonly tenancy: NodeTenancy;
+  /** Model providers by name (`provider/model`). */
+  readonly models: ModelRegistry;
+  /** Tenants' own agent definitions, visible only to their tenant and deleted with it. */
+  readonly definitions: TenantDefinitions;
+  readonly metrics: Metrics;
+  /** Serves every agent on `agent.<tenant>.<id>.inbox`; undefined with `busFrontDoor: false`. */
+  readonly frontDoor: BusFrontDoor | undefined;
+  /** The tracer provider, when `OTEL_*` configured an exporter. */
+  readonly tracing: TracingHandle | undefined;
+  /** Id of the built-in `act` agent (the seed's `/act`). */
+  readonly actAgentId: string;
+  readonly logger: Logger;
+  /** Sends to an agent by id, as `runtime.send`. */
+  send<O = unknown>(agentId: string, input: unknown, options?: SendOptions): Promise<O>;
+  /** Deletes a tenant and all it owns (see `NodeTenancy.deletion`). */
+  deleteTenant(tenantId: string, options?: { signal?: AbortSignal }): Promise<TenantDeletionResult>;
+  /** Stops every agent, then closes what the node opened in the reverse order. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The library's composition root. Starts, in order: tracing, Redis (when `redisUrl`), the
+ * tenant registry, quotas and keys, the models, the bus (memory, NATS or MQTT), state,
+ * knowledge, the runtime (with `parts.definitions`, the specs of `config.agentsDir` and the
+ * `act` agent), metrics and the bus front door.
+ * A failed start closes what had opened, in reverse, and rethrows. All defaults are in memory:
+ * `await createNode()` needs no other process.
+ * @throws ConfigInvalidError for a bad config; the failing capability's error otherwise.
+ */
+export async function createNode(
+  config: ServerConfigInput | ServerConfig = {},
+  parts: NodeParts = {},
+): Promise<AgentfleetNode> {
+  const resolved = validateConfig(config as Record<string, unknown>);
+  const logger = parts.logger ?? createLogger({ level: resolved.logLevel });
+  const opened: Array<() => unknown> = [];
+  try {
+    return await compose(resolved, parts, logger, opened);
+  } catch (error) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (closeError) {
+        logger.debug({ err: closeError }, 'cleanup after a failed start');
+      }
+    }
+    throw error;
+  }
+}
+
+async function compose(
+  config: ServerConfig,
+  parts: NodeParts,
+  logger: Logger,
+  opened: Array<() => unknown>,
+): Promise<AgentfleetNode> {
+  const { signal } = parts;
+  const step = () => {
+    if (signal?.aborted) throw new AbortedError();
+  };
+  step();
+  // Exporters, prom-client and Redis load only when a node starts, so that importing the
+  // package root (which exports createNode) loads none of them (src/index.test.ts).
+  const { createMetrics, setupTracing } = await import('../observability/index.ts');
+  const tracing = setupTracing();
+  opened.push(() => tracing?.shutdown());
+  const redis = config.redisUrl === undefined ? undefined : await connectRedis(config.redisUrl, logger);
+  if (redis !== undefined) opened.push(() => redis.quit());
+  step();
+  const registry = await openRegistry(config.tenants);
+  opened.push(() => registry.close());
+  step();
+  const quotas = new TenantQuotaGate({ redis, defaultMaxAgents: config.maxAgentsPerTenant });
+  let authenticator: Authenticator | undefined;
+  let generatedAdminKey: string | undefined;
+  if (config.auth === 'keys') {
+    let adminKey = config.adminKey;
+    if (adminKey === undefined && config.adminKeySha256 === undefined) {
+      adminKey = generateApiKey().key.replace(/^af_/, 'afadmin_');
+      generatedAdminKey = adminKey;
+    }
+    authenticator = new Authenticator({
+      registry,
+      adminKey,
+      adminKeySha256: config.adminKeySha256,
+      cacheTtlMs: config.authCacheTtlMs,
+      quotas,
+    });
+  }
+  const models = openModels(config, parts.env ?? process.env);
+  opened.push(() => models.close());
+  const bus = await openBus(config, signal);
+  opened.push(() => bus.close());
+  step();
+  const state = await createStateStore({
+    bus,
+    config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
+  });
+  opened.push(() => state.close());
+  const knowledge = await KnowledgeBase.open({
+    directory: config.knowledgeDir,
+    index: config.knowledgeIndex,
+    maxDocumentsPerTenant: config.knowledgeMaxDocumentsPerTenant,
+    maxBytesPerTenant: config.knowledgeMaxBytesPerTenant,
+  });
+  opened.push(() => knowledge.close());
+  step();
+  const runtime = createRuntime({
+    pool: { capacity: config.poolCapacity, queueLimit: config.poolQueueLimit },
+    stopTimeoutMs: config.stopTimeoutMs,
+    maxConfigBytes: config.maxConfigBytes,
+    admission: quotas,
+  });
+  opened.push(() => runtime.close());
+  runtime.events.on('agentError', (event) =>
+    logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
+  );
+  for (const definition of parts.definitions ?? []) runtime.register(definition);
+  // Declarative agents: the folder loads all-or-nothing (a bad spec fails the start with
+  // SPEC_INVALID naming every bad path), then each compiled definition is registered.
+  const compiled: CompiledAgentSpec[] = [];
+  opened.push(() => Promise.all(compiled.map((c) => c.close())));
+  if (config.agentsDir !== undefined) {
+    for (const loaded of await loadAgentSpecs(config.agentsDir, { signal })) {
+      const spec = await compileAgentSpec(loaded, { models, knowledge, messaging: runtime, signal });
+      compiled.push(spec);
+      runtime.register(spec.definition);
+    }
+  }
+  // The seed's `/act` agent: the agents folder's `act` when it has one, else the built-in.
+  const actDefinition = runtime.definitions().find((d) => d.name === 'act') ?? actAgent;
+  const act = await runtime.spawn(actDefinition, { id: 'act' });
+  const metrics = createMetrics({ runtime, bus });
+  opened.push(() => metrics.close());
+  const frontDoor = config.busFrontDoor ? await BusFrontDoor.open(runtime, bus) : undefined;
+  if (frontDoor !== undefined) opened.push(() => frontDoor.close());
+  // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs.
+  const definitions = new TenantDefinitions({
+    target: runtime,
+    deps: { models, knowledge, messaging: runtime },
+  });
+  opened.push(() => definitions.close());
+  const deletion = nodeTenantDeletion({
+    registry,
+    runtime,
+    authenticator,
+    quotas,
+    state,
+    knowledge,
+    definitions,
+  });
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await frontDoor?.close();
+      const result = await runtime.close();
+      await Promise.all(compiled.map((c) => c.close()));
+      await definitions.close();
+      metrics.close();
+      await knowledge.close();
+      await state.close();
+      await bus.close();
+      await models.close();
+      await registry.close();
+      await redis?.quit();
+      await tracing?.shutdown();
+      logger.debug({ stoppedAgents: result.stopped, forced: result.forced }, 'agentfleet node closed');
+    })();
+    return closing;
+  };
+  return {
+    config,
+    runtime,
+    bus,
+    state,
+    knowledge,
+    tenancy: { registry, authenticator, quotas, deletion, generatedAdminKey },
+    models,
+    definitions,
+    metrics,
+    frontDoor,
+    tracing,
+    actAgentId: act.agentId,
+    logger,
+    send: (agentId, input, options) => runtime.send(agentId, input, options),
+    deleteTenant: (tenantId, options) => deletion.delete(tenantId, options),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Opens the tenant registry a config names: in memory, a JSON file, or PostgreSQL (loaded only then). */
+async function openRegistry(spec: string): Promise<TenantRegistry> {
+  if (spec === 'memory') return new MemoryTenantRegistry();
+  if (spec.startsWith('file:')) return MemoryTenantRegistry.open(spec.slice('file:'.length));
+  const { PostgresTenantRegistry } = await import('../tenancy/registries/postgres.ts');
+  return PostgresTenantRegistry.open({ connectionString: spec });
+}
+
+/** Connects the Redis client that shared limits use. @throws AgentfleetError `REDIS_UNAVAILABLE` when unreachable. */
+async function connectRedis(url: string, logger: Logger): Promise<RedisClientType> {
+  let connected = false;
+  const { createClient } = await import('redis');
+  const client = createClient({
+    url,
+    socket: {
+      connectTimeout: 5_000,
+      // At start, give up after a few tries so a wrong URL fails the start; once up, keep trying.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        !connected && retries >= 3 ? cause : Math.min(retries * 200, 5_000),
+    },
+  }) as RedisClientType;
+  client.on('error', (error: unknown) => {
+    if (connected) logger.warn({ err: error }, 'redis connection error');
+  });
+  try {
+    await client.connect();
+    connected = true;
+  } catch (error) {
+    client.destroy();
+    throw new AgentfleetError(
+      'REDIS_UNAVAILABLE',
+      `Cannot connect to Redis for shared limits: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return client;
+}

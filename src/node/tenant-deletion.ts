@@ -1,0 +1,54 @@
+import type { Runtime } from '../core/index.ts';
+import type { KnowledgeBase } from '../knowledge/index.ts';
+import type { AgentStateStore } from '../state/index.ts';
+import {
+  type Authenticator,
+  TenantDeletion,
+  type TenantPurger,
+  type TenantQuotaGate,
+  type TenantRegistry,
+} from '../tenancy/index.ts';
+
+/** What a node holds for its tenants. */
+export interface TenantOwners {
+  registry: TenantRegistry;
+  runtime: Runtime;
+  authenticator?: Authenticator;
+  quotas?: TenantQuotaGate;
+  state?: AgentStateStore;
+  knowledge?: KnowledgeBase;
+  /** Tenants' own agent definitions (`PUT /v1/definitions/:name`). */
+  definitions?: TenantPurger;
+}
+
+/**
+ * The node's tenant deletion: the tenant is disabled, then its keys are revoked (and cached
+ * lookups dropped), its agents removed (and their conversations), its state deleted, its quota
+ * windows cleared, its knowledge documents deleted (memory and disk) and its own definitions dropped, before the registry
+ * entry goes. A new owner of tenant data adds its purger here.
+ */
+export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
+  const { registry, runtime, authenticator, quotas, state, knowledge, definitions } = owners;
+  const deletion = new TenantDeletion({ registry });
+  deletion.add({
+    name: 'keys',
+    async purgeTenant(id) {
+      let revoked = 0;
+      for (const key of await registry.listKeys(id)) {
+        if (key.revokedAt === null && (await registry.revokeKey(id, key.id))) revoked++;
+      }
+      authenticator?.invalidateTenant(id);
+      return { revoked };
+    },
+  });
+  deletion.add({ name: 'agents', purgeTenant: (id, o) => runtime.purgeTenant(id, o) });
+  if (state !== undefined) deletion.add({ name: 'state', purgeTenant: (id) => state.purgeTenant(id) });
+  if (quotas !== undefined) deletion.add({ name: 'quotas', purgeTenant: (id) => quotas.purgeTenant(id) });
+  if (knowledge !== undefined) {
+    deletion.add({ name: 'knowledge', purgeTenant: (id, o) => knowledge.deleteTenant(id, o) });
+  }
+  if (definitions !== undefined) {
+    deletion.add({ name: 'definitions', purgeTenant: (id, o) => definitions.purgeTenant(id, o) });
+  }
+  return deletion;
+}
