@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startVendorServer, type VendorServer } from '../../test/vendors/server.ts';
+import { withTenant } from '../context/index.ts';
 import { createRuntime, type Runtime } from '../core/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import { createProvider, ModelRegistry } from '../models/index.ts';
@@ -86,6 +87,22 @@ describe('compileAgentSpec over the example fleet', () => {
       text: string;
     };
     assert.match(answer.text, /\[models\.md#0\]/);
+  });
+
+  it('handbook in a tenant: the bundled documents beside the tenant’s own, never another tenant’s', async () => {
+    const runtime = await fleet(undefined);
+    await knowledge.upsert({ tenant: 'acme', id: 'acme-secret', text: 'A model of acme is named acme/secret-model.' });
+    const ask = (tenant: string) =>
+      withTenant(tenant, async () => {
+        await runtime.spawn('handbook', { id: 'hb' });
+        return (await runtime.send('hb', 'how is a model named provider/model?')) as { text: string };
+      });
+    const acme = await ask('acme');
+    assert.match(acme.text, /\[models\.md#0\]/, 'the bundle is searched from a tenant');
+    assert.match(acme.text, /acme-secret/, 'and the tenant’s own documents');
+    const globex = await ask('globex');
+    assert.match(globex.text, /\[models\.md#0\]/);
+    assert.doesNotMatch(globex.text, /acme-secret/, 'never another tenant’s');
   });
 
   it('assistant without a configured provider: MODEL_NOT_CONFIGURED naming OPENAI_API_KEY, at message time', async () => {

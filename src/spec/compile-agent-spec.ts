@@ -10,6 +10,7 @@ import type { ModelRegistry } from '../models/index.ts';
 import { rulesFromJSON } from '../rules/index.ts';
 import type { AgentMessenger } from '../tools/index.ts';
 import type { AgentSpecDocument } from './agent-spec-schema.ts';
+import { withBundledDocuments } from './bundled-knowledge.ts';
 import { compileJsonSchema, describeJsonSchemaErrors } from './json-schema-check.ts';
 import type { LoadedAgentSpec } from './load-agent-specs.ts';
 import { bindModel } from './model-binding.ts';
@@ -97,6 +98,14 @@ export async function compileAgentSpec(
     throw new InvalidOptionsError(`Spec ${spec.name} needs a knowledge base; the node has none.`);
   if (deps.knowledge !== undefined && loaded.documents.length > 0)
     await ingest(loaded, deps.knowledge, deps.signal);
+  // A spec's bundled documents are searched beside each caller tenant's own.
+  const knowledge =
+    deps.knowledge === undefined
+      ? undefined
+      : withBundledDocuments(
+          deps.knowledge,
+          loaded.documents.length > 0 ? (spec.knowledge?.tenant ?? 'default') : undefined,
+        );
   const common = {
     name: spec.name,
     description: spec.description,
@@ -114,7 +123,7 @@ export async function compileAgentSpec(
   }
   if (cognition.type === 'knowledge') {
     const decide = knowledgeCognition({
-      base: deps.knowledge as KnowledgeBase,
+      base: knowledge as KnowledgeBase,
       k: spec.knowledge?.k,
       tenant: spec.knowledge?.tenant,
     });
@@ -141,7 +150,7 @@ export async function compileAgentSpec(
     return { definition: definition as AgentDefinition, close: async () => {} };
   }
   const tools: SpecTools = await buildSpecTools(spec.tools ?? [], {
-    knowledge: deps.knowledge,
+    knowledge,
     knowledgeDefaults: { k: spec.knowledge?.k, tenant: spec.knowledge?.tenant },
     messaging: deps.messaging,
     baseDir: loaded.baseDir,
@@ -164,9 +173,9 @@ export async function compileAgentSpec(
       memory: spec.memory,
       resilience: spec.resilience,
       knowledge:
-        spec.knowledge === undefined || deps.knowledge === undefined
+        spec.knowledge === undefined || knowledge === undefined
           ? undefined
-          : { base: deps.knowledge, k: spec.knowledge.k, tenant: spec.knowledge.tenant },
+          : { base: knowledge, k: spec.knowledge.k, tenant: spec.knowledge.tenant },
     });
     return bound;
   };
