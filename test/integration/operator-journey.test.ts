@@ -36,6 +36,8 @@ describe('operator journey: files to an agent on HTTP, OpenAI and NATS', { skip 
   let base: string;
   let nc: NatsConnection;
   let authorization: string;
+  // Also this node's front-door queue group: other nodes on the shared broker (other test runs)
+  // serve other agents, and must not be handed this node's requests.
   const tenant = `op${Date.now().toString(36)}`;
   // One agent per channel: an agent remembers its conversation, and the vendor's scenario
   // answers without calling tools once the history holds tool results.
@@ -104,6 +106,7 @@ tenants:
   adminKey: ${ADMIN_KEY}
 bus:
   url: nats://${NATS_URL.replace(/^nats:\/\//, '')}
+  frontDoorQueue: ${tenant}
 models:
   providers:
     openai:
