@@ -82,6 +82,19 @@ describe('loadNodeConfig', () => {
     );
   });
 
+  it('reads the front door’s queue group from bus.frontDoorQueue or the env, and checks it', async () => {
+    const path = await file('queue.yaml', 'bus:\n  frontDoorQueue: fleet-a\n');
+    assert.equal(loadNodeConfig({ file: path, env: {}, cwd: dir }).busFrontDoorQueue, 'fleet-a');
+    const env = { AGENTFLEET_BUS_FRONT_DOOR_QUEUE: 'fleet-b' };
+    assert.equal(loadNodeConfig({ file: path, env, cwd: dir }).busFrontDoorQueue, 'fleet-b');
+    assert.equal(loadNodeConfig({ file: false, env: {} }).busFrontDoorQueue, undefined);
+    const bad = await file('bad-queue.yaml', 'bus:\n  frontDoorQueue: "a b"\n');
+    assert.match(
+      message(() => loadNodeConfig({ file: bad, env: {}, cwd: dir })),
+      /busFrontDoorQueue: .*bad-queue\.yaml line 2/,
+    );
+  });
+
   it('redacts secrets in errors', async () => {
     const path = await file(
       'secret.yaml',

@@ -38,6 +38,7 @@ export const FILE_PATHS: Record<keyof ServerConfig, readonly [string, string]> =
   busTlsCert: ['bus', 'tlsCert'],
   busTlsKey: ['bus', 'tlsKey'],
   busFrontDoor: ['bus', 'frontDoor'],
+  busFrontDoorQueue: ['bus', 'frontDoorQueue'],
   stateConfig: ['state', 'config'],
   knowledgeDir: ['knowledge', 'dir'],
   knowledgeIndex: ['knowledge', 'index'],

@@ -97,6 +97,15 @@ export const serverConfigSchema = z.object({
   busTlsKey: z.string().min(1).optional(),
   /** Whether every agent answers on the bus (`agent.<tenant>.<id>.inbox`). Env `AGENTFLEET_BUS_FRONT_DOOR`, file `bus.frontDoor`. Default true. */
   busFrontDoor: bool.default(true),
+  /**
+   * Queue group of the front door's subscription: nodes in one group share the requests, so
+   * give nodes that do not serve the same agents (another fleet on the same broker) their own.
+   * Env `AGENTFLEET_BUS_FRONT_DOOR_QUEUE`, file `bus.frontDoorQueue`. Default `agentfleet-front-door`.
+   */
+  busFrontDoorQueue: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"')
+    .optional(),
   /** Folder of agent spec files loaded at start. Env `AGENTFLEET_AGENTS`, flag `--agents`, file `agents.dir`. Default `./agents` when it exists. */
   agentsDir: z.string().min(1).optional(),
   /** Folder for durable stores. Env `AGENTFLEET_DATA_DIR`, file `data.dir`. Default `./.agentfleet/` (not created until a store needs it). */
@@ -151,6 +160,7 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   busTlsCert: 'AGENTFLEET_BUS_TLS_CERT',
   busTlsKey: 'AGENTFLEET_BUS_TLS_KEY',
   busFrontDoor: 'AGENTFLEET_BUS_FRONT_DOOR',
+  busFrontDoorQueue: 'AGENTFLEET_BUS_FRONT_DOOR_QUEUE',
   agentsDir: 'AGENTFLEET_AGENTS',
   dataDir: 'AGENTFLEET_DATA_DIR',
   models: '',

@@ -197,7 +197,13 @@ async function compose(
   const act = await runtime.spawn(actDefinition, { id: 'act' });
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
-  const frontDoor = config.busFrontDoor ? await BusFrontDoor.open(runtime, bus) : undefined;
+  const frontDoor = config.busFrontDoor
+    ? await BusFrontDoor.open(
+        runtime,
+        bus,
+        config.busFrontDoorQueue === undefined ? {} : { queue: config.busFrontDoorQueue },
+      )
+    : undefined;
   if (frontDoor !== undefined) opened.push(() => frontDoor.close());
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs.
   const definitions = new TenantDefinitions({
