@@ -1,9 +1,9 @@
 import { runInTenant, type TenantContext, tracingEnabled } from '../context/index.ts';
-import { AbortedError, AgentfleetError, formatIssues } from '../errors/index.ts';
+import { AbortedError, formatIssues } from '../errors/index.ts';
 import { AgentActivity, UNSET } from './agent-activity.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';
-import type { AgentStreamListener } from './agent-stream.ts';
+import { type AgentInfo, describeError, type SendOptions } from './agent-info.ts';
 import { agentTerminateSpan, startAgentSpan } from './agent-tracing.ts';
 import {
   AgentNotRunningError,
@@ -15,41 +15,12 @@ import {
 import { type AgentState, canTransition, IllegalTransitionError, isFinal } from './lifecycle.ts';
 import { Message } from './message.ts';
 import type { StepSite } from './step-runner.ts';
+import { type HookFailure, noop, runHook, startDeadline, TIMED_OUT } from './stop-deadline.ts';
 import { FAILED, STOPPED, type StopOptions, type StopResult, stopOptionsError } from './stop-result.ts';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const RESOLVED_STOPPED: Promise<StopResult> = Promise.resolve(STOPPED);
 const NO_OPTIONS: StopOptions = Object.freeze({});
-const TIMED_OUT: unique symbol = Symbol('timed-out');
-
-/** Options for `agent.send()` and `runtime.send()`. */
-export interface SendOptions {
-  /** Abandons the message while it waits in the mailbox, and is passed to the step as part of `ctx.signal`. */
-  signal?: AbortSignal;
-  /** Receives the parts the step streams with `ctx.emit` (an LLM agent's text deltas and tool calls, other agents' `progress`), e.g. to stream them to a client. */
-  onEvent?: AgentStreamListener;
-}
-
-/** A snapshot of one agent for APIs and consoles. */
-export interface AgentInfo {
-  id: string;
-  definition: string;
-  state: AgentState;
-  /** Milliseconds since the epoch. */
-  createdAt: number;
-  /** Messages being handled now. */
-  inFlight: number;
-  /** Messages waiting in the mailbox. */
-  queued: number;
-  /** Messages handled successfully. */
-  handled: number;
-  /** Messages whose step threw. */
-  failedMessages: number;
-  /** The tenant that owns the agent, if any. */
-  tenant?: string;
-  /** Why the agent failed, when it did. */
-  error?: { code?: string; message: string };
-}
 
 /**
  * A running instance of an agent definition: its lifecycle, mailbox and run signal.
@@ -453,32 +424,4 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     const error = this.#activity?.error;
     return error === undefined ? FAILED : { state: 'failed', forced: false, error };
   }
-}
-
-interface HookFailure {
-  error: unknown;
-}
-
-async function runHook<C>(hook: (ctx: C) => unknown, ctx: C): Promise<HookFailure | undefined> {
-  try {
-    await hook(ctx);
-    return undefined;
-  } catch (error) {
-    return { error };
-  }
-}
-
-function startDeadline(ms: number): { promise: Promise<typeof TIMED_OUT>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(resolve, ms, TIMED_OUT);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
-}
-
-function noop(): void {}
-
-function describeError(error: unknown): { code?: string; message: string } {
-  if (AgentfleetError.isInstance(error)) return { code: error.code, message: error.message };
-  return { message: error instanceof Error ? error.message : String(error) };
 }
