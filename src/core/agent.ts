@@ -1,56 +1,26 @@
-import { agentStepChannel, runInTenant, type TenantContext, tracingEnabled } from '../context/index.ts';
-import { AbortedError, AgentfleetError, formatIssues } from '../errors/index.ts';
+import { runInTenant, type TenantContext, tracingEnabled } from '../context/index.ts';
+import { AbortedError, formatIssues } from '../errors/index.ts';
 import { AgentActivity, UNSET } from './agent-activity.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import type { AgentHost } from './agent-host.ts';
-import type { AgentStreamListener } from './agent-stream.ts';
-import { agentTerminateSpan, startAgentSpan, tracedStep } from './agent-tracing.ts';
+import { type AgentInfo, describeError, type SendOptions } from './agent-info.ts';
+import { agentTerminateSpan, startAgentSpan } from './agent-tracing.ts';
 import {
   AgentNotRunningError,
   AgentStartFailedError,
-  AgentStepFailedError,
   AgentStoppedError,
   InvalidInputError,
   MailboxFullError,
 } from './errors.ts';
 import { type AgentState, canTransition, IllegalTransitionError, isFinal } from './lifecycle.ts';
 import { Message } from './message.ts';
-import { isThenable, runStep } from './step-runner.ts';
+import type { StepSite } from './step-runner.ts';
+import { type HookFailure, noop, runHook, startDeadline, TIMED_OUT } from './stop-deadline.ts';
 import { FAILED, STOPPED, type StopOptions, type StopResult, stopOptionsError } from './stop-result.ts';
 
 const RESOLVED: Promise<void> = Promise.resolve();
 const RESOLVED_STOPPED: Promise<StopResult> = Promise.resolve(STOPPED);
 const NO_OPTIONS: StopOptions = Object.freeze({});
-const TIMED_OUT: unique symbol = Symbol('timed-out');
-
-/** Options for `agent.send()` and `runtime.send()`. */
-export interface SendOptions {
-  /** Abandons the message while it waits in the mailbox, and is passed to the step as part of `ctx.signal`. */
-  signal?: AbortSignal;
-  /** Receives the parts the step streams with `ctx.emit` (an LLM agent's text deltas and tool calls, other agents' `progress`), e.g. to stream them to a client. */
-  onEvent?: AgentStreamListener;
-}
-
-/** A snapshot of one agent for APIs and consoles. */
-export interface AgentInfo {
-  id: string;
-  definition: string;
-  state: AgentState;
-  /** Milliseconds since the epoch. */
-  createdAt: number;
-  /** Messages being handled now. */
-  inFlight: number;
-  /** Messages waiting in the mailbox. */
-  queued: number;
-  /** Messages handled successfully. */
-  handled: number;
-  /** Messages whose step threw. */
-  failedMessages: number;
-  /** The tenant that owns the agent, if any. */
-  tenant?: string;
-  /** Why the agent failed, when it did. */
-  error?: { code?: string; message: string };
-}
 
 /**
  * A running instance of an agent definition: its lifecycle, mailbox and run signal.
@@ -58,7 +28,7 @@ export interface AgentInfo {
  * or `runtime.spawn()`, not with `new`.
  */
 export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory = unknown>
-  implements AgentContext<Config, Memory>
+  implements AgentContext<Config, Memory>, StepSite<Config, Memory>
 {
   readonly agentId: string;
   readonly config: Config;
@@ -254,7 +224,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     }
     const message = new Message<Config, Memory>(this, value, signal, options?.onEvent);
     if (this.tenantContext !== undefined) this.#host.trackMessage(this, message.promise);
-    if (direct) this.#dispatch(message);
+    if (direct) activity.dispatch(message);
     else activity.enqueue(message);
     return message.promise as Promise<Output>;
   }
@@ -340,7 +310,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     try {
       if (options.drain === true && !this.#isIdle()) {
         activity.draining = true;
-        this.#pump();
+        activity.pump();
         timedOut = (await Promise.race([this.#whenIdle(), deadline.promise])) === TIMED_OUT;
         activity.draining = false;
       }
@@ -384,123 +354,6 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     else if (outcome !== undefined) this.#host.reportError(this, outcome.error);
   }
 
-  #dispatch(message: Message<Config, Memory>): void {
-    this.#activity!.inFlight!.add(message);
-    const pool = this.#host.pool;
-    if (!pool.tryAcquire()) {
-      // Queued in the pool: the sender's signal still abandons it there (ABORTED, slot freed).
-      const signal = message.senderSignal;
-      pool
-        .run(() => this.#runStep(message), signal === undefined ? undefined : { signal })
-        .then(
-          (value: unknown) => this.#finish(message, value, undefined, true),
-          (error: unknown) => this.#finish(message, undefined, error, false),
-        );
-      return;
-    }
-    // Hot path: a free slot, so run now; a step that completes synchronously allocates no promise.
-    let result: unknown;
-    try {
-      result = this.#runStep(message);
-    } catch (error) {
-      pool.release(false);
-      this.#finish(message, undefined, error, false);
-      return;
-    }
-    if (!isThenable(result)) {
-      pool.release(true);
-      this.#finish(message, result, undefined, true);
-      return;
-    }
-    result.then(
-      (value: unknown) => {
-        pool.release(true);
-        this.#finish(message, value, undefined, true);
-      },
-      (error: unknown) => {
-        pool.release(false);
-        this.#finish(message, undefined, error, false);
-      },
-    );
-  }
-
-  /** Runs the step in the owning tenant's context, whoever sent the message. */
-  #runStep(message: Message<Config, Memory>): unknown {
-    if (agentStepChannel.hasSubscribers) message.startedAt = performance.now();
-    if (tracingEnabled())
-      return tracedStep(
-        this.agentId,
-        this.#def.name,
-        this.tenant,
-        this.#activity?.startSpan,
-        Agent.#stepInTenantOf,
-        message,
-      );
-    return this.#stepInTenant(message);
-  }
-
-  // Shared by every agent (a closure per agent would cost an idle agent ~150 bytes).
-  static readonly #stepInTenantOf = (message: Message): unknown =>
-    (message.owner as Agent).#stepInTenant(message);
-  static readonly #stepOf = (message: Message): unknown => (message.owner as Agent).#step(message);
-
-  #stepInTenant(message: Message<Config, Memory>): unknown {
-    const tenant = this.tenantContext;
-    return tenant === undefined ? this.#step(message) : runInTenant(tenant, Agent.#stepOf, message);
-  }
-
-  #step(message: Message<Config, Memory>): unknown {
-    if (message.cancelled) return undefined; // the agent stopped while this waited for a pool slot
-    message.started = true;
-    return runStep(this.#def, message);
-  }
-
-  #finish(message: Message<Config, Memory>, value: unknown, error: unknown, ok: boolean): void {
-    const activity = this.#activity!;
-    if (!activity.inFlight!.delete(message)) return; // already rejected by a forced stop
-    if (message.startedAt !== 0 && agentStepChannel.hasSubscribers) {
-      agentStepChannel.publish({
-        definition: this.#def.name,
-        durationMs: performance.now() - message.startedAt,
-        ok,
-      });
-    }
-    if (ok) {
-      activity.handled++;
-      message.resolve(value);
-    } else if (!message.started) {
-      message.reject(error); // the pool refused it (overloaded, closed, or its sender abandoned it there)
-    } else {
-      activity.failedMessages++;
-      message.reject(new AgentStepFailedError(this.agentId, error));
-      if (this.#def.onStepError === 'fail') this.fail(error);
-    }
-    this.#pump();
-  }
-
-  /** Dispatches queued messages while there is room. Re-entrant calls (sync steps) fold into the loop. */
-  #pump(): void {
-    const activity = this.#activity;
-    if (activity === undefined || activity.pumping) return;
-    if (activity.queued > 0 && (this.#state === 'running' || activity.draining)) {
-      activity.pumping = true;
-      try {
-        const limit = this.#def.concurrency;
-        const inFlight = activity.inFlight!;
-        while (
-          activity.queued > 0 &&
-          inFlight.size < limit &&
-          (this.#state === 'running' || activity.draining)
-        ) {
-          this.#dispatch(activity.shift()!);
-        }
-      } finally {
-        activity.pumping = false;
-      }
-    }
-    this.#checkIdle();
-  }
-
   #rejectQueued(): void {
     this.#activity?.rejectQueued(() => this.#stoppedError());
   }
@@ -535,7 +388,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
 
   /** The agent's activity record, created the first time it is needed. */
   #work(): AgentActivity<Config, Memory> {
-    this.#activity ??= new AgentActivity<Config, Memory>();
+    this.#activity ??= new AgentActivity<Config, Memory>(this, this.#def, this.#host.pool);
     return this.#activity;
   }
 
@@ -571,32 +424,4 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     const error = this.#activity?.error;
     return error === undefined ? FAILED : { state: 'failed', forced: false, error };
   }
-}
-
-interface HookFailure {
-  error: unknown;
-}
-
-async function runHook<C>(hook: (ctx: C) => unknown, ctx: C): Promise<HookFailure | undefined> {
-  try {
-    await hook(ctx);
-    return undefined;
-  } catch (error) {
-    return { error };
-  }
-}
-
-function startDeadline(ms: number): { promise: Promise<typeof TIMED_OUT>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(resolve, ms, TIMED_OUT);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
-}
-
-function noop(): void {}
-
-function describeError(error: unknown): { code?: string; message: string } {
-  if (AgentfleetError.isInstance(error)) return { code: error.code, message: error.message };
-  return { message: error instanceof Error ? error.message : String(error) };
 }

@@ -1,4 +1,4 @@
-export { Agent, type AgentInfo, type SendOptions } from './agent.ts';
+export { Agent } from './agent.ts';
 export {
   type AgentContext,
   type AgentDefinition,
@@ -9,6 +9,7 @@ export {
   type StepContext,
   type StepErrorPolicy,
 } from './agent-definition.ts';
+export type { AgentInfo, SendOptions } from './agent-info.ts';
 export type {
   AgentStreamListener,
   AgentStreamPart,

@@ -7,7 +7,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /**
  * An agent's mailbox: the messages waiting their turn (in order) and the ones being handled,
  * with the idle wait a stop uses. Created lazily, only once an agent gets work (it is the base
- * of `AgentActivity`, so it costs no extra allocation); dispatching belongs to the step runner.
+ * of `StepRunner` and so of `AgentActivity`, so it costs no extra allocation); dispatching
+ * belongs to the step runner.
  */
 export class Mailbox<Config, Memory> {
   /** Messages waiting, oldest first; created on the first message that has to wait. */

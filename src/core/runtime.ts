@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { currentTenant, type TenantContext, tenantContext, withTenant } from '../context/index.ts';
 import { AbortedError, InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { WorkerPool } from '../pool/index.ts';
-import { Agent, type AgentInfo, type SendOptions } from './agent.ts';
+import { Agent } from './agent.ts';
 import {
   type AgentDefinition,
   isAgentDefinition,
@@ -10,6 +10,7 @@ import {
   resolveAgentConfig,
 } from './agent-definition.ts';
 import type { AgentHost, AgentIdentity } from './agent-host.ts';
+import type { AgentInfo, SendOptions } from './agent-info.ts';
 import {
   AgentExistsError,
   AgentNotFoundError,
