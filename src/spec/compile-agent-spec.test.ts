@@ -91,7 +91,11 @@ describe('compileAgentSpec over the example fleet', () => {
 
   it('handbook in a tenant: the bundled documents beside the tenant’s own, never another tenant’s', async () => {
     const runtime = await fleet(undefined);
-    await knowledge.upsert({ tenant: 'acme', id: 'acme-secret', text: 'A model of acme is named acme/secret-model.' });
+    await knowledge.upsert({
+      tenant: 'acme',
+      id: 'acme-secret',
+      text: 'A model of acme is named acme/secret-model.',
+    });
     const ask = (tenant: string) =>
       withTenant(tenant, async () => {
         await runtime.spawn('handbook', { id: 'hb' });
