@@ -8,7 +8,7 @@ import { type Codec, codecFor } from './codec.ts';
 import { type DeadLetter, rawDeadLetter } from './dead-letter.ts';
 import { type Envelope, isTraceparent, nextMessageId } from './envelope.ts';
 import { BusClosedError, MessageTooLargeError } from './errors.ts';
-import { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
+import { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isFrame, isToken } from './frame.ts';
 import { durableName, queueGroup } from './queue-group.ts';
 import { ERROR_HEADER, PendingRequests } from './requests.ts';
 import { resolveSubscribeOptions, type SubscribeOptions } from './subscribe-options.ts';
@@ -21,7 +21,7 @@ import {
   type SubscriptionStats,
 } from './subscription.ts';
 import { assertPattern, assertTopic } from './topic.ts';
-import type { NativeFacts, Transport, TransportSubscription } from './transport.ts';
+import type { NativeFacts, NativeReply, Transport, TransportSubscription } from './transport.ts';
 import { MemoryTransport } from './transports/memory.ts';
 
 /** Options of one publish. */
@@ -219,22 +219,34 @@ export class Bus implements SubscriptionHost {
     return reply as Promise<Envelope<R>>;
   }
 
-  /** Sends `value` (or `error`, as `{ code, message }`) back to the requester of `request`. */
+  /**
+   * Sends `value` (or `error`, as `{ code, message }`) back to the requester of `request`.
+   * A request that arrived as plain JSON (`request.plain`, a client without Agentfleet code)
+   * is answered in plain JSON: `value` as it is, or `{ error: { code, message, details? } }`
+   * with the code also in the native header `agentfleet-error` (NATS header, MQTT 5 user
+   * property) and MQTT 5 correlation data echoed. Other replies are Agentfleet frames.
+   */
   reply(request: Envelope, value: unknown, error?: unknown): void {
     if (request.replyTo === undefined || this.#closing !== undefined) return;
+    const plain = request.plain;
     let payload = value;
     let headers: Record<string, string> | undefined;
     if (error !== undefined) {
-      headers = { [ERROR_HEADER]: request.topic };
-      payload = AgentfleetError.isInstance(error)
-        ? { code: error.code, message: error.message }
-        : { code: 'HANDLER_FAILED', message: (error as Error)?.message ?? String(error) };
+      const body = errorBody(error);
+      headers = { [ERROR_HEADER]: plain === undefined ? request.topic : body.code };
+      payload = plain === undefined ? { code: body.code, message: body.message } : { error: body };
     }
+    const native: NativeReply | undefined =
+      plain === undefined ? undefined : { headers: headers ?? {}, correlationData: plain.correlationData };
     const options = { headers, tenant: request.tenant, traceparent: request.traceparent };
     let sent: void | Promise<void>;
     try {
       // A reply belongs to the request's tenant, whatever context the responder runs in.
-      sent = this.#send(this.#envelope(request.replyTo, payload, options, undefined, true), undefined);
+      sent = this.#send(
+        this.#envelope(request.replyTo, payload, options, undefined, true),
+        undefined,
+        native,
+      );
     } catch (failure) {
       this.handlerFailed(failure, request, undefined);
       return;
@@ -315,8 +327,12 @@ export class Bus implements SubscriptionHost {
     }
     try {
       const envelope = decodeFrame(data, topic, this.#codecs);
-      // A plain client's message (no frame): its protocol's reply subject and trace context.
-      if (native !== undefined && envelope.replyTo === undefined && envelope.traceparent === undefined) {
+      if (isFrame(data)) return envelope;
+      // A plain client's message (no frame): its protocol's reply subject, trace context and
+      // correlation data; it is answered in plain JSON (see `reply`).
+      envelope.plain =
+        native?.correlationData === undefined ? {} : { correlationData: native.correlationData };
+      if (native !== undefined) {
         if (native.replyTo !== undefined && isReplySubject(native.replyTo)) envelope.replyTo = native.replyTo;
         if (native.traceparent !== undefined && isTraceparent(native.traceparent))
           envelope.traceparent = native.traceparent;
@@ -418,11 +434,15 @@ export class Bus implements SubscriptionHost {
     };
   }
 
-  #send(envelope: Envelope, signal: AbortSignal | undefined): void | Promise<void> {
+  /** Encodes (a frame, or plain JSON for a `native` reply) and hands the message to the transport. */
+  #send(envelope: Envelope, signal: AbortSignal | undefined, native?: NativeReply): void | Promise<void> {
     let data: Uint8Array | undefined;
     if (this.transport.features.wire) {
       try {
-        data = encodeFrame(envelope, this.codec);
+        data =
+          native === undefined
+            ? encodeFrame(envelope, this.codec)
+            : Buffer.from(JSON.stringify(envelope.payload) ?? 'null');
       } catch (error) {
         throw new AgentfleetError(
           'MESSAGE_UNENCODABLE',
@@ -434,8 +454,17 @@ export class Bus implements SubscriptionHost {
         throw new MessageTooLargeError(data.byteLength, this.#maxBytes, envelope.topic);
     }
     this.#published++;
-    return this.transport.publish({ envelope, data }, signal);
+    return this.transport.publish(
+      native === undefined ? { envelope, data } : { envelope, data, native },
+      signal,
+    );
   }
+}
+
+/** The `{ code, message, details? }` of a failed handler; a thrown non-Agentfleet error is `HANDLER_FAILED`. */
+function errorBody(error: unknown): { code: string; message: string; details?: Record<string, unknown> } {
+  if (AgentfleetError.isInstance(error)) return error.toJSON();
+  return { code: 'HANDLER_FAILED', message: (error as Error)?.message ?? String(error) };
 }
 
 function assertHeaders(headers: Record<string, string>): void {

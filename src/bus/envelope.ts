@@ -17,9 +17,21 @@ export interface Envelope<T = unknown> {
   traceparent: string | undefined;
   /** Free-form string headers. */
   headers: Record<string, string>;
-  /** Where a reply goes (set by `request`). */
+  /** Where a reply goes (set by `request`, or read from a plain client's protocol). */
   replyTo: string | undefined;
   payload: T;
+  /**
+   * Set when the message arrived as plain JSON, not as an Agentfleet frame (a NATS or MQTT
+   * client without Agentfleet code): `Bus.reply` then answers in plain JSON too, with the
+   * error code in a native header and, over MQTT 5, the request's correlation data echoed.
+   */
+  plain?: PlainOrigin | undefined;
+}
+
+/** What the bus keeps of a plain client's request to answer it in its own protocol. */
+export interface PlainOrigin {
+  /** MQTT 5 correlation data of the request, echoed on the reply. */
+  readonly correlationData?: Uint8Array | undefined;
 }
 
 const NODE_PREFIX = randomBytes(6).toString('base64url');

@@ -50,7 +50,7 @@ export function encodeFrame(envelope: Envelope, codec: Codec): Uint8Array {
  * time of arrival. Throws `MESSAGE_UNDECODABLE` with the reason.
  */
 export function decodeFrame(data: Uint8Array, topic: string, codecs: CodecLookup): Envelope {
-  if (!startsWithMagic(data)) return foreign(data, topic);
+  if (!isFrame(data)) return foreign(data, topic);
   // JSON frames (the default) are decoded to text once; other codecs only decode their header line.
   const whole = isJsonFrame(data) ? utf8(data, 'the message is not UTF-8') : undefined;
   let line: string;
@@ -123,7 +123,8 @@ function digits(text: string, from: number, to: number): number {
   return value;
 }
 
-function startsWithMagic(data: Uint8Array): boolean {
+/** True when `data` starts like an Agentfleet frame (`AF1 `); anything else is a plain message. */
+export function isFrame(data: Uint8Array): boolean {
   return data[0] === 0x41 && data[1] === 0x46 && data[2] === 0x31 && data[3] === 0x20;
 }
 

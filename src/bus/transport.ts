@@ -19,8 +19,22 @@ export interface TransportFeatures {
 /** One message on its way out. */
 export interface OutgoingMessage {
   readonly envelope: Envelope;
-  /** The encoded envelope; set for wire transports only. */
+  /**
+   * The encoded envelope; set for wire transports only. With `native` set it is the plain
+   * JSON body, not a frame.
+   */
   readonly data: Uint8Array | undefined;
+  /** Set on a reply to a plain client: send it in the client's own protocol (see `NativeReply`). */
+  readonly native?: NativeReply | undefined;
+}
+
+/**
+ * How a reply to a plain client travels: `headers` as native headers (NATS headers, MQTT 5
+ * user properties) and, over MQTT 5, `correlationData` echoed from the request.
+ */
+export interface NativeReply {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly correlationData?: Uint8Array | undefined;
 }
 
 /** How a durable subscription consumes (JetStream). */
@@ -59,13 +73,17 @@ export interface Delivery {
 
 /**
  * Facts a wire transport read from its own protocol (a NATS message's reply subject and
- * headers), used for messages that are not Agentfleet frames: a plain NATS client's request
+ * headers, an MQTT 5 message's response topic, correlation data and user properties), used for messages that are not Agentfleet frames: a plain NATS client's request
  * gets its reply, and its W3C `traceparent` header is continued. Never the tenant: that comes
  * from authenticated sources only (see src/front-door).
  */
 export interface NativeFacts {
+  /** The reply subject (NATS) or MQTT 5 response topic, as a bus topic. */
   readonly replyTo?: string | undefined;
+  /** The W3C traceparent (NATS header, MQTT 5 user property). */
   readonly traceparent?: string | undefined;
+  /** MQTT 5 correlation data, echoed on the reply. */
+  readonly correlationData?: Uint8Array | undefined;
 }
 
 /**

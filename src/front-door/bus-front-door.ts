@@ -46,7 +46,11 @@ const requestSchema = z.strictObject({
  * with payload `{ input }` is `runtime.send(id, input)` in that tenant, and its reply is
  * `{ output }` — the body of HTTP `POST /v1/agents/:id/messages`. Errors travel as the bus's
  * error reply (`agentfleet-error` header, payload `{ code, message }`) with the same codes as
- * HTTP (`AGENT_NOT_FOUND`, `AGENT_NOT_RUNNING`, `MAILBOX_FULL`, `INVALID_INPUT`, …).
+ * HTTP (`AGENT_NOT_FOUND`, `AGENT_NOT_RUNNING`, `MAILBOX_FULL`, `INVALID_INPUT`, …). A plain
+ * client (JSON, not an Agentfleet frame) gets plain JSON: `{ output }` or
+ * `{ error: { code, message, details? } }` with the code in the native header
+ * `agentfleet-error` (see `Bus.reply`); its reply topic may not lie under another tenant's
+ * `agent.<tenant>.` (such a request is dropped).
  *
  * With `{ input, stream: '<subject>' }` the agent's progress events are published to that
  * subject as they happen (`{ type: 'event', event }`), then `{ type: 'result', output }` or
@@ -117,6 +121,10 @@ export class BusFrontDoor {
     if (tenant === SYSTEM_TENANT_TOKEN) return Promise.reject(new AgentNotFoundError(id));
     if (message.tenant !== undefined && message.tenant !== tenant)
       return Promise.reject(new IngressTenantMismatchError(tenant, message.tenant));
+    // A plain client names its reply topic itself: never let it make the node publish into
+    // another tenant's subjects (nor reply there with the refusal): such a request is dropped.
+    const replyTo = message.plain === undefined ? undefined : message.replyTo;
+    if (replyTo?.startsWith('agent.') && !replyTo.startsWith(`agent.${tenant}.`)) return undefined;
     let request: z.output<typeof requestSchema>;
     try {
       request = this.#parse(message);

@@ -1,5 +1,5 @@
 // A plain NATS client (no Agentfleet code) messages an agent through the bus front door, reads
-// the reply, and the agent's span continues the traceparent it sent as a NATS header.
+// the plain JSON reply, and the agent's span continues the traceparent it sent as a NATS header.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
@@ -14,10 +14,11 @@ import { NATS_URL, serverSkipReason } from './servers.ts';
 
 const skip = await serverSkipReason('NATS', 4222);
 
-/** The payload of a reply: after the frame's header line when it is an Agentfleet frame. */
+/** The JSON body of a reply; a plain client must get plain JSON, never an Agentfleet frame. */
 function replyBody(data: Uint8Array): unknown {
   const text = new TextDecoder().decode(data);
-  return JSON.parse(text.startsWith('AF1 ') ? text.slice(text.indexOf('\n') + 1) : text);
+  assert.ok(!text.startsWith('AF1 '), `a plain JSON reply, not a frame: ${text.slice(0, 60)}`);
+  return JSON.parse(text);
 }
 
 describe('a plain NATS client through the bus front door', { skip }, () => {
@@ -66,12 +67,37 @@ describe('a plain NATS client through the bus front door', { skip }, () => {
     assert.equal(decision.spanContext().traceId, traceId, 'the agent span is in the caller trace');
   });
 
-  it("an error is the bus's error reply with the HTTP code", async () => {
+  it('an error is plain JSON { error: { code, message } }, the code also a NATS header', async () => {
     const reply = await nc.request(`agent.${tenant}.nobody.inbox`, JSON.stringify({ input: 1 }), {
       timeout: 3000,
     });
-    const text = new TextDecoder().decode(reply.data);
-    assert.match(text.slice(0, text.indexOf('\n')), /agentfleet-error/);
-    assert.equal((replyBody(reply.data) as { code: string }).code, 'AGENT_NOT_FOUND');
+    const body = replyBody(reply.data) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'AGENT_NOT_FOUND');
+    assert.match(body.error.message, /nobody/);
+    assert.equal(reply.headers?.get('agentfleet-error'), 'AGENT_NOT_FOUND');
+  });
+
+  it('a bad request is INVALID_REQUEST in plain JSON', async () => {
+    const reply = await nc.request(`agent.${tenant}.bot.inbox`, JSON.stringify({ nope: 1 }), {
+      timeout: 3000,
+    });
+    assert.equal((replyBody(reply.data) as { error: { code: string } }).error.code, 'INVALID_REQUEST');
+    assert.equal(reply.headers?.get('agentfleet-error'), 'INVALID_REQUEST');
+  });
+
+  it('an Agentfleet client still gets a framed reply', async () => {
+    const reply = await withTenant(tenant, () => bus.request(`agent.${tenant}.bot.inbox`, { input: 'yo' }));
+    assert.deepEqual(reply.payload, { output: { echoed: 'yo' } });
+    assert.equal(reply.plain, undefined);
+    const client = createBus({ transport: await natsTransport({ servers: NATS_URL }) });
+    try {
+      await assert.rejects(
+        withTenant(tenant, () => client.request(`agent.${tenant}.nobody.inbox`, { input: 1 })),
+        (error: { code: string; details?: { remote?: { code?: string } } }) =>
+          error.code === 'REQUEST_FAILED' && error.details?.remote?.code === 'AGENT_NOT_FOUND',
+      );
+    } finally {
+      await client.close();
+    }
   });
 });

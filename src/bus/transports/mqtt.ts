@@ -1,9 +1,15 @@
 import { setImmediate } from 'node:timers/promises';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, {
+  type IClientOptions,
+  type IClientPublishOptions,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
 import { AbortedError, InvalidOptionsError, raceWithSignal } from '../../errors/index.ts';
 import { BusClosedError, TransportError } from '../errors.ts';
 import { topicMatches } from '../topic.ts';
 import type {
+  NativeFacts,
   OutgoingMessage,
   Transport,
   TransportFeatures,
@@ -103,7 +109,7 @@ class MqttTransportImpl implements MqttTransport {
     this.client = client;
     this.#qos = qos;
     client.on('message', (topic, payload, packet) => {
-      this.#route(topic, payload, packet.properties?.subscriptionIdentifier);
+      this.#route(topic, payload, packet.properties?.subscriptionIdentifier, nativeFacts(packet));
     });
   }
 
@@ -112,9 +118,23 @@ class MqttTransportImpl implements MqttTransport {
     const topic = toMqttTopic(message.envelope.topic);
     const data = message.data as Uint8Array;
     const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const native = message.native;
+    // A reply to a plain client: headers as MQTT 5 user properties, its correlation data echoed.
+    const options: IClientPublishOptions =
+      native === undefined
+        ? { qos: this.#qos }
+        : {
+            qos: this.#qos,
+            properties: {
+              ...(Object.keys(native.headers).length === 0 ? {} : { userProperties: { ...native.headers } }),
+              ...(native.correlationData === undefined
+                ? {}
+                : { correlationData: Buffer.from(native.correlationData) }),
+            },
+          };
     this.#inFlight++;
     return new Promise((resolve, reject) => {
-      this.client.publish(topic, bytes, { qos: this.#qos }, (error) => {
+      this.client.publish(topic, bytes, options, (error) => {
         this.#settled();
         if (error) reject(new TransportError('mqtt', `publish on ${topic}`, error));
         else resolve();
@@ -212,14 +232,20 @@ class MqttTransportImpl implements MqttTransport {
   }
 
   /** Hands a message to the subscriptions whose identifiers the broker attached. */
-  #route(mqttTopic: string, payload: Buffer, identifiers: number | number[] | undefined): void {
+  #route(
+    mqttTopic: string,
+    payload: Buffer,
+    identifiers: number | number[] | undefined,
+    native: NativeFacts | undefined,
+  ): void {
     if (identifiers === undefined) return; // every subscription of ours carries an identifier
     const topic = fromMqttTopic(mqttTopic);
-    if (typeof identifiers === 'number') this.#deliver(this.#byIdentifier.get(identifiers), topic, payload);
-    else for (const id of identifiers) this.#deliver(this.#byIdentifier.get(id), topic, payload);
+    if (typeof identifiers === 'number')
+      this.#deliver(this.#byIdentifier.get(identifiers), topic, payload, native);
+    else for (const id of identifiers) this.#deliver(this.#byIdentifier.get(id), topic, payload, native);
   }
 
-  #deliver(route: Route | undefined, topic: string, payload: Buffer): void {
+  #deliver(route: Route | undefined, topic: string, payload: Buffer, native: NativeFacts | undefined): void {
     if (route === undefined) return;
     const members = route.members;
     if (route.queue) {
@@ -227,20 +253,38 @@ class MqttTransportImpl implements MqttTransport {
       for (let tried = 0; tried < members.length; tried++) {
         const member = members[route.next++ % members.length];
         if (member !== undefined && topicMatches(member.pattern, topic)) {
-          receive(member.sink, topic, payload);
+          receive(member.sink, topic, payload, native);
           return;
         }
       }
       return;
     }
     for (const member of members)
-      if (topicMatches(member.pattern, topic)) receive(member.sink, topic, payload);
+      if (topicMatches(member.pattern, topic)) receive(member.sink, topic, payload, native);
   }
 }
 
-function receive(sink: TransportSink, topic: string, payload: Buffer): void {
+/**
+ * The MQTT 5 request/response facts of a message, for plain (non-frame) clients: the response
+ * topic (as a bus topic; one with `.`, `+`, `#` or `$` has no bus form and is ignored), the
+ * correlation data, and the `traceparent` user property. Never the tenant.
+ */
+function nativeFacts(packet: IPublishPacket): NativeFacts | undefined {
+  const p = packet.properties;
+  if (p === undefined) return undefined;
+  const response = p.responseTopic;
+  const replyTo = response !== undefined && !/[.+#$]/.test(response) ? fromMqttTopic(response) : undefined;
+  const trace = p.userProperties?.traceparent;
+  const traceparent = Array.isArray(trace) ? trace[0] : trace;
+  const correlationData = replyTo === undefined ? undefined : p.correlationData;
+  if (replyTo === undefined && traceparent === undefined) return undefined;
+  return { replyTo, traceparent, correlationData };
+}
+
+function receive(sink: TransportSink, topic: string, payload: Buffer, native: NativeFacts | undefined): void {
   try {
-    const result = sink.receive(topic, payload);
+    const result =
+      native === undefined ? sink.receive(topic, payload) : sink.receive(topic, payload, undefined, native);
     if (result !== undefined) result.then(undefined, ignore);
   } catch {
     // The sink reports its own failures; a throw must not reach the MQTT client.

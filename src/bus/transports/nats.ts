@@ -6,6 +6,7 @@ import {
   createInbox,
   type Msg,
   type NatsConnection,
+  headers as natsHeaders,
   nkeyAuthenticator,
   type Subscription,
   tokenAuthenticator,
@@ -131,6 +132,17 @@ class NatsTransportImpl implements NatsTransport {
     if (this.#closing !== undefined) throw new BusClosedError();
     const envelope = message.envelope;
     const topic = envelope.topic;
+    if (message.native !== undefined) {
+      // A reply to a plain client: its JSON body, with the bus's headers as NATS headers.
+      const h = natsHeaders();
+      for (const [key, value] of Object.entries(message.native.headers)) h.set(key, value);
+      try {
+        this.connection.publish(topic, message.data, { headers: h });
+      } catch (error) {
+        throw new TransportError('nats', `publish on ${topic}`, error);
+      }
+      return;
+    }
     if (this.#streams.length !== 0 && this.#isStored(topic)) {
       return this.#publishStored(topic, message.data, envelope.id, signal);
     }
