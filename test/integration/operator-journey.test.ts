@@ -202,10 +202,10 @@ models:
       { timeout: 15_000 },
     );
     const text = new TextDecoder().decode(reply.data);
-    assert.ok(text.startsWith('AF1 '), `an Agentfleet frame: ${text}`);
-    const header = text.slice(0, text.indexOf('\n'));
-    assert.doesNotMatch(header, /agentfleet-error/, text);
-    const body = JSON.parse(text.slice(text.indexOf('\n') + 1));
+    // A plain client gets plain JSON back: `{ output }`, and no error header.
+    assert.equal(reply.headers?.get('agentfleet-error') ?? '', '', text);
+    const body = JSON.parse(text) as { output?: unknown; error?: unknown };
+    assert.equal(body.error, undefined, text);
     assertToolsRan(JSON.stringify(body.output), before);
   });
 
