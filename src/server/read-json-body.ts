@@ -20,6 +20,25 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
       `Send JSON with Content-Type: application/json, not "${type}".`,
     );
   }
+  const text = await readBodyText(req, limitBytes);
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError('INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Reads a request body as UTF-8 text, refusing more than `limitBytes` (413, checked against
+ * Content-Length first and then while streaming).
+ */
+export async function readBodyText(req: IncomingMessage, limitBytes: number): Promise<string> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limitBytes) {
+    req.resume();
+    throw tooLarge(limitBytes);
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -30,13 +49,7 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
     }
     chunks.push(chunk);
   }
-  if (size === 0) return undefined;
-  const text = Buffer.concat(chunks, size).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new HttpError('INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`);
-  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 function tooLarge(limitBytes: number): HttpError {

@@ -1,7 +1,7 @@
 // A redis-server of a test's own, on a free loopback port, to kill and restart (a lost Redis).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers.ts';
 
 export interface OwnRedis {
   readonly port: number;
@@ -21,16 +21,6 @@ export function redisBinarySkipReason(): string | undefined {
   if (spawnSync('redis-server', ['--version']).status === 0) return undefined;
   if (process.env.CI === 'true') throw new Error('CI=true and no redis-server binary on PATH');
   return 'no redis-server binary';
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Starts `redis-server` (the binary on PATH) on a free port. */

@@ -2,9 +2,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../helpers.ts';
 
 export interface OwnMosquitto {
   readonly url: string;
@@ -20,16 +20,6 @@ export function mosquittoBinarySkipReason(): string | undefined {
   if (process.env.CI === 'true')
     throw new Error('CI=true and no mosquitto / mosquitto_passwd binary on PATH');
   return 'no mosquitto binary';
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /**

@@ -3,6 +3,7 @@ import { requireTenant } from '../../context/index.ts';
 import { AgentfleetError } from '../../errors/index.ts';
 import type { TenantDefinitions } from '../../spec/index.ts';
 import { HttpError, sendJson } from '../http-errors.ts';
+import { readBodyText } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
 
 const YAML_TYPE = /^(?:application|text)\/(?:x-)?yaml\s*(?:;|$)/i;
@@ -22,25 +23,7 @@ async function readSpecBody(
       `Send the spec as application/json or application/yaml, not "${type}".`,
     );
   }
-  const tooLarge = () =>
-    new HttpError('BODY_TOO_LARGE', `The spec is larger than the ${limitBytes}-byte limit.`, {
-      details: { limitBytes },
-    });
-  if (Number(req.headers['content-length'] ?? 0) > limitBytes) {
-    req.resume();
-    throw tooLarge();
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) {
-      req.resume();
-      throw tooLarge();
-    }
-    chunks.push(chunk);
-  }
-  return { text: Buffer.concat(chunks, size).toString('utf8'), format };
+  return { text: await readBodyText(req, limitBytes), format };
 }
 
 function notFound(name: string): AgentfleetError {
@@ -60,7 +43,8 @@ export function addDefinitionRoutes(
   definitions: TenantDefinitions,
   bodyLimitBytes: number,
 ): void {
-  const limit = Math.min(bodyLimitBytes, definitions.maxBytes);
+  // Read up to the server's body limit, so a spec over the definitions' own limit is SPEC_TOO_LARGE.
+  const limit = bodyLimitBytes;
   router.add('PUT', '/v1/definitions/:name', async (req, res, { params }) => {
     const tenant = requireTenant('Definitions').id;
     const { text, format } = await readSpecBody(req, limit);
