@@ -70,7 +70,6 @@ function folderOf(fromSrc: string): string | undefined {
   return parts.length > 1 ? parts[0] : undefined;
 }
 
-const isTest = (file: string) => /\.(test|contract)\.ts$/.test(file);
 const isTestOnly = (file: string) => file.endsWith('.test.ts');
 
 /** Cross-folder edges inside src/: [from folder, to folder, edge]. */

@@ -5,15 +5,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
+import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { type Bus, createBus } from '../../src/bus/index.ts';
 import { mqttTransport } from '../../src/bus/transports/mqtt.ts';
-import { withTenant } from '../../src/context/index.ts';
-import { createRuntime, defineAgent, type Runtime } from '../../src/core/index.ts';
-import { BusFrontDoor } from '../../src/front-door/index.ts';
-import { setupTracing, type TracingHandle } from '../../src/observability/index.ts';
 import { eventually, sleep } from '../helpers.ts';
+import { type EchoFrontDoor, startEchoFrontDoor } from './echo-front-door.ts';
 import { MQTT_URL, serverSkipReason } from './servers.ts';
 
 const skip = await serverSkipReason('Mosquitto', 1883);
@@ -25,27 +21,14 @@ interface Received {
 }
 
 describe('a plain MQTT 5 client through the bus front door', { skip }, () => {
-  let exporter: InMemorySpanExporter;
-  let tracing: TracingHandle;
-  let runtime: Runtime;
-  let bus: Bus;
-  let door: BusFrontDoor;
+  let echo: EchoFrontDoor;
   let device: MqttClient;
   const tenant = `t${randomBytes(4).toString('hex')}`;
   const replies = `agent/${tenant}/replies/dev1`;
   const received: Received[] = [];
 
   before(async () => {
-    exporter = new InMemorySpanExporter();
-    tracing = setupTracing({ exporter, immediate: true, env: {} })!;
-    runtime = createRuntime();
-    await withTenant(tenant, () =>
-      runtime.spawn(defineAgent({ name: 'echo', decide: (input: unknown) => ({ echoed: input }) }), {
-        id: 'bot',
-      }),
-    );
-    bus = createBus({ transport: await mqttTransport({ url: MQTT_URL }) });
-    door = await BusFrontDoor.open(runtime, bus, { queue: `q${tenant}` });
+    echo = await startEchoFrontDoor(await mqttTransport({ url: MQTT_URL }), tenant);
     device = await mqtt.connectAsync(MQTT_URL, { protocolVersion: 5 });
     device.on('message', (topic, payload, packet) =>
       received.push({ topic, text: payload.toString(), packet }),
@@ -55,10 +38,7 @@ describe('a plain MQTT 5 client through the bus front door', { skip }, () => {
 
   after(async () => {
     await device?.endAsync();
-    await door?.close();
-    await bus?.close();
-    await runtime?.close();
-    await tracing?.shutdown();
+    await echo?.close();
   });
 
   /** Sends `body` to `agent/<tenant>/<id>/inbox` as a request and waits for its reply. */
@@ -99,7 +79,7 @@ describe('a plain MQTT 5 client through the bus front door', { skip }, () => {
     assert.equal(reply.packet.properties?.userProperties?.['agentfleet-error'], undefined);
     let decision: ReturnType<InMemorySpanExporter['getFinishedSpans']>[number] | undefined;
     await eventually(() => {
-      decision = exporter
+      decision = echo.exporter
         .getFinishedSpans()
         .find((s) => s.name === 'agent.decision' && s.spanContext().traceId === traceId);
       return decision !== undefined;

@@ -3,13 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
-import { type Bus, createBus } from '../../src/bus/index.ts';
+import { createBus } from '../../src/bus/index.ts';
 import { natsTransport } from '../../src/bus/transports/nats.ts';
 import { withTenant } from '../../src/context/index.ts';
-import { createRuntime, defineAgent, type Runtime } from '../../src/core/index.ts';
-import { BusFrontDoor } from '../../src/front-door/index.ts';
-import { setupTracing, type TracingHandle } from '../../src/observability/index.ts';
+import { type EchoFrontDoor, startEchoFrontDoor } from './echo-front-door.ts';
 import { NATS_URL, serverSkipReason } from './servers.ts';
 
 const skip = await serverSkipReason('NATS', 4222);
@@ -22,34 +19,18 @@ function replyBody(data: Uint8Array): unknown {
 }
 
 describe('a plain NATS client through the bus front door', { skip }, () => {
-  let exporter: InMemorySpanExporter;
-  let tracing: TracingHandle;
-  let runtime: Runtime;
-  let bus: Bus;
-  let door: BusFrontDoor;
+  let echo: EchoFrontDoor;
   let nc: NatsConnection;
   const tenant = `t${Date.now().toString(36)}`;
 
   before(async () => {
-    exporter = new InMemorySpanExporter();
-    tracing = setupTracing({ exporter, immediate: true, env: {} })!;
-    runtime = createRuntime();
-    await withTenant(tenant, () =>
-      runtime.spawn(defineAgent({ name: 'echo', decide: (input: unknown) => ({ echoed: input }) }), {
-        id: 'bot',
-      }),
-    );
-    bus = createBus({ transport: await natsTransport({ servers: NATS_URL }) });
-    door = await BusFrontDoor.open(runtime, bus, { queue: `q${tenant}` });
+    echo = await startEchoFrontDoor(await natsTransport({ servers: NATS_URL }), tenant);
     nc = await connect({ servers: NATS_URL });
   });
 
   after(async () => {
     await nc?.close();
-    await door?.close();
-    await bus?.close();
-    await runtime?.close();
-    await tracing?.shutdown();
+    await echo?.close();
   });
 
   it('gets the reply, and the agent span continues its traceparent', async () => {
@@ -61,7 +42,7 @@ describe('a plain NATS client through the bus front door', { skip }, () => {
       headers: h,
     });
     assert.deepEqual(replyBody(reply.data), { output: { echoed: 'hi' } });
-    const spans = exporter.getFinishedSpans();
+    const spans = echo.exporter.getFinishedSpans();
     const decision = spans.find((s) => s.name === 'agent.decision');
     assert.ok(decision, `an agent.decision span among ${spans.map((s) => s.name).join(', ')}`);
     assert.equal(decision.spanContext().traceId, traceId, 'the agent span is in the caller trace');
@@ -86,7 +67,9 @@ describe('a plain NATS client through the bus front door', { skip }, () => {
   });
 
   it('an Agentfleet client still gets a framed reply', async () => {
-    const reply = await withTenant(tenant, () => bus.request(`agent.${tenant}.bot.inbox`, { input: 'yo' }));
+    const reply = await withTenant(tenant, () =>
+      echo.bus.request(`agent.${tenant}.bot.inbox`, { input: 'yo' }),
+    );
     assert.deepEqual(reply.payload, { output: { echoed: 'yo' } });
     assert.equal(reply.plain, undefined);
     const client = createBus({ transport: await natsTransport({ servers: NATS_URL }) });
