@@ -12,7 +12,11 @@ export interface KnowledgeAnswer {
  * for the input, each cited as `[document#chunk]`. For when no model is configured (or as the
  * last step of a fallback).
  */
-export function knowledgeCognition(options: { base: KnowledgeBase; k?: number; tenant?: string }) {
+export function knowledgeCognition(options: {
+  base: Pick<KnowledgeBase, 'search'>;
+  k?: number;
+  tenant?: string;
+}) {
   return {
     async decide(input: string | { content: string }): Promise<KnowledgeAnswer> {
       const query = typeof input === 'string' ? input : input.content;

@@ -107,6 +107,10 @@ describe('compileAgentSpec over the example fleet', () => {
     const globex = await ask('globex');
     assert.match(globex.text, /\[models\.md#0\]/);
     assert.doesNotMatch(globex.text, /acme-secret/, 'never another tenant’s');
+    for (const tenant of ['default', 'bundle']) {
+      const direct = await knowledge.search(tenant, 'how is a model named provider/model?', 3);
+      assert.deepEqual(direct, [], `the bundle is in no tenant of the node's base (${tenant})`);
+    }
   });
 
   it('assistant without a configured provider: MODEL_NOT_CONFIGURED naming OPENAI_API_KEY, at message time', async () => {

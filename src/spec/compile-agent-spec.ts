@@ -4,13 +4,13 @@ import { z } from 'zod';
 import { actAgent } from '../agents/index.ts';
 import { type AgentDefinition, defineAgent, type StepContext } from '../core/index.ts';
 import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
-import { type KnowledgeBase, knowledgeCognition } from '../knowledge/index.ts';
+import { KnowledgeBase, knowledgeCognition } from '../knowledge/index.ts';
 import { type LlmCognition, type LlmInput, llm } from '../llm-agent/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import { rulesFromJSON } from '../rules/index.ts';
 import type { AgentMessenger } from '../tools/index.ts';
 import type { AgentSpecDocument } from './agent-spec-schema.ts';
-import { withBundledDocuments } from './bundled-knowledge.ts';
+import { BUNDLE_TENANT, type KnowledgeSearch, withBundledDocuments } from './bundled-knowledge.ts';
 import { compileJsonSchema, describeJsonSchemaErrors } from './json-schema-check.ts';
 import type { LoadedAgentSpec } from './load-agent-specs.ts';
 import { bindModel } from './model-binding.ts';
@@ -47,13 +47,27 @@ function zodOfJsonSchema(schema: Record<string, unknown>): z.ZodType {
     .meta(schema as Record<string, never>);
 }
 
-/** Loads `knowledge.documents` into the knowledge tenant, each under its file name. */
+/**
+ * Loads `knowledge.documents` into a store of the spec's own (in memory), each under its file
+ * name: no tenant's API reaches it and no tenant's deletion removes it.
+ */
+async function openBundle(loaded: LoadedAgentSpec, signal: AbortSignal | undefined): Promise<KnowledgeBase> {
+  const base = await KnowledgeBase.open();
+  try {
+    await ingest(loaded, base, signal);
+  } catch (error) {
+    await base.close();
+    throw error;
+  }
+  return base;
+}
+
 async function ingest(
   loaded: LoadedAgentSpec,
   base: KnowledgeBase,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const tenant = loaded.spec.knowledge?.tenant ?? 'default';
+  const tenant = BUNDLE_TENANT;
   for (const file of loaded.documents) {
     if (signal?.aborted)
       throw new AbortedError('Compiling the agent spec was aborted.', { cause: signal.reason });
@@ -96,16 +110,34 @@ export async function compileAgentSpec(
     spec.tools?.some((t) => t.type === 'knowledge-search');
   if (needsKnowledge && deps.knowledge === undefined)
     throw new InvalidOptionsError(`Spec ${spec.name} needs a knowledge base; the node has none.`);
-  if (deps.knowledge !== undefined && loaded.documents.length > 0)
-    await ingest(loaded, deps.knowledge, deps.signal);
   // A spec's bundled documents are searched beside each caller tenant's own.
-  const knowledge =
-    deps.knowledge === undefined
-      ? undefined
-      : withBundledDocuments(
-          deps.knowledge,
-          loaded.documents.length > 0 ? (spec.knowledge?.tenant ?? 'default') : undefined,
-        );
+  const bundle =
+    deps.knowledge !== undefined && loaded.documents.length > 0
+      ? await openBundle(loaded, deps.signal)
+      : undefined;
+  const knowledge = deps.knowledge === undefined ? undefined : withBundledDocuments(deps.knowledge, bundle);
+  try {
+    const compiled = await compileCognition(loaded, deps, knowledge);
+    return {
+      definition: compiled.definition,
+      close: async () => {
+        await Promise.allSettled([compiled.close(), bundle?.close()]);
+      },
+    };
+  } catch (error) {
+    await bundle?.close();
+    throw error;
+  }
+}
+
+/** The definition of a spec over `knowledge` (the node's, with the spec's bundle beside it). */
+async function compileCognition(
+  loaded: LoadedAgentSpec,
+  deps: CompileAgentSpecDeps,
+  knowledge: KnowledgeSearch | undefined,
+): Promise<CompiledAgentSpec> {
+  const { spec } = loaded;
+  const cognition = spec.cognition;
   const common = {
     name: spec.name,
     description: spec.description,
@@ -123,7 +155,7 @@ export async function compileAgentSpec(
   }
   if (cognition.type === 'knowledge') {
     const decide = knowledgeCognition({
-      base: knowledge as KnowledgeBase,
+      base: knowledge as KnowledgeSearch,
       k: spec.knowledge?.k,
       tenant: spec.knowledge?.tenant,
     });

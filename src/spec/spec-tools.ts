@@ -20,7 +20,7 @@ export interface SpecTools {
 
 /** What building a spec's tools needs from the node. */
 export interface SpecToolDeps {
-  knowledge?: KnowledgeBase;
+  knowledge?: Pick<KnowledgeBase, 'search'>;
   /** Default `k` and tenant of knowledge search (the spec's `knowledge` section). */
   knowledgeDefaults?: { k?: number; tenant?: string };
   /** Where message-agent tools send (the node's runtime). */
