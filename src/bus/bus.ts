@@ -327,6 +327,7 @@ export class Bus implements SubscriptionHost {
     }
     try {
       const envelope = decodeFrame(data, topic, this.#codecs);
+      envelope.bytes = data.byteLength;
       if (isFrame(data)) return envelope;
       // A plain client's message (no frame): its protocol's reply subject, trace context and
       // correlation data; it is answered in plain JSON (see `reply`).

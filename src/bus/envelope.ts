@@ -26,6 +26,8 @@ export interface Envelope<T = unknown> {
    * error code in a native header and, over MQTT 5, the request's correlation data echoed.
    */
   plain?: PlainOrigin | undefined;
+  /** Bytes of the message as it arrived from the transport; undefined when it was never encoded. */
+  bytes?: number | undefined;
 }
 
 /** What the bus keeps of a plain client's request to answer it in its own protocol. */

@@ -148,7 +148,8 @@ export class BusFrontDoor {
   }
 
   #parse(message: Envelope<unknown>): z.output<typeof requestSchema> {
-    const size = Buffer.byteLength(JSON.stringify(message.payload ?? null) ?? '');
+    // The size as received; only a message that was never encoded (an in-process bus) is measured.
+    const size = message.bytes ?? Buffer.byteLength(JSON.stringify(message.payload ?? null) ?? '');
     if (size > this.#options.maxPayloadBytes)
       throw new MessageTooLargeError(size, this.#options.maxPayloadBytes, message.topic);
     const parsed = requestSchema.safeParse(message.payload);
