@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatIssues, InvalidOptionsError, parseOptions } from '../errors/index.ts';
+import { parseStateSyncConfig, type StateSyncConfig, type StateSyncConfigInput } from '../state/index.ts';
 import type { AgentStreamPart } from './agent-stream.ts';
 
 /** What every hook of an agent can see: who it is, its config and memory, and its run signal. */
@@ -80,6 +81,11 @@ export interface AgentSpec<Input, Percept, Decision, Output, Config = unknown, M
   stopTimeoutMs?: number;
   /** What a throwing step does. Default `'reject'`: the sender gets `AGENT_STEP_FAILED`, the agent goes on. */
   onStepError?: StepErrorPolicy;
+  /**
+   * Relevance, TTL rules and limits of these agents' state in the node's state store (a spec's
+   * `state` section). Default: the store's own configuration.
+   */
+  state?: StateSyncConfigInput;
 }
 
 /** A validated, frozen agent definition, ready to register with a runtime. */
@@ -100,6 +106,8 @@ export interface AgentDefinition<Input = unknown, Output = unknown, Config = unk
   readonly mailboxCapacity: number | undefined;
   readonly stopTimeoutMs: number | undefined;
   readonly onStepError: StepErrorPolicy;
+  /** The agents' state rules, validated, or undefined for the state store's own. */
+  readonly state: StateSyncConfig | undefined;
   /** The cognition's `purgeTenant`, when it keeps per-tenant data; called by `runtime.purgeTenant`. */
   readonly purgeTenant: ((tenantId: string) => MaybePromise<unknown>) | undefined;
 }
@@ -179,10 +187,23 @@ export function defineAgent<
     mailboxCapacity: scalars.mailboxCapacity,
     stopTimeoutMs: scalars.stopTimeoutMs,
     onStepError: scalars.onStepError ?? 'reject',
+    state: stateRulesOf(scalars.name, spec.state),
     purgeTenant: purgeHookOf(spec.decide),
   });
   VALIDATED.add(definition);
   return definition;
+}
+
+/** @throws InvalidOptionsError naming the definition and each bad path of its `state`. */
+function stateRulesOf(name: string, state: StateSyncConfigInput | undefined): StateSyncConfig | undefined {
+  if (state === undefined) return undefined;
+  try {
+    return parseStateSyncConfig(state);
+  } catch (error) {
+    throw new InvalidOptionsError(`Agent definition "${name}": state: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
 }
 
 /** Whether a value is a definition returned by `defineAgent`. */

@@ -64,6 +64,11 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     return this.tenantContext?.id;
   }
 
+  /** The state rules of the agent's definition, or undefined for the state store's own. */
+  get stateRules(): AgentDefinition['state'] {
+    return this.#def.state;
+  }
+
   /** The definition's name. */
   get definition(): string {
     return this.#def.name;

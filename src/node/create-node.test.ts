@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { liveResources, noMoreResourcesThan, rejectsWithCode } from '../../test/helpers.ts';
+import { liveResources, noMoreResourcesThan, rejectsWithCode, throwsWithCode } from '../../test/helpers.ts';
 import { withTenant } from '../context/index.ts';
 import { defineAgent } from '../core/index.ts';
 import { issueApiKey } from '../tenancy/index.ts';
@@ -143,6 +143,47 @@ describe('createNode with an agents folder', () => {
       assert.match(error.message, /bad\.yaml/);
       assert.match(error.message, /worse\.json/);
       await noMoreResourcesThan(baseline);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('applies a spec’s state section to its agents’ state, folder and tenant specs alike', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agentfleet-agents-'));
+    try {
+      await writeFile(
+        join(dir, 'rover.yaml'),
+        [
+          'name: rover',
+          'cognition: { type: rules, rules: [], otherwise: { decision: idle, reason: none } }',
+          'state:',
+          '  relevance: { docked: [dock_id] }',
+          '  ttl: { rules: [{ name: docked, when: { anyTag: [docked] }, ttlMs: 10000 }], defaultTtlMs: 2000 }',
+          '  limits: { maxKeys: 2 }',
+          '',
+        ].join('\n'),
+      );
+      await using node = await createNode({ logLevel: 'silent', agentsDir: dir }, { definitions: [echo] });
+      await node.runtime.spawn('rover', { id: 'r1' });
+      await node.runtime.spawn('echo', { id: 'e1' });
+      node.state.setTags('r1', ['docked']);
+      assert.deepEqual(node.state.set('r1', { dock_id: 'd7', speed: 0 }).published, ['dock_id']);
+      assert.equal(node.state.get('r1')?.ttlRule, 'docked');
+      throwsWithCode(() => node.state.set('r1', { heading: 1 }), 'STATE_LIMIT_EXCEEDED');
+      node.state.set('e1', { a: 1, b: 2, c: 3 }); // echo has no rules: the store's own
+      assert.equal(node.state.get('e1')?.ttlRule, 'default');
+
+      // A tenant's definition brings its rules too, for that tenant's agents only.
+      await node.definitions.put(
+        'acme',
+        'rover',
+        'name: rover\ncognition: { type: rules, rules: [], otherwise: { decision: idle, reason: none } }\nstate: { limits: { maxKeys: 1 } }\n',
+      );
+      await withTenant('acme', async () => {
+        await node.runtime.spawn('rover', { id: 'r1' });
+        node.state.set('r1', { a: 1 });
+        throwsWithCode(() => node.state.set('r1', { b: 1 }), 'STATE_LIMIT_EXCEEDED');
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -157,9 +157,13 @@ async function compose(
   const bus = await openBus(config, signal);
   opened.push(() => bus.close());
   step();
+  // An agent's state follows its definition's rules (a spec's `state` section), if it has them;
+  // the runtime is made below, and the store asks only once states are written.
+  let agents: Runtime | undefined;
   const state = await createStateStore({
     bus,
     config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
+    configFor: (agentId) => agents?.get(agentId)?.stateRules,
   });
   opened.push(() => state.close());
   const knowledge = await KnowledgeBase.open({
@@ -177,6 +181,7 @@ async function compose(
     admission: quotas,
   });
   opened.push(() => runtime.close());
+  agents = runtime;
   runtime.events.on('agentError', (event) =>
     logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
   );

@@ -195,8 +195,8 @@ export const agentSpecSchema = z.strictObject({
   /** Models tried in order when the primary one fails (`provider/model`). */
   fallbacks: z.array(modelRefSchema).max(16).optional(),
   /**
-   * Relevance and TTL rules of agent state. The state store is node-wide: this section is
-   * validated here and applied by the node (which refuses two specs that disagree).
+   * Relevance, TTL rules and limits of these agents' state in the node's state store (the
+   * store's own configuration, `AGENTFLEET_STATE_CONFIG`, for agents of specs without one).
    */
   state: stateSyncConfigSchema.optional(),
   /** JSON Schema every message must satisfy; bad messages get `INVALID_INPUT`. */

@@ -144,6 +144,7 @@ async function compileCognition(
     version: spec.version,
     concurrency: spec.concurrency,
     mailboxCapacity: spec.mailboxCapacity,
+    state: spec.state,
   };
   const input_ = spec.input === undefined ? undefined : zodOfJsonSchema(spec.input);
   if (cognition.type === 'rules') {

@@ -63,7 +63,6 @@ function tenantProblems(spec: AgentSpecDocument, source: string): SpecProblem[] 
     );
   if (spec.knowledge?.tenant !== undefined)
     refuse('knowledge.tenant', 'a tenant’s agents search its own documents');
-  if (spec.state !== undefined) refuse('state', 'state rules are node-wide, not per tenant');
   spec.tools?.forEach((tool, i) => {
     if (tool.type === 'mcp' && tool.command !== undefined)
       refuse(`tools.${i}.command`, 'tenant definitions cannot start processes; use an MCP server url');

@@ -9,8 +9,12 @@ import { objectBytes } from './json-value.ts';
 import { exactEntryBytes, planPatch } from './patch.ts';
 import { SnapshotPager } from './snapshot-pages.ts';
 import { StatePublisher } from './state-publisher.ts';
-import type { StateSyncConfig } from './state-schema.ts';
-import { resolveStateStoreOptions, type StateStoreOptions } from './state-store-options.ts';
+import { parseStateSyncConfig, type StateSyncConfig, type StateSyncConfigInput } from './state-schema.ts';
+import {
+  type ResolvedStateStoreOptions,
+  resolveStateStoreOptions,
+  type StateStoreOptions,
+} from './state-store-options.ts';
 import {
   deletedTopic,
   expiredTopic,
@@ -40,6 +44,9 @@ const SNAPSHOT_SUFFIX = '.state_snapshot'.length;
  * Expired states are purged in batches from one shared, unref'd interval driving a timing
  * wheel — no timer per agent — and announced as `expired` and on `agent.<id>.state_expired`.
  * A state already past its deadline is treated as expired on access, before the purge runs.
+ *
+ * The rules (relevance, TTL, limits) are the store's `config`, or, for an agent whose
+ * `configFor` gives its own (the node passes its definition's `state` section), those.
  */
 export class AgentStateStore {
   readonly events = new EventEmitter<StateStoreEvents>();
@@ -48,6 +55,9 @@ export class AgentStateStore {
   readonly #publisher: StatePublisher;
   readonly #clock: () => number;
   readonly #contexts: TagContexts;
+  readonly #configFor: ResolvedStateStoreOptions['configFor'];
+  /** The contexts of each configuration `configFor` returned, held as long as it is. */
+  readonly #rules = new WeakMap<object, TagContexts>();
   readonly #wheel: ExpiryWheel<AgentRecord>;
   readonly #registry = new AgentRegistry();
   readonly #timer: NodeJS.Timeout;
@@ -69,6 +79,7 @@ export class AgentStateStore {
     this.#publisher = new StatePublisher(o.bus, this.events);
     this.#clock = o.clock;
     this.#contexts = new TagContexts(o.config);
+    this.#configFor = o.configFor;
     this.#pager = new SnapshotPager(
       (tenant, agentId) => this.#registry.walk(tenant === undefined ? ALL_TENANTS : tenant, agentId),
       this.#clock,
@@ -121,7 +132,8 @@ export class AgentStateStore {
     if (record === undefined) assertAgentId(agentId);
     const plan = planPatch(agentId, record?.values, record?.keys ?? 0, record?.entryBytes ?? 0, patch);
     const { changed, values, removed, keys } = plan;
-    const limits = this.config.limits;
+    const rules = record?.context.rules ?? this.#rulesFor(agentId);
+    const limits = rules.limits;
     if (keys > limits.maxKeys) this.#refuse(agentId, 'maxKeys', limits.maxKeys, keys);
     let entries = plan.entries;
     if (objectBytes(keys, entries) > limits.maxBytes) {
@@ -136,7 +148,7 @@ export class AgentStateStore {
       return noChange(record);
     }
     const created = record === undefined;
-    record ??= this.#registry.create(agentId, tenant, this.#contexts.empty);
+    record ??= this.#registry.create(agentId, tenant, rules.empty);
     const { delta, published, gone } = record.apply(changed, values, removed);
     this.#registry.account(record, keys, entries);
     this.#updates++;
@@ -164,7 +176,7 @@ export class AgentStateStore {
       this.#wheel.schedule(existing, now + existing.context.ttlMs);
       return noChange(existing);
     }
-    const context = this.#contexts.get(sorted);
+    const context = (existing?.context.rules ?? this.#rulesFor(agentId)).get(sorted);
     const record = existing ?? this.#registry.create(agentId, tenant, context);
     const { delta, published, gone } = record.retag(context);
     this.#updates++;
@@ -269,6 +281,20 @@ export class AgentStateStore {
 
   #assertOpen(): void {
     if (this.#closing !== undefined) throw new StateStoreClosedError();
+  }
+
+  /** The rules a new state of `agentId` gets: its own from `configFor`, else the store's. */
+  #rulesFor(agentId: string): TagContexts {
+    const own = this.#configFor?.(agentId);
+    if (own === undefined || own === this.config) return this.#contexts;
+    let rules = this.#rules.get(own);
+    if (rules === undefined) {
+      rules = new TagContexts(
+        parseStateSyncConfig(own as StateSyncConfigInput, `the state rules of ${agentId}`),
+      );
+      this.#rules.set(own, rules);
+    }
+    return rules;
   }
 
   #refuse(agentId: string, limit: 'maxKeys' | 'maxBytes', max: number, actual: number): never {

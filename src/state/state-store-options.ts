@@ -14,6 +14,13 @@ export interface StateStoreOptions {
   bus?: Bus;
   /** Relevance, TTL rules and limits; validated here. Default `DEFAULT_STATE_SYNC_CONFIG`. */
   config?: StateSyncConfig | StateSyncConfigInput;
+  /**
+   * The rules of one agent's state when they are not the store's own: called (in the caller's
+   * tenant) when an agent's state is created, e.g. to look up the agent's definition
+   * (`AgentDefinition.state`). Returning undefined means `config`. A state keeps the rules it
+   * was created with until it is deleted or expires. Default: every state uses `config`.
+   */
+  configFor?: (agentId: string) => StateSyncConfig | StateSyncConfigInput | undefined;
   /** Time source, ms. Default `Date.now`. Inject one for deterministic tests. */
   clock?: () => number;
   /** How often expired state is purged, ms; also the expiry wheel's slot width. Default 1000. */
@@ -26,6 +33,7 @@ export interface StateStoreOptions {
 export interface ResolvedStateStoreOptions {
   bus: Bus | undefined;
   config: StateSyncConfig;
+  configFor: ((agentId: string) => StateSyncConfig | StateSyncConfigInput | undefined) | undefined;
   clock: () => number;
   tickMs: number;
   maxExpiriesPerTick: number;
@@ -38,6 +46,9 @@ const schema = z.object({
     })
     .optional(),
   config: z.unknown().optional(),
+  configFor: z
+    .custom<(agentId: string) => unknown>((v) => typeof v === 'function', { message: 'expected a function' })
+    .optional(),
   clock: z
     .custom<() => number>((v) => typeof v === 'function', { message: 'expected a function returning ms' })
     .optional(),
@@ -54,6 +65,7 @@ export function resolveStateStoreOptions(options: StateStoreOptions | undefined)
       o.config === undefined || o.config === DEFAULT_STATE_SYNC_CONFIG
         ? DEFAULT_STATE_SYNC_CONFIG
         : parseStateSyncConfig(o.config),
+    configFor: o.configFor as ResolvedStateStoreOptions['configFor'],
     clock: o.clock ?? Date.now,
     tickMs: o.tickMs ?? 1000,
     maxExpiriesPerTick: o.maxExpiriesPerTick ?? 10_000,

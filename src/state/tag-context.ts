@@ -19,18 +19,26 @@ export class TagContext {
   readonly ttlMs: number;
   /** Name of the TTL rule that decided (`default` when none matched). */
   readonly ttlRule: string;
+  /** The rules this context was worked out from (a state keeps them when it is retagged). */
+  readonly rules: TagContexts;
 
-  constructor(tags: readonly string[], relevant: ReadonlySet<string>, ttl: TtlDecision) {
+  constructor(tags: readonly string[], relevant: ReadonlySet<string>, ttl: TtlDecision, rules: TagContexts) {
     this.tags = tags;
+    this.rules = rules;
     this.relevant = relevant;
     this.ttlMs = ttl.ttlMs;
     this.ttlRule = ttl.rule;
   }
 }
 
-/** Interns `TagContext`s by tag set, so relevance and TTL are worked out once per set. */
+/**
+ * One state-sync configuration's contexts, interned by tag set, so relevance and TTL are worked
+ * out once per set. A store has one for its own configuration and one per agent definition that
+ * brings its own (`AgentDefinition.state`).
+ */
 export class TagContexts {
   readonly policy: TtlPolicy;
+  readonly limits: StateSyncConfig['limits'];
   readonly #relevance: ReadonlyMap<string, readonly string[]>;
   readonly #always: readonly string[];
   readonly #cache = new Map<string, TagContext>();
@@ -39,6 +47,7 @@ export class TagContexts {
 
   constructor(config: StateSyncConfig) {
     this.policy = new TtlPolicy(config.ttl);
+    this.limits = config.limits;
     this.#relevance = new Map(Object.entries(config.relevance));
     this.#always = config.alwaysRelevant;
     this.empty = this.#build([]);
@@ -59,7 +68,7 @@ export class TagContexts {
     const relevant = new Set<string>(this.#always);
     for (const tag of tags) for (const field of this.#relevance.get(tag) ?? []) relevant.add(field);
     const frozen = Object.freeze([...tags]);
-    return new TagContext(frozen, relevant, this.policy.ttlFor(new Set(tags)));
+    return new TagContext(frozen, relevant, this.policy.ttlFor(new Set(tags)), this);
   }
 }
 
