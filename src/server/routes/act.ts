@@ -10,12 +10,14 @@ import { readJsonBody } from '../read-json-body.ts';
  * A POST body is optional; when present it must be valid JSON within the size limit.
  */
 export function actRoute(agent: Agent, bodyLimitBytes: number) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (req.method === 'POST') await readJsonBody(req, bodyLimitBytes);
+  const act = agent as Agent<unknown, ActResult>;
+  const decide = (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const header = req.headers['x-trusted'];
-    const result = await (agent as Agent<unknown, ActResult>).send({
-      trustHeader: typeof header === 'string' ? header : null,
-    });
-    sendJson(res, 200, result);
+    return act
+      .send({ trustHeader: typeof header === 'string' ? header : null })
+      .then((result) => sendJson(res, 200, result));
   };
+  // The hot path (GET) adds no async frame of its own.
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> =>
+    req.method === 'POST' ? readJsonBody(req, bodyLimitBytes).then(() => decide(req, res)) : decide(req, res);
 }
