@@ -14,5 +14,6 @@ export { type CodedError, rejectsWithCode, throwsWithCode } from './assertions.t
 export { type IdempotencyContractOptions, idempotencyStoreContract } from './idempotency.contract.ts';
 export { type RateLimiterContractOptions, rateLimiterContract } from './rate-limiter.contract.ts';
 export { type RegistryContractOptions, tenantRegistryContract } from './registry.contract.ts';
+export { type RunStoreContractOptions, runStoreContract, sampleRun } from './run-store.contract.ts';
 export { type TransportContractOptions, transportContract } from './transport.contract.ts';
 export { type VectorIndexContractOptions, vectorIndexContract } from './vector-index.contract.ts';

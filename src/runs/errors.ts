@@ -1,0 +1,40 @@
+import { AgentfleetError, type AgentfleetErrorOptions } from '../errors/index.ts';
+import type { RunsErrorCode } from './error-codes.ts';
+
+/** A durable-run failure with a stable code: unknown or finished runs, conflicts, corrupt rows, decided approvals. */
+export class RunsError extends AgentfleetError<RunsErrorCode> {
+  declare readonly code: RunsErrorCode;
+  constructor(code: RunsErrorCode, message: string, options?: AgentfleetErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** The run does not exist in the caller's tenant (another tenant's run is not found either). */
+export function runNotFound(runId: string): RunsError {
+  return new RunsError('RUN_NOT_FOUND', `There is no run "${runId}".`, { details: { runId } });
+}
+
+/** Another writer advanced the run since it was read: the caller's view is stale. */
+export function runConflict(runId: string, expected: number, actual: number): RunsError {
+  return new RunsError(
+    'RUN_CONFLICT',
+    `Run "${runId}" was advanced elsewhere (checkpoint ${actual}, expected ${expected}).`,
+    { details: { runId, expected, actual } },
+  );
+}
+
+/** A row read back from a store is not what the store writes (corrupt, or another tenant's). */
+export function corruptRow(what: string, key: string, problems: readonly string[]): RunsError {
+  return new RunsError(
+    'RUN_STORE_CORRUPT',
+    `The run store holds a ${what} "${key}" it cannot read: ${problems.join('; ')}.`,
+    { details: { what, key, problems: problems.slice(0, 10) } },
+  );
+}
+
+/** The approval does not exist in the caller's tenant. */
+export function approvalNotFound(approvalId: string): RunsError {
+  return new RunsError('APPROVAL_NOT_FOUND', `There is no approval "${approvalId}".`, {
+    details: { approvalId },
+  });
+}

@@ -1,0 +1,26 @@
+export type { RunsErrorCode } from './error-codes.ts';
+export { RunsError } from './errors.ts';
+export { MemoryRunStore } from './memory-run-store.ts';
+export { newApprovalId, newRunId } from './run-ids.ts';
+export {
+  APPROVAL_ID_PATTERN,
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type ApprovalStatus,
+  type Conversation,
+  isFinished,
+  RUN_ID_PATTERN,
+  type RunEvent,
+  type RunEventBody,
+  type RunPatch,
+  type RunRecord,
+  type RunStatus,
+} from './run-schemas.ts';
+export type {
+  ListApprovalsOptions,
+  ListRunsOptions,
+  RunStore,
+  RunStorePurge,
+  SweepOptions,
+} from './run-store.ts';
+export { SqliteRunStore, type SqliteRunStoreOptions } from './sqlite-run-store.ts';
