@@ -1,4 +1,4 @@
-import { runStoreContract } from '../testing/run-store.contract.ts';
+import { runStoreContract } from '../testing/index.ts';
 import { MemoryRunStore } from './memory-run-store.ts';
 
 runStoreContract('memory', { open: async () => new MemoryRunStore() });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after } from 'node:test';
-import { runStoreContract } from '../testing/run-store.contract.ts';
+import { runStoreContract } from '../testing/index.ts';
 import { SqliteRunStore } from './sqlite-run-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'agentfleet-runs-'));
