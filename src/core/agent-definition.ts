@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatIssues, InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { parseStateSyncConfig, type StateSyncConfig, type StateSyncConfigInput } from '../state/index.ts';
+import type { RunRequest } from './agent-info.ts';
 import type { AgentStreamPart } from './agent-stream.ts';
 
 /** What every hook of an agent can see: who it is, its config and memory, and its run signal. */
@@ -27,6 +28,8 @@ export interface StepContext<Config = unknown, Memory = unknown> extends AgentCo
   emit(part: AgentStreamPart): void;
   /** True when the sender listens to `emit` (worth streaming); false when only the result matters. */
   readonly observed: boolean;
+  /** The durable run the sender named (`send(input, { run })`), if any. */
+  readonly run: RunRequest | undefined;
 }
 
 type MaybePromise<T> = T | PromiseLike<T>;

@@ -8,6 +8,16 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Receives the parts the step streams with `ctx.emit` (an LLM agent's text deltas and tool calls, other agents' `progress`), e.g. to stream them to a client. */
   onEvent?: AgentStreamListener;
+  /** The durable run this message starts (its id) or continues (`resume`); read by LLM cognition with a run store. */
+  run?: RunRequest;
+}
+
+/** Which durable run a message belongs to. */
+export interface RunRequest {
+  /** The run's id; default: a new one. */
+  readonly id?: string;
+  /** Continue the run `id` from its last checkpoint instead of starting it (after an approval or a restart). */
+  readonly resume?: boolean;
 }
 
 /** A snapshot of one agent for APIs and consoles. */

@@ -227,7 +227,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
         return Promise.reject(new MailboxFullError(this.agentId, capacity));
       }
     }
-    const message = new Message<Config, Memory>(this, value, signal, options?.onEvent);
+    const message = new Message<Config, Memory>(this, value, signal, options?.onEvent, options?.run);
     if (this.tenantContext !== undefined) this.#host.trackMessage(this, message.promise);
     if (direct) activity.dispatch(message);
     else activity.enqueue(message);

@@ -9,7 +9,7 @@ export {
   type StepContext,
   type StepErrorPolicy,
 } from './agent-definition.ts';
-export type { AgentInfo, SendOptions } from './agent-info.ts';
+export type { AgentInfo, RunRequest, SendOptions } from './agent-info.ts';
 export type {
   AgentStreamListener,
   AgentStreamPart,

@@ -1,4 +1,5 @@
 import type { AgentContext, StepContext } from './agent-definition.ts';
+import type { RunRequest } from './agent-info.ts';
 import type { AgentStreamListener, AgentStreamPart } from './agent-stream.ts';
 
 /**
@@ -28,15 +29,18 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   readonly owner: AgentContext<Config, Memory>;
 
   readonly #onEvent: AgentStreamListener | undefined;
+  readonly run: RunRequest | undefined;
 
   constructor(
     owner: AgentContext<Config, Memory>,
     input: unknown,
     senderSignal: AbortSignal | undefined,
     onEvent?: AgentStreamListener,
+    run?: RunRequest,
   ) {
     this.owner = owner;
     this.#onEvent = onEvent;
+    this.run = run;
     this.input = input;
     this.senderSignal = senderSignal;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();

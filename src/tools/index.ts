@@ -1,9 +1,11 @@
 export {
+  checkToolApproval,
   checkToolName,
   checkToolTimeout,
   defineTool,
   jsonSchemaOf,
   type Tool,
+  type ToolApproval,
   type ToolContext,
   type ToolDefinition,
 } from './define.ts';

@@ -7,7 +7,14 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { z } from 'zod';
 import { InvalidOptionsError } from '../errors/index.ts';
-import { checkToolName, checkToolTimeout, type Tool, type ToolContext } from './define.ts';
+import {
+  checkToolApproval,
+  checkToolName,
+  checkToolTimeout,
+  type Tool,
+  type ToolApproval,
+  type ToolContext,
+} from './define.ts';
 
 /** Arguments as a JSON Schema tool receives them: a JSON object, already validated. */
 export type JsonObject = Record<string, unknown>;
@@ -27,6 +34,10 @@ export interface JsonSchemaToolDefinition<Result> {
   execute: (args: JsonObject, context: ToolContext) => Result | Promise<Result>;
   /** Milliseconds before a call is abandoned (default: the runner's). */
   timeoutMs?: number;
+  /** Whether a call waits for a person's approval first. Default `false`. */
+  needsApproval?: ToolApproval<JsonObject>;
+  /** True when a call may safely run twice (re-run after a crash instead of asking). Default false. */
+  idempotent?: boolean;
 }
 
 /** A tool whose arguments are described by a JSON Schema; `parameters` wraps the validator. */
@@ -107,7 +118,7 @@ function unescapePointer(segment: string): string {
  */
 export function jsonSchemaTool<Result>(definition: JsonSchemaToolDefinition<Result>): JsonSchemaTool<Result> {
   checkToolName(definition?.name);
-  const { name, description, inputSchema, execute, timeoutMs } = definition;
+  const { name, description, inputSchema, execute, timeoutMs, needsApproval, idempotent } = definition;
   if (typeof description !== 'string')
     throw new InvalidOptionsError(`Tool ${name}: description must be a string.`);
   if (typeof execute !== 'function')
@@ -116,6 +127,7 @@ export function jsonSchemaTool<Result>(definition: JsonSchemaToolDefinition<Resu
     throw new InvalidOptionsError(`Tool ${name}: inputSchema must be a JSON Schema with type "object".`);
   }
   checkToolTimeout(name, timeoutMs);
+  checkToolApproval(name, needsApproval, idempotent);
   const schema = structuredClone(inputSchema); // later edits by the caller change nothing
   const validate = validatorFor(name, schema);
   const parameters = z.custom<JsonObject>().superRefine((value, ctx) => {
@@ -129,6 +141,8 @@ export function jsonSchemaTool<Result>(definition: JsonSchemaToolDefinition<Resu
     parameters,
     spec: { name, description, parameters: sent },
     timeoutMs,
+    needsApproval: needsApproval === false ? undefined : needsApproval,
+    idempotent: idempotent ?? false,
     execute,
   };
 }

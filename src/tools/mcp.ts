@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { z } from 'zod';
 import { AbortedError, AgentfleetError, InvalidOptionsError, raceWithSignal } from '../errors/index.ts';
-import type { Tool } from './define.ts';
+import type { Tool, ToolApproval } from './define.ts';
 
 /** An MCP server to take tools from: a command spoken to over stdio, or a streamable HTTP endpoint. */
 export type McpServer =
@@ -13,6 +13,8 @@ export interface McpToolsOptions {
   prefix?: string;
   /** Milliseconds a call may take (default: the tool runner's timeout applies). */
   timeoutMs?: number;
+  /** Whether each call of these tools waits for a person's approval first. Default `false`. */
+  needsApproval?: ToolApproval;
   signal?: AbortSignal;
 }
 
@@ -96,6 +98,9 @@ function toTool(
     parameters,
     spec: { name, description: listed.description ?? listed.name, parameters: listed.inputSchema },
     timeoutMs: options.timeoutMs,
+    needsApproval: options.needsApproval === false ? undefined : options.needsApproval,
+    // An MCP server's tools are someone else's: never assume a call may run twice.
+    idempotent: false,
     execute: async (args, { signal }) => {
       const result = await client.callTool(
         { name: listed.name, arguments: args as Record<string, unknown> },
