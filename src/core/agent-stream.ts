@@ -76,8 +76,32 @@ export interface ProgressPart {
   readonly data?: unknown;
 }
 
+/** A durable run started or resumed: its id names it for `GET /v1/runs/:id/events`, approvals and cancel. */
+export interface RunStartPart {
+  readonly type: 'run-start';
+  readonly runId: string;
+  /** True when the run continues from a checkpoint. */
+  readonly resumed: boolean;
+}
+
+/**
+ * The run stopped before a tool call that needs a person's decision (`kind: 'interrupted'`:
+ * a call that started before a crash and may not run twice): approve, reject, or let it expire.
+ */
+export interface ToolApprovalRequestPart {
+  readonly type: 'tool-approval-request';
+  readonly step: number;
+  readonly approvalId: string;
+  readonly runId: string;
+  readonly call: StreamToolCall;
+  readonly kind: 'approval' | 'interrupted';
+  readonly reason?: string;
+}
+
 /** Everything an agent can stream while it handles a message. */
 export type AgentStreamPart =
+  | RunStartPart
+  | ToolApprovalRequestPart
   | StepStartPart
   | TextDeltaPart
   | ToolCallPart

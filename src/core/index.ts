@@ -16,11 +16,13 @@ export type {
   AgentStreamPartType,
   FinalPart,
   ProgressPart,
+  RunStartPart,
   StepFinishPart,
   StepStartPart,
   StreamToolCall,
   StreamUsage,
   TextDeltaPart,
+  ToolApprovalRequestPart,
   ToolCallPart,
   ToolResultPart,
 } from './agent-stream.ts';

@@ -98,6 +98,8 @@ export const runEventBodySchema = z.discriminatedUnion('type', [
     name: z.string().max(64),
     arguments: text,
     reason: z.string().max(4096).optional(),
+    /** `interrupted`: the call started before a crash and may not run twice (approve = run it again, reject = skip). */
+    kind: z.enum(['approval', 'interrupted']).optional(),
   }),
   z.strictObject({
     type: z.literal('approval-decision'),
@@ -175,6 +177,10 @@ export const approvalRecordSchema = z.strictObject({
   /** The arguments the model wrote (JSON text). */
   arguments: text,
   reason: z.string().max(4096).optional(),
+  /** `interrupted`: the call started before a crash; approving runs it again, rejecting skips it. Default `approval`. */
+  kind: z.enum(['approval', 'interrupted']).optional(),
+  /** The JSON Schema edited arguments must satisfy (the tool's parameters). */
+  schema: z.record(z.string(), z.unknown()).optional(),
   status: approvalStatusSchema,
   requestedAt: time,
   /** When it expires unless decided; none: it waits for ever. */

@@ -73,6 +73,17 @@ export class ToolRunner {
     this.#maxChars = positive(options.maxResultChars, 16_000, 'maxResultChars');
   }
 
+  /** The tool of this name, if the runner has one. */
+  tool(name: string): Tool | undefined {
+    return this.#tools.get(name);
+  }
+
+  /** True when some tool may need a person's approval. */
+  get needsApprovals(): boolean {
+    for (const tool of this.#tools.values()) if (tool.needsApproval !== undefined) return true;
+    return false;
+  }
+
   /** The tools as the model sees them. */
   get specs(): ToolSpec[] {
     return [...this.#tools.values()].map((t) => t.spec);

@@ -1,0 +1,41 @@
+import type { RunEventBody, RunPatch, RunRecord, RunStore } from '../runs/index.ts';
+
+/**
+ * The writer of one durable run: appends what changed as the next events of its log, with the
+ * run's checkpoint number for optimistic concurrency (a second writer gets RUN_CONFLICT).
+ */
+export class RunCheckpoint {
+  readonly store: RunStore;
+  record: RunRecord;
+
+  constructor(store: RunStore, record: RunRecord) {
+    this.store = store;
+    this.record = record;
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get tenant(): string | undefined {
+    return this.record.tenant;
+  }
+
+  /** Creates the run with its `start` event. */
+  static async create(store: RunStore, record: Omit<RunRecord, 'seq'>, start: RunEventBody): Promise<RunCheckpoint> {
+    const run: RunRecord = { ...record, seq: 1 };
+    await store.create(run, [{ seq: 1, at: record.createdAt, body: start }]);
+    return new RunCheckpoint(store, run);
+  }
+
+  /** Appends `bodies` (maybe none) and applies `patch`, in one write. */
+  async append(bodies: readonly RunEventBody[], patch: RunPatch = {}): Promise<void> {
+    const at = Date.now();
+    const seq = this.record.seq;
+    const events = bodies.map((body, i) => ({ seq: seq + i + 1, at, body }));
+    this.record = await this.store.append(this.record.tenant, this.record.id, seq, events, {
+      ...patch,
+      updatedAt: at,
+    });
+  }
+}
