@@ -10,6 +10,8 @@ export interface AgentContext<Config = unknown, Memory = unknown> {
   readonly agentId: string;
   /** The name of the definition the agent was created from. */
   readonly definition: string;
+  /** That definition's version (a durable run records the version it started with). */
+  readonly version: string;
   /** The per-agent config given at creation, already validated by the definition's `config` schema. */
   readonly config: Config;
   /** Per-agent memory created by the definition's `memory(config)` on first use; `undefined` without it. */

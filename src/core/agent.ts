@@ -64,6 +64,11 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     return this.tenantContext?.id;
   }
 
+  /** The version of the agent's definition. */
+  get version(): string {
+    return this.#def.version;
+  }
+
   /** The state rules of the agent's definition, or undefined for the state store's own. */
   get stateRules(): AgentDefinition['state'] {
     return this.#def.state;

@@ -55,6 +55,9 @@ export class Message<Config = unknown, Memory = unknown> implements StepContext<
   get definition(): string {
     return this.owner.definition;
   }
+  get version(): string {
+    return this.owner.version;
+  }
   get config(): Config {
     return this.owner.config;
   }

@@ -1,11 +1,19 @@
 import type { z } from 'zod';
 import { currentTenantId } from '../context/index.ts';
-import type { AgentStreamPart } from '../core/index.ts';
+import type { AgentStreamPart, RunRequest } from '../core/index.ts';
 import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
 import type { GenerateRequest, Message, Provider, ResponseFormat, ToolCall, Usage } from '../llm/index.ts';
 import { type ModelRegistry, streamThrough } from '../models/index.ts';
 import { parseResiliencePolicy, ResiliencePolicy, type ResiliencePolicyConfig } from '../resilience/index.ts';
+import {
+  isFinished,
+  MemoryRunStore,
+  newRunId,
+  type RunStore,
+  RunsError,
+  runNotFound,
+} from '../runs/index.ts';
 import {
   jsonSchemaOf,
   type Tool,
@@ -14,10 +22,24 @@ import {
   type ToolRunnerOptions,
 } from '../tools/index.ts';
 import type { LlmAgentErrorCode } from './error-codes.ts';
-import { ConversationMemory, type ConversationMemoryOptions } from './memory.ts';
+import { type ConversationHistory, ConversationMemory, type ConversationMemoryOptions } from './memory.ts';
+import { RunCheckpoint } from './run-checkpoint.ts';
+import { foldRun, type LoopState, newLoopState } from './run-state.ts';
+import { runToolStep, settleFailedRun } from './run-tool-step.ts';
+import { StoredConversationMemory } from './stored-memory.ts';
 
 /** What the loop streams to its caller while it runs: the LLM members of core's `AgentStreamPart` (checked where it emits). */
 export type AgentEvent =
+  | { type: 'run-start'; runId: string; resumed: boolean }
+  | {
+      type: 'tool-approval-request';
+      step: number;
+      approvalId: string;
+      runId: string;
+      call: ToolCall;
+      kind: 'approval' | 'interrupted';
+      reason?: string;
+    }
   | { type: 'step-start'; step: number }
   | { type: 'text-delta'; step: number; text: string }
   | { type: 'tool-call'; step: number; call: ToolCall }
@@ -25,8 +47,8 @@ export type AgentEvent =
   | { type: 'step-finish'; step: number; usage: Usage }
   | { type: 'final'; answer: LlmAnswer<unknown> };
 
-/** Why the loop ended. */
-export type StopReason = 'answer' | 'max-steps' | 'stop-condition';
+/** Why the loop ended (`awaiting-approval`: the run is suspended until people decide its `approvals`). */
+export type StopReason = 'answer' | 'max-steps' | 'stop-condition' | 'awaiting-approval';
 
 export interface LlmAnswer<Output> {
   text: string;
@@ -38,6 +60,20 @@ export interface LlmAnswer<Output> {
   stoppedBy: StopReason;
   /** Passages retrieved from `knowledge` and put in the model's context (for citations and provenance). */
   passages?: Passage[];
+  /** The durable run's id, when the cognition has a run store. */
+  runId?: string;
+  /** What a suspended run waits for (`stoppedBy: 'awaiting-approval'`). */
+  approvals?: Array<{ approvalId: string; callId: string; kind: 'approval' | 'interrupted' }>;
+}
+
+/** What the loop sees of the step it runs in (an agent's `StepContext` has all of it). */
+export interface LoopContext {
+  agentId: string;
+  signal: AbortSignal;
+  definition?: string;
+  version?: string;
+  config?: unknown;
+  run?: RunRequest | undefined;
 }
 
 /** Where an LLM cognition retrieves passages from: a `KnowledgeBase`, or anything that searches like one. */
@@ -77,6 +113,17 @@ export interface LlmCognitionOptions<Output> {
   knowledge?: KnowledgeSource;
   /** What the policy's rate limit counts per: each `agent` (default), each `tenant`, or the `model` as a whole. */
   resilienceKey?: 'agent' | 'tenant' | 'model';
+  /**
+   * Durable runs: every run is checkpointed here (an append per step and around each tool
+   * call), survives a crash and can be resumed (`send(input, { run: { id, resume: true } })`);
+   * the conversation memory lives here too. Default: none, except that tools needing approval
+   * get a store in memory (runs wait for people, but do not survive a restart).
+   */
+  runs?: RunStore;
+  /** The node that runs this cognition's runs (a run resumes on the node that owns it). */
+  runOwner?: string;
+  /** Milliseconds an approval waits before it expires (the model is told). Default: never. */
+  approvalTtlMs?: number;
 }
 
 /** The input of one run: a text, or an object with `content`. */
@@ -104,7 +151,10 @@ export class LlmCognition<Output = undefined> {
   readonly #model: string;
   readonly #options: LlmCognitionOptions<Output>;
   readonly #runner: ToolRunner;
-  readonly #memory: ConversationMemory;
+  readonly #memory: ConversationHistory;
+  readonly #runs: RunStore | undefined;
+  readonly #owner: string | undefined;
+  readonly #approvalTtlMs: number | undefined;
   readonly #responseFormat: ResponseFormat | undefined;
   readonly #maxSteps: number;
   readonly #policy: ResiliencePolicy | undefined;
@@ -127,7 +177,13 @@ export class LlmCognition<Output = undefined> {
         ? undefined
         : new ResiliencePolicy(`llm:${options.model}`, parseResiliencePolicy(options.resilience));
     this.#runner = new ToolRunner(options.tools ?? [], options.toolOptions);
-    this.#memory = new ConversationMemory(options.memory);
+    this.#runs = options.runs ?? (this.#runner.needsApprovals ? new MemoryRunStore() : undefined);
+    this.#owner = options.runOwner;
+    this.#approvalTtlMs = options.approvalTtlMs;
+    this.#memory =
+      options.runs === undefined
+        ? new ConversationMemory(options.memory)
+        : new StoredConversationMemory(options.runs, options.memory);
     this.#responseFormat =
       options.output === undefined
         ? undefined
@@ -163,19 +219,29 @@ export class LlmCognition<Output = undefined> {
     return `agent:${currentTenantId() ?? '-'}/${agentId}`;
   }
 
-  get memory(): ConversationMemory {
+  /** Where conversations are kept: a `ConversationMemory` in this process, or the run store's. */
+  get memory(): ConversationHistory {
     return this.#memory;
   }
 
-  /** Forgets the tenant's conversations (called by `runtime.purgeTenant` on tenant deletion). */
+  /** The run store, when runs are durable (or wait for approvals). */
+  get runs(): RunStore | undefined {
+    return this.#runs;
+  }
+
+  /**
+   * Forgets the tenant's conversations (called by `runtime.purgeTenant` on tenant deletion).
+   * A run store's conversations go with the store's own `purgeTenant`, which the node calls.
+   */
   purgeTenant(tenantId: string): { conversations: number } {
-    return { conversations: this.#memory.purgeTenant(tenantId) };
+    const memory = this.#memory;
+    return { conversations: memory instanceof ConversationMemory ? memory.purgeTenant(tenantId) : 0 };
   }
 
   /** Cognition for `defineAgent`: runs the loop for one message and returns the answer. */
   async decide(
     input: LlmInput,
-    ctx: { agentId: string; signal: AbortSignal; emit?: (part: AgentStreamPart) => void; observed?: boolean },
+    ctx: LoopContext & { emit?: (part: AgentStreamPart) => void; observed?: boolean },
   ): Promise<LlmAnswer<Output>> {
     let final: LlmAnswer<Output> | undefined;
     for await (const event of this.#loop(input, ctx, ctx.observed ?? ctx.emit !== undefined)) {
@@ -186,22 +252,153 @@ export class LlmCognition<Output = undefined> {
   }
 
   /** Runs the loop for one message, streaming text deltas, tool calls and results, and the final answer. */
-  run(input: LlmInput, ctx: { agentId: string; signal: AbortSignal }): AsyncGenerator<AgentEvent> {
+  run(input: LlmInput, ctx: LoopContext): AsyncGenerator<AgentEvent> {
     return this.#loop(input, ctx, true);
   }
 
-  async *#loop(
-    input: LlmInput,
-    ctx: { agentId: string; signal: AbortSignal },
-    streaming: boolean,
-  ): AsyncGenerator<AgentEvent> {
+  async *#loop(input: LlmInput, ctx: LoopContext, streaming: boolean): AsyncGenerator<AgentEvent> {
+    const signal = ctx.signal;
+    const opened = ctx.run?.resume === true ? await this.#resume(ctx) : await this.#start(input, ctx);
+    const { state, run } = opened;
+    if (run !== undefined) yield { type: 'run-start', runId: run.id, resumed: ctx.run?.resume === true };
+    const system = this.#options.system;
+    const systemText = typeof system === 'function' ? system(ctx.agentId) : system;
+    const passages = state.passages;
+    const prefix: Message[] = [
+      ...(systemText === undefined ? [] : [{ role: 'system' as const, content: systemText }]),
+      ...(passages === undefined || passages.length === 0
+        ? []
+        : [{ role: 'system' as const, content: passagesPrompt(passages) }]),
+      ...(await this.#memory.history(ctx.agentId)),
+    ];
+    const specs = this.#runner.specs;
+    let stoppedBy: StopReason = 'max-steps';
+    try {
+      while (true) {
+        if (state.pending.length > 0) {
+          const step = state.step;
+          const calls = state.pending;
+          const outcome = yield* runToolStep(this.#runner, state, run, ctx, this.#approvalTtlMs);
+          if (outcome === 'suspended') {
+            yield { type: 'final', answer: this.#suspended(state, run as RunCheckpoint, passages) };
+            return;
+          }
+          if (this.#options.stopWhen?.({ step, toolCalls: calls, text: state.text })) {
+            stoppedBy = 'stop-condition';
+            break;
+          }
+          continue;
+        }
+        if (state.step >= this.#maxSteps) break;
+        const step = ++state.step;
+        yield { type: 'step-start', step };
+        const request: GenerateRequest = {
+          model: this.#model,
+          messages: [...prefix, ...state.turn],
+          ...(specs.length > 0 ? { tools: specs } : {}),
+          ...(this.#responseFormat === undefined ? {} : { responseFormat: this.#responseFormat }),
+          ...(this.#options.temperature === undefined ? {} : { temperature: this.#options.temperature }),
+          ...(this.#options.maxTokens === undefined ? {} : { maxTokens: this.#options.maxTokens }),
+        };
+        let calls: ToolCall[] = [];
+        let text = '';
+        let usage: Usage = ZERO;
+        if (streaming) {
+          const events =
+            this.#policy === undefined
+              ? this.#provider.stream(request, { signal })
+              : streamThrough(
+                  this.#policy,
+                  this.#provider,
+                  request,
+                  { signal },
+                  this.#policyKey(ctx.agentId),
+                );
+          for await (const event of events) {
+            if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
+            else if (event.type === 'error') throw event.error;
+            else if (event.type === 'finish') {
+              text = event.text;
+              calls = event.toolCalls;
+              usage = event.usage;
+            }
+          }
+        } else {
+          // Nobody watches the deltas: one plain response is cheaper than a stream.
+          const result =
+            this.#policy === undefined
+              ? await this.#provider.generate(request, { signal })
+              : await this.#policy.execute((s) => this.#provider.generate(request, { signal: s ?? signal }), {
+                  key: this.#policyKey(ctx.agentId),
+                  signal,
+                });
+          text = result.text;
+          calls = result.toolCalls;
+          usage = result.usage;
+        }
+        state.usage = addUsage(state.usage, usage);
+        state.text = text;
+        const message: Message = {
+          role: 'assistant',
+          content: text,
+          ...(calls.length > 0 ? { toolCalls: calls } : {}),
+        };
+        state.turn.push(message);
+        state.pending = calls;
+        state.toolCalls += calls.length;
+        await run?.append(
+          [
+            {
+              type: 'model-response',
+              step,
+              message,
+              usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens },
+            },
+          ],
+          { step, usage: { inputTokens: state.usage.inputTokens, outputTokens: state.usage.outputTokens } },
+        );
+        yield { type: 'step-finish', step, usage };
+        if (calls.length === 0) {
+          stoppedBy = 'answer';
+          break;
+        }
+        for (const call of calls) yield { type: 'tool-call', step, call };
+      }
+      if (signal.aborted) throw new AbortedError();
+      const output = this.#parseOutput(state.text, stoppedBy);
+      await this.#memory.append(ctx.agentId, state.turn, signal);
+      const answer: LlmAnswer<unknown> = {
+        text: state.text,
+        output,
+        steps: state.step,
+        toolCalls: state.toolCalls,
+        usage: state.usage,
+        stoppedBy,
+      };
+      if (passages !== undefined) answer.passages = passages;
+      if (run !== undefined) {
+        answer.runId = run.id;
+        await run.append(
+          [{ type: 'finish', text: state.text, steps: state.step, toolCalls: state.toolCalls }],
+          {
+            status: 'completed',
+            finishedAt: Date.now(),
+            result: state.text,
+          },
+        );
+      }
+      yield { type: 'final', answer };
+    } catch (error) {
+      if (run !== undefined) await settleFailedRun(run, error, ctx.signal);
+      throw error;
+    }
+  }
+
+  /** A new run: retrieval, and with a run store, its record and `start` checkpoint. */
+  async #start(input: LlmInput, ctx: LoopContext): Promise<{ state: LoopState; run?: RunCheckpoint }> {
     const content = typeof input === 'string' ? input : input?.content;
     if (typeof content !== 'string')
       throw new InvalidOptionsError('An LLM agent takes a string or { content: string }.');
-    const signal = ctx.signal;
-    const system = this.#options.system;
-    const systemText = typeof system === 'function' ? system(ctx.agentId) : system;
-    const turn: Message[] = [{ role: 'user', content }];
     const knowledge = this.#options.knowledge;
     const passages =
       knowledge === undefined
@@ -211,84 +408,76 @@ export class LlmCognition<Output = undefined> {
             content,
             knowledge.k ?? 4,
           );
-    const prefix: Message[] = [
-      ...(systemText === undefined ? [] : [{ role: 'system' as const, content: systemText }]),
-      ...(passages === undefined || passages.length === 0
-        ? []
-        : [{ role: 'system' as const, content: passagesPrompt(passages) }]),
-      ...this.#memory.history(ctx.agentId),
-    ];
-    const specs = this.#runner.specs;
-    let usage = ZERO;
-    let toolCalls = 0;
-    let text = '';
-    let stoppedBy: StopReason = 'max-steps';
-    let step = 0;
-    while (step < this.#maxSteps) {
-      step++;
-      yield { type: 'step-start', step };
-      const request: GenerateRequest = {
-        model: this.#model,
-        messages: [...prefix, ...turn],
-        ...(specs.length > 0 ? { tools: specs } : {}),
-        ...(this.#responseFormat === undefined ? {} : { responseFormat: this.#responseFormat }),
-        ...(this.#options.temperature === undefined ? {} : { temperature: this.#options.temperature }),
-        ...(this.#options.maxTokens === undefined ? {} : { maxTokens: this.#options.maxTokens }),
-      };
-      let calls: ToolCall[] = [];
-      text = '';
-      if (streaming) {
-        const events =
-          this.#policy === undefined
-            ? this.#provider.stream(request, { signal })
-            : streamThrough(this.#policy, this.#provider, request, { signal }, this.#policyKey(ctx.agentId));
-        for await (const event of events) {
-          if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
-          else if (event.type === 'error') throw event.error;
-          else if (event.type === 'finish') {
-            text = event.text;
-            calls = event.toolCalls;
-            usage = addUsage(usage, event.usage);
-            yield { type: 'step-finish', step, usage: event.usage };
-          }
-        }
-      } else {
-        // Nobody watches the deltas: one plain response is cheaper than a stream.
-        const result =
-          this.#policy === undefined
-            ? await this.#provider.generate(request, { signal })
-            : await this.#policy.execute((s) => this.#provider.generate(request, { signal: s ?? signal }), {
-                key: this.#policyKey(ctx.agentId),
-                signal,
-              });
-        text = result.text;
-        calls = result.toolCalls;
-        usage = addUsage(usage, result.usage);
-        yield { type: 'step-finish', step, usage: result.usage };
-      }
-      turn.push({ role: 'assistant', content: text, ...(calls.length > 0 ? { toolCalls: calls } : {}) });
-      if (calls.length === 0) {
-        stoppedBy = 'answer';
-        break;
-      }
-      toolCalls += calls.length;
-      for (const call of calls) yield { type: 'tool-call', step, call };
-      const outcomes = await this.#runner.run(calls, { signal, agentId: ctx.agentId });
-      for (const outcome of outcomes) {
-        turn.push(outcome.message);
-        yield { type: 'tool-result', step, outcome };
-      }
-      if (this.#options.stopWhen?.({ step, toolCalls: calls, text })) {
-        stoppedBy = 'stop-condition';
-        break;
-      }
-    }
-    if (signal.aborted) throw new AbortedError();
-    const output = this.#parseOutput(text, stoppedBy);
-    await this.#memory.append(ctx.agentId, turn, signal);
-    const answer: LlmAnswer<unknown> = { text, output, steps: step, toolCalls, usage, stoppedBy };
-    if (passages !== undefined) answer.passages = passages;
-    yield { type: 'final', answer };
+    const state = newLoopState(content, passages);
+    const store = this.#runs;
+    if (store === undefined) return { state };
+    const now = Date.now();
+    const run = await RunCheckpoint.create(
+      store,
+      {
+        id: ctx.run?.id ?? newRunId(),
+        tenant: currentTenantId(),
+        agentId: ctx.agentId,
+        definition: ctx.definition ?? 'llm',
+        version: ctx.version ?? '1',
+        model: this.#options.model,
+        status: 'running',
+        step: 0,
+        usage: { inputTokens: 0, outputTokens: 0 },
+        ...(this.#owner === undefined ? {} : { owner: this.#owner }),
+        createdAt: now,
+        updatedAt: now,
+      },
+      {
+        type: 'start',
+        input: content,
+        ...(passages === undefined ? {} : { passages }),
+        ...(ctx.config === undefined ? {} : { agentConfig: ctx.config }),
+      },
+    );
+    return { state, run };
+  }
+
+  /** An existing run, rebuilt from its checkpoints, marked running again. */
+  async #resume(ctx: LoopContext): Promise<{ state: LoopState; run: RunCheckpoint }> {
+    const store = this.#runs;
+    const runId = ctx.run?.id;
+    if (store === undefined || runId === undefined)
+      throw new InvalidOptionsError('Resuming a run needs a run store and the run id.');
+    const record = await store.get(currentTenantId(), runId);
+    if (record === undefined || record.agentId !== ctx.agentId) throw runNotFound(runId);
+    if (isFinished(record.status))
+      throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, { details: { runId } });
+    const events = await store.events(record.tenant, runId);
+    const run = new RunCheckpoint(store, record);
+    if (record.status !== 'running' || record.owner !== this.#owner)
+      await run.append([{ type: 'status', status: 'running' }], {
+        status: 'running',
+        ...(this.#owner === undefined ? {} : { owner: this.#owner }),
+      });
+    return { state: foldRun(record, events), run };
+  }
+
+  /** The answer of a run that stopped to wait for approvals. */
+  #suspended(
+    state: LoopState,
+    run: RunCheckpoint,
+    passages: LlmAnswer<unknown>['passages'],
+  ): LlmAnswer<Output> {
+    const approvals = [...state.requested.entries()]
+      .filter(([callId]) => !state.decisions.has(callId))
+      .map(([callId, r]) => ({ approvalId: r.approvalId, callId, kind: r.kind }));
+    return {
+      text: state.text,
+      output: undefined as Output,
+      steps: state.step,
+      toolCalls: state.toolCalls,
+      usage: state.usage,
+      stoppedBy: 'awaiting-approval',
+      runId: run.id,
+      approvals,
+      ...(passages === undefined ? {} : { passages }),
+    };
   }
 
   #parseOutput(text: string, stoppedBy: StopReason): Output {

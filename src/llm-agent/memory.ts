@@ -26,11 +26,34 @@ interface Conversation {
   messages: Message[];
 }
 
+/** Where an LLM cognition keeps conversations: in this process (`ConversationMemory`) or in a run store. */
+export interface ConversationHistory {
+  /** The history to put before a new message. */
+  history(agentId: string): Message[] | Promise<Message[]>;
+  /** Appends a finished turn, keeping the history bounded. */
+  append(agentId: string, turn: Message[], signal: AbortSignal): Promise<void>;
+  /** Forgets the agent's conversation. */
+  forget(agentId: string): void | Promise<unknown>;
+}
+
+/** Drops the oldest turns past `maxMessages`, never splitting a tool call from its results; returns them. */
+export function trimConversation(messages: Message[], maxMessages: number): Message[] {
+  if (messages.length <= maxMessages) return [];
+  let cut = messages.length - maxMessages;
+  while (cut < messages.length && messages[cut]?.role !== 'user') cut++;
+  return messages.splice(0, cut);
+}
+
+/** The summary of dropped turns as the system message that opens a history. */
+export function summaryMessage(summary: string): Message {
+  return { role: 'system', content: `Summary of the earlier conversation: ${summary}` };
+}
+
 /**
  * Bounded per-agent conversation histories (LRU over agents, oldest turns dropped or
  * summarised), kept apart per tenant: the agent id is looked up in the current tenant.
  */
-export class ConversationMemory {
+export class ConversationMemory implements ConversationHistory {
   readonly #byAgent = new Map<string, Conversation>();
   readonly #maxMessages: number;
   readonly #maxConversations: number;
@@ -49,9 +72,7 @@ export class ConversationMemory {
     if (c === undefined) return [];
     this.#byAgent.delete(key); // refresh its place in the LRU order
     this.#byAgent.set(key, c);
-    return c.summary === undefined
-      ? c.messages
-      : [{ role: 'system', content: `Summary of the earlier conversation: ${c.summary}` }, ...c.messages];
+    return c.summary === undefined ? c.messages : [summaryMessage(c.summary), ...c.messages];
   }
 
   /** Appends a finished turn, then trims to the bound without splitting a tool call from its results. */
@@ -67,10 +88,7 @@ export class ConversationMemory {
       }
     }
     c.messages.push(...turn);
-    if (c.messages.length <= this.#maxMessages) return;
-    let cut = c.messages.length - this.#maxMessages;
-    while (cut < c.messages.length && c.messages[cut]?.role !== 'user') cut++;
-    const dropped = c.messages.splice(0, cut);
+    const dropped = trimConversation(c.messages, this.#maxMessages);
     if (this.#summarize !== undefined && dropped.length > 0) {
       c.summary = await this.#summarize(dropped, c.summary, signal);
     }

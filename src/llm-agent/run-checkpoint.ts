@@ -22,7 +22,11 @@ export class RunCheckpoint {
   }
 
   /** Creates the run with its `start` event. */
-  static async create(store: RunStore, record: Omit<RunRecord, 'seq'>, start: RunEventBody): Promise<RunCheckpoint> {
+  static async create(
+    store: RunStore,
+    record: Omit<RunRecord, 'seq'>,
+    start: RunEventBody,
+  ): Promise<RunCheckpoint> {
     const run: RunRecord = { ...record, seq: 1 };
     await store.create(run, [{ seq: 1, at: record.createdAt, body: start }]);
     return new RunCheckpoint(store, run);

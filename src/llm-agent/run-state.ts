@@ -56,7 +56,10 @@ export function newLoopState(input: string, passages: Passage[] | undefined): Lo
 /** Rebuilds the loop state of `run` from its events (the first is its `start`). */
 export function foldRun(run: RunRecord, events: readonly RunEvent[]): LoopState {
   const first = events[0]?.body;
-  const state = newLoopState(first?.type === 'start' ? first.input : '', first?.type === 'start' ? first.passages : undefined);
+  const state = newLoopState(
+    first?.type === 'start' ? first.input : '',
+    first?.type === 'start' ? first.passages : undefined,
+  );
   state.usage = { ...run.usage, reported: true };
   for (const { body } of events) {
     switch (body.type) {

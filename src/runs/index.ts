@@ -1,5 +1,5 @@
 export type { RunsErrorCode } from './error-codes.ts';
-export { RunsError } from './errors.ts';
+export { approvalNotFound, RunsError, runNotFound } from './errors.ts';
 export { MemoryRunStore } from './memory-run-store.ts';
 export { newApprovalId, newRunId } from './run-ids.ts';
 export {

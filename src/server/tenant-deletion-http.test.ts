@@ -62,7 +62,10 @@ before(async () => {
       name: 'chat',
       decide: cognition,
       // The reply shows how much conversation the agent remembers.
-      act: (answer, ctx) => ({ text: answer.text, remembered: cognition.memory.history(ctx.agentId).length }),
+      act: async (answer, ctx) => ({
+        text: answer.text,
+        remembered: (await cognition.memory.history(ctx.agentId)).length,
+      }),
     }),
   );
   app.runtime.register(defineAgent({ name: 'echo', decide: (x: unknown) => x }));

@@ -56,7 +56,7 @@ describe('TenantDeletion', () => {
         state.set('helper', { secret: `${id}-secret` });
       });
     }
-    withTenant('acme', () => assert.equal(cognition.memory.history('helper').length, 2));
+    await withTenant('acme', async () => assert.equal((await cognition.memory.history('helper')).length, 2));
 
     const result = await deletion.delete('acme');
     assert.deepEqual(result.purged, { agents: { agents: 1 }, state: { states: 1 }, quotas: null });
@@ -68,15 +68,15 @@ describe('TenantDeletion', () => {
     await withTenant('acme', async () => {
       assert.deepEqual(runtime.list(), []);
       assert.equal(state.get('helper'), undefined);
-      assert.deepEqual(cognition.memory.history('helper'), []);
+      assert.deepEqual(await cognition.memory.history('helper'), []);
       await runtime.spawn(assistant, { id: 'helper' });
-      assert.deepEqual(cognition.memory.history('helper'), [], 'the new agent starts with no conversation');
+      assert.deepEqual(await cognition.memory.history('helper'), [], 'the new agent starts with no conversation');
     });
     // The other tenant keeps everything.
-    withTenant('globex', () => {
+    await withTenant('globex', async () => {
       assert.equal(runtime.list().length, 1);
       assert.deepEqual(state.get('helper')?.values, { secret: 'globex-secret' });
-      assert.equal(cognition.memory.history('helper').length, 2);
+      assert.equal((await cognition.memory.history('helper')).length, 2);
     });
     assert.equal((await registry.listKeys('globex')).length, 1);
     await runtime.close();
