@@ -269,7 +269,7 @@ async function compose(
 async function openRegistry(spec: string): Promise<TenantRegistry> {
   if (spec === 'memory') return new MemoryTenantRegistry();
   if (spec.startsWith('file:')) return MemoryTenantRegistry.open(spec.slice('file:'.length));
-  const { PostgresTenantRegistry } = await import('../tenancy/registries/postgres.ts');
+  const { PostgresTenantRegistry } = await import('../tenancy/internal.ts');
   return PostgresTenantRegistry.open({ connectionString: spec });
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { PostgresTenantRegistry } from '../../src/tenancy/registries/postgres.ts';
+import { PostgresTenantRegistry } from '../../src/postgres.ts';
 import { tenantRegistryContract } from '../../src/testing/index.ts';
 import { rejectsWithCode } from '../helpers.ts';
 import { POSTGRES_URL, serverSkipReason } from './servers.ts';

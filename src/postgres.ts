@@ -1,0 +1,8 @@
+// `agentfleet/postgres`: everything that keeps its data in PostgreSQL (it loads `pg`, which the
+// root export never does). The tenant registry and the durable-run store.
+export { PostgresRunStore, type PostgresRunStoreOptions } from './runs/internal.ts';
+export {
+  openPostgresTenantRegistry,
+  PostgresTenantRegistry,
+  type PostgresTenantRegistryOptions,
+} from './tenancy/internal.ts';
