@@ -1,4 +1,5 @@
-import type { RunEventBody, RunPatch, RunRecord, RunStore } from '../runs/index.ts';
+import { AgentfleetError } from '../errors/index.ts';
+import { isFinished, type RunEventBody, type RunPatch, type RunRecord, RunsError, type RunStore } from '../runs/index.ts';
 
 /**
  * The writer of one durable run: appends what changed as the next events of its log, with the
@@ -32,14 +33,28 @@ export class RunCheckpoint {
     return new RunCheckpoint(store, run);
   }
 
-  /** Appends `bodies` (maybe none) and applies `patch`, in one write. */
+  /**
+   * Appends `bodies` (maybe none) and applies `patch`, in one write.
+   * @throws RunsError `RUN_FINISHED` when the run was cancelled meanwhile (by `RunService.cancel`,
+   * on this node or another), so the loop stops at its next checkpoint.
+   */
   async append(bodies: readonly RunEventBody[], patch: RunPatch = {}): Promise<void> {
     const at = Date.now();
     const seq = this.record.seq;
     const events = bodies.map((body, i) => ({ seq: seq + i + 1, at, body }));
-    this.record = await this.store.append(this.record.tenant, this.record.id, seq, events, {
-      ...patch,
-      updatedAt: at,
-    });
+    try {
+      this.record = await this.store.append(this.record.tenant, this.record.id, seq, events, {
+        ...patch,
+        updatedAt: at,
+      });
+    } catch (error) {
+      if (!(AgentfleetError.isInstance(error) && error.code === 'RUN_CONFLICT')) throw error;
+      const now = await this.store.get(this.record.tenant, this.record.id);
+      if (now === undefined || !isFinished(now.status)) throw error;
+      this.record = now;
+      throw new RunsError('RUN_FINISHED', `Run "${now.id}" was ${now.status} while it ran.`, {
+        details: { runId: now.id, status: now.status },
+      });
+    }
   }
 }

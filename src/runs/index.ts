@@ -16,6 +16,7 @@ export {
   type RunRecord,
   type RunStatus,
 } from './run-schemas.ts';
+export { type ApprovalAnswer, type RunHost, RunService, type RunServiceOptions } from './run-service.ts';
 export type {
   ListApprovalsOptions,
   ListRunsOptions,
@@ -24,3 +25,4 @@ export type {
   SweepOptions,
 } from './run-store.ts';
 export { SqliteRunStore, type SqliteRunStoreOptions } from './sqlite-run-store.ts';
+export { WatchedRunStore } from './watched-run-store.ts';
