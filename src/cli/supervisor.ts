@@ -31,18 +31,27 @@ export interface Supervisor {
 export function superviseWorkers(options: SupervisorOptions, logger: Logger): Supervisor {
   const stableMs = options.stableMs ?? 10_000;
   const startedAt = new Map<Worker, number>();
+  // Each worker has a slot (0…workers-1) it keeps across restarts: its node id is
+  // `<node id>-w<slot>`, so a restarted worker resumes the durable runs its predecessor owned.
+  const slots = new Map<Worker, number>();
   const pending = new Set<NodeJS.Timeout>();
   let failures = 0;
   let stopping = false;
-  const fork = () => startedAt.set(cluster.fork(), Date.now());
+  const fork = (slot: number) => {
+    const worker = cluster.fork({ AGENTFLEET_WORKER_SLOT: String(slot) });
+    startedAt.set(worker, Date.now());
+    slots.set(worker, slot);
+  };
   const killAll = () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
   };
-  for (let i = 0; i < options.workers; i++) fork();
+  for (let i = 0; i < options.workers; i++) fork(i);
 
   cluster.on('exit', (worker, code, signal) => {
     const upMs = Date.now() - (startedAt.get(worker) ?? 0);
+    const slot = slots.get(worker) ?? 0;
     startedAt.delete(worker);
+    slots.delete(worker);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         logger.info('all workers stopped');
@@ -69,7 +78,7 @@ export function superviseWorkers(options: SupervisorOptions, logger: Logger): Su
     );
     const timer = setTimeout(() => {
       pending.delete(timer);
-      if (!stopping) fork();
+      if (!stopping) fork(slot);
     }, delayMs);
     pending.add(timer);
   });

@@ -46,6 +46,10 @@ export const FILE_PATHS: Record<keyof ServerConfig, readonly [string, string]> =
   knowledgeMaxBytesPerTenant: ['knowledge', 'maxBytesPerTenant'],
   agentsDir: ['agents', 'dir'],
   dataDir: ['data', 'dir'],
+  runs: ['runs', 'store'],
+  runTtlMs: ['runs', 'ttlMs'],
+  approvalTtlMs: ['runs', 'approvalTtlMs'],
+  nodeId: ['node', 'id'],
   poolCapacity: ['limits', 'poolCapacity'],
   poolQueueLimit: ['limits', 'poolQueueLimit'],
   stopTimeoutMs: ['limits', 'stopTimeoutMs'],
@@ -86,6 +90,9 @@ export function loadNodeConfig(options: LoadNodeConfigOptions = {}): ServerConfi
   }
   if (raw.agentsDir === undefined && existsSync(resolve(cwd, 'agents')))
     raw.agentsDir = resolve(cwd, 'agents');
+  // The server keeps runs in its data folder unless told otherwise; a library's config object
+  // (createNode) keeps them in memory unless it asks.
+  raw.runs ??= 'sqlite';
   return validateConfig(raw, sources);
 }
 

@@ -108,6 +108,32 @@ export const serverConfigSchema = z.object({
     .optional(),
   /** Folder of agent spec files loaded at start. Env `AGENTFLEET_AGENTS`, flag `--agents`, file `agents.dir`. Default `./agents` when it exists. */
   agentsDir: z.string().min(1).optional(),
+  /**
+   * Where durable runs, approvals and conversation memory live: `memory`, `sqlite` (a file
+   * `runs.db` in the data folder), a `postgres://` URL, or a `nats://` URL (JetStream KV).
+   * Env `AGENTFLEET_RUNS`, file `runs.store`. Default `sqlite` for the server (`agentfleet
+   * serve`, `loadNodeConfig`), `memory` for `createNode` given a config object.
+   */
+  runs: z
+    .string()
+    .regex(
+      /^(memory|sqlite|postgres(ql)?:\/\/.+|(nats|tls):\/\/.+)$/,
+      'must be memory, sqlite, a postgres:// URL or a nats:// URL',
+    )
+    .default('memory'),
+  /** Milliseconds a finished run is kept (its summary; its events go after an hour). Env `AGENTFLEET_RUN_TTL_MS`, file `runs.ttlMs`. Default 7 days. */
+  runTtlMs: int(60_000, 365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
+  /** Milliseconds an approval waits before it expires (the model is told). Env `AGENTFLEET_APPROVAL_TTL_MS`, file `runs.approvalTtlMs`. Default: never. */
+  approvalTtlMs: int(1_000, 365 * 24 * 3_600_000).optional(),
+  /**
+   * This node's id: the runs it starts are its own, and it resumes them after a restart.
+   * Env `AGENTFLEET_NODE_ID`, file `node.id`. Default: kept in the data folder (`node-id`)
+   * with a durable run store, random otherwise.
+   */
+  nodeId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
+    .optional(),
   /** Folder for durable stores. Env `AGENTFLEET_DATA_DIR`, file `data.dir`. Default `./.agentfleet/` (not created until a store needs it). */
   dataDir: z.string().min(1).default('./.agentfleet/'),
   /** Model providers by name (file `models.providers`, see `ProviderConfig`); keys come from each preset's env variable. Default: the presets whose key or base URL is in the environment. */
@@ -163,6 +189,10 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   busFrontDoorQueue: 'AGENTFLEET_BUS_FRONT_DOOR_QUEUE',
   agentsDir: 'AGENTFLEET_AGENTS',
   dataDir: 'AGENTFLEET_DATA_DIR',
+  runs: 'AGENTFLEET_RUNS',
+  runTtlMs: 'AGENTFLEET_RUN_TTL_MS',
+  approvalTtlMs: 'AGENTFLEET_APPROVAL_TTL_MS',
+  nodeId: 'AGENTFLEET_NODE_ID',
   models: '',
 };
 
@@ -174,6 +204,7 @@ export const SECRET_KEYS = new Set<string>([
   'bus',
   'busPassword',
   'models',
+  'runs',
 ]);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */

@@ -87,6 +87,12 @@ export interface AgentSpec<Input, Percept, Decision, Output, Config = unknown, M
   /** What a throwing step does. Default `'reject'`: the sender gets `AGENT_STEP_FAILED`, the agent goes on. */
   onStepError?: StepErrorPolicy;
   /**
+   * Whether the agents' runs are durable (an LLM cognition with a run store): a disconnected
+   * HTTP client does not cancel such a run (cancel is explicit). Default: true when `decide` is
+   * an object with a `runs` store, else false.
+   */
+  durable?: boolean;
+  /**
    * Relevance, TTL rules and limits of these agents' state in the node's state store (a spec's
    * `state` section). Default: the store's own configuration.
    */
@@ -111,6 +117,8 @@ export interface AgentDefinition<Input = unknown, Output = unknown, Config = unk
   readonly mailboxCapacity: number | undefined;
   readonly stopTimeoutMs: number | undefined;
   readonly onStepError: StepErrorPolicy;
+  /** True when the agents' runs are durable: a client's disconnect is not a cancel. */
+  readonly durable: boolean;
   /** The agents' state rules, validated, or undefined for the state store's own. */
   readonly state: StateSyncConfig | undefined;
   /** The cognition's `purgeTenant`, when it keeps per-tenant data; called by `runtime.purgeTenant`. */
@@ -193,10 +201,15 @@ export function defineAgent<
     stopTimeoutMs: scalars.stopTimeoutMs,
     onStepError: scalars.onStepError ?? 'reject',
     state: stateRulesOf(scalars.name, spec.state),
+    durable: spec.durable ?? hasRunStore(spec.decide),
     purgeTenant: purgeHookOf(spec.decide),
   });
   VALIDATED.add(definition);
   return definition;
+}
+
+function hasRunStore(decide: unknown): boolean {
+  return typeof decide === 'object' && decide !== null && (decide as { runs?: unknown }).runs !== undefined;
 }
 
 /** @throws InvalidOptionsError naming the definition and each bad path of its `state`. */

@@ -1,5 +1,12 @@
 import { AgentfleetError } from '../errors/index.ts';
-import { isFinished, type RunEventBody, type RunPatch, type RunRecord, RunsError, type RunStore } from '../runs/index.ts';
+import {
+  isFinished,
+  type RunEventBody,
+  type RunPatch,
+  type RunRecord,
+  type RunStore,
+  RunsError,
+} from '../runs/index.ts';
 
 /**
  * The writer of one durable run: appends what changed as the next events of its log, with the

@@ -93,6 +93,7 @@ describe('createNode', () => {
       'keys',
       'knowledge',
       'quotas',
+      'runs',
       'state',
     ]);
     assert.equal(await registry.getTenant('acme'), undefined);

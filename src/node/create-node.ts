@@ -10,6 +10,7 @@ import { BusFrontDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
+import { RunService } from '../runs/index.ts';
 import {
   type CompiledAgentSpec,
   compileAgentSpec,
@@ -28,6 +29,7 @@ import {
 } from '../tenancy/index.ts';
 import { openBus } from './open-bus.ts';
 import { openModels } from './open-models.ts';
+import { openRuns } from './open-runs.ts';
 import { nodeTenantDeletion } from './tenant-deletion.ts';
 
 /** What `createNode` takes besides the config: what cannot be written in a config file. */
@@ -67,6 +69,8 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly models: ModelRegistry;
   /** Tenants' own agent definitions, visible only to their tenant and deleted with it. */
   readonly definitions: TenantDefinitions;
+  /** Durable runs: read, stream, cancel, approvals; resumes this node's runs after a restart. */
+  readonly runs: RunService;
   readonly metrics: Metrics;
   /** Serves every agent on `agent.<tenant>.<id>.inbox`; undefined with `busFrontDoor: false`. */
   readonly frontDoor: BusFrontDoor | undefined;
@@ -174,6 +178,9 @@ async function compose(
   });
   opened.push(() => knowledge.close());
   step();
+  const runStore = await openRuns(config);
+  opened.push(() => runStore.store.close());
+  step();
   const runtime = createRuntime({
     pool: { capacity: config.poolCapacity, queueLimit: config.poolQueueLimit },
     stopTimeoutMs: config.stopTimeoutMs,
@@ -182,6 +189,30 @@ async function compose(
   });
   opened.push(() => runtime.close());
   agents = runtime;
+  const runs = new RunService({
+    store: runStore.store,
+    owner: runStore.owner,
+    runTtlMs: config.runTtlMs,
+    host: {
+      async send(target, input, options) {
+        // After a restart the agent may be gone: make it again from the run's definition.
+        const agent =
+          runtime.get(target.agentId) ??
+          (target.definition === undefined
+            ? runtime.agent(target.agentId)
+            : await runtime.spawn(target.definition, { id: target.agentId, config: target.config }));
+        return agent.send(input, {
+          run: { id: options.runId, resume: options.resume },
+          signal: options.signal,
+          onEvent: options.onEvent,
+        });
+      },
+      report: (error, run) =>
+        logger.warn({ err: error, run_id: run.id, agent_id: run.agentId }, 'a run could not resume'),
+    },
+  });
+  opened.push(() => runs.close());
+  const durable = { store: runs.store, owner: runs.owner, approvalTtlMs: config.approvalTtlMs };
   runtime.events.on('agentError', (event) =>
     logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
   );
@@ -192,7 +223,13 @@ async function compose(
   opened.push(() => Promise.all(compiled.map((c) => c.close())));
   if (config.agentsDir !== undefined) {
     for (const loaded of await loadAgentSpecs(config.agentsDir, { signal })) {
-      const spec = await compileAgentSpec(loaded, { models, knowledge, messaging: runtime, signal });
+      const spec = await compileAgentSpec(loaded, {
+        models,
+        knowledge,
+        messaging: runtime,
+        runs: durable,
+        signal,
+      });
       compiled.push(spec);
       runtime.register(spec.definition);
     }
@@ -213,7 +250,7 @@ async function compose(
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs.
   const definitions = new TenantDefinitions({
     target: runtime,
-    deps: { models, knowledge, messaging: runtime },
+    deps: { models, knowledge, messaging: runtime, runs: durable },
   });
   opened.push(() => definitions.close());
   const deletion = nodeTenantDeletion({
@@ -224,12 +261,19 @@ async function compose(
     state,
     knowledge,
     definitions,
+    runs: runs.store,
   });
+  // Every definition is registered: resume what this node was running when it stopped.
+  const resumed = await runs.start();
+  if (resumed.resuming > 0) logger.info({ runs: resumed.resuming }, 'resuming unfinished runs');
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       await frontDoor?.close();
+      // In-flight runs drain within the stop deadline; the rest stay unfinished and resume on the next start.
       const result = await runtime.close();
+      await runs.close();
+      await runStore.store.close();
       await Promise.all(compiled.map((c) => c.close()));
       await definitions.close();
       metrics.close();
@@ -253,6 +297,7 @@ async function compose(
     tenancy: { registry, authenticator, quotas, deletion, generatedAdminKey },
     models,
     definitions,
+    runs,
     metrics,
     frontDoor,
     tracing,

@@ -1,5 +1,6 @@
 import type { Runtime } from '../core/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
+import type { RunStore } from '../runs/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import {
   type Authenticator,
@@ -19,16 +20,18 @@ export interface TenantOwners {
   knowledge?: KnowledgeBase;
   /** Tenants' own agent definitions (`PUT /v1/definitions/:name`). */
   definitions?: TenantPurger;
+  /** Durable runs, approvals and conversations. */
+  runs?: RunStore;
 }
 
 /**
  * The node's tenant deletion: the tenant is disabled, then its keys are revoked (and cached
  * lookups dropped), its agents removed (and their conversations), its state deleted, its quota
- * windows cleared, its knowledge documents deleted (memory and disk) and its own definitions dropped, before the registry
+ * windows cleared, its knowledge documents deleted (memory and disk), its own definitions dropped and its runs, approvals and stored conversations deleted, before the registry
  * entry goes. A new owner of tenant data adds its purger here.
  */
 export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
-  const { registry, runtime, authenticator, quotas, state, knowledge, definitions } = owners;
+  const { registry, runtime, authenticator, quotas, state, knowledge, definitions, runs } = owners;
   const deletion = new TenantDeletion({ registry });
   deletion.add({
     name: 'keys',
@@ -50,5 +53,6 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
   if (definitions !== undefined) {
     deletion.add({ name: 'definitions', purgeTenant: (id, o) => definitions.purgeTenant(id, o) });
   }
+  if (runs !== undefined) deletion.add({ name: 'runs', purgeTenant: (id) => runs.purgeTenant(id) });
   return deletion;
 }

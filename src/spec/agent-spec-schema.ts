@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { resiliencePolicySchema } from '../resilience/index.ts';
-import { ruleSetJsonSchema } from '../rules/index.ts';
+import { conditionSchema, ruleSetJsonSchema } from '../rules/index.ts';
 import { stateSyncConfigSchema } from '../state/index.ts';
 
 /** Names of definitions, tools and agents: safe in URLs, bus subjects and metric labels. */
@@ -65,6 +65,23 @@ export const cognitionSpecSchema = z.discriminatedUnion('type', [
   builtinCognition,
 ]);
 
+/**
+ * Whether a call waits for a person: `always`, `never` (default), or `{ when, reason }`, a
+ * condition over the call's arguments in the rules' JSON form (e.g. `{ path: amount, op: gt,
+ * value: 100 }`), with the reason shown to the approver.
+ */
+export const toolApprovalSpecSchema = z.union([
+  z.enum(['always', 'never']),
+  z.strictObject({ when: conditionSchema, reason: z.string().min(1).max(1000).optional() }),
+]);
+
+/** The approval and re-run settings every tool entry may carry. */
+const approvalFields = {
+  approval: toolApprovalSpecSchema.optional(),
+  /** True when a call may run twice without harm: a run interrupted mid-call re-runs it instead of asking. */
+  idempotent: z.boolean().optional(),
+};
+
 /** MCP server over stdio (`command`) or streamable HTTP (`url`); its tools are offered to the model. */
 const mcpToolSpec = z
   .strictObject({
@@ -80,6 +97,7 @@ const mcpToolSpec = z
     headers: headers.optional(),
     /** Milliseconds a call may take. */
     timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    ...approvalFields,
   })
   .superRefine((t, ctx) => {
     if ((t.command === undefined) === (t.url === undefined))
@@ -123,6 +141,7 @@ const httpToolSpec = z.strictObject({
     .min(1)
     .max(64 * 1024 * 1024)
     .optional(),
+  ...approvalFields,
 });
 
 /** Built-in: search the agent's knowledge base. */
@@ -147,6 +166,7 @@ const messageAgentToolSpec = z
     /** Agents a chain of messages may pass through after the first caller. Default 3. */
     maxHops: z.number().int().min(0).max(16).optional(),
     timeoutMs: z.number().int().min(1).max(3_600_000).optional(),
+    approval: toolApprovalSpecSchema.optional(),
   })
   .refine((t) => (t.agents?.length ?? 0) + (t.definitions?.length ?? 0) > 0, {
     message: 'give agents or definitions the model may message',
@@ -201,6 +221,11 @@ export const agentSpecSchema = z.strictObject({
   state: stateSyncConfigSchema.optional(),
   /** JSON Schema every message must satisfy; bad messages get `INVALID_INPUT`. */
   input: jsonSchemaObject.optional(),
+  /**
+   * Whether an `llm` agent's runs are durable: checkpointed in the node's run store, resumed
+   * after a restart, not cancelled when the client disconnects (cancel is explicit). Default true.
+   */
+  durable: z.boolean().optional(),
   /** Messages one agent handles at once. Default 1 (in order). */
   concurrency: z.number().int().min(1).max(1_000_000).optional(),
   /** Messages that may wait in an agent's mailbox. Default: the runtime's. */

@@ -8,6 +8,7 @@ import { KnowledgeBase, knowledgeCognition } from '../knowledge/index.ts';
 import { type LlmCognition, type LlmInput, llm } from '../llm-agent/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import { rulesFromJSON } from '../rules/index.ts';
+import type { RunStore } from '../runs/index.ts';
 import type { AgentMessenger } from '../tools/index.ts';
 import type { AgentSpecDocument } from './agent-spec-schema.ts';
 import { BUNDLE_TENANT, type KnowledgeSearch, withBundledDocuments } from './bundled-knowledge.ts';
@@ -24,6 +25,8 @@ export interface CompileAgentSpecDeps {
   knowledge?: KnowledgeBase;
   /** Where `message-agent` tools send: the node's runtime (`send`, `get`). */
   messaging?: AgentMessenger;
+  /** Durable runs of `llm` agents (unless a spec says `durable: false`): the node's run store and id. */
+  runs?: { store: RunStore; owner: string; approvalTtlMs?: number | undefined };
   signal?: AbortSignal;
 }
 
@@ -190,6 +193,7 @@ async function compileCognition(
     signal: deps.signal,
   });
   const output = cognition.output === undefined ? undefined : zodOfJsonSchema(cognition.output);
+  const durable = spec.durable === false ? undefined : deps.runs;
   let bound: LlmCognition<unknown> | undefined;
   const cognitionFor = (): LlmCognition<unknown> => {
     if (bound !== undefined) return bound;
@@ -204,6 +208,9 @@ async function compileCognition(
       maxTokens: cognition.maxTokens,
       output: output as z.ZodType<unknown> | undefined,
       memory: spec.memory,
+      ...(durable === undefined
+        ? {}
+        : { runs: durable.store, runOwner: durable.owner, approvalTtlMs: durable.approvalTtlMs }),
       resilience: spec.resilience,
       knowledge:
         spec.knowledge === undefined || knowledge === undefined
@@ -220,6 +227,7 @@ async function compileCognition(
     ...common,
     input: input_ ?? z.union([z.string(), z.object({ content: z.string() }).loose()]),
     decide,
+    durable: durable !== undefined,
   });
   let closed = false;
   return {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidOptionsError } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
+import { compileCondition } from '../rules/index.ts';
 import {
   type AgentMessenger,
   httpTool,
@@ -11,6 +12,29 @@ import {
   type Tool,
 } from '../tools/index.ts';
 import type { ToolSpec } from './agent-spec-schema.ts';
+
+type ApprovalSpec = Extract<ToolSpec, { type: 'http' }>['approval'];
+
+/** A tool with the spec's `approval` and `idempotent` applied (the tool's own when the spec says nothing). */
+function withApproval(tool: Tool, approval: ApprovalSpec, idempotent: boolean | undefined): Tool {
+  const needsApproval =
+    approval === undefined || approval === 'never'
+      ? approval === 'never'
+        ? undefined
+        : tool.needsApproval
+      : approval === 'always'
+        ? true
+        : conditionApproval(approval);
+  return { ...tool, needsApproval, idempotent: idempotent ?? tool.idempotent };
+}
+
+function conditionApproval(approval: {
+  when: unknown;
+  reason?: string;
+}): (args: unknown) => boolean | string {
+  const holds = compileCondition(approval.when as Parameters<typeof compileCondition>[0]);
+  return (args) => (holds(args) ? (approval.reason ?? true) : false);
+}
 
 /** What the tools of a spec were built from, and the connections to close. */
 export interface SpecTools {
@@ -56,6 +80,9 @@ export async function buildSpecTools(specs: readonly ToolSpec[], deps: SpecToolD
             maxResponseBytes: spec.maxResponseBytes,
           }) as Tool,
         );
+        // GET and HEAD read; other methods may change something, so they are not re-run unless the spec says so.
+        const reads = spec.method === undefined || spec.method === 'GET' || spec.method === 'HEAD';
+        tools.push(withApproval(tools.pop() as Tool, spec.approval, spec.idempotent ?? reads));
       } else if (spec.type === 'knowledge-search') {
         if (deps.knowledge === undefined)
           throw new InvalidOptionsError('a knowledge-search tool needs a knowledge base on the node');
@@ -69,6 +96,7 @@ export async function buildSpecTools(specs: readonly ToolSpec[], deps: SpecToolD
             tenant: deps.knowledgeDefaults?.tenant,
           }) as Tool,
         );
+        tools.push({ ...(tools.pop() as Tool), idempotent: true }); // a search changes nothing
       } else if (spec.type === 'message-agent') {
         if (deps.messaging === undefined)
           throw new InvalidOptionsError('a message-agent tool needs messaging on the node');
@@ -82,6 +110,7 @@ export async function buildSpecTools(specs: readonly ToolSpec[], deps: SpecToolD
             timeoutMs: spec.timeoutMs,
           }) as Tool,
         );
+        tools.push(withApproval(tools.pop() as Tool, spec.approval, false));
       } else {
         const server =
           spec.command !== undefined
@@ -98,7 +127,7 @@ export async function buildSpecTools(specs: readonly ToolSpec[], deps: SpecToolD
           signal: deps.signal,
         });
         sources.push(source);
-        tools.push(...source.tools);
+        tools.push(...source.tools.map((t) => withApproval(t, spec.approval, spec.idempotent)));
       }
     }
   } catch (error) {

@@ -70,7 +70,11 @@ describe('TenantDeletion', () => {
       assert.equal(state.get('helper'), undefined);
       assert.deepEqual(await cognition.memory.history('helper'), []);
       await runtime.spawn(assistant, { id: 'helper' });
-      assert.deepEqual(await cognition.memory.history('helper'), [], 'the new agent starts with no conversation');
+      assert.deepEqual(
+        await cognition.memory.history('helper'),
+        [],
+        'the new agent starts with no conversation',
+      );
     });
     // The other tenant keeps everything.
     await withTenant('globex', async () => {
