@@ -4,6 +4,8 @@ export type RunsErrorCode =
   | 'RUN_EXISTS'
   | 'RUN_CONFLICT'
   | 'RUN_FINISHED'
+  | 'RUN_CANCELLED'
+  | 'TOOL_REJECTED'
   | 'RUN_STORE_CORRUPT'
   | 'RUN_STORE_UNAVAILABLE'
   | 'APPROVAL_NOT_FOUND'

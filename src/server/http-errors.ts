@@ -16,6 +16,7 @@ import type { RulesErrorCode } from '../rules/index.ts';
 import type { SpecErrorCode } from '../spec/index.ts';
 import type { StateErrorCode } from '../state/index.ts';
 import type { TenancyErrorCode } from '../tenancy/index.ts';
+import type { RunsErrorCode } from '../runs/index.ts';
 import type { ToolsErrorCode } from '../tools/index.ts';
 
 /**
@@ -39,6 +40,7 @@ export type ErrorCode =
   | PoolErrorCode
   | ResilienceErrorCode
   | RulesErrorCode
+  | RunsErrorCode
   | SpecErrorCode
   | StateErrorCode
   | TenancyErrorCode
@@ -66,6 +68,18 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   INVALID_MODEL: 400,
   UNKNOWN_PROVIDER: 400,
   SPEC_INVALID: 400,
+  APPROVAL_ARGUMENTS_INVALID: 400,
+  EVENT_ID_INVALID: 400,
+  RUN_NOT_FOUND: 404,
+  APPROVAL_NOT_FOUND: 404,
+  RUN_EXISTS: 409,
+  RUN_CONFLICT: 409,
+  RUN_FINISHED: 409,
+  RUN_CANCELLED: 409,
+  TOOL_REJECTED: 409,
+  APPROVAL_DECIDED: 409,
+  RUN_STORE_CORRUPT: 500,
+  RUN_STORE_UNAVAILABLE: 503,
   MODEL_NOT_CONFIGURED: 503,
   DEFINITION_LIMIT: 409,
   SPEC_TOO_LARGE: 413,
