@@ -1,0 +1,546 @@
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { InvalidOptionsError } from '../errors/index.ts';
+import { approvalNotFound, RunsError, runConflict, runNotFound } from './errors.ts';
+import { applyDecision, approvalDecided } from './memory-run-store.ts';
+import { eventKey, fromKvToken, kvToken, natsKvRunBuckets, rowKey } from './nats-kv-keys.ts';
+import { pageLimit, tenantKey } from './paging.ts';
+import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
+import {
+  type ApprovalDecision,
+  type ApprovalRecord,
+  type Conversation,
+  isFinished,
+  type RunEvent,
+  type RunPatch,
+  type RunRecord,
+} from './run-schemas.ts';
+import type {
+  ListApprovalsOptions,
+  ListRunsOptions,
+  RunStore,
+  RunStorePurge,
+  SweepOptions,
+} from './run-store.ts';
+
+/** Options of `NatsKvRunStore.open`: a connection to borrow, or servers to connect to. */
+export interface NatsKvRunStoreOptions {
+  /** A connection to use (not closed by `close()`). Give this or `servers`. */
+  connection?: NatsConnection;
+  /** Servers to connect to (the store owns that connection and closes it). */
+  servers?: string | string[];
+  /** Bucket names start with it (`<prefix>-runs`, `-approvals`, `-conversations`). Default `agentfleet`. */
+  bucketPrefix?: string;
+  /** Milliseconds any one request to the server may take before `RUN_STORE_UNAVAILABLE`. Default 5,000. */
+  timeoutMs?: number;
+  /** Replicas of each bucket's stream (on a cluster). Default 1. */
+  replicas?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+/** Concurrent gets when reading many rows (the client multiplexes them on one connection). */
+const BATCH = 64;
+/** Attempts of an append or create that was fenced or lost its header compare-and-set. */
+const ATTEMPTS = 3;
+
+type Kind = 'runs' | 'approvals' | 'conversations';
+
+/**
+ * Runs in NATS JetStream KV, for fleets that already run NATS: three buckets (history 1) —
+ * `<prefix>-runs` (headers `<tenant>.<run>` and events `<tenant>.<run>.<seq>` in ONE stream, so
+ * their revisions are comparable), `<prefix>-approvals`, `<prefix>-conversations`.
+ *
+ * An append is optimistic on the header's KV revision `r`: it writes the new event keys, then
+ * `update(header, next, r)` commits them. Readers return only events with `seq <= header.seq`,
+ * so events of an append whose commit lost (or whose writer died) are never part of the run.
+ * Event keys are never blindly overwritten: a key is created if absent; an existing one whose
+ * revision is below `r` was written before the header's current revision, by an attempt based
+ * on an older one whose commit can no longer succeed, so it is dead and is overwritten (CAS on
+ * its revision); one above `r` may belong to an append in flight, so the header is "touched"
+ * (rewritten as is, CAS `r`) — that append's commit then fails — and the attempt starts over.
+ * A committed event is thus never rewritten, and a dead writer's leftovers never block a run.
+ *
+ * Listing scans keys (stream info with a subject filter: one request per 100,000 keys), then
+ * reads headers in batches of 64 until the page is full. Costs: `list` and `listApprovals`
+ * read the tenant's keys; `unfinished` and `sweep` read every run header of every tenant;
+ * `dueApprovals` every approval. Fine for thousands of runs; use PostgreSQL beyond that.
+ * Deletes purge subjects from the stream (no delete markers left behind).
+ */
+export class NatsKvRunStore implements RunStore {
+  readonly #nc: NatsConnection;
+  readonly #owned: boolean;
+  readonly #jsm: JetStreamManager;
+  readonly #kv: Record<Kind, KV>;
+  readonly #buckets: Record<Kind, string>;
+  #closed = false;
+
+  private constructor(
+    nc: NatsConnection,
+    owned: boolean,
+    jsm: JetStreamManager,
+    kv: Record<Kind, KV>,
+    buckets: Record<Kind, string>,
+  ) {
+    this.#nc = nc;
+    this.#owned = owned;
+    this.#jsm = jsm;
+    this.#kv = kv;
+    this.#buckets = buckets;
+  }
+
+  /**
+   * Opens (creating if needed) the store's buckets.
+   * @throws InvalidOptionsError for bad options; RunsError `RUN_STORE_UNAVAILABLE` when the
+   * server cannot be reached or the buckets cannot be created.
+   */
+  static async open(options: NatsKvRunStoreOptions): Promise<NatsKvRunStore> {
+    const prefix = options.bucketPrefix ?? 'agentfleet';
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix))
+      throw new InvalidOptionsError(`bucketPrefix must be 1 to 64 of [A-Za-z0-9_-]; got "${prefix}".`);
+    const timeout = options.timeoutMs ?? 5_000;
+    if (!Number.isInteger(timeout) || timeout < 1)
+      throw new InvalidOptionsError(`timeoutMs must be a positive integer; got ${timeout}.`);
+    if ((options.connection === undefined) === (options.servers === undefined))
+      throw new InvalidOptionsError('Give NatsKvRunStore.open a connection or servers (one of them).');
+    let nc = options.connection;
+    const owned = nc === undefined;
+    try {
+      nc ??= await connect({ servers: options.servers, timeout });
+    } catch (error) {
+      throw unavailable('connect', error);
+    }
+    try {
+      const js = jetstream(nc, { timeout });
+      const kvm = new Kvm(js);
+      const names = natsKvRunBuckets(prefix);
+      const bucket = (name: string) => kvm.create(name, { history: 1, replicas: options.replicas ?? 1 });
+      const [runs, approvals, conversations] = await Promise.all([
+        bucket(names.runs),
+        bucket(names.approvals),
+        bucket(names.conversations),
+      ]);
+      const jsm = await jetstreamManager(nc, { timeout, checkAPI: false });
+      return new NatsKvRunStore(nc, owned, jsm, { runs, approvals, conversations }, names);
+    } catch (error) {
+      if (owned) await nc.close().catch(() => {});
+      throw unavailable('open its buckets', error);
+    }
+  }
+
+  async create(run: RunRecord, events: readonly RunEvent[]): Promise<void> {
+    this.#open();
+    const t = tenantKey(run.tenant);
+    const key = rowKey(t, run.id);
+    await this.#call('create a run', async () => {
+      for (let attempt = 1; ; attempt++) {
+        const slot = await this.#kv.runs.get(key);
+        if (live(slot)) throw runExists(run.id);
+        // No header yet: a slot revision of 0, or of a reservation a fence or dead create left.
+        const base = (slot as KvEntry | null)?.revision ?? 0;
+        if (!(await this.#writeEvents(t, run.id, events, base))) {
+          // Fence: a reservation (an empty value, read as absent) makes any create in flight lose.
+          if (attempt < ATTEMPTS && (await this.#cas(this.#kv.runs, key, EMPTY, base))) continue;
+          throw runExists(run.id);
+        }
+        if (await this.#cas(this.#kv.runs, key, JSON.stringify(run), base)) return;
+        throw runExists(run.id);
+      }
+    });
+  }
+
+  async append(
+    tenant: string | undefined,
+    runId: string,
+    expectedSeq: number,
+    events: readonly RunEvent[],
+    patch: RunPatch & { updatedAt: number },
+  ): Promise<RunRecord> {
+    this.#open();
+    const t = tenantKey(tenant);
+    const key = rowKey(t, runId);
+    return this.#call('append to a run', async () => {
+      for (let attempt = 1; ; attempt++) {
+        const entry = await this.#kv.runs.get(key);
+        if (!live(entry)) throw runNotFound(runId);
+        const record = readRun(entry.string(), tenant, runId);
+        if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
+        if (isFinished(record.status))
+          throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
+            details: { runId, status: record.status },
+          });
+        const last = attempt === ATTEMPTS;
+        if (!(await this.#writeEvents(t, runId, events, entry.revision))) {
+          // Fence: touching the header makes an append in flight lose its commit; then retry.
+          if (!last) await this.#cas(this.#kv.runs, key, entry.value, entry.revision);
+          if (last) throw runConflict(runId, expectedSeq, record.seq);
+          continue;
+        }
+        const next: RunRecord = { ...record, ...patch, seq: expectedSeq + events.length };
+        // The commit: the events written above become the run's only if the header is unchanged.
+        if (await this.#cas(this.#kv.runs, key, JSON.stringify(next), entry.revision)) return next;
+        if (last) throw runConflict(runId, expectedSeq, record.seq);
+        // Lost to another writer (or a fence): start over; the re-read header says which.
+      }
+    });
+  }
+
+  async get(tenant: string | undefined, runId: string): Promise<RunRecord | undefined> {
+    this.#open();
+    const entry = await this.#call('read a run', () => this.#kv.runs.get(rowKey(tenantKey(tenant), runId)));
+    return live(entry) ? readRun(entry.string(), tenant, runId) : undefined;
+  }
+
+  async events(tenant: string | undefined, runId: string, afterSeq = 0, limit?: number): Promise<RunEvent[]> {
+    this.#open();
+    const t = tenantKey(tenant);
+    return this.#call('read a run’s events', async () => {
+      const header = await this.#kv.runs.get(rowKey(t, runId));
+      if (!live(header)) return [];
+      const { seq } = readRun(header.string(), tenant, runId);
+      // Only seq <= header.seq: keys past it are leftovers of appends that never committed.
+      const seqs = (await this.#subjects('runs', `${rowKey(t, runId)}.*`))
+        .map((tokens) => Number(tokens[2]))
+        .filter((n) => n > afterSeq && n <= seq)
+        .sort((a, b) => a - b)
+        .slice(0, limit);
+      const found: RunEvent[] = [];
+      for (let i = 0; i < seqs.length; i += BATCH) {
+        const batch = seqs.slice(i, i + BATCH);
+        const entries = await Promise.all(batch.map((n) => this.#kv.runs.get(eventKey(t, runId, n))));
+        entries.forEach((e, j) => {
+          if (live(e)) found.push(readEvent(e.string(), runId, batch[j]));
+        });
+      }
+      return found;
+    });
+  }
+
+  async list(tenant: string | undefined, options: ListRunsOptions = {}): Promise<RunRecord[]> {
+    this.#open();
+    const limit = pageLimit(options.limit);
+    const t = tenantKey(tenant);
+    return this.#call('list runs', async () => {
+      const ids = (await this.#subjects('runs', `${kvToken(t)}.*`))
+        .map((tokens) => fromKvToken(tokens[1] as string))
+        .filter((id) => options.before === undefined || id < options.before)
+        .sort()
+        .reverse();
+      return this.#page(
+        'runs',
+        ids.map((id) => ({ tenant: t, id })),
+        limit,
+        (value, row) => readRun(value, row.tenant === '' ? undefined : row.tenant, row.id),
+        (r) =>
+          (options.agentId === undefined || r.agentId === options.agentId) &&
+          (options.status === undefined || r.status === options.status),
+      );
+    });
+  }
+
+  async unfinished(options: { owner?: string; limit?: number; after?: string } = {}): Promise<RunRecord[]> {
+    this.#open();
+    const limit = pageLimit(options.limit);
+    return this.#call('list unfinished runs', async () => {
+      const rows = (await this.#allRows('runs')).filter(
+        (r) => options.after === undefined || r.id > options.after,
+      );
+      return this.#page(
+        'runs',
+        rows,
+        limit,
+        (value, row) => readRun(value, row.tenant === '' ? undefined : row.tenant, row.id),
+        (r) => !isFinished(r.status) && (options.owner === undefined || r.owner === options.owner),
+      );
+    });
+  }
+
+  async putApproval(approval: ApprovalRecord): Promise<void> {
+    this.#open();
+    const key = rowKey(tenantKey(approval.tenant), approval.id);
+    await this.#call('record an approval', async () => {
+      if (!(await this.#cas(this.#kv.approvals, key, JSON.stringify(approval), 0)))
+        throw new RunsError('RUN_EXISTS', `Approval "${approval.id}" exists.`);
+    });
+  }
+
+  async getApproval(tenant: string | undefined, approvalId: string): Promise<ApprovalRecord | undefined> {
+    this.#open();
+    const entry = await this.#call('read an approval', () =>
+      this.#kv.approvals.get(rowKey(tenantKey(tenant), approvalId)),
+    );
+    return live(entry) ? readApproval(entry.string(), tenant, approvalId) : undefined;
+  }
+
+  async listApprovals(
+    tenant: string | undefined,
+    options: ListApprovalsOptions = {},
+  ): Promise<ApprovalRecord[]> {
+    this.#open();
+    const limit = pageLimit(options.limit);
+    const t = tenantKey(tenant);
+    return this.#call('list approvals', async () => {
+      const ids = (await this.#subjects('approvals', `${kvToken(t)}.*`))
+        .map((tokens) => fromKvToken(tokens[1] as string))
+        .filter((id) => options.after === undefined || id > options.after)
+        .sort();
+      return this.#page(
+        'approvals',
+        ids.map((id) => ({ tenant: t, id })),
+        limit,
+        (value, row) => readApproval(value, tenant, row.id),
+        (a) =>
+          (options.status === undefined || a.status === options.status) &&
+          (options.runId === undefined || a.runId === options.runId),
+      );
+    });
+  }
+
+  async dueApprovals(now: number, limit?: number): Promise<ApprovalRecord[]> {
+    this.#open();
+    const max = pageLimit(limit);
+    return this.#call('list due approvals', async () =>
+      this.#page(
+        'approvals',
+        await this.#allRows('approvals'),
+        max,
+        (value, row) => readApproval(value, row.tenant === '' ? undefined : row.tenant, row.id),
+        (a) => a.status === 'pending' && a.expiresAt !== undefined && a.expiresAt <= now,
+      ),
+    );
+  }
+
+  async decideApproval(
+    tenant: string | undefined,
+    approvalId: string,
+    decision: ApprovalDecision,
+  ): Promise<ApprovalRecord> {
+    this.#open();
+    const key = rowKey(tenantKey(tenant), approvalId);
+    return this.#call('decide an approval', async () => {
+      for (let attempt = 1; ; attempt++) {
+        const entry = await this.#kv.approvals.get(key);
+        if (!live(entry)) throw approvalNotFound(approvalId);
+        const approval = readApproval(entry.string(), tenant, approvalId);
+        if (approval.status !== 'pending') throw approvalDecided(approval);
+        const decided = applyDecision(approval, decision);
+        // Compare-and-set on the revision read as pending: of two deciders, one wins; the
+        // other re-reads and finds it decided.
+        if (await this.#cas(this.#kv.approvals, key, JSON.stringify(decided), entry.revision)) return decided;
+        if (attempt === ATTEMPTS) throw approvalDecided(approval);
+      }
+    });
+  }
+
+  async getConversation(tenant: string | undefined, agentId: string): Promise<Conversation | undefined> {
+    this.#open();
+    const entry = await this.#call('read a conversation', () =>
+      this.#kv.conversations.get(rowKey(tenantKey(tenant), agentId)),
+    );
+    return live(entry) ? readConversation(entry.string(), agentId) : undefined;
+  }
+
+  async putConversation(
+    tenant: string | undefined,
+    agentId: string,
+    conversation: Conversation,
+  ): Promise<void> {
+    this.#open();
+    await this.#call('write a conversation', () =>
+      this.#kv.conversations.put(rowKey(tenantKey(tenant), agentId), JSON.stringify(conversation)),
+    );
+  }
+
+  async deleteConversation(tenant: string | undefined, agentId: string): Promise<boolean> {
+    this.#open();
+    return this.#call(
+      'delete a conversation',
+      async () => (await this.#purge('conversations', rowKey(tenantKey(tenant), agentId))) > 0,
+    );
+  }
+
+  async sweep(options: SweepOptions): Promise<{ runs: number; events: number; approvals: number }> {
+    this.#open();
+    return this.#call('sweep', async () => {
+      let budget = options.limit;
+      let runs = 0;
+      let events = 0;
+      let approvals = 0;
+      const rows = await this.#allRows('runs');
+      for (let i = 0; i < rows.length && budget > 0; i += BATCH) {
+        const batch = rows.slice(i, i + BATCH);
+        const headers = await Promise.all(batch.map((r) => this.#kv.runs.get(rowKey(r.tenant, r.id))));
+        for (const [j, entry] of headers.entries()) {
+          if (budget <= 0) break;
+          const row = batch[j] as { tenant: string; id: string };
+          if (!live(entry)) continue;
+          const finishedAt = readRun(
+            entry.string(),
+            row.tenant === '' ? undefined : row.tenant,
+            row.id,
+          ).finishedAt;
+          if (finishedAt === undefined) continue;
+          const whole = finishedAt <= options.runsFinishedBefore;
+          if (!whole && finishedAt > options.eventsFinishedBefore) continue;
+          // A finished run takes no appends, so purging its keys races with no writer. Events
+          // first: a sweep cut short leaves a header, never events without one.
+          const swept = await this.#purge('runs', `${rowKey(row.tenant, row.id)}.*`);
+          events += swept;
+          budget -= swept;
+          if (whole) {
+            await this.#purge('runs', rowKey(row.tenant, row.id));
+            runs++;
+            budget--;
+          }
+        }
+      }
+      const decided = await this.#allRows('approvals');
+      for (let i = 0; i < decided.length && budget > 0; i += BATCH) {
+        const batch = decided.slice(i, i + BATCH);
+        const entries = await Promise.all(batch.map((r) => this.#kv.approvals.get(rowKey(r.tenant, r.id))));
+        for (const [j, entry] of entries.entries()) {
+          if (budget <= 0) break;
+          const row = batch[j] as { tenant: string; id: string };
+          if (!live(entry)) continue;
+          const a = readApproval(entry.string(), row.tenant === '' ? undefined : row.tenant, row.id);
+          if (a.decidedAt === undefined || a.decidedAt > options.approvalsDecidedBefore) continue;
+          approvals += await this.#purge('approvals', rowKey(row.tenant, row.id));
+          budget--;
+        }
+      }
+      return { runs, events, approvals };
+    });
+  }
+
+  async purgeTenant(tenant: string): Promise<RunStorePurge> {
+    this.#open();
+    const t = kvToken(tenant);
+    return this.#call('delete a tenant', async () => {
+      await this.#purge('runs', `${t}.*.*`);
+      return {
+        runs: await this.#purge('runs', `${t}.*`),
+        approvals: await this.#purge('approvals', `${t}.*`),
+        conversations: await this.#purge('conversations', `${t}.*`),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owned) await this.#nc.close().catch(() => {});
+  }
+
+  /**
+   * Writes `events` at their keys for an attempt based on header revision `base`; false when
+   * a key holds a value written at or after `base` (maybe an append in flight: fence, retry).
+   */
+  async #writeEvents(t: string, runId: string, events: readonly RunEvent[], base: number): Promise<boolean> {
+    for (const event of events) {
+      const key = eventKey(t, runId, event.seq);
+      const value = JSON.stringify(event);
+      if (await this.#cas(this.#kv.runs, key, value, 0)) continue;
+      const existing = await this.#kv.runs.get(key);
+      const revision = existing?.revision ?? 0;
+      if (revision === 0 || revision >= base) return false;
+      // Written before the header's current revision: a dead attempt's, safe to overwrite.
+      if (!(await this.#cas(this.#kv.runs, key, value, revision))) return false;
+    }
+    return true;
+  }
+
+  /** Puts `value` only if the key's last revision is `revision` (0: the key has none). */
+  async #cas(kv: KV, key: string, value: Uint8Array | string, revision: number): Promise<boolean> {
+    try {
+      await kv.put(key, value, { previousSeq: revision });
+      return true;
+    } catch (error) {
+      if (
+        error instanceof JetStreamApiError &&
+        (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+          error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+      )
+        return false;
+      throw error;
+    }
+  }
+
+  /** The tokens (after `$KV.<bucket>.`) of every key matching `filter`. */
+  async #subjects(kind: Kind, filter: string): Promise<string[][]> {
+    const stream = `KV_${this.#buckets[kind]}`;
+    const prefix = `$KV.${this.#buckets[kind]}.`;
+    const info = await this.#jsm.streams.info(stream, { subjects_filter: `${prefix}${filter}` });
+    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length).split('.'));
+  }
+
+  /** Every `<tenant>.<id>` row of a bucket, every tenant's, oldest id first. */
+  async #allRows(kind: Kind): Promise<Array<{ tenant: string; id: string }>> {
+    return (await this.#subjects(kind, '*.*'))
+      .map((tokens) => ({ tenant: fromKvToken(tokens[0] as string), id: fromKvToken(tokens[1] as string) }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Reads `rows` in order, in batches, keeping those `keep` accepts, until `limit` are found. */
+  async #page<T, R extends { tenant: string; id: string }>(
+    kind: Kind,
+    rows: readonly R[],
+    limit: number,
+    read: (value: string, row: R) => T,
+    keep: (value: T) => boolean,
+  ): Promise<T[]> {
+    const found: T[] = [];
+    for (let i = 0; i < rows.length && found.length < limit; i += BATCH) {
+      const batch = rows.slice(i, i + BATCH);
+      const entries = await Promise.all(batch.map((r) => this.#kv[kind].get(rowKey(r.tenant, r.id))));
+      for (const [j, entry] of entries.entries()) {
+        if (!live(entry)) continue;
+        const value = read(entry.string(), batch[j] as R);
+        if (keep(value) && found.length < limit) found.push(value);
+      }
+    }
+    return found;
+  }
+
+  /** Purges every key matching `filter` from the bucket's stream; how many it removed. */
+  async #purge(kind: Kind, filter: string): Promise<number> {
+    const bucket = this.#buckets[kind];
+    const response = await this.#jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${filter}` });
+    return response.purged;
+  }
+
+  async #call<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof RunsError || error instanceof InvalidOptionsError) throw error;
+      throw unavailable(what, error);
+    }
+  }
+
+  #open(): void {
+    if (this.#closed) throw new RunsError('RUN_STORE_UNAVAILABLE', 'The run store is closed.');
+  }
+}
+
+/** A stored value: not missing, not a delete marker, not a reservation (empty). */
+function live(entry: KvEntry | null): entry is KvEntry {
+  return entry !== null && entry.operation === 'PUT' && entry.length > 0;
+}
+
+function runExists(runId: string): RunsError {
+  return new RunsError('RUN_EXISTS', `Run "${runId}" exists.`);
+}
+
+function unavailable(what: string, cause: unknown): RunsError {
+  return new RunsError(
+    'RUN_STORE_UNAVAILABLE',
+    `The NATS run store could not ${what}: ${(cause as Error)?.message ?? String(cause)}`,
+    { cause },
+  );
+}
