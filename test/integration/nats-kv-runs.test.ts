@@ -51,7 +51,9 @@ runStoreContract('nats kv', {
   open: () => store(),
   corrupt: async (s, kind, tenant, key, json) => {
     const buckets = natsKvRunBuckets(prefixOf.get(s) as string);
-    const kv = await new Kvm(one).open(buckets[kind === 'run' ? 'runs' : `${kind}s`]);
+    const kv = await new Kvm(one).open(
+      buckets[kind === 'run' ? 'runs' : kind === 'approval' ? 'approvals' : 'conversations'],
+    );
     await kv.put(rowKey(tenant ?? '', key), json);
   },
 });
