@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   JetStreamApiCodes,
   JetStreamApiError,
@@ -47,8 +48,13 @@ export interface NatsKvRunStoreOptions {
 const EMPTY = new Uint8Array(0);
 /** Concurrent gets when reading many rows (the client multiplexes them on one connection). */
 const BATCH = 64;
-/** Attempts of an append or create that was fenced or lost its header compare-and-set. */
-const ATTEMPTS = 3;
+/**
+ * Attempts of an append or create that found another writer's event keys or lost its header
+ * compare-and-set: the first two wait (WAIT_MS, then twice that) for a writer in flight to
+ * commit, the third fences it (a writer that has not committed by then is likely dead).
+ */
+const ATTEMPTS = 4;
+const WAIT_MS = 25;
 
 type Kind = 'runs' | 'approvals' | 'conversations';
 
@@ -63,8 +69,9 @@ type Kind = 'runs' | 'approvals' | 'conversations';
  * Event keys are never blindly overwritten: a key is created if absent; an existing one whose
  * revision is below `r` was written before the header's current revision, by an attempt based
  * on an older one whose commit can no longer succeed, so it is dead and is overwritten (CAS on
- * its revision); one above `r` may belong to an append in flight, so the header is "touched"
- * (rewritten as is, CAS `r`) — that append's commit then fails — and the attempt starts over.
+ * its revision); one above `r` may belong to an append in flight: the attempt waits for it to
+ * commit (then it is a RUN_CONFLICT), and if it does not, "touches" the header (rewritten as is,
+ * CAS `r`), so that append's commit fails, and starts over.
  * A committed event is thus never rewritten, and a dead writer's leftovers never block a run.
  *
  * Listing scans keys (stream info with a subject filter: one request per 100,000 keys), then
@@ -145,9 +152,10 @@ export class NatsKvRunStore implements RunStore {
         // No header yet: a slot revision of 0, or of a reservation a fence or dead create left.
         const base = (slot as KvEntry | null)?.revision ?? 0;
         if (!(await this.#writeEvents(t, run.id, events, base))) {
-          // Fence: a reservation (an empty value, read as absent) makes any create in flight lose.
-          if (attempt < ATTEMPTS && (await this.#cas(this.#kv.runs, key, EMPTY, base))) continue;
-          throw runExists(run.id);
+          if (attempt === ATTEMPTS) throw runExists(run.id);
+          // The fence: a reservation (an empty value, read as absent) makes a create in flight lose.
+          await this.#waitOrFence(attempt, () => this.#cas(this.#kv.runs, key, EMPTY, base));
+          continue;
         }
         if (await this.#cas(this.#kv.runs, key, JSON.stringify(run), base)) return;
         throw runExists(run.id);
@@ -175,17 +183,16 @@ export class NatsKvRunStore implements RunStore {
           throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
             details: { runId, status: record.status },
           });
-        const last = attempt === ATTEMPTS;
         if (!(await this.#writeEvents(t, runId, events, entry.revision))) {
-          // Fence: touching the header makes an append in flight lose its commit; then retry.
-          if (!last) await this.#cas(this.#kv.runs, key, entry.value, entry.revision);
-          if (last) throw runConflict(runId, expectedSeq, record.seq);
+          if (attempt === ATTEMPTS) throw runConflict(runId, expectedSeq, record.seq);
+          // The fence: touching the header (rewritten as is) makes an append in flight lose its commit.
+          await this.#waitOrFence(attempt, () => this.#cas(this.#kv.runs, key, entry.value, entry.revision));
           continue;
         }
         const next: RunRecord = { ...record, ...patch, seq: expectedSeq + events.length };
         // The commit: the events written above become the run's only if the header is unchanged.
         if (await this.#cas(this.#kv.runs, key, JSON.stringify(next), entry.revision)) return next;
-        if (last) throw runConflict(runId, expectedSeq, record.seq);
+        if (attempt === ATTEMPTS) throw runConflict(runId, expectedSeq, record.seq);
         // Lost to another writer (or a fence): start over; the re-read header says which.
       }
     });
@@ -453,6 +460,12 @@ export class NatsKvRunStore implements RunStore {
       if (!(await this.#cas(this.#kv.runs, key, value, revision))) return false;
     }
     return true;
+  }
+
+  /** Before attempt `attempt + 1` of a blocked write: wait for the other writer, then fence it. */
+  async #waitOrFence(attempt: number, fence: () => Promise<boolean>): Promise<void> {
+    if (attempt < ATTEMPTS - 1) await sleep(WAIT_MS * attempt);
+    else await fence();
   }
 
   /** Puts `value` only if the key's last revision is `revision` (0: the key has none). */

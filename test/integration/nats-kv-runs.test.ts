@@ -2,6 +2,7 @@
 // server shows: two connections racing for one decision or one append, a dead writer's
 // leftovers, and a lost connection.
 import assert from 'node:assert/strict';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -156,5 +157,36 @@ describe('nats kv run store across connections', { skip }, () => {
       'RUN_STORE_UNAVAILABLE',
     );
     await rejectsWithCode(NatsKvRunStore.open({ connection: one, bucketPrefix: 'a.b' }), 'INVALID_OPTIONS');
+  });
+
+  it('gives RUN_STORE_UNAVAILABLE within its timeout when the server goes away mid-session', async () => {
+    // A loopback proxy to the server, then pulled: the store's own connection is left reconnecting.
+    const [host, port] = NATS_URL.split(':') as [string, string];
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = createConnection(Number(port), host);
+      client.pipe(upstream).pipe(client);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => sockets.delete(socket));
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxied = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const bucketPrefix = freshPrefix();
+    const s = await NatsKvRunStore.open({ servers: proxied, bucketPrefix, timeoutMs: 500 });
+    const run = sampleRun();
+    await s.create(run, [start]);
+    await new Promise<void>((resolve) => {
+      proxy.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+    });
+    const started = Date.now();
+    await rejectsWithCode(s.get(undefined, run.id), 'RUN_STORE_UNAVAILABLE');
+    await rejectsWithCode(s.append(undefined, run.id, 1, [], { updatedAt: T0 }), 'RUN_STORE_UNAVAILABLE');
+    const took = Date.now() - started;
+    assert.ok(took < 2_500, `two calls took ${took} ms with a 500 ms timeout`);
+    await s.close();
   });
 });
