@@ -1,16 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  JetStreamApiCodes,
-  JetStreamApiError,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-} from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import type { KvEntry } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { InvalidOptionsError } from '../errors/index.ts';
 import { approvalNotFound, RunsError, runConflict, runNotFound } from './errors.ts';
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
+import { live, RunBuckets, rowRef } from './nats-kv-buckets.ts';
 import { eventKey, fromKvToken, kvToken, natsKvRunBuckets, rowKey } from './nats-kv-keys.ts';
 import { pageLimit, tenantKey } from './paging.ts';
 import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
@@ -46,8 +40,6 @@ export interface NatsKvRunStoreOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-/** Concurrent gets when reading many rows (the client multiplexes them on one connection). */
-const BATCH = 64;
 /**
  * Attempts of an append or create that found another writer's event keys or lost its header
  * compare-and-set: the first two wait (WAIT_MS, then twice that) for a writer in flight to
@@ -55,8 +47,6 @@ const BATCH = 64;
  */
 const ATTEMPTS = 4;
 const WAIT_MS = 25;
-
-type Kind = 'runs' | 'approvals' | 'conversations';
 
 /**
  * Runs in NATS JetStream KV, for fleets that already run NATS: three buckets (history 1) —
@@ -83,23 +73,13 @@ type Kind = 'runs' | 'approvals' | 'conversations';
 export class NatsKvRunStore implements RunStore {
   readonly #nc: NatsConnection;
   readonly #owned: boolean;
-  readonly #jsm: JetStreamManager;
-  readonly #kv: Record<Kind, KV>;
-  readonly #buckets: Record<Kind, string>;
+  readonly #b: RunBuckets;
   #closed = false;
 
-  private constructor(
-    nc: NatsConnection,
-    owned: boolean,
-    jsm: JetStreamManager,
-    kv: Record<Kind, KV>,
-    buckets: Record<Kind, string>,
-  ) {
+  private constructor(nc: NatsConnection, owned: boolean, buckets: RunBuckets) {
     this.#nc = nc;
     this.#owned = owned;
-    this.#jsm = jsm;
-    this.#kv = kv;
-    this.#buckets = buckets;
+    this.#b = buckets;
   }
 
   /**
@@ -124,17 +104,11 @@ export class NatsKvRunStore implements RunStore {
       throw unavailable('connect', error);
     }
     try {
-      const js = jetstream(nc, { timeout });
-      const kvm = new Kvm(js);
-      const names = natsKvRunBuckets(prefix);
-      const bucket = (name: string) => kvm.create(name, { history: 1, replicas: options.replicas ?? 1 });
-      const [runs, approvals, conversations] = await Promise.all([
-        bucket(names.runs),
-        bucket(names.approvals),
-        bucket(names.conversations),
-      ]);
-      const jsm = await jetstreamManager(nc, { timeout, checkAPI: false });
-      return new NatsKvRunStore(nc, owned, jsm, { runs, approvals, conversations }, names);
+      const buckets = await RunBuckets.open(nc, natsKvRunBuckets(prefix), {
+        timeout,
+        replicas: options.replicas ?? 1,
+      });
+      return new NatsKvRunStore(nc, owned, buckets);
     } catch (error) {
       if (owned) await nc.close().catch(() => {});
       throw unavailable('open its buckets', error);
@@ -147,17 +121,17 @@ export class NatsKvRunStore implements RunStore {
     const key = rowKey(t, run.id);
     await this.#call('create a run', async () => {
       for (let attempt = 1; ; attempt++) {
-        const slot = await this.#kv.runs.get(key);
+        const slot = await this.#b.get('runs', key);
         if (live(slot)) throw runExists(run.id);
         // No header yet: a slot revision of 0, or of a reservation a fence or dead create left.
         const base = (slot as KvEntry | null)?.revision ?? 0;
         if (!(await this.#writeEvents(t, run.id, events, base))) {
           if (attempt === ATTEMPTS) throw runExists(run.id);
           // The fence: a reservation (an empty value, read as absent) makes a create in flight lose.
-          await this.#waitOrFence(attempt, () => this.#cas(this.#kv.runs, key, EMPTY, base));
+          await this.#waitOrFence(attempt, () => this.#b.cas('runs', key, EMPTY, base));
           continue;
         }
-        if (await this.#cas(this.#kv.runs, key, JSON.stringify(run), base)) return;
+        if (await this.#b.cas('runs', key, JSON.stringify(run), base)) return;
         throw runExists(run.id);
       }
     });
@@ -175,7 +149,7 @@ export class NatsKvRunStore implements RunStore {
     const key = rowKey(t, runId);
     return this.#call('append to a run', async () => {
       for (let attempt = 1; ; attempt++) {
-        const entry = await this.#kv.runs.get(key);
+        const entry = await this.#b.get('runs', key);
         if (!live(entry)) throw runNotFound(runId);
         const record = readRun(entry.string(), tenant, runId);
         if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
@@ -186,12 +160,12 @@ export class NatsKvRunStore implements RunStore {
         if (!(await this.#writeEvents(t, runId, events, entry.revision))) {
           if (attempt === ATTEMPTS) throw runConflict(runId, expectedSeq, record.seq);
           // The fence: touching the header (rewritten as is) makes an append in flight lose its commit.
-          await this.#waitOrFence(attempt, () => this.#cas(this.#kv.runs, key, entry.value, entry.revision));
+          await this.#waitOrFence(attempt, () => this.#b.cas('runs', key, entry.value, entry.revision));
           continue;
         }
         const next: RunRecord = { ...record, ...patch, seq: expectedSeq + events.length };
         // The commit: the events written above become the run's only if the header is unchanged.
-        if (await this.#cas(this.#kv.runs, key, JSON.stringify(next), entry.revision)) return next;
+        if (await this.#b.cas('runs', key, JSON.stringify(next), entry.revision)) return next;
         if (attempt === ATTEMPTS) throw runConflict(runId, expectedSeq, record.seq);
         // Lost to another writer (or a fence): start over; the re-read header says which.
       }
@@ -200,7 +174,7 @@ export class NatsKvRunStore implements RunStore {
 
   async get(tenant: string | undefined, runId: string): Promise<RunRecord | undefined> {
     this.#open();
-    const entry = await this.#call('read a run', () => this.#kv.runs.get(rowKey(tenantKey(tenant), runId)));
+    const entry = await this.#call('read a run', () => this.#b.get('runs', rowKey(tenantKey(tenant), runId)));
     return live(entry) ? readRun(entry.string(), tenant, runId) : undefined;
   }
 
@@ -208,23 +182,21 @@ export class NatsKvRunStore implements RunStore {
     this.#open();
     const t = tenantKey(tenant);
     return this.#call('read a run’s events', async () => {
-      const header = await this.#kv.runs.get(rowKey(t, runId));
+      const header = await this.#b.get('runs', rowKey(t, runId));
       if (!live(header)) return [];
       const { seq } = readRun(header.string(), tenant, runId);
       // Only seq <= header.seq: keys past it are leftovers of appends that never committed.
-      const seqs = (await this.#subjects('runs', `${rowKey(t, runId)}.*`))
+      const seqs = (await this.#b.keys('runs', `${rowKey(t, runId)}.*`))
         .map((tokens) => Number(tokens[2]))
         .filter((n) => n > afterSeq && n <= seq)
         .sort((a, b) => a - b)
         .slice(0, limit);
       const found: RunEvent[] = [];
-      for (let i = 0; i < seqs.length; i += BATCH) {
-        const batch = seqs.slice(i, i + BATCH);
-        const entries = await Promise.all(batch.map((n) => this.#kv.runs.get(eventKey(t, runId, n))));
-        entries.forEach((e, j) => {
-          if (live(e)) found.push(readEvent(e.string(), runId, batch[j]));
-        });
-      }
+      const rows = seqs.map((n) => ({ key: eventKey(t, runId, n), seq: n }));
+      await this.#b.scan('runs', rows, (value, row) => {
+        found.push(readEvent(value, runId, row.seq));
+        return true;
+      });
       return found;
     });
   }
@@ -234,14 +206,14 @@ export class NatsKvRunStore implements RunStore {
     const limit = pageLimit(options.limit);
     const t = tenantKey(tenant);
     return this.#call('list runs', async () => {
-      const ids = (await this.#subjects('runs', `${kvToken(t)}.*`))
+      const ids = (await this.#b.keys('runs', `${kvToken(t)}.*`))
         .map((tokens) => fromKvToken(tokens[1] as string))
         .filter((id) => options.before === undefined || id < options.before)
         .sort()
         .reverse();
-      return this.#page(
+      return this.#b.page(
         'runs',
-        ids.map((id) => ({ tenant: t, id })),
+        ids.map((id) => rowRef(t, id)),
         limit,
         (value, row) => readRun(value, row.tenant === '' ? undefined : row.tenant, row.id),
         (r) =>
@@ -255,10 +227,10 @@ export class NatsKvRunStore implements RunStore {
     this.#open();
     const limit = pageLimit(options.limit);
     return this.#call('list unfinished runs', async () => {
-      const rows = (await this.#allRows('runs')).filter(
+      const rows = (await this.#b.allRows('runs')).filter(
         (r) => options.after === undefined || r.id > options.after,
       );
-      return this.#page(
+      return this.#b.page(
         'runs',
         rows,
         limit,
@@ -272,7 +244,7 @@ export class NatsKvRunStore implements RunStore {
     this.#open();
     const key = rowKey(tenantKey(approval.tenant), approval.id);
     await this.#call('record an approval', async () => {
-      if (!(await this.#cas(this.#kv.approvals, key, JSON.stringify(approval), 0)))
+      if (!(await this.#b.cas('approvals', key, JSON.stringify(approval), 0)))
         throw new RunsError('RUN_EXISTS', `Approval "${approval.id}" exists.`);
     });
   }
@@ -280,7 +252,7 @@ export class NatsKvRunStore implements RunStore {
   async getApproval(tenant: string | undefined, approvalId: string): Promise<ApprovalRecord | undefined> {
     this.#open();
     const entry = await this.#call('read an approval', () =>
-      this.#kv.approvals.get(rowKey(tenantKey(tenant), approvalId)),
+      this.#b.get('approvals', rowKey(tenantKey(tenant), approvalId)),
     );
     return live(entry) ? readApproval(entry.string(), tenant, approvalId) : undefined;
   }
@@ -293,13 +265,13 @@ export class NatsKvRunStore implements RunStore {
     const limit = pageLimit(options.limit);
     const t = tenantKey(tenant);
     return this.#call('list approvals', async () => {
-      const ids = (await this.#subjects('approvals', `${kvToken(t)}.*`))
+      const ids = (await this.#b.keys('approvals', `${kvToken(t)}.*`))
         .map((tokens) => fromKvToken(tokens[1] as string))
         .filter((id) => options.after === undefined || id > options.after)
         .sort();
-      return this.#page(
+      return this.#b.page(
         'approvals',
-        ids.map((id) => ({ tenant: t, id })),
+        ids.map((id) => rowRef(t, id)),
         limit,
         (value, row) => readApproval(value, tenant, row.id),
         (a) =>
@@ -313,9 +285,9 @@ export class NatsKvRunStore implements RunStore {
     this.#open();
     const max = pageLimit(limit);
     return this.#call('list due approvals', async () =>
-      this.#page(
+      this.#b.page(
         'approvals',
-        await this.#allRows('approvals'),
+        await this.#b.allRows('approvals'),
         max,
         (value, row) => readApproval(value, row.tenant === '' ? undefined : row.tenant, row.id),
         (a) => a.status === 'pending' && a.expiresAt !== undefined && a.expiresAt <= now,
@@ -332,14 +304,14 @@ export class NatsKvRunStore implements RunStore {
     const key = rowKey(tenantKey(tenant), approvalId);
     return this.#call('decide an approval', async () => {
       for (let attempt = 1; ; attempt++) {
-        const entry = await this.#kv.approvals.get(key);
+        const entry = await this.#b.get('approvals', key);
         if (!live(entry)) throw approvalNotFound(approvalId);
         const approval = readApproval(entry.string(), tenant, approvalId);
         if (approval.status !== 'pending') throw approvalDecided(approval);
         const decided = applyDecision(approval, decision);
         // Compare-and-set on the revision read as pending: of two deciders, one wins; the
         // other re-reads and finds it decided.
-        if (await this.#cas(this.#kv.approvals, key, JSON.stringify(decided), entry.revision)) return decided;
+        if (await this.#b.cas('approvals', key, JSON.stringify(decided), entry.revision)) return decided;
         if (attempt === ATTEMPTS) throw approvalDecided(approval);
       }
     });
@@ -348,7 +320,7 @@ export class NatsKvRunStore implements RunStore {
   async getConversation(tenant: string | undefined, agentId: string): Promise<Conversation | undefined> {
     this.#open();
     const entry = await this.#call('read a conversation', () =>
-      this.#kv.conversations.get(rowKey(tenantKey(tenant), agentId)),
+      this.#b.get('conversations', rowKey(tenantKey(tenant), agentId)),
     );
     return live(entry) ? readConversation(entry.string(), agentId) : undefined;
   }
@@ -360,7 +332,7 @@ export class NatsKvRunStore implements RunStore {
   ): Promise<void> {
     this.#open();
     await this.#call('write a conversation', () =>
-      this.#kv.conversations.put(rowKey(tenantKey(tenant), agentId), JSON.stringify(conversation)),
+      this.#b.put('conversations', rowKey(tenantKey(tenant), agentId), JSON.stringify(conversation)),
     );
   }
 
@@ -368,7 +340,7 @@ export class NatsKvRunStore implements RunStore {
     this.#open();
     return this.#call(
       'delete a conversation',
-      async () => (await this.#purge('conversations', rowKey(tenantKey(tenant), agentId))) > 0,
+      async () => (await this.#b.purge('conversations', rowKey(tenantKey(tenant), agentId))) > 0,
     );
   }
 
@@ -379,48 +351,31 @@ export class NatsKvRunStore implements RunStore {
       let runs = 0;
       let events = 0;
       let approvals = 0;
-      const rows = await this.#allRows('runs');
-      for (let i = 0; i < rows.length && budget > 0; i += BATCH) {
-        const batch = rows.slice(i, i + BATCH);
-        const headers = await Promise.all(batch.map((r) => this.#kv.runs.get(rowKey(r.tenant, r.id))));
-        for (const [j, entry] of headers.entries()) {
-          if (budget <= 0) break;
-          const row = batch[j] as { tenant: string; id: string };
-          if (!live(entry)) continue;
-          const finishedAt = readRun(
-            entry.string(),
-            row.tenant === '' ? undefined : row.tenant,
-            row.id,
-          ).finishedAt;
-          if (finishedAt === undefined) continue;
-          const whole = finishedAt <= options.runsFinishedBefore;
-          if (!whole && finishedAt > options.eventsFinishedBefore) continue;
-          // A finished run takes no appends, so purging its keys races with no writer. Events
-          // first: a sweep cut short leaves a header, never events without one.
-          const swept = await this.#purge('runs', `${rowKey(row.tenant, row.id)}.*`);
-          events += swept;
-          budget -= swept;
-          if (whole) {
-            await this.#purge('runs', rowKey(row.tenant, row.id));
-            runs++;
-            budget--;
-          }
-        }
-      }
-      const decided = await this.#allRows('approvals');
-      for (let i = 0; i < decided.length && budget > 0; i += BATCH) {
-        const batch = decided.slice(i, i + BATCH);
-        const entries = await Promise.all(batch.map((r) => this.#kv.approvals.get(rowKey(r.tenant, r.id))));
-        for (const [j, entry] of entries.entries()) {
-          if (budget <= 0) break;
-          const row = batch[j] as { tenant: string; id: string };
-          if (!live(entry)) continue;
-          const a = readApproval(entry.string(), row.tenant === '' ? undefined : row.tenant, row.id);
-          if (a.decidedAt === undefined || a.decidedAt > options.approvalsDecidedBefore) continue;
-          approvals += await this.#purge('approvals', rowKey(row.tenant, row.id));
+      await this.#b.scan('runs', await this.#b.allRows('runs'), async (value, row) => {
+        const { finishedAt } = readRun(value, row.tenant === '' ? undefined : row.tenant, row.id);
+        if (finishedAt === undefined) return true;
+        const whole = finishedAt <= options.runsFinishedBefore;
+        if (!whole && finishedAt > options.eventsFinishedBefore) return true;
+        // A finished run takes no appends, so purging its keys races with no writer. Events
+        // first: a sweep cut short leaves a header, never events without one.
+        const swept = await this.#b.purge('runs', `${row.key}.*`);
+        events += swept;
+        budget -= swept;
+        if (whole) {
+          await this.#b.purge('runs', row.key);
+          runs++;
           budget--;
         }
-      }
+        return budget > 0;
+      });
+      if (budget > 0)
+        await this.#b.scan('approvals', await this.#b.allRows('approvals'), async (value, row) => {
+          const a = readApproval(value, row.tenant === '' ? undefined : row.tenant, row.id);
+          if (a.decidedAt === undefined || a.decidedAt > options.approvalsDecidedBefore) return true;
+          approvals += await this.#b.purge('approvals', row.key);
+          budget--;
+          return budget > 0;
+        });
       return { runs, events, approvals };
     });
   }
@@ -429,11 +384,11 @@ export class NatsKvRunStore implements RunStore {
     this.#open();
     const t = kvToken(tenant);
     return this.#call('delete a tenant', async () => {
-      await this.#purge('runs', `${t}.*.*`);
+      await this.#b.purge('runs', `${t}.*.*`);
       return {
-        runs: await this.#purge('runs', `${t}.*`),
-        approvals: await this.#purge('approvals', `${t}.*`),
-        conversations: await this.#purge('conversations', `${t}.*`),
+        runs: await this.#b.purge('runs', `${t}.*`),
+        approvals: await this.#b.purge('approvals', `${t}.*`),
+        conversations: await this.#b.purge('conversations', `${t}.*`),
       };
     });
   }
@@ -444,6 +399,10 @@ export class NatsKvRunStore implements RunStore {
     if (this.#owned) await this.#nc.close().catch(() => {});
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   /**
    * Writes `events` at their keys for an attempt based on header revision `base`; false when
    * a key holds a value written at or after `base` (maybe an append in flight: fence, retry).
@@ -452,12 +411,12 @@ export class NatsKvRunStore implements RunStore {
     for (const event of events) {
       const key = eventKey(t, runId, event.seq);
       const value = JSON.stringify(event);
-      if (await this.#cas(this.#kv.runs, key, value, 0)) continue;
-      const existing = await this.#kv.runs.get(key);
+      if (await this.#b.cas('runs', key, value, 0)) continue;
+      const existing = await this.#b.get('runs', key);
       const revision = existing?.revision ?? 0;
       if (revision === 0 || revision >= base) return false;
       // Written before the header's current revision: a dead attempt's, safe to overwrite.
-      if (!(await this.#cas(this.#kv.runs, key, value, revision))) return false;
+      if (!(await this.#b.cas('runs', key, value, revision))) return false;
     }
     return true;
   }
@@ -466,65 +425,6 @@ export class NatsKvRunStore implements RunStore {
   async #waitOrFence(attempt: number, fence: () => Promise<boolean>): Promise<void> {
     if (attempt < ATTEMPTS - 1) await sleep(WAIT_MS * attempt);
     else await fence();
-  }
-
-  /** Puts `value` only if the key's last revision is `revision` (0: the key has none). */
-  async #cas(kv: KV, key: string, value: Uint8Array | string, revision: number): Promise<boolean> {
-    try {
-      await kv.put(key, value, { previousSeq: revision });
-      return true;
-    } catch (error) {
-      if (
-        error instanceof JetStreamApiError &&
-        (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
-          error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-      )
-        return false;
-      throw error;
-    }
-  }
-
-  /** The tokens (after `$KV.<bucket>.`) of every key matching `filter`. */
-  async #subjects(kind: Kind, filter: string): Promise<string[][]> {
-    const stream = `KV_${this.#buckets[kind]}`;
-    const prefix = `$KV.${this.#buckets[kind]}.`;
-    const info = await this.#jsm.streams.info(stream, { subjects_filter: `${prefix}${filter}` });
-    return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length).split('.'));
-  }
-
-  /** Every `<tenant>.<id>` row of a bucket, every tenant's, oldest id first. */
-  async #allRows(kind: Kind): Promise<Array<{ tenant: string; id: string }>> {
-    return (await this.#subjects(kind, '*.*'))
-      .map((tokens) => ({ tenant: fromKvToken(tokens[0] as string), id: fromKvToken(tokens[1] as string) }))
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  /** Reads `rows` in order, in batches, keeping those `keep` accepts, until `limit` are found. */
-  async #page<T, R extends { tenant: string; id: string }>(
-    kind: Kind,
-    rows: readonly R[],
-    limit: number,
-    read: (value: string, row: R) => T,
-    keep: (value: T) => boolean,
-  ): Promise<T[]> {
-    const found: T[] = [];
-    for (let i = 0; i < rows.length && found.length < limit; i += BATCH) {
-      const batch = rows.slice(i, i + BATCH);
-      const entries = await Promise.all(batch.map((r) => this.#kv[kind].get(rowKey(r.tenant, r.id))));
-      for (const [j, entry] of entries.entries()) {
-        if (!live(entry)) continue;
-        const value = read(entry.string(), batch[j] as R);
-        if (keep(value) && found.length < limit) found.push(value);
-      }
-    }
-    return found;
-  }
-
-  /** Purges every key matching `filter` from the bucket's stream; how many it removed. */
-  async #purge(kind: Kind, filter: string): Promise<number> {
-    const bucket = this.#buckets[kind];
-    const response = await this.#jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${filter}` });
-    return response.purged;
   }
 
   async #call<T>(what: string, work: () => Promise<T>): Promise<T> {
@@ -539,11 +439,6 @@ export class NatsKvRunStore implements RunStore {
   #open(): void {
     if (this.#closed) throw new RunsError('RUN_STORE_UNAVAILABLE', 'The run store is closed.');
   }
-}
-
-/** A stored value: not missing, not a delete marker, not a reservation (empty). */
-function live(entry: KvEntry | null): entry is KvEntry {
-  return entry !== null && entry.operation === 'PUT' && entry.length > 0;
 }
 
 function runExists(runId: string): RunsError {
