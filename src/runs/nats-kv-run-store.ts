@@ -68,7 +68,11 @@ const WAIT_MS = 25;
  * reads headers in batches of 64 until the page is full. Costs: `list` and `listApprovals`
  * read the tenant's keys; `unfinished` and `sweep` read every run header of every tenant;
  * `dueApprovals` every approval. Fine for thousands of runs; use PostgreSQL beyond that.
- * Deletes purge subjects from the stream (no delete markers left behind).
+ * Deletes purge subjects from the stream (no delete markers left behind); `sweep` purges the
+ * events of each run in its events window once per call (a request each, 0 when done before).
+ * An append racing `purgeTenant` may leave event keys no header names (never read; purged by
+ * the next `purgeTenant`). A value is bounded by the server's `max_payload` (1 MiB by default):
+ * a larger event or conversation fails with `RUN_STORE_UNAVAILABLE`, the client's error attached.
  */
 export class NatsKvRunStore implements RunStore {
   readonly #nc: NatsConnection;
@@ -94,6 +98,9 @@ export class NatsKvRunStore implements RunStore {
     const timeout = options.timeoutMs ?? 5_000;
     if (!Number.isInteger(timeout) || timeout < 1)
       throw new InvalidOptionsError(`timeoutMs must be a positive integer; got ${timeout}.`);
+    const replicas = options.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
+      throw new InvalidOptionsError(`replicas must be an integer from 1 to 5; got ${replicas}.`);
     if ((options.connection === undefined) === (options.servers === undefined))
       throw new InvalidOptionsError('Give NatsKvRunStore.open a connection or servers (one of them).');
     let nc = options.connection;
@@ -104,10 +111,7 @@ export class NatsKvRunStore implements RunStore {
       throw unavailable('connect', error);
     }
     try {
-      const buckets = await RunBuckets.open(nc, natsKvRunBuckets(prefix), {
-        timeout,
-        replicas: options.replicas ?? 1,
-      });
+      const buckets = await RunBuckets.open(nc, natsKvRunBuckets(prefix), { timeout, replicas });
       return new NatsKvRunStore(nc, owned, buckets);
     } catch (error) {
       if (owned) await nc.close().catch(() => {});
