@@ -4,8 +4,9 @@
  * The root export is what a library user needs: define agents and tools, run them, talk to
  * them over channels and the bus, and catch typed errors. Everything else is a subpath, so
  * importing the root loads no server, exporter or database client (test/root-import.test.ts):
- * `agentfleet/server` (the HTTP server and `serve`), `agentfleet/nats` and `agentfleet/mqtt`
- * (bus transports), `agentfleet/postgres` (the tenant registry and the run store on PostgreSQL) and
+ * `agentfleet/server` (the HTTP server and `serve`), `agentfleet/nats` (the NATS bus transport
+ * and the JetStream KV run store), `agentfleet/mqtt` (bus transport), `agentfleet/postgres` (the
+ * tenant registry and the run store on PostgreSQL) and
  * `agentfleet/testing` (the contract suites a third-party adapter runs).
  */
 

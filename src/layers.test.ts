@@ -16,8 +16,8 @@ const GROUND: Readonly<Record<string, readonly string[]>> = { errors: [], contex
 const BARRELS = new Set(['index.ts', 'internal.ts']);
 
 /** The package's subpath entries (`agentfleet/postgres`, …), public surfaces too: `src/…` paths. */
-const SUBPATHS: ReadonlySet<string> = new Set(
-  Object.values(
+const ENTRIES: readonly string[] = [
+  ...Object.values(
     (
       JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
         exports: Record<string, string | { default: string }>;
@@ -26,7 +26,7 @@ const SUBPATHS: ReadonlySet<string> = new Set(
   )
     .filter((entry) => typeof entry !== 'string')
     .map((entry) => entry.default.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts')),
-);
+];
 
 interface Edge {
   /** The importing file, relative to src/. */
@@ -44,6 +44,26 @@ function specifiers(text: string): string[] {
   for (const m of code.matchAll(/\b(?:from|import)\s*\(?\s*'(\.[^']*)'/g)) found.push(m[1]!);
   return found;
 }
+
+/**
+ * The public surfaces a subpath gives: its entry, and for an entry directly in src/ (a barrel
+ * such as src/nats.ts gathering one technology's adapters from several folders) the files it
+ * re-exports.
+ */
+const SUBPATHS: ReadonlySet<string> = new Set(
+  ENTRIES.flatMap((entry) =>
+    entry.split('/').length > 2
+      ? [entry]
+      : [
+          entry,
+          ...specifiers(readFileSync(join(ROOT, entry), 'utf8')).map((s) =>
+            relative(ROOT, resolve(ROOT, dirname(entry), s))
+              .split(sep)
+              .join('/'),
+          ),
+        ],
+  ),
+);
 
 function tsFiles(): string[] {
   return readdirSync(SRC, { recursive: true, withFileTypes: true })
