@@ -25,7 +25,9 @@ export async function openRuns(config: ServerConfig): Promise<{ store: RunStore;
     const { PostgresRunStore } = await import('../runs/internal.ts');
     return { store: await PostgresRunStore.open({ connectionString: config.runs }), owner };
   }
-  throw new Error(`runs: ${config.runs.split('://')[0]}:// stores are not available in this build`);
+  // nats:// (or tls://): JetStream KV, on a connection of the store's own.
+  const { NatsKvRunStore } = await import('../runs/nats-kv-run-store.ts');
+  return { store: await NatsKvRunStore.open({ servers: config.runs.split(',') }), owner };
 }
 
 function keptNodeId(dataDir: string): string {
