@@ -450,11 +450,12 @@ export class LlmCognition<Output = undefined> {
       throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, { details: { runId } });
     const events = await store.events(record.tenant, runId);
     const run = new RunCheckpoint(store, record);
-    if (record.status !== 'running' || record.owner !== this.#owner)
-      await run.append([{ type: 'status', status: 'running' }], {
-        status: 'running',
-        ...(this.#owner === undefined ? {} : { owner: this.#owner }),
-      });
+    // The claim: an append at the checkpoint just read, so of two resumers (two workers, two
+    // nodes, a retried approval) exactly one goes on; the other gets RUN_CONFLICT.
+    await run.append([{ type: 'status', status: 'running' }], {
+      status: 'running',
+      ...(this.#owner === undefined ? {} : { owner: this.#owner }),
+    });
     return { state: foldRun(record, events), run };
   }
 
