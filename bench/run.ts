@@ -15,6 +15,7 @@ import { runObservabilityBench } from './observability.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
 import { type BenchReport, printReport } from './report.ts';
 import { runResilienceBench } from './resilience.bench.ts';
+import { runRunsResumeBench } from './runs-resume.bench.ts';
 import { runStateSyncBench } from './state-sync.bench.ts';
 import { runStateTtlBench } from './state-ttl.bench.ts';
 import { runTenantContextBench } from './tenant-context.bench.ts';
@@ -36,6 +37,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   knowledge: runKnowledgeBench,
   'knowledge-ingest': runKnowledgeIngestBench,
   'knowledge-reopen': runKnowledgeReopenBench,
+  'runs-resume': runRunsResumeBench,
 };
 
 const wanted = process.argv.slice(2);

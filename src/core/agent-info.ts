@@ -18,6 +18,10 @@ export interface RunRequest {
   readonly id?: string;
   /** Continue the run `id` from its last checkpoint instead of starting it (after an approval or a restart). */
   readonly resume?: boolean;
+  /** The node's run store (a `RunStore`), for a cognition that has none of its own. */
+  readonly store?: unknown;
+  /** The node that runs it (recorded as the run's owner). */
+  readonly owner?: string;
 }
 
 /** A snapshot of one agent for APIs and consoles. */

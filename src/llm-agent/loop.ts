@@ -394,6 +394,11 @@ export class LlmCognition<Output = undefined> {
     }
   }
 
+  /** The cognition's own store, else the node's when the message came through its `RunService`. */
+  #storeFor(ctx: LoopContext): RunStore | undefined {
+    return this.#runs ?? (ctx.run?.store as RunStore | undefined);
+  }
+
   /** A new run: retrieval, and with a run store, its record and `start` checkpoint. */
   async #start(input: LlmInput, ctx: LoopContext): Promise<{ state: LoopState; run?: RunCheckpoint }> {
     const content = typeof input === 'string' ? input : input?.content;
@@ -409,8 +414,9 @@ export class LlmCognition<Output = undefined> {
             knowledge.k ?? 4,
           );
     const state = newLoopState(content, passages);
-    const store = this.#runs;
+    const store = this.#storeFor(ctx);
     if (store === undefined) return { state };
+    const owner = this.#owner ?? ctx.run?.owner;
     const now = Date.now();
     const run = await RunCheckpoint.create(
       store,
@@ -424,7 +430,7 @@ export class LlmCognition<Output = undefined> {
         status: 'running',
         step: 0,
         usage: { inputTokens: 0, outputTokens: 0 },
-        ...(this.#owner === undefined ? {} : { owner: this.#owner }),
+        ...(owner === undefined ? {} : { owner }),
         createdAt: now,
         updatedAt: now,
       },
@@ -440,7 +446,8 @@ export class LlmCognition<Output = undefined> {
 
   /** An existing run, rebuilt from its checkpoints, marked running again. */
   async #resume(ctx: LoopContext): Promise<{ state: LoopState; run: RunCheckpoint }> {
-    const store = this.#runs;
+    const store = this.#storeFor(ctx);
+    const owner = this.#owner ?? ctx.run?.owner;
     const runId = ctx.run?.id;
     if (store === undefined || runId === undefined)
       throw new InvalidOptionsError('Resuming a run needs a run store and the run id.');
@@ -454,7 +461,7 @@ export class LlmCognition<Output = undefined> {
     // nodes, a retried approval) exactly one goes on; the other gets RUN_CONFLICT.
     await run.append([{ type: 'status', status: 'running' }], {
       status: 'running',
-      ...(this.#owner === undefined ? {} : { owner: this.#owner }),
+      ...(owner === undefined ? {} : { owner }),
     });
     return { state: foldRun(record, events), run };
   }

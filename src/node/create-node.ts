@@ -202,7 +202,7 @@ async function compose(
             ? runtime.agent(target.agentId)
             : await runtime.spawn(target.definition, { id: target.agentId, config: target.config }));
         return agent.send(input, {
-          run: { id: options.runId, resume: options.resume },
+          run: { id: options.runId, resume: options.resume, store: options.store, owner: options.owner },
           signal: options.signal,
           onEvent: options.onEvent,
         });

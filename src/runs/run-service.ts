@@ -15,7 +15,15 @@ export interface RunHost {
   send(
     target: { agentId: string; definition?: string; config?: unknown },
     input: string,
-    options: { runId: string; resume: boolean; signal: AbortSignal; onEvent?: (part: unknown) => void },
+    options: {
+      runId: string;
+      resume: boolean;
+      signal: AbortSignal;
+      onEvent?: (part: unknown) => void;
+      /** The service's store and node id, for agents whose cognition has no store of its own. */
+      store: RunStore;
+      owner: string;
+    },
   ): Promise<unknown>;
   /** Reports a failure of background work (a resume that failed). */
   report?(error: unknown, run: RunRecord): void;
@@ -312,7 +320,10 @@ export class RunService {
         runId,
         resume,
         signal: controller.signal,
-        onEvent: live,
+        // Streaming costs more than one plain response: only when someone listens.
+        ...(onEvent !== undefined || this.#watchers.has(key) ? { onEvent: live } : {}),
+        store: this.store,
+        owner: this.#owner,
       });
     } finally {
       this.#active.delete(runId);

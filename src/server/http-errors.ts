@@ -13,10 +13,10 @@ import type { ModelsErrorCode } from '../models/index.ts';
 import type { PoolErrorCode } from '../pool/index.ts';
 import type { ResilienceErrorCode } from '../resilience/index.ts';
 import type { RulesErrorCode } from '../rules/index.ts';
+import type { RunsErrorCode } from '../runs/index.ts';
 import type { SpecErrorCode } from '../spec/index.ts';
 import type { StateErrorCode } from '../state/index.ts';
 import type { TenancyErrorCode } from '../tenancy/index.ts';
-import type { RunsErrorCode } from '../runs/index.ts';
 import type { ToolsErrorCode } from '../tools/index.ts';
 
 /**
