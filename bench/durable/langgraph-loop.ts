@@ -142,6 +142,8 @@ export async function runLangGraphLoop(o: {
   agents: number;
   steps: number;
   checkpointer: LangGraphCheckpointer;
+  /** When checkpoints are written: LangGraph's default `async` (while the next step runs), `sync` or `exit`. */
+  durability?: 'async' | 'sync' | 'exit';
   signal?: AbortSignal;
 }): Promise<LoopFigures> {
   checkLoopOptions(o);
@@ -152,7 +154,11 @@ export async function runLangGraphLoop(o: {
     const runOne = async (threadId: string) => {
       const result = await graph.invoke(
         { messages: [new HumanMessage(PROMPT)] },
-        { configurable: { thread_id: threadId }, ...(o.signal === undefined ? {} : { signal: o.signal }) },
+        {
+          configurable: { thread_id: threadId },
+          ...(o.durability === undefined ? {} : { durability: o.durability }),
+          ...(o.signal === undefined ? {} : { signal: o.signal }),
+        },
       );
       const last = result.messages.at(-1);
       if (result.messages.length !== 2 * o.steps || last?.content !== FINAL_TEXT)

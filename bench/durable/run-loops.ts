@@ -5,7 +5,8 @@
 // robust figure on a shared machine), steps/s, peak RSS, and each LangGraph checkpointer's
 // CPU per step against LangGraph with none.
 // Usage: node bench/durable/run-loops.ts. Env: BENCH_LOOP_AGENTS=1000,10000, BENCH_LOOP_STEPS=4,
-// BENCH_LOOP_CONTENDERS=agentfleet,langgraph-none,langgraph-memory,langgraph-sqlite,langgraph-postgres.
+// BENCH_LOOP_CONTENDERS=agentfleet,langgraph-none,langgraph-memory,langgraph-sqlite,langgraph-postgres
+// (the default; `langgraph-<checkpointer>-sync` or `-exit` sets LangGraph's durability, else its default `async`).
 import { fileURLToPath } from 'node:url';
 import { runChild } from '../child.ts';
 import { type BenchReport, printReport, round } from '../report.ts';
@@ -35,11 +36,16 @@ async function runCell(contender: string, agents: number, steps: number): Promis
     const { runAgentfleetLoop } = await import('./agentfleet-loop.ts');
     return runAgentfleetLoop({ agents, steps });
   }
-  const checkpointer = contender.replace(/^langgraph-/, '') as LangGraphCheckpointer;
-  if (!['none', 'memory', 'sqlite', 'postgres'].includes(checkpointer))
-    throw new Error(`unknown contender ${contender}`);
+  const match = /^langgraph-(none|memory|sqlite|postgres)(?:-(async|sync|exit))?$/.exec(contender);
+  if (match === null) throw new Error(`unknown contender ${contender}`);
+  const [, checkpointer, durability] = match;
   const { runLangGraphLoop } = await import('./langgraph-loop.ts');
-  return runLangGraphLoop({ agents, steps, checkpointer });
+  return runLangGraphLoop({
+    agents,
+    steps,
+    checkpointer: checkpointer as LangGraphCheckpointer,
+    ...(durability === undefined ? {} : { durability: durability as 'async' | 'sync' | 'exit' }),
+  });
 }
 
 export async function runDurableLoopsBench(): Promise<BenchReport> {
