@@ -1,15 +1,17 @@
 export type { RunsErrorCode } from './error-codes.ts';
-export { approvalNotFound, RunsError, runNotFound } from './errors.ts';
+export { approvalNotFound, eventIdInvalid, RunsError, runNotFound } from './errors.ts';
 export { MemoryRunStore } from './memory-run-store.ts';
 export { newApprovalId, newRunId } from './run-ids.ts';
 export {
   APPROVAL_ID_PATTERN,
+  approvalStatusSchema,
   type ApprovalDecision,
   type ApprovalRecord,
   type ApprovalStatus,
   type Conversation,
   isFinished,
   RUN_ID_PATTERN,
+  runStatusSchema,
   type RunEvent,
   type RunEventBody,
   type RunPatch,
