@@ -50,6 +50,7 @@ export async function streamRunEvents(
   let last = resumeAfter(runId, after, run.seq);
   const stream = EventStream.open(req, res, options);
   if (stream === undefined) return;
+  stream.comment('connected'); // sends the headers now, even when nothing is to replay
   const tenant = currentTenantId();
   const store = runs.store;
 
