@@ -4,19 +4,19 @@ export { MemoryRunStore } from './memory-run-store.ts';
 export { newApprovalId, newRunId } from './run-ids.ts';
 export {
   APPROVAL_ID_PATTERN,
-  approvalStatusSchema,
   type ApprovalDecision,
   type ApprovalRecord,
   type ApprovalStatus,
+  approvalStatusSchema,
   type Conversation,
   isFinished,
   RUN_ID_PATTERN,
-  runStatusSchema,
   type RunEvent,
   type RunEventBody,
   type RunPatch,
   type RunRecord,
   type RunStatus,
+  runStatusSchema,
 } from './run-schemas.ts';
 export { type ApprovalAnswer, type RunHost, RunService, type RunServiceOptions } from './run-service.ts';
 export type {

@@ -93,13 +93,19 @@ describe('GET /v1/agents/:id/runs', () => {
       [ids[2], ids[1]],
     );
     assert.equal(first.body.next, ids[1]);
-    const second = await api('GET', `/v1/agents/desk/runs?limit=2&status=completed&before=${first.body.next}`);
+    const second = await api(
+      'GET',
+      `/v1/agents/desk/runs?limit=2&status=completed&before=${first.body.next}`,
+    );
     assert.equal(second.body.runs[0].id, ids[0]);
     for (const r of second.body.runs) assert.equal(r.status, 'completed');
     const theirs = (await message('refund 1', server.beta)).body.runId;
     const all = await api('GET', '/v1/agents/desk/runs?limit=1000');
     assert.equal(all.body.next, null);
-    assert.ok(!all.body.runs.some((r: { id: string }) => r.id === theirs), 'not another tenant’s agent of that id');
+    assert.ok(
+      !all.body.runs.some((r: { id: string }) => r.id === theirs),
+      'not another tenant’s agent of that id',
+    );
     const beta = await api('GET', '/v1/agents/desk/runs', undefined, server.beta);
     assert.deepEqual(
       beta.body.runs.map((r: { id: string }) => r.id),
@@ -139,15 +145,32 @@ describe('POST /v1/approvals/:id', () => {
     assertError(await decide({ approve: true }, 'nope'), 404, 'APPROVAL_NOT_FOUND');
     await unchanged('unknown id');
     assertError(await decide({ approve: true }, approval.id, server.beta), 404, 'APPROVAL_NOT_FOUND');
-    assertError(await api('GET', `/v1/approvals/${approval.id}`, undefined, server.beta), 404, 'APPROVAL_NOT_FOUND');
+    assertError(
+      await api('GET', `/v1/approvals/${approval.id}`, undefined, server.beta),
+      404,
+      'APPROVAL_NOT_FOUND',
+    );
     await unchanged('another tenant’s');
-    assertError(await decide({ approve: true, arguments: { amount: 'lots' } }), 400, 'APPROVAL_ARGUMENTS_INVALID');
+    assertError(
+      await decide({ approve: true, arguments: { amount: 'lots' } }),
+      400,
+      'APPROVAL_ARGUMENTS_INVALID',
+    );
     await unchanged('arguments failing the schema');
-    for (const bad of [{ approve: 'yes' }, { approve: false }, { approve: true, extra: 1 }, { approve: true, arguments: [1] }])
+    for (const bad of [
+      { approve: 'yes' },
+      { approve: false },
+      { approve: true, extra: 1 },
+      { approve: true, arguments: [1] },
+    ])
       assertError(await decide(bad), 400, 'INVALID_REQUEST');
     await unchanged('bad bodies');
 
-    const decided = await decide({ approve: true, arguments: { amount: 70 }, reason: 'agreed with the customer' });
+    const decided = await decide({
+      approve: true,
+      arguments: { amount: 70 },
+      reason: 'agreed with the customer',
+    });
     assert.equal(decided.status, 200, JSON.stringify(decided.body));
     assert.equal(decided.body.status, 'approved');
     assert.deepEqual(decided.body.decidedArguments, { amount: 70 });
@@ -156,7 +179,11 @@ describe('POST /v1/approvals/:id', () => {
     assert.deepEqual(server.refunds.slice(refunds), [70]);
 
     assertError(await decide({ approve: false, reason: 'changed my mind' }), 409, 'APPROVAL_DECIDED');
-    assert.equal((await api('GET', `/v1/runs/${runId}`)).body.seq, done.seq, 'a late decision does not advance it');
+    assert.equal(
+      (await api('GET', `/v1/runs/${runId}`)).body.seq,
+      done.seq,
+      'a late decision does not advance it',
+    );
   });
 
   it('rejects with a reason the model is told, and the tool never runs', async () => {
@@ -165,7 +192,10 @@ describe('POST /v1/approvals/:id', () => {
       (a: { runId: string }) => a.runId === runId,
     );
     const refunds = server.refunds.length;
-    const rejected = await api('POST', `/v1/approvals/${approval.id}`, { approve: false, reason: 'too much' });
+    const rejected = await api('POST', `/v1/approvals/${approval.id}`, {
+      approve: false,
+      reason: 'too much',
+    });
     assert.equal(rejected.body.status, 'rejected');
     assert.equal(rejected.body.decisionReason, 'too much');
     const done = await runReaches(server, runId, 'completed');
@@ -179,9 +209,16 @@ describe('POST /v1/approvals/:id', () => {
     const page = await api('GET', '/v1/approvals?limit=1');
     assert.equal(page.body.approvals.length, 1);
     const next = await api('GET', `/v1/approvals?limit=1000&after=${page.body.next}`);
-    assert.ok(next.body.approvals.every((a: { requestedAt: number }) => a.requestedAt >= page.body.approvals[0].requestedAt));
+    assert.ok(
+      next.body.approvals.every(
+        (a: { requestedAt: number }) => a.requestedAt >= page.body.approvals[0].requestedAt,
+      ),
+    );
     assert.ok(!next.body.approvals.some((a: { id: string }) => a.id === page.body.next));
-    assert.deepEqual((await api('GET', '/v1/approvals?status=all', undefined, server.beta)).body.approvals, []);
+    assert.deepEqual(
+      (await api('GET', '/v1/approvals?status=all', undefined, server.beta)).body.approvals,
+      [],
+    );
     assertError(await api('GET', '/v1/approvals?status=maybe'), 400, 'INVALID_REQUEST');
   });
 });
@@ -194,7 +231,11 @@ describe('POST /v1/runs/:id/cancel', () => {
     assertError(await api('GET', `/v1/runs/${runId}/events`, undefined, server.beta), 404, 'RUN_NOT_FOUND');
     assertError(await api('POST', `/v1/runs/${newRunId()}/cancel`), 404, 'RUN_NOT_FOUND');
     assertError(await api('GET', '/v1/runs/nope'), 404, 'RUN_NOT_FOUND');
-    assert.equal((await api('GET', `/v1/runs/${runId}`)).body.status, 'awaiting-approval', 'not by another tenant');
+    assert.equal(
+      (await api('GET', `/v1/runs/${runId}`)).body.status,
+      'awaiting-approval',
+      'not by another tenant',
+    );
     const cancelled = await api('POST', `/v1/runs/${runId}/cancel`, { reason: 'customer left' });
     assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
     assert.equal(cancelled.body.status, 'cancelled');

@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { currentTenantId } from '../../context/index.ts';
-import { AGENT_STATES, type AgentStreamListener, type AgentStreamPart, type Runtime } from '../../core/index.ts';
+import {
+  AGENT_STATES,
+  type AgentStreamListener,
+  type AgentStreamPart,
+  type Runtime,
+} from '../../core/index.ts';
 import { newRunId, type RunService } from '../../runs/index.ts';
 import type { TenantDefinitions } from '../../spec/index.ts';
 import { agentId } from '../agent-id.ts';

@@ -100,7 +100,9 @@ async function runNote(runs: RunService, runId: string): Promise<{ note: RunNote
   const pending = await runs.listApprovals({ runId, status: 'pending' });
   const approvals = pending.map((a) => approvalJson(a));
   const waiting = pending
-    .map((a) => `Waiting for approval of ${a.tool} (approval ${a.id}); approve with POST /v1/approvals/${a.id}`)
+    .map(
+      (a) => `Waiting for approval of ${a.tool} (approval ${a.id}); approve with POST /v1/approvals/${a.id}`,
+    )
     .join('\n');
   return { note: { runId, status: run.status, approvals }, waiting };
 }
