@@ -15,7 +15,7 @@ import { createTestTenant, TEST_ADMIN_KEY } from './server-auth.ts';
 export interface DurableServer {
   app: RunningServer;
   base: string;
-  /** `Authorization` values of the tenants `alpha` and `beta`; each has agents `desk` (durable) and `chat` (not). */
+  /** `Authorization` values of the tenants `alpha` and `beta`; each has agents `desk` (durable), `chat` (not) and `loner` (durable, in a store of its own). */
   alpha: string;
   beta: string;
   /** Refunds executed, in order. */
@@ -70,6 +70,10 @@ export async function startDurableServer(): Promise<DurableServer> {
     }),
   );
   app.runtime.register(defineAgent({ name: 'chat', decide: llm({ provider, model: 'scripted' }) }));
+  // Durable too (a tool needs approval), but with a run store of its own, not the node's.
+  app.runtime.register(
+    defineAgent({ name: 'loner', decide: llm({ provider, model: 'scripted', tools: [refund] }) }),
+  );
   const tenants: string[] = [];
   for (const id of ['alpha', 'beta']) {
     const tenant = await createTestTenant(app, id);
@@ -77,6 +81,7 @@ export async function startDurableServer(): Promise<DurableServer> {
     await withTenant(id, async () => {
       await app.runtime.spawn('desk', { id: 'desk' });
       await app.runtime.spawn('chat', { id: 'chat' });
+      await app.runtime.spawn('loner', { id: 'loner' });
     });
   }
   return {

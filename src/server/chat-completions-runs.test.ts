@@ -92,4 +92,18 @@ describe('chat completions of a durable run that needs approval', () => {
     assert.equal(plain.choices[0]?.message.content, 'echo: hello');
     assert.equal((plain as unknown as { agentfleet?: RunNote }).agentfleet, undefined);
   });
+
+  it('an agent whose runs are in a store of its own still gets its answer and what it waits for', async () => {
+    const completion = await client.chat.completions.create({
+      model: 'loner',
+      messages: [{ role: 'user', content: 'refund 300' }],
+    });
+    const note = (completion as unknown as { agentfleet: RunNote }).agentfleet;
+    assert.equal(note.status, 'awaiting-approval');
+    assert.equal(note.approvals?.[0]?.tool, 'refund');
+    assert.match(
+      completion.choices[0]?.message.content ?? '',
+      /^Waiting for approval of refund \(approval apr_/,
+    );
+  });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AgentStreamListener, Runtime } from '../../core/index.ts';
-import { formatIssues } from '../../errors/index.ts';
+import { AgentfleetError, formatIssues } from '../../errors/index.ts';
 import { newRunId, type RunService } from '../../runs/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
@@ -61,16 +61,19 @@ function outputText(output: unknown): string {
   return typeof text === 'string' ? text : JSON.stringify(output ?? null);
 }
 
-/** Sums `step-finish` usage events of an LLM agent. */
+/** Sums `step-finish` usage events of an LLM agent, and keeps the approvals it asked for. */
 function usageCounter(): {
   usage: Usage;
+  requested: Requested[];
   onEvent: AgentStreamListener;
   onText: (f: (t: string) => void) => void;
 } {
   const usage = { inputTokens: 0, outputTokens: 0 };
+  const requested: Requested[] = [];
   let textSink: ((t: string) => void) | undefined;
   return {
     usage,
+    requested,
     onText: (f) => {
       textSink = f;
     },
@@ -79,6 +82,14 @@ function usageCounter(): {
         usage.inputTokens += part.usage.inputTokens;
         usage.outputTokens += part.usage.outputTokens;
       } else if (part.type === 'text-delta') textSink?.(part.text);
+      else if (part.type === 'tool-approval-request')
+        requested.push({
+          id: part.approvalId,
+          tool: part.call.name,
+          callId: part.call.id,
+          kind: part.kind,
+          ...(part.reason === undefined ? {} : { reason: part.reason }),
+        });
     },
   };
 }
@@ -90,21 +101,35 @@ interface RunNote {
   approvals?: Array<Record<string, unknown>>;
 }
 
+/** An approval a run asked for, as its `tool-approval-request` part said. */
+type Requested = Record<string, unknown> & { id: string; tool: string };
+
 /**
  * Where a durable run stands after its message: finished, or suspended for approvals (then
- * the text tells the client how to decide each one).
+ * the text tells the client how to decide each one). A run the node's store does not hold
+ * (an agent with a run store of its own) is judged by the approvals its parts asked for.
  */
-async function runNote(runs: RunService, runId: string): Promise<{ note: RunNote; waiting?: string }> {
-  const run = await runs.get(runId);
-  if (run.status !== 'awaiting-approval') return { note: { runId, status: run.status } };
-  const pending = await runs.listApprovals({ runId, status: 'pending' });
-  const approvals = pending.map((a) => approvalJson(a));
-  const waiting = pending
+async function runNote(
+  runs: RunService,
+  runId: string,
+  requested: readonly Requested[],
+): Promise<{ note: RunNote; waiting?: string }> {
+  const run = await runs.get(runId).catch((error: unknown) => {
+    if (AgentfleetError.isInstance(error) && error.code === 'RUN_NOT_FOUND') return undefined;
+    throw error;
+  });
+  if (run !== undefined && run.status !== 'awaiting-approval') return { note: { runId, status: run.status } };
+  const approvals: Requested[] =
+    run === undefined
+      ? [...requested]
+      : (await runs.listApprovals({ runId, status: 'pending' })).map((a) => approvalJson(a) as Requested);
+  if (approvals.length === 0) return { note: { runId, status: run?.status ?? 'completed' } };
+  const waiting = approvals
     .map(
       (a) => `Waiting for approval of ${a.tool} (approval ${a.id}); approve with POST /v1/approvals/${a.id}`,
     )
     .join('\n');
-  return { note: { runId, status: run.status, approvals }, waiting };
+  return { note: { runId, status: 'awaiting-approval', approvals }, waiting };
 }
 
 /** The visible text of a suspended run's answer: what the model said before the call, if anything. */
@@ -158,7 +183,7 @@ export function addChatCompletionsRoute(
       output: unknown,
     ): Promise<{ text: string; waiting?: string; extra: { agentfleet?: RunNote } }> => {
       if (durable === undefined || runId === undefined) return { text: outputText(output), extra: {} };
-      const { note, waiting } = await runNote(durable, runId);
+      const { note, waiting } = await runNote(durable, runId, counter.requested);
       if (waiting === undefined) return { text: outputText(output), extra: { agentfleet: note } };
       const said = suspendedText(output);
       return { text: said === '' ? waiting : `${said}\n\n${waiting}`, waiting, extra: { agentfleet: note } };
