@@ -346,7 +346,7 @@ export class LlmCognition<Output = undefined> {
         state.turn.push(message);
         state.pending = calls;
         state.toolCalls += calls.length;
-        await run?.append(
+        run?.defer(
           [
             {
               type: 'model-response',

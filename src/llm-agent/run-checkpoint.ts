@@ -15,6 +15,8 @@ import {
 export class RunCheckpoint {
   readonly store: RunStore;
   record: RunRecord;
+  /** Written with the next append (see `defer`). */
+  #deferred: { bodies: RunEventBody[]; patch: RunPatch } | undefined;
 
   constructor(store: RunStore, record: RunRecord) {
     this.store = store;
@@ -41,11 +43,29 @@ export class RunCheckpoint {
   }
 
   /**
+   * Holds `bodies` and `patch` for the next append: a model response is written together with
+   * what follows it (the tool-starts before its calls run, or the finish), one write per step
+   * fewer. A crash in between loses only the response, and a resume asks the model again.
+   */
+  defer(bodies: readonly RunEventBody[], patch: RunPatch = {}): void {
+    this.#deferred =
+      this.#deferred === undefined
+        ? { bodies: [...bodies], patch }
+        : { bodies: [...this.#deferred.bodies, ...bodies], patch: { ...this.#deferred.patch, ...patch } };
+  }
+
+  /**
    * Appends `bodies` (maybe none) and applies `patch`, in one write.
    * @throws RunsError `RUN_FINISHED` when the run was cancelled meanwhile (by `RunService.cancel`,
    * on this node or another), so the loop stops at its next checkpoint.
    */
   async append(bodies: readonly RunEventBody[], patch: RunPatch = {}): Promise<void> {
+    const deferred = this.#deferred;
+    if (deferred !== undefined) {
+      this.#deferred = undefined;
+      bodies = [...deferred.bodies, ...bodies];
+      patch = { ...deferred.patch, ...patch };
+    }
     const at = Date.now();
     const seq = this.record.seq;
     const events = bodies.map((body, i) => ({ seq: seq + i + 1, at, body }));

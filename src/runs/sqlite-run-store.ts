@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { approvalNotFound, RunsError, runConflict, runNotFound } from './errors.ts';
+import { approvalNotFound, corruptRow, RunsError, runConflict, runNotFound } from './errors.ts';
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
 import { pageLimit, tenantKey } from './paging.ts';
 import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
@@ -63,6 +63,12 @@ export class SqliteRunStore implements RunStore {
   readonly #db: DatabaseSync;
   readonly #s: ReturnType<typeof prepare>;
   #closed = false;
+  #queue: Array<{
+    work: () => unknown;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  #immediate: NodeJS.Immediate | undefined;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -103,7 +109,7 @@ export class SqliteRunStore implements RunStore {
   async create(run: RunRecord, events: readonly RunEvent[]): Promise<void> {
     this.#open();
     const t = tenantKey(run.tenant);
-    this.#transaction(() => {
+    await this.#batched(() => {
       const inserted = this.#s.insertRun.run(
         t,
         run.id,
@@ -128,27 +134,41 @@ export class SqliteRunStore implements RunStore {
   ): Promise<RunRecord> {
     this.#open();
     const t = tenantKey(tenant);
-    return this.#transaction(() => {
-      const row = this.#s.getRun.get(t, runId) as Row | undefined;
-      if (row === undefined) throw runNotFound(runId);
-      const record = readRun(row.record, tenant, runId);
-      if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
-      if (isFinished(record.status))
-        throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
-          details: { runId, status: record.status },
-        });
-      const next: RunRecord = { ...record, ...patch, seq: expectedSeq + events.length };
+    const seq = expectedSeq + events.length;
+    return this.#batched(() => {
+      // One conditional UPDATE is the compare-and-set (seq as read, not finished) and merges the
+      // patch into the stored header (json_patch, RFC 7396), so an append costs no header parse.
+      let updated: Row | undefined;
+      try {
+        updated = this.#s.appendRun.get(
+          patch.status ?? null,
+          patch.owner ?? null,
+          seq,
+          patch.finishedAt ?? null,
+          JSON.stringify({ ...patch, seq }),
+          t,
+          runId,
+          expectedSeq,
+        ) as Row | undefined;
+      } catch (error) {
+        if (/malformed JSON/i.test((error as Error).message))
+          throw corruptRow('run', runId, ['the stored header is not JSON']);
+        throw error;
+      }
+      if (updated === undefined) this.#refuseAppend(tenant, runId, expectedSeq);
       for (const event of events) this.#s.insertEvent.run(t, runId, event.seq, JSON.stringify(event));
-      this.#s.updateRun.run(
-        next.status,
-        next.owner ?? null,
-        next.seq,
-        next.finishedAt ?? null,
-        JSON.stringify(next),
-        t,
-        runId,
-      );
-      return next;
+      return headerAfterAppend(updated?.record, tenant, runId, seq);
+    });
+  }
+
+  /** Why the conditional update matched no row: no run, another writer's checkpoint, or finished. */
+  #refuseAppend(tenant: string | undefined, runId: string, expectedSeq: number): never {
+    const row = this.#s.getRun.get(tenantKey(tenant), runId) as Row | undefined;
+    if (row === undefined) throw runNotFound(runId);
+    const record = readRun(row.record, tenant, runId);
+    if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
+    throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
+      details: { runId, status: record.status },
     });
   }
 
@@ -303,7 +323,58 @@ export class SqliteRunStore implements RunStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#immediate !== undefined) {
+      clearImmediate(this.#immediate);
+      this.#flush();
+    }
     this.#db.close();
+  }
+
+  /**
+   * Runs `work` in the next group commit: the creates and appends of one turn of the event loop
+   * (many agents' steps land together) share one transaction, each in a savepoint of its own, so
+   * one refused append leaves the others. Resolves once the transaction is committed.
+   */
+  #batched<T>(work: () => T): Promise<T> {
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+    this.#immediate ??= setImmediate(() => this.#flush());
+    return promise;
+  }
+
+  #flush(): void {
+    this.#immediate = undefined;
+    const ops = this.#queue;
+    this.#queue = [];
+    const settled: Array<() => void> = [];
+    try {
+      this.#s.begin.run();
+      for (const op of ops) {
+        this.#s.savepoint.run();
+        try {
+          const value = op.work();
+          this.#s.release.run();
+          settled.push(() => op.resolve(value));
+        } catch (error) {
+          this.#s.rollbackTo.run();
+          this.#s.release.run();
+          settled.push(() => op.reject(error));
+        }
+      }
+      this.#s.commit.run();
+    } catch (error) {
+      if (this.#db.isTransaction) this.#s.rollback.run();
+      const failure = new RunsError(
+        'RUN_STORE_UNAVAILABLE',
+        `The run store could not commit: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+      for (const op of ops) op.reject(failure);
+      return;
+    }
+    for (const settle of settled) settle();
   }
 
   #open(): void {
@@ -311,26 +382,54 @@ export class SqliteRunStore implements RunStore {
   }
 
   #transaction<T>(work: () => T): T {
-    this.#db.exec('BEGIN IMMEDIATE');
+    this.#s.begin.run();
     try {
       const result = work();
-      this.#db.exec('COMMIT');
+      this.#s.commit.run();
       return result;
     } catch (error) {
-      this.#db.exec('ROLLBACK');
+      this.#s.rollback.run();
       throw error;
     }
   }
 }
 
+/**
+ * The header an append wrote, checked for what the caller relies on (its id, tenant and seq);
+ * reads (`get`, `list`, a resume) validate it whole.
+ */
+function headerAfterAppend(json: unknown, tenant: string | undefined, runId: string, seq: number): RunRecord {
+  let record: RunRecord;
+  try {
+    record = JSON.parse(String(json)) as RunRecord;
+  } catch (error) {
+    throw corruptRow('run', runId, [`not JSON: ${(error as Error).message}`]);
+  }
+  if (record?.id !== runId || record.tenant !== tenant || record.seq !== seq)
+    throw corruptRow('run', runId, ['the header does not name this run and checkpoint']);
+  return record;
+}
+
 function prepare(db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql);
   return {
+    begin: p('BEGIN IMMEDIATE'),
+    savepoint: p('SAVEPOINT op'),
+    release: p('RELEASE op'),
+    rollbackTo: p('ROLLBACK TO op'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
     insertRun: p(
       'INSERT OR IGNORE INTO runs (tenant, id, agent_id, status, owner, seq, finished_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     insertEvent: p('INSERT INTO run_events (tenant, run_id, seq, event) VALUES (?, ?, ?, ?)'),
     getRun: p('SELECT record FROM runs WHERE tenant = ? AND id = ?'),
+    appendRun: p(
+      `UPDATE runs SET status = coalesce(?1, status), owner = coalesce(?2, owner), seq = ?3,
+       finished_at = coalesce(?4, finished_at), record = json_patch(record, ?5)
+       WHERE tenant = ?6 AND id = ?7 AND seq = ?8 AND status NOT IN ('completed', 'failed', 'cancelled')
+       RETURNING record`,
+    ),
     updateRun: p(
       'UPDATE runs SET status = ?, owner = ?, seq = ?, finished_at = ?, record = ? WHERE tenant = ? AND id = ?',
     ),
