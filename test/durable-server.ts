@@ -1,6 +1,9 @@
 // A server over a node with durable agents on a scripted model, two tenants with keys, and
 // helpers to call it and read its event streams: for the durable-run HTTP tests.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { loadServerConfig } from '../src/config/index.ts';
@@ -26,13 +29,18 @@ export interface DurableServer {
 }
 
 /**
+ * Runs are kept in memory, or with `runs: 'sqlite'` in a fresh data folder (removed on close).
  * The durable agent `desk` reads its input as `<tool> <amount>`: `refund 500` calls `refund`
  * (which needs approval over 100), `wait 0` calls `wait` (which blocks until `release()`),
  * anything else answers at once. `chat` is a plain LLM agent whose runs are not durable.
  */
-export async function startDurableServer(): Promise<DurableServer> {
+export async function startDurableServer(
+  options: { runs?: 'memory' | 'sqlite' } = {},
+): Promise<DurableServer> {
+  const dataDir = options.runs === 'sqlite' ? await mkdtemp(join(tmpdir(), 'af-runs-')) : undefined;
+  const env = dataDir === undefined ? {} : { AGENTFLEET_RUNS: 'sqlite', AGENTFLEET_DATA_DIR: dataDir };
   const app = await startServer(
-    loadServerConfig({}, { port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey: TEST_ADMIN_KEY }),
+    loadServerConfig(env, { port: 0, host: '127.0.0.1', logLevel: 'silent', adminKey: TEST_ADMIN_KEY }),
     pino({ level: 'silent' }),
   );
   const refunds: number[] = [];
@@ -94,7 +102,10 @@ export async function startDurableServer(): Promise<DurableServer> {
       gate.resolve();
       gate = Promise.withResolvers<void>();
     },
-    close: () => app.shutdown(),
+    async close() {
+      await app.shutdown();
+      if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
