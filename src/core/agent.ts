@@ -79,6 +79,11 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
     return this.#def.name;
   }
 
+  /** Whether the agent's runs are durable (its definition's `durable`): a client's disconnect is not a cancel. */
+  get durable(): boolean {
+    return this.#def.durable;
+  }
+
   /** The current lifecycle state. */
   get state(): AgentState {
     return this.#state;

@@ -38,3 +38,12 @@ export function approvalNotFound(approvalId: string): RunsError {
     details: { approvalId },
   });
 }
+
+/** A `Last-Event-ID` (or `after`) that is not one of the run's event ids: not an integer, or past its last event. */
+export function eventIdInvalid(runId: string, value: string, lastSeq: number): RunsError {
+  return new RunsError(
+    'EVENT_ID_INVALID',
+    `"${value.slice(0, 40)}" is not an event id of run "${runId}" (an integer from 0 to ${lastSeq}).`,
+    { details: { runId, lastSeq } },
+  );
+}

@@ -1,5 +1,5 @@
 export type { RunsErrorCode } from './error-codes.ts';
-export { approvalNotFound, RunsError, runNotFound } from './errors.ts';
+export { approvalNotFound, eventIdInvalid, RunsError, runNotFound } from './errors.ts';
 export { MemoryRunStore } from './memory-run-store.ts';
 export { newApprovalId, newRunId } from './run-ids.ts';
 export {
@@ -7,6 +7,7 @@ export {
   type ApprovalDecision,
   type ApprovalRecord,
   type ApprovalStatus,
+  approvalStatusSchema,
   type Conversation,
   isFinished,
   RUN_ID_PATTERN,
@@ -15,6 +16,7 @@ export {
   type RunPatch,
   type RunRecord,
   type RunStatus,
+  runStatusSchema,
 } from './run-schemas.ts';
 export { type ApprovalAnswer, type RunHost, RunService, type RunServiceOptions } from './run-service.ts';
 export type {

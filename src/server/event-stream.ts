@@ -89,12 +89,14 @@ export class EventStream {
   }
 
   /**
-   * Writes one event (`event: <name>` unless `event` is undefined, then `data: <JSON>`).
+   * Writes one event (`id: <id>` when given, so a reconnecting client sends it back as
+   * `Last-Event-ID`; `event: <name>` unless `event` is undefined; then `data: <JSON>`).
    * Returns false once the stream has ended; drops a client whose unsent bytes pass the bound.
    */
-  send(event: string | undefined, data: unknown): boolean {
+  send(event: string | undefined, data: unknown, id?: number): boolean {
     const json = JSON.stringify(data === undefined ? null : data);
-    return this.#write(event === undefined ? `data: ${json}\n\n` : `event: ${event}\ndata: ${json}\n\n`);
+    const head = `${id === undefined ? '' : `id: ${id}\n`}${event === undefined ? '' : `event: ${event}\n`}`;
+    return this.#write(`${head}data: ${json}\n\n`);
   }
 
   /** Writes an SSE comment line (`: text`), e.g. to confirm the stream is up. */
@@ -168,4 +170,10 @@ export class EventStream {
     this.#controller.abort(new Error(`event stream ended: ${reason}`));
     this.#ended.resolve(reason);
   }
+}
+
+/** The SSE event name of a streamed part: its `type` (a `progress` part's `name`, when that is a safe name). */
+export function partEventName(part: { type: string; name?: unknown }): string {
+  const name = part.type === 'progress' ? part.name : part.type;
+  return typeof name === 'string' && /^[a-z0-9.-]{1,40}$/.test(name) ? name : 'progress';
 }

@@ -18,6 +18,7 @@ import { parseOptions } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
 import { nodeTenantDeletion } from '../node/index.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { RunService } from '../runs/index.ts';
 import type { TenantDefinitions } from '../spec/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import type { TenantDeletion } from '../tenancy/index.ts';
@@ -28,11 +29,13 @@ import { authorize, type RequestAuth } from './request-auth.ts';
 import { type RouteContext, type RouteHandler, type RouteMatch, Router } from './router.ts';
 import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
+import { addApprovalRoutes } from './routes/approvals.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
 import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
 import { addDefinitionRoutes } from './routes/definitions.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
+import { addRunRoutes } from './routes/runs.ts';
 import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes } from './routes/tenants.ts';
 
@@ -52,6 +55,11 @@ export type HttpServerOptions = HttpServerValueOptions & {
   knowledge?: KnowledgeBase;
   /** Serves `/v1/definitions/*` (each tenant's own agent specs); purged with the tenant. */
   definitions?: TenantDefinitions;
+  /**
+   * Durable runs (a node's `runs`): serves `/v1/runs/*`, `/v1/agents/:id/runs` and
+   * `/v1/approvals*`, and runs messages to durable agents through it (a disconnect is not a cancel).
+   */
+  runs?: RunService;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
   /** How `DELETE /v1/tenants/:tenant` deletes a tenant (a node's `tenancy.deletion`). Default: one over `runtime`, `state`, `knowledge`, `definitions` and the quotas. */
@@ -108,8 +116,13 @@ export class AgentfleetServer {
       },
       'public',
     );
-    addAgentRoutes(this.#router, runtime, bodyLimit, values.streams, options.definitions);
-    addChatCompletionsRoute(this.#router, runtime, bodyLimit, values.streams);
+    const runs = options.runs;
+    addAgentRoutes(this.#router, runtime, bodyLimit, values.streams, options.definitions, runs);
+    addChatCompletionsRoute(this.#router, runtime, bodyLimit, values.streams, runs);
+    if (runs !== undefined) {
+      addRunRoutes(this.#router, runs, bodyLimit, { ...values.streams, stopping: this.#stopping.signal });
+      addApprovalRoutes(this.#router, runs, bodyLimit);
+    }
     if (options.state !== undefined) {
       const { store, bus } = options.state;
       addStateRoutes(this.#router, runtime, store, bus, bodyLimit, {

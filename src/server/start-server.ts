@@ -62,6 +62,7 @@ export async function startServer(
       metricsPublic: config.metricsPublic,
       knowledge: node.knowledge,
       definitions: node.definitions,
+      runs: node.runs,
       debug: { runtime: node.runtime, bus: node.bus },
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,

@@ -1,12 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { currentTenantId } from '../../context/index.ts';
-import { AGENT_STATES, type AgentStreamListener, type Runtime } from '../../core/index.ts';
+import {
+  AGENT_STATES,
+  type AgentStreamListener,
+  type AgentStreamPart,
+  type Runtime,
+} from '../../core/index.ts';
+import { newRunId, type RunService } from '../../runs/index.ts';
 import type { TenantDefinitions } from '../../spec/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
-import { EventStream, type EventStreamOptions } from '../event-stream.ts';
-import { errorJson, sendJson } from '../http-errors.ts';
+import { EventStream, type EventStreamOptions, partEventName } from '../event-stream.ts';
+import { errorJson, HttpError, sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
@@ -50,13 +56,54 @@ async function streamMessage(
   const stream = EventStream.open(req, res, options);
   if (stream === undefined) return;
   try {
-    const output = await send((part) => {
-      const name = part.type === 'progress' ? part.name : part.type;
-      stream.send(/^[a-z0-9.-]{1,40}$/.test(name) ? name : 'progress', part);
-    }, stream.signal);
+    const output = await send((part) => stream.send(partEventName(part), part), stream.signal);
     stream.send('result', { output: output === undefined ? null : output });
   } catch (error) {
     stream.send('error', { error: errorJson(error) });
+  } finally {
+    stream.close();
+  }
+}
+
+/** The text a durable (LLM) run starts from: a string, or `{ content: string }`. @throws HttpError INVALID_REQUEST otherwise. */
+function runInput(input: unknown): string {
+  if (typeof input === 'string') return input;
+  const content = (input as { content?: unknown } | null)?.content;
+  if (typeof content === 'string') return content;
+  throw new HttpError('INVALID_REQUEST', 'A durable agent takes a string input (or { content: string }).');
+}
+
+/**
+ * A message to a durable agent, as a run of the node's `RunService` with a fresh id: the
+ * answer (JSON or SSE) carries `runId`, the stream's first part is `run-start`, and a client
+ * that leaves does not cancel the run (`POST /v1/runs/:id/cancel` does). A run that suspends
+ * for approvals answers like any other (the agent's answer says `stoppedBy: 'awaiting-approval'`).
+ */
+async function sendDurable(
+  req: IncomingMessage,
+  res: ServerResponse,
+  runs: RunService,
+  id: string,
+  input: unknown,
+  streams: EventStreamOptions,
+): Promise<void> {
+  const text = runInput(input);
+  const runId = newRunId();
+  if (!wantsEventStream(req)) {
+    const output = await runs.send(id, text, { runId });
+    sendJson(res, 200, { runId, output: output === undefined ? null : output });
+    return;
+  }
+  const stream = EventStream.open(req, res, streams);
+  if (stream === undefined) return; // gone before anything started: no run
+  try {
+    const output = await runs.send(id, text, {
+      runId,
+      onEvent: (part) => stream.send(partEventName(part as AgentStreamPart), part),
+    });
+    stream.send('result', { runId, output: output === undefined ? null : output });
+  } catch (error) {
+    stream.send('error', { runId, error: errorJson(error) });
   } finally {
     stream.close();
   }
@@ -69,6 +116,7 @@ export function addAgentRoutes(
   bodyLimitBytes: number,
   streams: EventStreamOptions = {},
   tenantDefinitions?: Pick<TenantDefinitions, 'list'>,
+  runs?: RunService,
 ): void {
   // The caller's own definitions (`scope: 'tenant'`, which shadow a node's of the same name),
   // then the node's shared ones (`scope: 'node'`).
@@ -137,8 +185,13 @@ export function addAgentRoutes(
   router.add('POST', '/v1/agents/:id/messages', async (req, res, { params }) => {
     const id = agentId(params.id);
     const body = parseRequest(messageBody, await readJsonBody(req, bodyLimitBytes), 'body');
+    const agent = runtime.agent(id); // AGENT_NOT_FOUND as a plain HTTP error, before any stream starts
+    if (runs !== undefined && agent.durable) {
+      await sendDurable(req, res, runs, id, body.input, streams);
+      return;
+    }
+    // Not durable: the run lives only as long as its client, so a disconnect cancels it.
     if (wantsEventStream(req)) {
-      runtime.agent(id); // AGENT_NOT_FOUND as a plain HTTP error, before the stream starts
       await streamMessage(req, res, streams, (onEvent, signal) =>
         runtime.send(id, body.input, { signal, onEvent }),
       );

@@ -1,12 +1,14 @@
 import { z } from 'zod';
 import type { AgentStreamListener, Runtime } from '../../core/index.ts';
-import { formatIssues } from '../../errors/index.ts';
+import { AgentfleetError, formatIssues } from '../../errors/index.ts';
+import { newRunId, type RunService } from '../../runs/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
 import { EventStream, type EventStreamOptions } from '../event-stream.ts';
 import { errorJson, HttpError, sendJson } from '../http-errors.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
+import { approvalJson } from './approvals.ts';
 
 // OpenAI's Chat Completions, served: `model` names an agent, the last user message is its
 // input, and the answer comes back in OpenAI's shape (streamed as chunks when asked), so any
@@ -59,16 +61,19 @@ function outputText(output: unknown): string {
   return typeof text === 'string' ? text : JSON.stringify(output ?? null);
 }
 
-/** Sums `step-finish` usage events of an LLM agent. */
+/** Sums `step-finish` usage events of an LLM agent, and keeps the approvals it asked for. */
 function usageCounter(): {
   usage: Usage;
+  requested: Requested[];
   onEvent: AgentStreamListener;
   onText: (f: (t: string) => void) => void;
 } {
   const usage = { inputTokens: 0, outputTokens: 0 };
+  const requested: Requested[] = [];
   let textSink: ((t: string) => void) | undefined;
   return {
     usage,
+    requested,
     onText: (f) => {
       textSink = f;
     },
@@ -77,16 +82,75 @@ function usageCounter(): {
         usage.inputTokens += part.usage.inputTokens;
         usage.outputTokens += part.usage.outputTokens;
       } else if (part.type === 'text-delta') textSink?.(part.text);
+      else if (part.type === 'tool-approval-request')
+        requested.push({
+          id: part.approvalId,
+          tool: part.call.name,
+          callId: part.call.id,
+          kind: part.kind,
+          ...(part.reason === undefined ? {} : { reason: part.reason }),
+        });
     },
   };
 }
 
-/** `POST /v1/chat/completions`, with `model` naming an agent. */
+/** What a durable run's completion adds at its top level: the run, and what it waits for. */
+interface RunNote {
+  runId: string;
+  status: string;
+  approvals?: Array<Record<string, unknown>>;
+}
+
+/** An approval a run asked for, as its `tool-approval-request` part said. */
+type Requested = Record<string, unknown> & { id: string; tool: string };
+
+/**
+ * Where a durable run stands after its message: finished, or suspended for approvals (then
+ * the text tells the client how to decide each one). A run the node's store does not hold
+ * (an agent with a run store of its own) is judged by the approvals its parts asked for.
+ */
+async function runNote(
+  runs: RunService,
+  runId: string,
+  requested: readonly Requested[],
+): Promise<{ note: RunNote; waiting?: string }> {
+  const run = await runs.get(runId).catch((error: unknown) => {
+    if (AgentfleetError.isInstance(error) && error.code === 'RUN_NOT_FOUND') return undefined;
+    throw error;
+  });
+  if (run !== undefined && run.status !== 'awaiting-approval') return { note: { runId, status: run.status } };
+  const approvals: Requested[] =
+    run === undefined
+      ? [...requested]
+      : (await runs.listApprovals({ runId, status: 'pending' })).map((a) => approvalJson(a) as Requested);
+  if (approvals.length === 0) return { note: { runId, status: run?.status ?? 'completed' } };
+  const waiting = approvals
+    .map(
+      (a) => `Waiting for approval of ${a.tool} (approval ${a.id}); approve with POST /v1/approvals/${a.id}`,
+    )
+    .join('\n');
+  return { note: { runId, status: 'awaiting-approval', approvals }, waiting };
+}
+
+/** The visible text of a suspended run's answer: what the model said before the call, if anything. */
+function suspendedText(output: unknown): string {
+  if (typeof output === 'string') return output;
+  const text = (output as { text?: unknown } | null)?.text;
+  return typeof text === 'string' ? text : '';
+}
+
+/**
+ * `POST /v1/chat/completions`, with `model` naming an agent. A durable agent's message runs
+ * through `runs` (a disconnect is not a cancel), and the completion carries an extra
+ * top-level `agentfleet: { runId, status, approvals? }`; a run that suspends for approvals
+ * ends with `finish_reason: "stop"` and a message saying which approvals to decide, and how.
+ */
 export function addChatCompletionsRoute(
   router: Router,
   runtime: Runtime,
   bodyLimitBytes: number,
   streams: EventStreamOptions = {},
+  runs?: RunService,
 ): void {
   router.add('POST', '/v1/chat/completions', async (req, res) => {
     const parsed = chatBody.safeParse(await readJsonBody(req, bodyLimitBytes));
@@ -99,7 +163,9 @@ export function addChatCompletionsRoute(
     const body = parsed.data;
     const input = lastUserText(body.messages);
     const model = agentId(body.model);
-    runtime.agent(model); // AGENT_NOT_FOUND (404) before anything is sent
+    const agent = runtime.agent(model); // AGENT_NOT_FOUND (404) before anything is sent
+    const durable = runs !== undefined && agent.durable ? runs : undefined;
+    const runId = durable === undefined ? undefined : newRunId();
     const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
     const created = Math.floor(Date.now() / 1000);
     const counter = usageCounter();
@@ -108,9 +174,23 @@ export function addChatCompletionsRoute(
       completion_tokens: counter.usage.outputTokens,
       total_tokens: counter.usage.inputTokens + counter.usage.outputTokens,
     });
+    const send = (signal: AbortSignal) =>
+      durable === undefined || runId === undefined
+        ? runtime.send(model, input, { signal, onEvent: counter.onEvent })
+        : durable.send(model, input, { runId, onEvent: counter.onEvent as (part: unknown) => void });
+    /** The answer's text and, for a durable run, where the run stands. */
+    const settle = async (
+      output: unknown,
+    ): Promise<{ text: string; waiting?: string; extra: { agentfleet?: RunNote } }> => {
+      if (durable === undefined || runId === undefined) return { text: outputText(output), extra: {} };
+      const { note, waiting } = await runNote(durable, runId, counter.requested);
+      if (waiting === undefined) return { text: outputText(output), extra: { agentfleet: note } };
+      const said = suspendedText(output);
+      return { text: said === '' ? waiting : `${said}\n\n${waiting}`, waiting, extra: { agentfleet: note } };
+    };
     if (body.stream !== true) {
-      const signal = clientSignal(req, res);
-      const output = await runtime.send(model, input, { signal, onEvent: counter.onEvent });
+      const output = await send(clientSignal(req, res));
+      const { text, extra } = await settle(output);
       sendJson(res, 200, {
         id,
         object: 'chat.completion',
@@ -119,25 +199,27 @@ export function addChatCompletionsRoute(
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: outputText(output), refusal: null },
+            message: { role: 'assistant', content: text, refusal: null },
             finish_reason: 'stop',
             logprobs: null,
           },
         ],
         usage: usageJson(),
+        ...extra,
       });
       return;
     }
     const stream = EventStream.open(req, res, streams);
     if (stream === undefined) return;
     const write = (data: unknown) => stream.send(undefined, data);
-    const chunk = (delta: Record<string, unknown>, finish: string | null) =>
+    const chunk = (delta: Record<string, unknown>, finish: string | null, extra: object = {}) =>
       write({
         id,
         object: 'chat.completion.chunk',
         created,
         model: body.model,
         choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+        ...extra,
       });
     chunk({ role: 'assistant', content: '' }, null);
     let streamed = false;
@@ -146,9 +228,12 @@ export function addChatCompletionsRoute(
       chunk({ content: text }, null);
     });
     try {
-      const output = await runtime.send(model, input, { signal: stream.signal, onEvent: counter.onEvent });
-      if (!streamed) chunk({ content: outputText(output) }, null);
-      chunk({}, 'stop');
+      const output = await send(stream.signal);
+      const { text, waiting, extra } = await settle(output);
+      // A suspended run's text is what to do next; after streamed text, it follows a blank line.
+      if (waiting !== undefined) chunk({ content: streamed ? `\n\n${waiting}` : text }, null);
+      else if (!streamed) chunk({ content: text }, null);
+      chunk({}, 'stop', extra);
       if (body.stream_options?.include_usage) {
         write({
           id,
