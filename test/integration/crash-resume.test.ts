@@ -14,23 +14,12 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type ApprovalRecord, type RunEvent, SqliteRunStore } from '../../src/runs/index.ts';
+import { seededRandom } from '../helpers.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/crash-node.ts', import.meta.url));
 const RUNS = 200;
 const KILLS = 12;
 const SEED = Number(process.env.CRASH_SEED ?? 17);
-
-/** mulberry32: a small seeded generator, so a failing kill schedule can be replayed (CRASH_SEED). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Child {
   process: ChildProcess;
@@ -40,8 +29,9 @@ interface Child {
   stderr: () => string;
 }
 
-function startNode(dir: string): Child {
-  const child = spawn(process.execPath, [fixture, dir, String(RUNS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startNode(dir: string, decideAndDie = false): Child {
+  const args = [fixture, dir, String(RUNS), ...(decideAndDie ? ['decide-and-die'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let ready!: () => void;
@@ -97,17 +87,21 @@ describe('resume after a crash', () => {
     timeout: 150_000,
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'af-crash-'));
-    const random = seeded(SEED);
+    const random = seededRandom(SEED);
     const dbPath = join(dir, 'runs.db');
     const at = { model: 0, tool: 0, approval: 0 };
     let kills = 0;
+    let selfKills = 0;
     let finished = false;
     try {
       for (let round = 0; round < KILLS && !finished; round++) {
-        const child = startNode(dir);
+        // One round in four the node kills itself right after writing a decision (before the resume).
+        const decideAndDie = random() < 0.25;
+        const child = startNode(dir, decideAndDie);
         const spawned = Date.now();
-        // Most kills come after the node is up; one in five at any time from its spawn (maybe mid-start).
-        if (random() < 0.2) await sleep(Math.floor(random() * 1_200));
+        if (decideAndDie) await Promise.race([child.exited, sleep(3_000)]);
+        // Else mostly after the node is up; one in five at any time from its spawn (maybe mid-start).
+        else if (random() < 0.2) await sleep(Math.floor(random() * 1_200));
         else {
           await child.ready;
           await sleep(Math.floor(random() * 900));
@@ -117,7 +111,8 @@ describe('resume after a crash', () => {
           assert.ok(finished, `the node exited by itself: ${child.stderr()}`);
           break;
         }
-        child.process.kill('SIGKILL');
+        if (child.process.signalCode === null) child.process.kill('SIGKILL');
+        else selfKills++;
         await child.exited;
         kills++;
         const store = await SqliteRunStore.open({ path: dbPath });
@@ -236,9 +231,13 @@ describe('resume after a crash', () => {
             `${key}: ${f.starts.length} starts, ${approved.length} approved re-runs`,
           );
           assert.ok(f.executions.length <= 1 + approved.length, `${key}: ran ${f.executions.length} times`);
-          for (const a of approved) {
-            const after = f.executions.filter((ms) => ms >= (a.decidedAt as number)).length;
-            assert.ok(after <= 1, `${key}: ran ${after} times after the retry was approved`);
+          // Each approved retry covers one execution: at most one between it and the next.
+          const decided = approved.map((a) => a.decidedAt as number).sort((a, b) => a - b);
+          for (let i = 0; i < decided.length; i++) {
+            const from = decided[i] as number;
+            const to = decided[i + 1] ?? Number.POSITIVE_INFINITY;
+            const ran = f.executions.filter((ms) => ms >= from && ms < to).length;
+            assert.ok(ran <= 1, `${key}: ran ${ran} times after a retry was approved`);
           }
           if (f.interrupted.length > 0 && approved.length === 0)
             assert.ok(refused, `${key}: a rejected retry is skipped`);
@@ -255,6 +254,7 @@ describe('resume after a crash', () => {
       const summary = {
         seed: SEED,
         kills,
+        killedAfterADecision: selfKills,
         killedIn: at,
         runs: ids.length,
         toolCalls: calls.size,
@@ -273,7 +273,8 @@ describe('resume after a crash', () => {
         `kills landed in every phase: ${JSON.stringify(at)}`,
       );
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (process.env.CRASH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+      else console.log(`crash-resume: kept ${dir}`);
     }
   });
 });
