@@ -18,7 +18,7 @@ import { seededRandom } from '../helpers.ts';
 
 const fixture = fileURLToPath(new URL('./fixtures/crash-node.ts', import.meta.url));
 const RUNS = 200;
-const KILLS = 12;
+const KILLS = 14;
 const SEED = Number(process.env.CRASH_SEED ?? 17);
 
 interface Child {
@@ -104,7 +104,7 @@ describe('resume after a crash', () => {
         else if (random() < 0.2) await sleep(Math.floor(random() * 1_200));
         else {
           await child.ready;
-          await sleep(Math.floor(random() * 900));
+          await sleep(Math.floor(random() * 1_200));
         }
         if (child.process.exitCode !== null) {
           finished = await child.done;
