@@ -3,7 +3,9 @@
 // again until every run finished. Then, from the store and the log of every tool execution:
 // every run completed; a call whose result was recorded never ran again; a non-idempotent call
 // ran at most once, or twice when a person approved re-running an interrupted one (once after
-// that); an idempotent call ran again only across a resume.
+// that); an idempotent call ran again only across a resume. Some rounds the node kills itself
+// right after writing an approval's decision, before it resumes the run. The figures go to the
+// console (`crash-resume: {...}`); CRASH_SEED replays another schedule, CRASH_KEEP keeps the folder.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -98,7 +100,6 @@ describe('resume after a crash', () => {
         // One round in four the node kills itself right after writing a decision (before the resume).
         const decideAndDie = random() < 0.25;
         const child = startNode(dir, decideAndDie);
-        const spawned = Date.now();
         if (decideAndDie) await Promise.race([child.exited, sleep(3_000)]);
         // Else mostly after the node is up; one in five at any time from its spawn (maybe mid-start).
         else if (random() < 0.2) await sleep(Math.floor(random() * 1_200));
@@ -121,7 +122,6 @@ describe('resume after a crash', () => {
         at.model += found.model;
         at.tool += found.tool;
         at.approval += found.approval;
-        assert.ok(Date.now() - spawned < 20_000);
       }
       if (!finished) {
         const child = startNode(dir);
