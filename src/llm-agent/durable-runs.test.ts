@@ -175,6 +175,97 @@ describe('durable runs of the LLM loop', () => {
     }
   });
 
+  it('an approval covers one execution: an approved call interrupted mid-run asks again, with the edited arguments', async () => {
+    const store = new MemoryRunStore();
+    const executed: number[] = [];
+    let hang = true;
+    const refund = defineTool({
+      name: 'refund',
+      description: 'Refund an amount',
+      parameters: z.object({ amount: z.number() }),
+      needsApproval: ({ amount }) => amount > 100,
+      execute: async ({ amount }, { signal }) => {
+        executed.push(amount);
+        if (hang)
+          await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+        return { refunded: amount };
+      },
+    });
+    const script = toolLoop('refund', 1, () => ({ amount: 500 }));
+    const first = await agentOver(store, script, [refund]);
+    const answer = (await first.agent.send('refund 500')) as LlmAnswer<undefined>;
+    const runId = answer.runId as string;
+    const [asked] = await store.listApprovals(undefined, { status: 'pending' });
+    await store.decideApproval(undefined, asked!.id, {
+      status: 'approved',
+      at: Date.now(),
+      arguments: '{"amount":400}',
+    });
+    const controller = new AbortController();
+    const sent = first.agent.send('', { run: { id: runId, resume: true }, signal: controller.signal });
+    while (executed.length === 0) await new Promise((r) => setImmediate(r));
+    controller.abort(); // the process "dies" while the approved call runs
+    await assert.rejects(sent);
+    await first.runtime.close();
+
+    const second = await agentOver(store, script, [refund]);
+    const again = (await second.agent.send('', { run: { id: runId, resume: true } })) as LlmAnswer<undefined>;
+    assert.equal(again.stoppedBy, 'awaiting-approval');
+    assert.deepEqual(executed, [400], 'the approved call is not run a second time unasked');
+    const [retry] = await store.listApprovals(undefined, { status: 'pending' });
+    assert.equal(retry?.kind, 'interrupted');
+    assert.equal(retry?.arguments, '{"amount":400}', 'the person is asked about what ran');
+    await store.decideApproval(undefined, retry!.id, { status: 'approved', at: Date.now() });
+    hang = false;
+    const done = (await second.agent.send('', { run: { id: runId, resume: true } })) as LlmAnswer<undefined>;
+    assert.equal(done.stoppedBy, 'answer');
+    assert.deepEqual(executed, [400, 400]);
+    await second.runtime.close();
+  });
+
+  it('an approved retry of an interrupted call covers one execution too', async () => {
+    const store = new MemoryRunStore();
+    let executions = 0;
+    const charge = defineTool({
+      name: 'charge',
+      description: 'Charge',
+      parameters: z.object({}),
+      execute: async (_args, { signal }) => {
+        executions++;
+        await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+    });
+    const crashMidCall = async (resume: string | undefined) => {
+      const { runtime, agent } = await agentOver(store, toolLoop('charge', 1), [charge]);
+      const before = executions;
+      const controller = new AbortController();
+      const sent = agent.send('go', {
+        signal: controller.signal,
+        ...(resume === undefined ? {} : { run: { id: resume, resume: true } }),
+      });
+      while (executions === before) await new Promise((r) => setImmediate(r));
+      controller.abort();
+      await assert.rejects(sent);
+      await runtime.close();
+    };
+    await crashMidCall(undefined);
+    const [run] = await store.unfinished();
+    const { runtime, agent } = await agentOver(store, toolLoop('charge', 1), [charge]);
+    const asked = (await agent.send('', { run: { id: run!.id, resume: true } })) as LlmAnswer<undefined>;
+    assert.equal(asked.stoppedBy, 'awaiting-approval');
+    await runtime.close();
+    const [retry] = await store.listApprovals(undefined, { status: 'pending' });
+    await store.decideApproval(undefined, retry!.id, { status: 'approved', at: Date.now() });
+    await crashMidCall(run!.id); // the approved retry is interrupted too
+    assert.equal(executions, 2);
+    const last = await agentOver(store, toolLoop('charge', 1), [charge]);
+    const again = (await last.agent.send('', { run: { id: run!.id, resume: true } })) as LlmAnswer<undefined>;
+    assert.equal(again.stoppedBy, 'awaiting-approval', 'a person is asked again');
+    assert.equal(executions, 2);
+    assert.equal((await store.listApprovals(undefined, { status: 'pending' }))[0]?.kind, 'interrupted');
+    await last.runtime.close();
+  });
+
   it('refuses to resume an unknown run or another agent’s', async () => {
     const store = new MemoryRunStore();
     const { runtime, agent } = await agentOver(store, toolLoop('none', 0), []);

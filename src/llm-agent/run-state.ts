@@ -27,7 +27,7 @@ export interface LoopState {
   text: string;
   /** Calls of the last model response that have no result yet. */
   pending: ToolCall[];
-  /** Of those, the ones recorded as started: a crash came before their result. */
+  /** Of those, the ones recorded as started (since their last decision): a crash came before their result. */
   started: Set<string>;
   /** Approval requested per call id (the approval's id). */
   requested: Map<string, { approvalId: string; kind: 'approval' | 'interrupted' }>;
@@ -84,12 +84,16 @@ export function foldRun(run: RunRecord, events: readonly RunEvent[]): LoopState 
         state.started.delete(body.callId);
         break;
       case 'approval-request':
+        // A new request (an interrupted retry) supersedes the call's earlier decision.
+        state.decisions.delete(body.callId);
         state.requested.set(body.callId, {
           approvalId: body.approvalId,
           kind: body.kind ?? 'approval',
         });
         break;
       case 'approval-decision':
+        // The decision supersedes a start before it: only a start after it is an interrupted call.
+        state.started.delete(body.callId);
         state.decisions.set(body.callId, {
           approvalId: body.approvalId,
           decision: body.decision,

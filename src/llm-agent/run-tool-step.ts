@@ -98,6 +98,7 @@ export async function* runToolStep(
     if (outcome !== undefined) yield { type: 'tool-result', step, outcome };
   }
   for (const { approval, call } of asked) {
+    state.decisions.delete(call.id); // an interrupted retry's request supersedes the earlier decision
     state.requested.set(call.id, { approvalId: approval.id, kind: approval.kind ?? 'approval' });
     yield {
       type: 'tool-approval-request',
@@ -126,6 +127,7 @@ async function verdictOf(
     decision = await decisionOf(run, requested.approvalId);
     if (decision === undefined) return { kind: 'wait', call };
     state.decisions.set(call.id, decision);
+    state.started.delete(call.id); // the start the person was asked about
     decided.push({
       type: 'approval-decision',
       approvalId: decision.approvalId,
@@ -135,23 +137,24 @@ async function verdictOf(
       ...(decision.reason === undefined ? {} : { reason: decision.reason }),
     });
   }
-  if (decision !== undefined) {
-    if (decision.decision !== 'approved') return { kind: 'refused', call, decision };
-    state.started.delete(call.id);
-    return {
-      kind: 'run',
-      call: decision.arguments === undefined ? call : { ...call, arguments: decision.arguments },
-    };
-  }
   const tool = runner.tool(call.name);
+  // Started since its last decision (an approval covers one execution): a crash came before its result.
   if (state.started.has(call.id)) {
-    if (tool?.idempotent === true) return { kind: 'run', call };
+    const ran = decision?.arguments === undefined ? call : { ...call, arguments: decision.arguments };
+    if (tool?.idempotent === true) return { kind: 'run', call: ran };
     return {
       kind: 'request',
-      call,
+      call: ran,
       approvalKind: 'interrupted',
       reason:
         'The call started before the run was interrupted and its result was not recorded; approve to run it again, reject to skip it.',
+    };
+  }
+  if (decision !== undefined) {
+    if (decision.decision !== 'approved') return { kind: 'refused', call, decision };
+    return {
+      kind: 'run',
+      call: decision.arguments === undefined ? call : { ...call, arguments: decision.arguments },
     };
   }
   if (tool?.needsApproval === undefined) return { kind: 'run', call };
@@ -188,9 +191,15 @@ async function decisionOf(run: RunCheckpoint, approvalId: string): Promise<CallD
   return {
     approvalId,
     decision: approval.status,
-    ...(approval.decidedArguments === undefined ? {} : { arguments: approval.decidedArguments }),
+    ...argumentsOf(approval),
     ...(approval.decisionReason === undefined ? {} : { reason: approval.decisionReason }),
   };
+}
+
+/** The arguments a decision runs the call with: edited ones, else an interrupted call's (maybe edited before). */
+function argumentsOf(approval: ApprovalRecord): { arguments?: string } {
+  if (approval.decidedArguments !== undefined) return { arguments: approval.decidedArguments };
+  return approval.kind === 'interrupted' ? { arguments: approval.arguments } : {};
 }
 
 const INVALID = Symbol('invalid');

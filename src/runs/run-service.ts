@@ -103,7 +103,8 @@ export class RunService {
 
   /**
    * Starts the sweep timer and resumes, in the background, every unfinished run this node owns
-   * that is not waiting for a person. Resolves with how many it resumes.
+   * that is not waiting for a person (a run awaiting approval whose approvals were all decided
+   * is not: the node stopped between the decision and the resume). Resolves with how many it resumes.
    */
   async start(): Promise<{ resuming: number }> {
     this.#timer ??= withoutTenant(() => setInterval(() => this.#track(this.sweep()), this.#sweepEveryMs));
@@ -112,7 +113,8 @@ export class RunService {
     let after: string | undefined;
     for (;;) {
       const page = await this.store.unfinished({ owner: this.#owner, limit: 1_000, after });
-      runs.push(...page.filter((r) => r.status === 'running'));
+      for (const run of page)
+        if (run.status === 'running' || !(await this.#waitsForPerson(run))) runs.push(run);
       if (page.length < 1_000) break;
       after = page.at(-1)?.id;
     }
@@ -271,9 +273,18 @@ export class RunService {
   async #resumeIfReady(tenant: string | undefined, runId: string): Promise<void> {
     const run = await this.store.get(tenant, runId);
     if (run === undefined || run.status !== 'awaiting-approval') return;
-    const pending = await this.store.listApprovals(tenant, { runId, status: 'pending', limit: 1 });
-    if (pending.length > 0) return;
+    if (await this.#waitsForPerson(run)) return;
     await this.#resume(run);
+  }
+
+  /** Whether some approval of the run is still pending. */
+  async #waitsForPerson(run: RunRecord): Promise<boolean> {
+    const pending = await this.store.listApprovals(run.tenant, {
+      runId: run.id,
+      status: 'pending',
+      limit: 1,
+    });
+    return pending.length > 0;
   }
 
   async #resumeAll(runs: RunRecord[]): Promise<void> {
