@@ -15,12 +15,16 @@ import type { LoopFigures } from './workload.ts';
 
 const CONTENDERS = (
   process.env.BENCH_LOOP_CONTENDERS ??
-  'agentfleet,langgraph-none,langgraph-memory,langgraph-sqlite,langgraph-postgres'
+  'agentfleet,agentfleet-memory,agentfleet-sqlite,agentfleet-postgres,agentfleet-nats,langgraph-none,langgraph-memory,langgraph-sqlite,langgraph-postgres'
 ).split(',');
 const COUNTS = (process.env.BENCH_LOOP_AGENTS ?? '1000,10000').split(',').map(Number);
 const STEPS = Number(process.env.BENCH_LOOP_STEPS ?? 4);
 const LABELS: Record<string, string> = {
   agentfleet: 'agentfleet (no checkpointing)',
+  'agentfleet-memory': 'agentfleet MemoryRunStore',
+  'agentfleet-sqlite': 'agentfleet SqliteRunStore (temp file, the default)',
+  'agentfleet-postgres': 'agentfleet PostgresRunStore (loopback)',
+  'agentfleet-nats': 'agentfleet NatsKvRunStore (loopback)',
   'langgraph-none': 'langgraph (no checkpointer)',
   'langgraph-memory': 'langgraph MemorySaver',
   'langgraph-sqlite': 'langgraph SqliteSaver (temp file)',
@@ -35,6 +39,16 @@ async function runCell(contender: string, agents: number, steps: number): Promis
   if (contender === 'agentfleet') {
     const { runAgentfleetLoop } = await import('./agentfleet-loop.ts');
     return runAgentfleetLoop({ agents, steps });
+  }
+  if (contender.startsWith('agentfleet-')) {
+    const { runAgentfleetLoop } = await import('./agentfleet-loop.ts');
+    const { openBenchRunStore } = await import('./run-stores.ts');
+    const opened = await openBenchRunStore(contender.slice('agentfleet-'.length));
+    try {
+      return await runAgentfleetLoop({ agents, steps, cognition: { runs: opened.store, runOwner: 'bench' } });
+    } finally {
+      await opened.close();
+    }
   }
   const match = /^langgraph-(none|memory|sqlite|postgres)(?:-(async|sync|exit))?$/.exec(contender);
   if (match === null) throw new Error(`unknown contender ${contender}`);
@@ -85,6 +99,12 @@ export async function runDurableLoopsBench(): Promise<BenchReport> {
     const none = results.get('langgraph-none');
     const ours = results.get('agentfleet');
     for (const [contender, r] of results) {
+      if (ours === undefined || !contender.startsWith('agentfleet-')) continue;
+      // What durable runs add per step in each store: CPU with it ÷ and − without (same run).
+      figures[`n${agents}_${contender}_cpuVsNone`] = round(r.cpuMsPerStep / ours.cpuMsPerStep);
+      figures[`n${agents}_${contender}_addedCpuMsPerStep`] = round(r.cpuMsPerStep - ours.cpuMsPerStep, 4);
+    }
+    for (const [contender, r] of results) {
       if (none === undefined || !contender.startsWith('langgraph-') || r === none) continue;
       // What the checkpointer adds per step, as LangGraph's issue-17 ratio: CPU with it ÷ without.
       figures[`n${agents}_${contender}_cpuVsNone`] = round(r.cpuMsPerStep / none.cpuMsPerStep);
@@ -95,7 +115,7 @@ export async function runDurableLoopsBench(): Promise<BenchReport> {
   }
   return {
     name: 'durable-loops',
-    measures: `N agents × ${STEPS} steps (fake in-process model, one tool): Agentfleet without checkpointing and LangGraph.js without and with its checkpointers`,
+    measures: `N agents × ${STEPS} steps (fake in-process model, one tool): Agentfleet without and with each run store, LangGraph.js without and with its checkpointers (process CPU only: a database server's own CPU is not counted)`,
     rows,
     figures,
   };

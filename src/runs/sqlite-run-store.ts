@@ -280,7 +280,8 @@ export class SqliteRunStore implements RunStore {
     conversation: Conversation,
   ): Promise<void> {
     this.#open();
-    this.#s.putConversation.run(tenantKey(tenant), agentId, JSON.stringify(conversation));
+    const text = JSON.stringify(conversation);
+    await this.#batched(() => this.#s.putConversation.run(tenantKey(tenant), agentId, text));
   }
 
   async deleteConversation(tenant: string | undefined, agentId: string): Promise<boolean> {
