@@ -153,6 +153,7 @@ export class LlmCognition<Output = undefined> {
   readonly #runner: ToolRunner;
   readonly #memory: ConversationHistory;
   readonly #runs: RunStore | undefined;
+  readonly #fallbackRuns: RunStore | undefined;
   readonly #owner: string | undefined;
   readonly #approvalTtlMs: number | undefined;
   readonly #responseFormat: ResponseFormat | undefined;
@@ -177,7 +178,10 @@ export class LlmCognition<Output = undefined> {
         ? undefined
         : new ResiliencePolicy(`llm:${options.model}`, parseResiliencePolicy(options.resilience));
     this.#runner = new ToolRunner(options.tools ?? [], options.toolOptions);
-    this.#runs = options.runs ?? (this.#runner.needsApprovals ? new MemoryRunStore() : undefined);
+    this.#runs = options.runs;
+    // Tools that need approval need somewhere to wait: the node's store when a message brings
+    // it (`send({ run: { store } })`), else one in memory.
+    this.#fallbackRuns = options.runs === undefined && this.#runner.needsApprovals ? new MemoryRunStore() : undefined;
     this.#owner = options.runOwner;
     this.#approvalTtlMs = options.approvalTtlMs;
     this.#memory =
@@ -226,7 +230,7 @@ export class LlmCognition<Output = undefined> {
 
   /** The run store, when runs are durable (or wait for approvals). */
   get runs(): RunStore | undefined {
-    return this.#runs;
+    return this.#runs ?? this.#fallbackRuns;
   }
 
   /**
@@ -396,7 +400,7 @@ export class LlmCognition<Output = undefined> {
 
   /** The cognition's own store, else the node's when the message came through its `RunService`. */
   #storeFor(ctx: LoopContext): RunStore | undefined {
-    return this.#runs ?? (ctx.run?.store as RunStore | undefined);
+    return this.#runs ?? (ctx.run?.store as RunStore | undefined) ?? this.#fallbackRuns;
   }
 
   /** A new run: retrieval, and with a run store, its record and `start` checkpoint. */

@@ -6,7 +6,7 @@ import { type ServerConfig, type ServerConfigInput, validateConfig } from '../co
 import { createLogger } from '../context/index.ts';
 import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } from '../core/index.ts';
 import { AbortedError, AgentfleetError } from '../errors/index.ts';
-import { BusFrontDoor } from '../front-door/index.ts';
+import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
@@ -247,6 +247,9 @@ async function compose(
       )
     : undefined;
   if (frontDoor !== undefined) opened.push(() => frontDoor.close());
+  // Runs and approvals on `agent.<tenant>.runs`, beside the agents' inboxes.
+  const runsDoor = config.busFrontDoor ? await RunsDoor.open(runs, bus) : undefined;
+  if (runsDoor !== undefined) opened.push(() => runsDoor.close());
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs.
   const definitions = new TenantDefinitions({
     target: runtime,
@@ -270,6 +273,7 @@ async function compose(
   const close = () => {
     closing ??= (async () => {
       await frontDoor?.close();
+      await runsDoor?.close();
       // In-flight runs drain within the stop deadline; the rest stay unfinished and resume on the next start.
       const result = await runtime.close();
       await runs.close();
