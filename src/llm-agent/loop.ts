@@ -181,7 +181,8 @@ export class LlmCognition<Output = undefined> {
     this.#runs = options.runs;
     // Tools that need approval need somewhere to wait: the node's store when a message brings
     // it (`send({ run: { store } })`), else one in memory.
-    this.#fallbackRuns = options.runs === undefined && this.#runner.needsApprovals ? new MemoryRunStore() : undefined;
+    this.#fallbackRuns =
+      options.runs === undefined && this.#runner.needsApprovals ? new MemoryRunStore() : undefined;
     this.#owner = options.runOwner;
     this.#approvalTtlMs = options.approvalTtlMs;
     this.#memory =

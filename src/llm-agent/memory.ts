@@ -33,7 +33,7 @@ export interface ConversationHistory {
   /** Appends a finished turn, keeping the history bounded. */
   append(agentId: string, turn: Message[], signal: AbortSignal): Promise<void>;
   /** Forgets the agent's conversation. */
-  forget(agentId: string): void | Promise<unknown>;
+  forget(agentId: string): unknown;
 }
 
 /** Drops the oldest turns past `maxMessages`, never splitting a tool call from its results; returns them. */

@@ -5,14 +5,13 @@ import { approvalNotFound, corruptRow, RunsError, runConflict, runNotFound } fro
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
 import { pageLimit, tenantKey } from './paging.ts';
 import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
-import {
-  type ApprovalDecision,
-  type ApprovalRecord,
-  type Conversation,
-  isFinished,
-  type RunEvent,
-  type RunPatch,
-  type RunRecord,
+import type {
+  ApprovalDecision,
+  ApprovalRecord,
+  Conversation,
+  RunEvent,
+  RunPatch,
+  RunRecord,
 } from './run-schemas.ts';
 import type {
   ListApprovalsOptions,
