@@ -5,6 +5,7 @@ import { runActHttpBench } from './act-http.bench.ts';
 import { runBusBench } from './bus.bench.ts';
 import { runBusIngressBench } from './bus-ingress.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
+import { runDurableLoopsBench } from './durable/run-loops.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runKnowledgeBench } from './knowledge.bench.ts';
 import { runKnowledgeIngestBench } from './knowledge-ingest.bench.ts';
@@ -38,6 +39,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'knowledge-ingest': runKnowledgeIngestBench,
   'knowledge-reopen': runKnowledgeReopenBench,
   'runs-resume': runRunsResumeBench,
+  'durable-loops': runDurableLoopsBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { rejectsWithCode } from '../../test/helpers.ts';
 import { scriptedProvider, toolLoop } from '../../test/scripted-provider.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { MemoryRunStore, type RunStore } from '../runs/index.ts';
+import { MemoryRunStore, newRunId, type RunStore } from '../runs/index.ts';
 import { defineTool } from '../tools/index.ts';
 import { type LlmAnswer, llm } from './index.ts';
 
@@ -281,6 +281,23 @@ describe('durable runs of the LLM loop', () => {
       .send('x', { run: { id: answer.runId as string, resume: true } })
       .catch((e: Error) => e);
     assert.equal((error as { cause?: { code?: string } }).cause?.code, 'RUN_NOT_FOUND');
+    await runtime.close();
+  });
+});
+
+describe('a durable agent without a store of its own', () => {
+  it('keeps its conversation in the store its messages bring (the node’s)', async () => {
+    const store = new MemoryRunStore();
+    const runtime = createRuntime();
+    const cognition = llm({ provider: scriptedProvider(toolLoop('none', 0)), model: 'm' });
+    const agent = await runtime.spawn(defineAgent({ name: 'chat', durable: true, decide: cognition }), {
+      id: 'c1',
+    });
+    await agent.send('hello', { run: { id: newRunId(), store, owner: 'n1' } });
+    const run = (await store.list(undefined))[0];
+    assert.equal(run?.owner, 'n1');
+    assert.equal(run?.status, 'completed');
+    assert.equal((await store.getConversation(undefined, 'c1'))?.messages[0]?.content, 'hello');
     await runtime.close();
   });
 });

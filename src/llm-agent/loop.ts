@@ -154,6 +154,7 @@ export class LlmCognition<Output = undefined> {
   readonly #memory: ConversationHistory;
   readonly #runs: RunStore | undefined;
   readonly #fallbackRuns: RunStore | undefined;
+  readonly #storedMemories = new WeakMap<RunStore, StoredConversationMemory>();
   readonly #owner: string | undefined;
   readonly #approvalTtlMs: number | undefined;
   readonly #responseFormat: ResponseFormat | undefined;
@@ -274,7 +275,7 @@ export class LlmCognition<Output = undefined> {
       ...(passages === undefined || passages.length === 0
         ? []
         : [{ role: 'system' as const, content: passagesPrompt(passages) }]),
-      ...(await this.#memory.history(ctx.agentId)),
+      ...(await this.#memoryFor(ctx).history(ctx.agentId)),
     ];
     const specs = this.#runner.specs;
     let stoppedBy: StopReason = 'max-steps';
@@ -371,7 +372,7 @@ export class LlmCognition<Output = undefined> {
       }
       if (signal.aborted) throw new AbortedError();
       const output = this.#parseOutput(state.text, stoppedBy);
-      await this.#memory.append(ctx.agentId, state.turn, signal);
+      await this.#memoryFor(ctx).append(ctx.agentId, state.turn, signal);
       const answer: LlmAnswer<unknown> = {
         text: state.text,
         output,
@@ -397,6 +398,21 @@ export class LlmCognition<Output = undefined> {
       if (run !== undefined) await settleFailedRun(run, error, ctx.signal);
       throw error;
     }
+  }
+
+  /**
+   * Where this message's conversation lives: the cognition's own memory, except that a message
+   * bringing the node's run store (a durable agent without a store of its own) keeps it there.
+   */
+  #memoryFor(ctx: LoopContext): ConversationHistory {
+    const store = ctx.run?.store as RunStore | undefined;
+    if (this.#runs !== undefined || store === undefined) return this.#memory;
+    let memory = this.#storedMemories.get(store);
+    if (memory === undefined) {
+      memory = new StoredConversationMemory(store, this.#options.memory);
+      this.#storedMemories.set(store, memory);
+    }
+    return memory;
   }
 
   /** The cognition's own store, else the node's when the message came through its `RunService`. */
