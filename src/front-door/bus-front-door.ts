@@ -9,7 +9,12 @@ import {
 import { withoutTenant, withTenant } from '../context/index.ts';
 import { AgentNotFoundError, type Runtime } from '../core/index.ts';
 import { AgentfleetError, parseOptions } from '../errors/index.ts';
-import { IngressOverloadedError, IngressRequestInvalidError, IngressTenantMismatchError } from './errors.ts';
+import {
+  IngressOverloadedError,
+  IngressRequestInvalidError,
+  IngressTenantMismatchError,
+  publicError,
+} from './errors.ts';
 import { INBOX_PATTERN, parseInboxTopic, SYSTEM_TENANT_TOKEN } from './inbox-topic.ts';
 import type { StreamPart } from './stream-part.ts';
 
@@ -211,8 +216,7 @@ export class BusFrontDoor {
     try {
       return await this.#send(tenant, id, request, signal);
     } catch (error) {
-      if (AgentfleetError.isInstance(error)) throw error;
-      throw new AgentfleetError('INTERNAL', 'Internal error; see the node log.', { cause: error });
+      throw publicError(error);
     }
   }
 

@@ -31,3 +31,10 @@ export class IngressTenantMismatchError extends AgentfleetError<FrontDoorErrorCo
     );
   }
 }
+
+/** What a bus caller may see of an error: an Agentfleet error as it is, anything else as `INTERNAL` (its message stays in the node). */
+export function publicError(error: unknown): AgentfleetError {
+  return AgentfleetError.isInstance(error)
+    ? error
+    : new AgentfleetError('INTERNAL', 'Internal error; see the node log.', { cause: error });
+}

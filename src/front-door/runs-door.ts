@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { type Bus, type Envelope, MessageTooLargeError, type Subscription } from '../bus/index.ts';
 import { withoutTenant, withTenant } from '../context/index.ts';
-import { AgentfleetError } from '../errors/index.ts';
 import type { RunService } from '../runs/index.ts';
-import { IngressOverloadedError, IngressRequestInvalidError, IngressTenantMismatchError } from './errors.ts';
+import {
+  IngressOverloadedError,
+  IngressRequestInvalidError,
+  IngressTenantMismatchError,
+  publicError,
+} from './errors.ts';
 import { SYSTEM_TENANT_TOKEN } from './inbox-topic.ts';
 
 /** Every tenant's run operations subject, `agent.<tenant>.runs`. */
@@ -136,8 +140,7 @@ export class RunsDoor {
           return { approval: await runs.decide(request.approvalId, request) };
       }
     } catch (error) {
-      if (AgentfleetError.isInstance(error)) throw error;
-      throw new AgentfleetError('INTERNAL', 'Internal error; see the node log.', { cause: error });
+      throw publicError(error);
     }
   }
 

@@ -47,3 +47,13 @@ export function eventIdInvalid(runId: string, value: string, lastSeq: number): R
     { details: { runId, lastSeq } },
   );
 }
+
+/** The run is completed, failed or cancelled: nothing more may be appended to it. */
+export function runFinished(runId: string, status: string): RunsError {
+  return new RunsError('RUN_FINISHED', `Run "${runId}" is ${status}.`, { details: { runId, status } });
+}
+
+/** A run or approval of this id exists already (in this tenant). */
+export function alreadyExists(what: 'Run' | 'Approval', id: string): RunsError {
+  return new RunsError('RUN_EXISTS', `${what} "${id}" exists.`, { details: { id } });
+}

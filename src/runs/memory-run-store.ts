@@ -1,4 +1,11 @@
-import { approvalNotFound, RunsError, runConflict, runNotFound } from './errors.ts';
+import {
+  alreadyExists,
+  approvalNotFound,
+  RunsError,
+  runConflict,
+  runFinished,
+  runNotFound,
+} from './errors.ts';
 import { pageLimit, tenantKey } from './paging.ts';
 import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
 import {
@@ -36,7 +43,7 @@ export class MemoryRunStore implements RunStore {
   async create(run: RunRecord, events: readonly RunEvent[]): Promise<void> {
     this.#open();
     const runs = ofTenant(this.#runs, run.tenant);
-    if (runs.has(run.id)) throw new RunsError('RUN_EXISTS', `Run "${run.id}" exists.`);
+    if (runs.has(run.id)) throw alreadyExists('Run', run.id);
     runs.set(run.id, { record: structuredClone(run), events: structuredClone([...events]) });
   }
 
@@ -52,10 +59,7 @@ export class MemoryRunStore implements RunStore {
     if (stored === undefined) throw runNotFound(runId);
     const { record } = stored;
     if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
-    if (isFinished(record.status))
-      throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
-        details: { runId, status: record.status },
-      });
+    if (isFinished(record.status)) throw runFinished(runId, record.status);
     const next: RunRecord = { ...record, ...structuredClone(patch), seq: expectedSeq + events.length };
     for (const event of events) stored.events.push(structuredClone(event));
     stored.record = next;
@@ -108,7 +112,7 @@ export class MemoryRunStore implements RunStore {
   async putApproval(approval: ApprovalRecord): Promise<void> {
     this.#open();
     const approvals = ofTenant(this.#approvals, approval.tenant);
-    if (approvals.has(approval.id)) throw new RunsError('RUN_EXISTS', `Approval "${approval.id}" exists.`);
+    if (approvals.has(approval.id)) throw alreadyExists('Approval', approval.id);
     approvals.set(approval.id, structuredClone(approval));
   }
 

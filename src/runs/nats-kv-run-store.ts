@@ -2,7 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { KvEntry } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { InvalidOptionsError } from '../errors/index.ts';
-import { approvalNotFound, RunsError, runConflict, runNotFound } from './errors.ts';
+import {
+  alreadyExists,
+  approvalNotFound,
+  RunsError,
+  runConflict,
+  runFinished,
+  runNotFound,
+} from './errors.ts';
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
 import { live, RunBuckets, rowRef } from './nats-kv-buckets.ts';
 import { eventKey, fromKvToken, kvToken, natsKvRunBuckets, rowKey } from './nats-kv-keys.ts';
@@ -157,10 +164,7 @@ export class NatsKvRunStore implements RunStore {
         if (!live(entry)) throw runNotFound(runId);
         const record = readRun(entry.string(), tenant, runId);
         if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
-        if (isFinished(record.status))
-          throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
-            details: { runId, status: record.status },
-          });
+        if (isFinished(record.status)) throw runFinished(runId, record.status);
         if (!(await this.#writeEvents(t, runId, events, entry.revision))) {
           if (attempt === ATTEMPTS) throw runConflict(runId, expectedSeq, record.seq);
           // The fence: touching the header (rewritten as is) makes an append in flight lose its commit.
@@ -249,7 +253,7 @@ export class NatsKvRunStore implements RunStore {
     const key = rowKey(tenantKey(approval.tenant), approval.id);
     await this.#call('record an approval', async () => {
       if (!(await this.#b.cas('approvals', key, JSON.stringify(approval), 0)))
-        throw new RunsError('RUN_EXISTS', `Approval "${approval.id}" exists.`);
+        throw alreadyExists('Approval', approval.id);
     });
   }
 
@@ -446,7 +450,7 @@ export class NatsKvRunStore implements RunStore {
 }
 
 function runExists(runId: string): RunsError {
-  return new RunsError('RUN_EXISTS', `Run "${runId}" exists.`);
+  return alreadyExists('Run', runId);
 }
 
 function unavailable(what: string, cause: unknown): RunsError {

@@ -1,7 +1,14 @@
 import pg from 'pg';
 import { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
-import { approvalNotFound, RunsError, runConflict, runNotFound } from './errors.ts';
+import {
+  alreadyExists,
+  approvalNotFound,
+  RunsError,
+  runConflict,
+  runFinished,
+  runNotFound,
+} from './errors.ts';
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
 import { pageLimit, tenantKey } from './paging.ts';
 import { migrateRuns } from './postgres-run-migrations.ts';
@@ -127,7 +134,7 @@ export class PostgresRunStore implements RunStore {
           JSON.stringify(run),
         ],
       );
-      if (inserted.rowCount === 0) throw new RunsError('RUN_EXISTS', `Run "${run.id}" exists.`);
+      if (inserted.rowCount === 0) throw alreadyExists('Run', run.id);
       if (events.length > 0) await tx.query(this.#insertEvents(''), [t, run.id, ...eventColumns(events)]);
     });
   }
@@ -149,10 +156,7 @@ export class PostgresRunStore implements RunStore {
       if (row === undefined) throw runNotFound(runId);
       const record = readRun(row.record, tenant, runId);
       if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
-      if (isFinished(record.status))
-        throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
-          details: { runId, status: record.status },
-        });
+      if (isFinished(record.status)) throw runFinished(runId, record.status);
       const next: RunRecord = { ...record, ...patch, seq: expectedSeq + events.length };
       // One statement: the new events (if any) and the header, the run's row still locked.
       await tx.query(
@@ -231,7 +235,7 @@ export class PostgresRunStore implements RunStore {
         JSON.stringify(approval),
       ],
     );
-    if (inserted.rowCount === 0) throw new RunsError('RUN_EXISTS', `Approval "${approval.id}" exists.`);
+    if (inserted.rowCount === 0) throw alreadyExists('Approval', approval.id);
   }
 
   async getApproval(tenant: string | undefined, approvalId: string): Promise<ApprovalRecord | undefined> {

@@ -1,7 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { approvalNotFound, corruptRow, RunsError, runConflict, runNotFound } from './errors.ts';
+import {
+  alreadyExists,
+  approvalNotFound,
+  corruptRow,
+  RunsError,
+  runConflict,
+  runFinished,
+  runNotFound,
+} from './errors.ts';
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
 import { pageLimit, tenantKey } from './paging.ts';
 import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
@@ -119,7 +127,7 @@ export class SqliteRunStore implements RunStore {
         run.finishedAt ?? null,
         JSON.stringify(run),
       );
-      if (inserted.changes === 0) throw new RunsError('RUN_EXISTS', `Run "${run.id}" exists.`);
+      if (inserted.changes === 0) throw alreadyExists('Run', run.id);
       for (const event of events) this.#s.insertEvent.run(t, run.id, event.seq, JSON.stringify(event));
     });
   }
@@ -166,9 +174,7 @@ export class SqliteRunStore implements RunStore {
     if (row === undefined) throw runNotFound(runId);
     const record = readRun(row.record, tenant, runId);
     if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
-    throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, {
-      details: { runId, status: record.status },
-    });
+    throw runFinished(runId, record.status);
   }
 
   async get(tenant: string | undefined, runId: string): Promise<RunRecord | undefined> {
@@ -213,7 +219,7 @@ export class SqliteRunStore implements RunStore {
       approval.decidedAt ?? null,
       JSON.stringify(approval),
     );
-    if (inserted.changes === 0) throw new RunsError('RUN_EXISTS', `Approval "${approval.id}" exists.`);
+    if (inserted.changes === 0) throw alreadyExists('Approval', approval.id);
   }
 
   async getApproval(tenant: string | undefined, approvalId: string): Promise<ApprovalRecord | undefined> {
