@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { BusErrorCode } from '../bus/index.ts';
 import type { ChannelErrorCode } from '../channel/index.ts';
+import type { ClusterErrorCode } from '../cluster/index.ts';
 import type { ConfigErrorCode } from '../config/index.ts';
 import type { ContextErrorCode } from '../context/index.ts';
 import type { CoreErrorCode } from '../core/index.ts';
@@ -29,6 +30,7 @@ export type ErrorCode =
   | ContextErrorCode
   | BusErrorCode
   | ChannelErrorCode
+  | ClusterErrorCode
   | ConfigErrorCode
   | CoreErrorCode
   | FrontDoorErrorCode
@@ -76,10 +78,12 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   RUN_CONFLICT: 409,
   RUN_FINISHED: 409,
   RUN_CANCELLED: 409,
+  LEASE_LOST: 409,
   TOOL_REJECTED: 409,
   APPROVAL_DECIDED: 409,
   RUN_STORE_CORRUPT: 500,
   RUN_STORE_UNAVAILABLE: 503,
+  LEASE_STORE_UNAVAILABLE: 503,
   MODEL_NOT_CONFIGURED: 503,
   DEFINITION_LIMIT: 409,
   SPEC_TOO_LARGE: 413,

@@ -1,0 +1,2 @@
+/** Stable codes of the errors the cluster layer throws (each has an HTTP status in the server's table). */
+export type ClusterErrorCode = 'LEASE_LOST' | 'LEASE_STORE_UNAVAILABLE';
