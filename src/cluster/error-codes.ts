@@ -1,2 +1,2 @@
 /** Stable codes of the errors the cluster layer throws (each has an HTTP status in the server's table). */
-export type ClusterErrorCode = 'LEASE_LOST' | 'LEASE_STORE_UNAVAILABLE';
+export type ClusterErrorCode = 'LEASE_LOST' | 'LEASE_STORE_UNAVAILABLE' | 'NODE_ID_TAKEN';

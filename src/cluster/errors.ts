@@ -14,3 +14,10 @@ export class LeaseStoreUnavailableError extends AgentfleetError<ClusterErrorCode
     super('LEASE_STORE_UNAVAILABLE', `The lease store could not ${what}.`, options);
   }
 }
+
+/** A node joined with the id of a node that is still live. */
+export class NodeIdTakenError extends AgentfleetError<ClusterErrorCode> {
+  constructor(nodeId: string) {
+    super('NODE_ID_TAKEN', `Another live node already has the id "${nodeId}".`, { details: { nodeId } });
+  }
+}

@@ -1,5 +1,8 @@
 /** The cluster: leases that give each agent (and node) exactly one holder cluster-wide. */
 export type { ClusterErrorCode } from './error-codes.ts';
-export { LeaseLostError, LeaseStoreUnavailableError } from './errors.ts';
+export { LeaseLostError, LeaseStoreUnavailableError, NodeIdTakenError } from './errors.ts';
+export { LeaseKeeper, type LeaseKeeperOptions } from './lease-keeper.ts';
 export { LEASE_KEY_PATTERN, type Lease, type LeaseHolder, type LeaseStore } from './lease-store.ts';
+export { Membership } from './membership.ts';
 export { MemoryLeaseStore } from './memory-lease-store.ts';
+export { placeAgent } from './placement.ts';
