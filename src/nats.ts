@@ -5,5 +5,5 @@
  * own, so the root export never loads the NATS client.
  */
 export * from './bus/transports/nats.ts';
-export { NatsKvRunStore, type NatsKvRunStoreOptions } from './runs/nats-kv-run-store.ts';
 export { NatsKvLeaseStore, type NatsKvLeaseStoreOptions } from './cluster/nats-kv-lease-store.ts';
+export { NatsKvRunStore, type NatsKvRunStoreOptions } from './runs/nats-kv-run-store.ts';

@@ -58,7 +58,8 @@ export class NatsKvLeaseStore implements LeaseStore {
       );
     let owned: NatsConnection | undefined;
     try {
-      const nc = options.connection ?? (owned = await connect({ servers: options.servers, timeout }));
+      if (options.connection === undefined) owned = await connect({ servers: options.servers, timeout });
+      const nc = options.connection ?? (owned as NatsConnection);
       const kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, { ttl: leaseMs, history: 1 });
       const status = await kv.status();
       const effective = Math.round(status.ttl) || leaseMs;
