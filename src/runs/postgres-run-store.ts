@@ -4,6 +4,7 @@ import { parseOptions } from '../errors/index.ts';
 import {
   alreadyExists,
   approvalNotFound,
+  corruptRow,
   RunsError,
   runConflict,
   runFinished,
@@ -12,15 +13,14 @@ import {
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
 import { pageLimit, tenantKey } from './paging.ts';
 import { migrateRuns } from './postgres-run-migrations.ts';
-import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
-import {
-  type ApprovalDecision,
-  type ApprovalRecord,
-  type Conversation,
-  isFinished,
-  type RunEvent,
-  type RunPatch,
-  type RunRecord,
+import { headerAfterAppend, readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
+import type {
+  ApprovalDecision,
+  ApprovalRecord,
+  Conversation,
+  RunEvent,
+  RunPatch,
+  RunRecord,
 } from './run-schemas.ts';
 import type {
   ListApprovalsOptions,
@@ -147,35 +147,53 @@ export class PostgresRunStore implements RunStore {
     patch: RunPatch & { updatedAt: number },
   ): Promise<RunRecord> {
     const t = tenantKey(tenant);
-    return this.#transaction(async (tx) => {
-      const found = await tx.query<Row>(
-        `SELECT record FROM ${this.#runs} WHERE tenant = $1 AND id = $2 FOR UPDATE`,
-        [t, runId],
-      );
-      const row = found.rows[0];
-      if (row === undefined) throw runNotFound(runId);
-      const record = readRun(row.record, tenant, runId);
-      if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
-      if (isFinished(record.status)) throw runFinished(runId, record.status);
-      const next: RunRecord = { ...record, ...patch, seq: expectedSeq + events.length };
-      // One statement: the new events (if any) and the header, the run's row still locked.
-      await tx.query(
-        `${this.#insertEvents(',')}
-         UPDATE ${this.#runs} SET status = $5, owner = $6, seq = $7, finished_at = $8, record = $9
-         WHERE tenant = $1 AND id = $2`,
+    const seq = expectedSeq + events.length;
+    // One statement, so one round trip: the conditional UPDATE is the compare-and-set (seq as
+    // read, not finished) and merges the patch into the stored header (jsonb ||); the events are
+    // inserted only if it matched. A statement is atomic, so no transaction is needed.
+    let rows: Row[];
+    try {
+      ({ rows } = await this.#query<Row>(
+        `WITH header AS (
+           UPDATE ${this.#runs} SET status = coalesce($5, status), owner = coalesce($6, owner), seq = $7,
+             finished_at = coalesce($8, finished_at), record = (record::jsonb || $9::jsonb)::text
+           WHERE tenant = $1 AND id = $2 AND seq = $10 AND status NOT IN ('completed', 'failed', 'cancelled')
+           RETURNING record),
+         events AS (
+           INSERT INTO ${this.#events} (tenant, run_id, seq, event)
+           SELECT $1, $2, s, e FROM unnest($3::int[], $4::text[]) AS u(s, e) WHERE EXISTS (SELECT 1 FROM header))
+         SELECT record FROM header`,
         [
           t,
           runId,
           ...eventColumns(events),
-          next.status,
-          next.owner ?? null,
-          next.seq,
-          next.finishedAt ?? null,
-          JSON.stringify(next),
+          patch.status ?? null,
+          patch.owner ?? null,
+          seq,
+          patch.finishedAt ?? null,
+          JSON.stringify({ ...patch, seq }),
+          expectedSeq,
         ],
-      );
-      return next;
-    });
+      ));
+    } catch (error) {
+      if (
+        /invalid input syntax for type json/i.test(
+          String((error as { cause?: Error }).cause?.message ?? (error as Error).message),
+        )
+      )
+        throw corruptRow('run', runId, ['the stored header is not JSON']);
+      throw error;
+    }
+    if (rows[0] === undefined) return this.#refuseAppend(tenant, runId, expectedSeq);
+    return headerAfterAppend(rows[0].record, tenant, runId, seq);
+  }
+
+  /** Why the conditional update matched no row: no run, another writer's checkpoint, or finished. */
+  async #refuseAppend(tenant: string | undefined, runId: string, expectedSeq: number): Promise<never> {
+    const record = await this.get(tenant, runId);
+    if (record === undefined) throw runNotFound(runId);
+    if (record.seq !== expectedSeq) throw runConflict(runId, expectedSeq, record.seq);
+    throw runFinished(runId, record.status);
   }
 
   async get(tenant: string | undefined, runId: string): Promise<RunRecord | undefined> {

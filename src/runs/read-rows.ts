@@ -65,3 +65,24 @@ export function readApproval(value: unknown, tenant: string | undefined, approva
 export function readConversation(value: unknown, agentId: string): Conversation {
   return parsed(conversationSchema, value, 'conversation', agentId);
 }
+
+/**
+ * The header an append wrote, checked for what the caller relies on (its id, tenant and seq);
+ * reads (`get`, `list`, a resume) validate it whole.
+ */
+export function headerAfterAppend(
+  json: unknown,
+  tenant: string | undefined,
+  runId: string,
+  seq: number,
+): RunRecord {
+  let record: RunRecord;
+  try {
+    record = JSON.parse(String(json)) as RunRecord;
+  } catch (error) {
+    throw corruptRow('run', runId, [`not JSON: ${(error as Error).message}`]);
+  }
+  if (record?.id !== runId || record.tenant !== tenant || record.seq !== seq)
+    throw corruptRow('run', runId, ['the header does not name this run and checkpoint']);
+  return record;
+}

@@ -12,7 +12,7 @@ import {
 } from './errors.ts';
 import { applyDecision, approvalDecided } from './memory-run-store.ts';
 import { pageLimit, tenantKey } from './paging.ts';
-import { readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
+import { headerAfterAppend, readApproval, readConversation, readEvent, readRun } from './read-rows.ts';
 import type {
   ApprovalDecision,
   ApprovalRecord,
@@ -398,22 +398,6 @@ export class SqliteRunStore implements RunStore {
       throw error;
     }
   }
-}
-
-/**
- * The header an append wrote, checked for what the caller relies on (its id, tenant and seq);
- * reads (`get`, `list`, a resume) validate it whole.
- */
-function headerAfterAppend(json: unknown, tenant: string | undefined, runId: string, seq: number): RunRecord {
-  let record: RunRecord;
-  try {
-    record = JSON.parse(String(json)) as RunRecord;
-  } catch (error) {
-    throw corruptRow('run', runId, [`not JSON: ${(error as Error).message}`]);
-  }
-  if (record?.id !== runId || record.tenant !== tenant || record.seq !== seq)
-    throw corruptRow('run', runId, ['the header does not name this run and checkpoint']);
-  return record;
 }
 
 function prepare(db: DatabaseSync) {
