@@ -1,13 +1,13 @@
 export type { LlmAgentErrorCode } from './error-codes.ts';
+export { LlmCognition, llm } from './loop.ts';
 export {
   type AgentEvent,
   type KnowledgeSource,
   type LlmAnswer,
-  LlmCognition,
   type LlmCognitionOptions,
   type LlmInput,
-  llm,
+  type LoopContext,
   OutputInvalidError,
   type StopReason,
-} from './loop.ts';
+} from './loop-types.ts';
 export { ConversationMemory, type ConversationMemoryOptions } from './memory.ts';

@@ -1,142 +1,27 @@
-import type { z } from 'zod';
 import { currentTenantId } from '../context/index.ts';
-import type { AgentStreamPart, RunRequest } from '../core/index.ts';
-import { AbortedError, AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import type { AgentStreamPart } from '../core/index.ts';
+import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
 import type { GenerateRequest, Message, Provider, ResponseFormat, ToolCall, Usage } from '../llm/index.ts';
-import { type ModelRegistry, streamThrough } from '../models/index.ts';
-import { parseResiliencePolicy, ResiliencePolicy, type ResiliencePolicyConfig } from '../resilience/index.ts';
-import {
-  isFinished,
-  MemoryRunStore,
-  newRunId,
-  type RunStore,
-  RunsError,
-  runNotFound,
-} from '../runs/index.ts';
-import {
-  jsonSchemaOf,
-  type Tool,
-  type ToolOutcome,
-  ToolRunner,
-  type ToolRunnerOptions,
-} from '../tools/index.ts';
-import type { LlmAgentErrorCode } from './error-codes.ts';
-import { type ConversationHistory, ConversationMemory, type ConversationMemoryOptions } from './memory.ts';
-import { RunCheckpoint } from './run-checkpoint.ts';
-import { foldRun, type LoopState, newLoopState } from './run-state.ts';
+import { streamThrough } from '../models/index.ts';
+import { parseResiliencePolicy, ResiliencePolicy } from '../resilience/index.ts';
+import { MemoryRunStore, type RunStore } from '../runs/index.ts';
+import { jsonSchemaOf, ToolRunner } from '../tools/index.ts';
+import type {
+  AgentEvent,
+  LlmAnswer,
+  LlmCognitionOptions,
+  LlmInput,
+  LoopContext,
+  StopReason,
+} from './loop-types.ts';
+import { OutputInvalidError } from './loop-types.ts';
+import { type ConversationHistory, ConversationMemory } from './memory.ts';
+import type { RunCheckpoint } from './run-checkpoint.ts';
+import { openRun, reopenRun, suspendedAnswer } from './run-lifecycle.ts';
+import { type LoopState, newLoopState } from './run-state.ts';
 import { runToolStep, settleFailedRun } from './run-tool-step.ts';
 import { StoredConversationMemory } from './stored-memory.ts';
-
-/** What the loop streams to its caller while it runs: the LLM members of core's `AgentStreamPart` (checked where it emits). */
-export type AgentEvent =
-  | { type: 'run-start'; runId: string; resumed: boolean }
-  | {
-      type: 'tool-approval-request';
-      step: number;
-      approvalId: string;
-      runId: string;
-      call: ToolCall;
-      kind: 'approval' | 'interrupted';
-      reason?: string;
-    }
-  | { type: 'step-start'; step: number }
-  | { type: 'text-delta'; step: number; text: string }
-  | { type: 'tool-call'; step: number; call: ToolCall }
-  | { type: 'tool-result'; step: number; outcome: ToolOutcome }
-  | { type: 'step-finish'; step: number; usage: Usage }
-  | { type: 'final'; answer: LlmAnswer<unknown> };
-
-/** Why the loop ended (`awaiting-approval`: the run is suspended until people decide its `approvals`). */
-export type StopReason = 'answer' | 'max-steps' | 'stop-condition' | 'awaiting-approval';
-
-export interface LlmAnswer<Output> {
-  text: string;
-  /** The structured output, parsed and validated by `output`; undefined without one. */
-  output: Output;
-  steps: number;
-  toolCalls: number;
-  usage: Usage;
-  stoppedBy: StopReason;
-  /** Passages retrieved from `knowledge` and put in the model's context (for citations and provenance). */
-  passages?: Passage[];
-  /** The durable run's id, when the cognition has a run store. */
-  runId?: string;
-  /** What a suspended run waits for (`stoppedBy: 'awaiting-approval'`). */
-  approvals?: Array<{ approvalId: string; callId: string; kind: 'approval' | 'interrupted' }>;
-}
-
-/** What the loop sees of the step it runs in (an agent's `StepContext` has all of it). */
-export interface LoopContext {
-  agentId: string;
-  signal: AbortSignal;
-  definition?: string;
-  version?: string;
-  config?: unknown;
-  run?: RunRequest | undefined;
-}
-
-/** Where an LLM cognition retrieves passages from: a `KnowledgeBase`, or anything that searches like one. */
-export interface KnowledgeSource {
-  /** The source itself (`search(tenant, query, k)`). */
-  base: { search(tenant: string, query: string, k: number): Promise<Passage[]> };
-  /** Passages per message. Default 4. */
-  k?: number;
-  /** The tenant searched when the agent runs outside one. Default `default`. */
-  tenant?: string;
-}
-
-export interface LlmCognitionOptions<Output> {
-  /** `provider/model` looked up in `registry`, or the vendor's model name when `provider` is given. */
-  model: string;
-  registry?: ModelRegistry;
-  provider?: Provider;
-  /** The system prompt, fixed or built per agent. */
-  system?: string | ((agentId: string) => string);
-  tools?: Tool[];
-  toolOptions?: ToolRunnerOptions;
-  /** Model calls per message, at most. Default 8. */
-  maxSteps?: number;
-  /** Ends the loop early after a step (e.g. once a given tool was called). */
-  stopWhen?: (state: { step: number; toolCalls: readonly ToolCall[]; text: string }) => boolean;
-  /** A zod schema the final answer must follow (sent to the model as a JSON Schema). */
-  output?: z.ZodType<Output>;
-  memory?: ConversationMemoryOptions;
-  temperature?: number;
-  maxTokens?: number;
-  /**
-   * A resilience policy for this cognition's model calls (rate limit → breaker → retry →
-   * bulkhead → timeout), validated here. Streams get the rate limit and the breaker only.
-   */
-  resilience?: ResiliencePolicyConfig;
-  /** Retrieval: the best passages for each message go into the model's context, with citations. */
-  knowledge?: KnowledgeSource;
-  /** What the policy's rate limit counts per: each `agent` (default), each `tenant`, or the `model` as a whole. */
-  resilienceKey?: 'agent' | 'tenant' | 'model';
-  /**
-   * Durable runs: every run is checkpointed here (an append per step and around each tool
-   * call), survives a crash and can be resumed (`send(input, { run: { id, resume: true } })`);
-   * the conversation memory lives here too. Default: none, except that tools needing approval
-   * get a store in memory (runs wait for people, but do not survive a restart).
-   */
-  runs?: RunStore;
-  /** The node that runs this cognition's runs (a run resumes on the node that owns it). */
-  runOwner?: string;
-  /** Milliseconds an approval waits before it expires (the model is told). Default: never. */
-  approvalTtlMs?: number;
-}
-
-/** The input of one run: a text, or an object with `content`. */
-export type LlmInput = string | { content: string };
-
-/** Thrown when the final answer does not follow the `output` schema. */
-export class OutputInvalidError extends AgentfleetError<LlmAgentErrorCode> {
-  constructor(why: string, text: string) {
-    super('LLM_OUTPUT_INVALID', `The model's final answer does not follow the output schema: ${why}`, {
-      details: { text: text.slice(0, 500) },
-    });
-  }
-}
 
 const ZERO: Usage = { inputTokens: 0, outputTokens: 0, reported: true };
 
@@ -286,7 +171,7 @@ export class LlmCognition<Output = undefined> {
           const calls = state.pending;
           const outcome = yield* runToolStep(this.#runner, state, run, ctx, this.#approvalTtlMs);
           if (outcome === 'suspended') {
-            yield { type: 'final', answer: this.#suspended(state, run as RunCheckpoint, passages) };
+            yield { type: 'final', answer: suspendedAnswer<Output>(state, run as RunCheckpoint, passages) };
             return;
           }
           if (this.#options.stopWhen?.({ step, toolCalls: calls, text: state.text })) {
@@ -437,76 +322,24 @@ export class LlmCognition<Output = undefined> {
     const state = newLoopState(content, passages);
     const store = this.#storeFor(ctx);
     if (store === undefined) return { state };
-    const owner = this.#owner ?? ctx.run?.owner;
-    const now = Date.now();
-    const run = await RunCheckpoint.create(
+    const run = await openRun(
       store,
-      {
-        id: ctx.run?.id ?? newRunId(),
-        tenant: currentTenantId(),
-        agentId: ctx.agentId,
-        definition: ctx.definition ?? 'llm',
-        version: ctx.version ?? '1',
-        model: this.#options.model,
-        status: 'running',
-        step: 0,
-        usage: { inputTokens: 0, outputTokens: 0 },
-        ...(owner === undefined ? {} : { owner }),
-        createdAt: now,
-        updatedAt: now,
-      },
-      {
-        type: 'start',
-        input: content,
-        ...(passages === undefined ? {} : { passages }),
-        ...(ctx.config === undefined ? {} : { agentConfig: ctx.config }),
-      },
+      this.#owner ?? ctx.run?.owner,
+      this.#options.model,
+      ctx,
+      content,
+      passages,
     );
     return { state, run };
   }
 
-  /** An existing run, rebuilt from its checkpoints, marked running again. */
-  async #resume(ctx: LoopContext): Promise<{ state: LoopState; run: RunCheckpoint }> {
+  /** An existing run, rebuilt from its checkpoints and claimed. */
+  #resume(ctx: LoopContext): Promise<{ state: LoopState; run: RunCheckpoint }> {
     const store = this.#storeFor(ctx);
-    const owner = this.#owner ?? ctx.run?.owner;
     const runId = ctx.run?.id;
     if (store === undefined || runId === undefined)
       throw new InvalidOptionsError('Resuming a run needs a run store and the run id.');
-    const record = await store.get(currentTenantId(), runId);
-    if (record === undefined || record.agentId !== ctx.agentId) throw runNotFound(runId);
-    if (isFinished(record.status))
-      throw new RunsError('RUN_FINISHED', `Run "${runId}" is ${record.status}.`, { details: { runId } });
-    const events = await store.events(record.tenant, runId);
-    const run = new RunCheckpoint(store, record);
-    // The claim: an append at the checkpoint just read, so of two resumers (two workers, two
-    // nodes, a retried approval) exactly one goes on; the other gets RUN_CONFLICT.
-    await run.append([{ type: 'status', status: 'running' }], {
-      status: 'running',
-      ...(owner === undefined ? {} : { owner }),
-    });
-    return { state: foldRun(record, events), run };
-  }
-
-  /** The answer of a run that stopped to wait for approvals. */
-  #suspended(
-    state: LoopState,
-    run: RunCheckpoint,
-    passages: LlmAnswer<unknown>['passages'],
-  ): LlmAnswer<Output> {
-    const approvals = [...state.requested.entries()]
-      .filter(([callId]) => !state.decisions.has(callId))
-      .map(([callId, r]) => ({ approvalId: r.approvalId, callId, kind: r.kind }));
-    return {
-      text: state.text,
-      output: undefined as Output,
-      steps: state.step,
-      toolCalls: state.toolCalls,
-      usage: state.usage,
-      stoppedBy: 'awaiting-approval',
-      runId: run.id,
-      approvals,
-      ...(passages === undefined ? {} : { passages }),
-    };
+    return reopenRun(store, this.#owner ?? ctx.run?.owner, runId, ctx.agentId);
   }
 
   #parseOutput(text: string, stoppedBy: StopReason): Output {

@@ -2,7 +2,7 @@ import { AgentfleetError } from '../errors/index.ts';
 import type { ToolCall, ToolMessage } from '../llm/index.ts';
 import { type ApprovalRecord, newApprovalId, type RunEventBody, RunsError } from '../runs/index.ts';
 import type { ToolOutcome, ToolRunner } from '../tools/index.ts';
-import type { AgentEvent, LoopContext } from './loop.ts';
+import type { AgentEvent, LoopContext } from './loop-types.ts';
 import type { RunCheckpoint } from './run-checkpoint.ts';
 import { type CallDecision, type LoopState, refusedMessage } from './run-state.ts';
 

@@ -1,5 +1,12 @@
 export type { RunsErrorCode } from './error-codes.ts';
-export { approvalNotFound, eventIdInvalid, RunsError, runNotFound } from './errors.ts';
+export {
+  alreadyExists,
+  approvalNotFound,
+  eventIdInvalid,
+  RunsError,
+  runFinished,
+  runNotFound,
+} from './errors.ts';
 export { MemoryRunStore } from './memory-run-store.ts';
 export { newApprovalId, newRunId } from './run-ids.ts';
 export {
