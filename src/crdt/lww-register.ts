@@ -21,7 +21,7 @@ export interface LWWRegisterOptions<T> {
 const envelope = z.strictObject({
   type: z.literal('lww-register'),
   ts: hlcTimestampSchema.optional(),
-  value: z.unknown(),
+  value: z.unknown().optional(),
 });
 
 /**
