@@ -99,7 +99,8 @@ export class CausalContext {
     if (this.vv.size > 0) out.vv = Object.fromEntries(this.vv);
     if (this.cloud.size > 0) {
       out.dots = [];
-      for (const [node, extra] of this.cloud) for (const c of [...extra].sort((a, b) => a - b)) out.dots.push([node, c]);
+      for (const [node, extra] of this.cloud)
+        for (const c of [...extra].sort((a, b) => a - b)) out.dots.push([node, c]);
     }
     return out;
   }

@@ -74,8 +74,10 @@ export class CrdtMap {
    * Throws `CRDT_OP_INVALID` if the field holds another kind or the map has no clock.
    */
   update<K extends CrdtKind>(name: string, kind: K, op: (crdt: CrdtKinds[K]) => CrdtKinds[K]): CrdtMap {
-    if (this.#clock === undefined) throw invalidOp(CrdtMap.type, 'this map has no clock, so it cannot change');
-    if (!nameSchema.safeParse(name).success) throw invalidOp(CrdtMap.type, `"${name.slice(0, 40)}" is not a field name`);
+    if (this.#clock === undefined)
+      throw invalidOp(CrdtMap.type, 'this map has no clock, so it cannot change');
+    if (!nameSchema.safeParse(name).success)
+      throw invalidOp(CrdtMap.type, `"${name.slice(0, 40)}" is not a field name`);
     let field = this.#fields.get(name);
     if (field === undefined) {
       field = this.#empty(kind);
@@ -94,10 +96,13 @@ export class CrdtMap {
     for (const [name, field] of theirs.#fields) {
       const mine = this.#fields.get(name);
       if (mine !== undefined && kindOf(mine) !== kindOf(field)) {
-        throw invalidCrdt(CrdtMap.type, [`entries.${name}: a ${kindOf(field)} where this map holds a ${kindOf(mine)}`]);
+        throw invalidCrdt(CrdtMap.type, [
+          `entries.${name}: a ${kindOf(field)} where this map holds a ${kindOf(mine)}`,
+        ]);
       }
       if (mine instanceof LWWRegister) mine.checkClock(field as LWWRegister<unknown>);
-      else if (field instanceof LWWRegister && this.#clock !== undefined) new LWWRegister({ clock: this.#clock }).checkClock(field);
+      else if (field instanceof LWWRegister && this.#clock !== undefined)
+        new LWWRegister({ clock: this.#clock }).checkClock(field);
     }
     for (const [name, field] of theirs.#fields) {
       let mine = this.#fields.get(name);
@@ -123,7 +128,10 @@ export class CrdtMap {
   /** Every field's value: counters as numbers, registers as their value, sets as arrays. */
   value(): Record<string, unknown> {
     return Object.fromEntries(
-      [...this.#fields].map(([name, field]) => [name, field instanceof ORSet ? field.values() : field.value()]),
+      [...this.#fields].map(([name, field]) => [
+        name,
+        field instanceof ORSet ? field.values() : field.value(),
+      ]),
     );
   }
 
@@ -131,7 +139,9 @@ export class CrdtMap {
   state(): CrdtMapState {
     return {
       type: CrdtMap.type,
-      entries: Object.fromEntries([...this.#fields].map(([name, field]) => [name, field.state() as CrdtState])),
+      entries: Object.fromEntries(
+        [...this.#fields].map(([name, field]) => [name, field.state() as CrdtState]),
+      ),
     };
   }
 
@@ -161,13 +171,21 @@ export class CrdtMap {
       const node = this.#clock?.node;
       if (type === GCounter.type) return GCounter.from(json, node);
       if (type === PNCounter.type) return PNCounter.from(json, node);
-      if (type === LWWRegister.type) return LWWRegister.from(json, this.#clock === undefined ? {} : { clock: this.#clock });
+      if (type === LWWRegister.type)
+        return LWWRegister.from(json, this.#clock === undefined ? {} : { clock: this.#clock });
       if (type === ORSet.type) return ORSet.from(json, node);
       throw invalidCrdt(CrdtMap.type, [`entries.${name}.type: "${type.slice(0, 40)}" is not a CRDT kind`]);
     } catch (error) {
-      if (error instanceof CrdtError && error.code === 'CRDT_INVALID' && error.details?.type !== CrdtMap.type) {
+      if (
+        error instanceof CrdtError &&
+        error.code === 'CRDT_INVALID' &&
+        error.details?.type !== CrdtMap.type
+      ) {
         const problems = (error.details?.problems as string[] | undefined) ?? [error.message];
-        throw invalidCrdt(CrdtMap.type, problems.map((p) => `entries.${name}: ${p}`));
+        throw invalidCrdt(
+          CrdtMap.type,
+          problems.map((p) => `entries.${name}: ${p}`),
+        );
       }
       throw error;
     }

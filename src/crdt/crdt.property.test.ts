@@ -56,7 +56,9 @@ const KINDS = [
         case 0:
           return m.update('hits', 'g-counter', (c) => c.increment(arg + 1));
         case 1:
-          return m.update('balance', 'pn-counter', (c) => (arg % 2 === 0 ? c.increment(arg + 1) : c.decrement(arg + 1)));
+          return m.update('balance', 'pn-counter', (c) =>
+            arg % 2 === 0 ? c.increment(arg + 1) : c.decrement(arg + 1),
+          );
         case 2:
           return m.update('owner', 'lww-register', (r) => r.set(`node-${arg}`));
         case 3:
@@ -129,7 +131,8 @@ const RUNS = 100;
 
 for (const kind of KINDS) {
   describe(`${kind.name} merge laws`, () => {
-    const copy = (run: Run, r: Replica, node = 'copy') => kind.parse(JSON.parse(JSON.stringify(r.state())), run.clock(node));
+    const copy = (run: Run, r: Replica, node = 'copy') =>
+      kind.parse(JSON.parse(JSON.stringify(r.state())), run.clock(node));
 
     it('is commutative, associative and idempotent over states from random histories', () => {
       fc.assert(
@@ -172,7 +175,7 @@ for (const kind of KINDS) {
           const n = run.deltas.length;
           // Every delta once in a random order, then extra random copies.
           const keys = run.deltas.map((_, i) => order[i % Math.max(order.length, 1)] ?? i);
-          const sequence = run.deltas.map((_, i) => i).sort((a, b) => (keys[a]! - keys[b]!) || a - b);
+          const sequence = run.deltas.map((_, i) => i).sort((a, b) => keys[a]! - keys[b]! || a - b);
           for (const extra of order) if (n > 0) sequence.splice(extra % (sequence.length + 1), 0, extra % n);
           const receiver = kind.create(run.clock('late'));
           for (const i of sequence) receiver.merge(JSON.parse(JSON.stringify(run.deltas[i]!.state())));
@@ -201,9 +204,11 @@ for (const kind of KINDS) {
             }
           });
           // Anti-entropy: each receiver takes its own replica's full state, then everyone's, in a ring.
-          receivers.forEach((receiver, i) => receiver.merge(run.replicas[i]!.state()));
+          for (const [i, receiver] of receivers.entries()) receiver.merge(run.replicas[i]!.state());
           for (let round = 0; round < receivers.length; round++) {
-            receivers.forEach((receiver, i) => receiver.merge(receivers[(i + 1) % receivers.length]!.state()));
+            for (const [i, receiver] of receivers.entries()) {
+              receiver.merge(receivers[(i + 1) % receivers.length]!.state());
+            }
           }
           const expected = kind.create(run.clock('obs'));
           for (const r of run.replicas) expected.merge(r);

@@ -15,9 +15,13 @@ export class CrdtError extends AgentfleetError<CrdtErrorCode> {
 
 /** A state or delta that is not a valid `type` (wrong tag, negative counter, bad id, broken invariant). */
 export function invalidCrdt(type: string, problems: readonly string[]): CrdtError {
-  return new CrdtError('CRDT_INVALID', `Not a valid ${type} state or delta: ${problems.slice(0, 5).join('; ')}.`, {
-    details: { type, problems: problems.slice(0, 10) },
-  });
+  return new CrdtError(
+    'CRDT_INVALID',
+    `Not a valid ${type} state or delta: ${problems.slice(0, 5).join('; ')}.`,
+    {
+      details: { type, problems: problems.slice(0, 10) },
+    },
+  );
 }
 
 /** A local operation given an argument it cannot apply (a non-positive increment, an overflow). */

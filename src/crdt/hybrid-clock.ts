@@ -118,9 +118,13 @@ export class HybridClock {
 
   #bump(counter: number): number {
     if (counter >= MAX_HLC_COUNTER) {
-      throw new CrdtError('CRDT_CLOCK_SKEW', `The logical counter of node "${this.node}" overflowed within one millisecond.`, {
-        details: { node: this.node },
-      });
+      throw new CrdtError(
+        'CRDT_CLOCK_SKEW',
+        `The logical counter of node "${this.node}" overflowed within one millisecond.`,
+        {
+          details: { node: this.node },
+        },
+      );
     }
     return counter + 1;
   }

@@ -1,4 +1,5 @@
-export { type CausalContextJson, type Dot } from './causal-context.ts';
+export type { CausalContextJson, Dot } from './causal-context.ts';
+export { MAX_COUNTER_NODES } from './counts.ts';
 export {
   type Crdt,
   type CrdtKind,
@@ -19,7 +20,6 @@ export {
   MAX_HLC_COUNTER,
 } from './hybrid-clock.ts';
 export { LWWRegister, type LWWRegisterOptions, type LWWRegisterState } from './lww-register.ts';
-export { MAX_COUNTER_NODES } from './counts.ts';
 export { NODE_ID_PATTERN } from './node-id.ts';
 export { ORSet, type ORSetOptions, type ORSetState } from './or-set.ts';
 export { PNCounter, type PNCounterState } from './pn-counter.ts';

@@ -52,15 +52,19 @@ export class LWWRegister<T = unknown> {
       if (parsed.value !== undefined) parseCrdt(LWWRegister.type, z.undefined(), parsed.value);
       return new LWWRegister(options);
     }
-    const value = parseCrdt(LWWRegister.type, z.strictObject({ value: schema }), { value: parsed.value }).value;
+    const value = parseCrdt(LWWRegister.type, z.strictObject({ value: schema }), {
+      value: parsed.value,
+    }).value;
     return new LWWRegister(options, parsed.ts, value);
   }
 
   /** Writes `value` at a fresh timestamp; returns the delta. Throws `CRDT_OP_INVALID` without a clock or for a value the schema refuses. */
   set(value: T): LWWRegister<T> {
-    if (this.#clock === undefined) throw invalidOp(LWWRegister.type, 'this replica has no clock, so it cannot write');
+    if (this.#clock === undefined)
+      throw invalidOp(LWWRegister.type, 'this replica has no clock, so it cannot write');
     const checked = this.#schema.safeParse(value);
-    if (!checked.success) throw invalidOp(LWWRegister.type, `the value is not valid: ${checked.error.issues[0]?.message}`);
+    if (!checked.success)
+      throw invalidOp(LWWRegister.type, `the value is not valid: ${checked.error.issues[0]?.message}`);
     this.#ts = this.#clock.now();
     this.#value = checked.data;
     return new LWWRegister({ value: this.#schema }, this.#ts, this.#value);
@@ -72,7 +76,10 @@ export class LWWRegister<T = unknown> {
    * that write is too far in the future.
    */
   merge(other: LWWRegister<T> | unknown): this {
-    const theirs = other instanceof LWWRegister ? (other as LWWRegister<T>) : LWWRegister.from(other, { value: this.#schema });
+    const theirs =
+      other instanceof LWWRegister
+        ? (other as LWWRegister<T>)
+        : LWWRegister.from(other, { value: this.#schema });
     const ts = theirs.#ts;
     if (ts === undefined) return this;
     this.#clock?.receive(ts);

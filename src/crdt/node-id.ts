@@ -26,5 +26,8 @@ export const countSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_IN
 /** The node a local operation runs as; throws `CRDT_OP_INVALID` on a replica parsed without a node id. */
 export function ownerOf(type: string, node: string | undefined): string {
   if (node !== undefined) return node;
-  throw invalidOp(type, 'this replica has no node id (pass one to from()), so it can merge but not make local changes');
+  throw invalidOp(
+    type,
+    'this replica has no node id (pass one to from()), so it can merge but not make local changes',
+  );
 }

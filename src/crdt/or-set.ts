@@ -1,6 +1,12 @@
 import { z } from 'zod';
-import { type CausalContextJson, CausalContext, contextSchema, type Dot, dotSchema } from './causal-context.ts';
 import { canonicalJson } from './canonical-json.ts';
+import {
+  CausalContext,
+  type CausalContextJson,
+  contextSchema,
+  type Dot,
+  dotSchema,
+} from './causal-context.ts';
 import { invalidCrdt, invalidOp, parseCrdt } from './errors.ts';
 import { assertNodeId, ownerOf } from './node-id.ts';
 
@@ -68,12 +74,15 @@ export class ORSet<T = unknown> {
     for (let i = 0; i < parsed.entries.length; i++) {
       const raw = parsed.entries[i]!;
       const checked = set.#schema.safeParse(raw.value);
-      if (!checked.success) throw invalidCrdt(ORSet.type, [`entries.${i}.value: ${checked.error.issues[0]?.message}`]);
+      if (!checked.success)
+        throw invalidCrdt(ORSet.type, [`entries.${i}.value: ${checked.error.issues[0]?.message}`]);
       const key = canonicalJson(checked.data);
       if (set.#entries.has(key)) throw invalidCrdt(ORSet.type, [`entries.${i}: the element appears twice`]);
       for (const [n, c] of raw.dots) {
-        if (set.#holder(n, c) !== undefined) throw invalidCrdt(ORSet.type, [`entries.${i}: dot [${n}, ${c}] appears twice`]);
-        if (!set.#context.has(n, c)) throw invalidCrdt(ORSet.type, [`entries.${i}: dot [${n}, ${c}] is not in the context`]);
+        if (set.#holder(n, c) !== undefined)
+          throw invalidCrdt(ORSet.type, [`entries.${i}: dot [${n}, ${c}] appears twice`]);
+        if (!set.#context.has(n, c))
+          throw invalidCrdt(ORSet.type, [`entries.${i}: dot [${n}, ${c}] is not in the context`]);
         set.#put(key, checked.data, [n, c]);
       }
     }
@@ -84,7 +93,8 @@ export class ORSet<T = unknown> {
   add(value: T): ORSet<T> {
     const node = ownerOf(ORSet.type, this.node);
     const checked = this.#schema.safeParse(value);
-    if (!checked.success) throw invalidOp(ORSet.type, `the value is not valid: ${checked.error.issues[0]?.message}`);
+    if (!checked.success)
+      throw invalidOp(ORSet.type, `the value is not valid: ${checked.error.issues[0]?.message}`);
     const key = canonicalJson(checked.data);
     const dot: Dot = [node, this.#context.max(node) + 1];
     const delta = new ORSet<T>(undefined, { value: this.#schema });
@@ -113,7 +123,8 @@ export class ORSet<T = unknown> {
 
   /** Joins a delta or state (an `ORSet` or its JSON, which is validated). */
   merge(other: ORSet<T> | unknown): this {
-    const theirs = other instanceof ORSet ? (other as ORSet<T>) : ORSet.from(other, undefined, { value: this.#schema });
+    const theirs =
+      other instanceof ORSet ? (other as ORSet<T>) : ORSet.from(other, undefined, { value: this.#schema });
     // Drop live dots the other side has seen and no longer holds: visit whichever is smaller.
     if (theirs.#context.size() <= this.#dots) {
       theirs.#context.forEach((n, c) => {
@@ -123,7 +134,8 @@ export class ORSet<T = unknown> {
     } else {
       for (const [key, entry] of [...this.#entries]) {
         for (const dot of [...entry.dots]) {
-          if (theirs.#context.has(dot[0], dot[1]) && theirs.#holder(dot[0], dot[1]) === undefined) this.#drop(key, dot);
+          if (theirs.#context.has(dot[0], dot[1]) && theirs.#holder(dot[0], dot[1]) === undefined)
+            this.#drop(key, dot);
         }
       }
     }
@@ -156,7 +168,10 @@ export class ORSet<T = unknown> {
   state(): ORSetState<T> {
     return {
       type: ORSet.type,
-      entries: [...this.#entries.values()].map((e) => ({ value: e.value, dots: e.dots.map((d) => [d[0], d[1]]) })),
+      entries: [...this.#entries.values()].map((e) => ({
+        value: e.value,
+        dots: e.dots.map((d) => [d[0], d[1]]),
+      })),
       context: this.#context.toJSON(),
     };
   }
