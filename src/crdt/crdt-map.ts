@@ -40,7 +40,7 @@ const nameSchema = z
 
 const envelope = z.strictObject({
   type: z.literal('crdt-map'),
-  entries: z.record(nameSchema, z.strictObject({ type: z.string() }).loose()),
+  entries: z.record(nameSchema, z.looseObject({ type: z.string() })),
 });
 
 /**

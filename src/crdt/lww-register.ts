@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { formatIssues } from '../errors/index.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { invalidOp, parseCrdt } from './errors.ts';
+import { invalidCrdt, invalidOp, parseCrdt } from './errors.ts';
 import { compareHlc, type HlcTimestamp, type HybridClock, hlcTimestampSchema } from './hybrid-clock.ts';
 
 /** The JSON of an LWW-Register state or delta; `ts` and `value` are absent until the first write. */
@@ -17,6 +18,9 @@ export interface LWWRegisterOptions<T> {
   /** Validates values read from JSON and given to `set`. Default: any JSON value. */
   value?: z.ZodType<T>;
 }
+
+/** Built once: constructing a zod schema costs far more than running it. */
+const ANY_JSON = z.json() as unknown as z.ZodType<never>;
 
 const envelope = z.strictObject({
   type: z.literal('lww-register'),
@@ -39,7 +43,7 @@ export class LWWRegister<T = unknown> {
 
   constructor(options: LWWRegisterOptions<T> = {}, ts?: HlcTimestamp, value?: T) {
     this.#clock = options.clock;
-    this.#schema = options.value ?? (z.json() as unknown as z.ZodType<T>);
+    this.#schema = options.value ?? ANY_JSON;
     this.#ts = ts;
     this.#value = value;
   }
@@ -47,15 +51,18 @@ export class LWWRegister<T = unknown> {
   /** Parses a state or delta (untrusted JSON); throws `CRDT_INVALID` when malformed, of another type, or with a bad value. */
   static from<T = unknown>(json: unknown, options: LWWRegisterOptions<T> = {}): LWWRegister<T> {
     const parsed = parseCrdt(LWWRegister.type, envelope, json);
-    const schema = options.value ?? (z.json() as unknown as z.ZodType<T>);
     if (parsed.ts === undefined) {
-      if (parsed.value !== undefined) parseCrdt(LWWRegister.type, z.undefined(), parsed.value);
+      if (parsed.value !== undefined)
+        throw invalidCrdt(LWWRegister.type, ['value: a value without a timestamp']);
       return new LWWRegister(options);
     }
-    const value = parseCrdt(LWWRegister.type, z.strictObject({ value: schema }), {
-      value: parsed.value,
-    }).value;
-    return new LWWRegister(options, parsed.ts, value);
+    const checked = (options.value ?? ANY_JSON).safeParse(parsed.value);
+    if (!checked.success)
+      throw invalidCrdt(
+        LWWRegister.type,
+        formatIssues(checked.error).map((p) => `value.${p}`),
+      );
+    return new LWWRegister(options, parsed.ts, checked.data as T);
   }
 
   /** Writes `value` at a fresh timestamp; returns the delta. Throws `CRDT_OP_INVALID` without a clock or for a value the schema refuses. */

@@ -34,7 +34,8 @@ const envelope = z.strictObject({
   context: contextSchema.default({ vv: {}, dots: [] }),
 });
 
-const anyJson = () => z.json() as unknown as z.ZodType<never>;
+/** Built once: constructing a zod schema costs far more than running it. */
+const ANY_JSON = z.json() as unknown as z.ZodType<never>;
 
 /**
  * An add-wins observed-remove set, as a delta-state CRDT with causal context (Almeida,
@@ -60,7 +61,7 @@ export class ORSet<T = unknown> {
   /** Throws `CRDT_NODE_ID_INVALID` for a bad node id. */
   constructor(node: string | undefined, options: ORSetOptions<T> = {}) {
     this.node = node === undefined ? undefined : assertNodeId(node);
-    this.#schema = options.value ?? anyJson();
+    this.#schema = options.value ?? ANY_JSON;
   }
 
   /**
