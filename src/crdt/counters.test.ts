@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GCounter, PNCounter } from './index.ts';
+import { AgentfleetError } from '../errors/index.ts';
+import { CrdtError, GCounter, PNCounter } from './index.ts';
 
 describe('GCounter', () => {
   it('counts, merges by per-node maximum, and its delta carries only the node entry', () => {
@@ -48,6 +49,13 @@ describe('GCounter', () => {
     }
     assert.equal(a.value(), 0);
     assert.throws(() => new GCounter('no.dots'), { code: 'CRDT_NODE_ID_INVALID' });
+    assert.throws(
+      () => a.merge({ type: 'g-counter', counts: { a: -1 } }),
+      (error) =>
+        error instanceof CrdtError &&
+        AgentfleetError.isInstance(error) &&
+        String(error.toJSON().details?.problems).startsWith('counts.a: '),
+    );
   });
 });
 
