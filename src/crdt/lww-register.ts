@@ -41,6 +41,7 @@ export class LWWRegister<T = unknown> {
   #ts: HlcTimestamp | undefined;
   #value: T | undefined;
 
+  /** An empty register; `ts` and `value` give it a starting write (trusted as given: `from` validates JSON). */
   constructor(options: LWWRegisterOptions<T> = {}, ts?: HlcTimestamp, value?: T) {
     this.#clock = options.clock;
     this.#schema = options.value ?? ANY_JSON;
