@@ -5,6 +5,7 @@ import { runActHttpBench } from './act-http.bench.ts';
 import { runBusBench } from './bus.bench.ts';
 import { runBusIngressBench } from './bus-ingress.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
+import { runCrdtBench } from './crdt.bench.ts';
 import { runDurableLoopsBench } from './durable/run-loops.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runKnowledgeBench } from './knowledge.bench.ts';
@@ -33,6 +34,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'tenant-context': runTenantContextBench,
   'state-sync': runStateSyncBench,
   'state-ttl': runStateTtlBench,
+  crdt: runCrdtBench,
   observability: runObservabilityBench,
   resilience: runResilienceBench,
   knowledge: runKnowledgeBench,

@@ -5,6 +5,7 @@ import type { ClusterErrorCode } from '../cluster/index.ts';
 import type { ConfigErrorCode } from '../config/index.ts';
 import type { ContextErrorCode } from '../context/index.ts';
 import type { CoreErrorCode } from '../core/index.ts';
+import type { CrdtErrorCode } from '../crdt/index.ts';
 import { AgentfleetError, type AgentfleetErrorOptions, type BaseErrorCode } from '../errors/index.ts';
 import type { FrontDoorErrorCode } from '../front-door/index.ts';
 import type { KnowledgeErrorCode } from '../knowledge/index.ts';
@@ -33,6 +34,7 @@ export type ErrorCode =
   | ClusterErrorCode
   | ConfigErrorCode
   | CoreErrorCode
+  | CrdtErrorCode
   | FrontDoorErrorCode
   | KnowledgeErrorCode
   | LlmErrorCode
@@ -70,6 +72,10 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   INVALID_MODEL: 400,
   UNKNOWN_PROVIDER: 400,
   SPEC_INVALID: 400,
+  CRDT_INVALID: 400,
+  CRDT_NODE_ID_INVALID: 400,
+  CRDT_OP_INVALID: 400,
+  CRDT_CLOCK_SKEW: 422,
   APPROVAL_ARGUMENTS_INVALID: 400,
   EVENT_ID_INVALID: 400,
   RUN_NOT_FOUND: 404,
