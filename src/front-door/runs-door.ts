@@ -127,17 +127,37 @@ export class RunsDoor {
         case 'get':
           return { run: await runs.get(request.runId) };
         case 'list':
-          return { runs: await runs.list(request) };
+          return {
+            runs: await runs.list({
+              agentId: request.agentId,
+              status: request.status,
+              limit: request.limit,
+              before: request.before,
+            }),
+          };
         case 'events':
           return { events: await runs.events(request.runId, request.after ?? 0, request.limit ?? 1_000) };
         case 'cancel':
           return { run: await runs.cancel(request.runId, request.reason) };
         case 'approvals':
-          return { approvals: await runs.listApprovals(request) };
+          return {
+            approvals: await runs.listApprovals({
+              status: request.status,
+              runId: request.runId,
+              limit: request.limit,
+              after: request.after,
+            }),
+          };
         case 'approval':
           return { approval: await runs.getApproval(request.approvalId) };
         case 'decide':
-          return { approval: await runs.decide(request.approvalId, request) };
+          return {
+            approval: await runs.decide(request.approvalId, {
+              approve: request.approve,
+              arguments: request.arguments,
+              reason: request.reason,
+            }),
+          };
       }
     } catch (error) {
       throw publicError(error);

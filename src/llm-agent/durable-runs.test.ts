@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { rejectsWithCode } from '../../test/helpers.ts';
 import { scriptedProvider, toolLoop } from '../../test/scripted-provider.ts';
+import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
 import { MemoryRunStore, newRunId, type RunStore } from '../runs/index.ts';
 import { defineTool } from '../tools/index.ts';
@@ -298,6 +299,40 @@ describe('a durable agent without a store of its own', () => {
     assert.equal(run?.owner, 'n1');
     assert.equal(run?.status, 'completed');
     assert.equal((await store.getConversation(undefined, 'c1'))?.messages[0]?.content, 'hello');
+    await runtime.close();
+  });
+});
+
+describe('the in-memory store of a cognition whose tools need approval', () => {
+  it('drops finished runs as it goes, and a tenant’s runs and approvals with the tenant', async () => {
+    const executed: Array<{ amount: number }> = [];
+    const cognition = llm({
+      provider: scriptedProvider(toolLoop('refund', 1, () => ({ amount: 5 }))),
+      model: 'm',
+      tools: [refundTool(executed)],
+    });
+    const store = cognition.runs as RunStore;
+    const runtime = createRuntime();
+    const agent = await runtime.spawn(defineAgent({ name: 'small', decide: cognition }), { id: 's1' });
+    for (let i = 0; i < 300; i++) await agent.send(`refund ${i}`); // 5 is under the limit: no approval
+    assert.equal(executed.length, 300);
+    assert.ok((await store.list(undefined, { limit: 1_000 })).length < 256, 'finished runs are swept');
+
+    const big = llm({
+      provider: scriptedProvider(toolLoop('refund', 1, () => ({ amount: 500 }))),
+      model: 'm',
+      tools: [refundTool(executed)],
+    });
+    const bigStore = big.runs as RunStore;
+    runtime.register(defineAgent({ name: 'big', decide: big }));
+    await withTenant('acme', async () => {
+      const a = await runtime.spawn('big', { id: 'b1' });
+      assert.equal(((await a.send('refund 500')) as LlmAnswer<undefined>).stoppedBy, 'awaiting-approval');
+    });
+    assert.equal((await bigStore.listApprovals('acme')).length, 1);
+    await runtime.purgeTenant('acme');
+    assert.deepEqual(await bigStore.listApprovals('acme'), []);
+    assert.deepEqual(await bigStore.list('acme'), []);
     await runtime.close();
   });
 });

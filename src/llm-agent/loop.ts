@@ -24,6 +24,8 @@ import { runToolStep, settleFailedRun } from './run-tool-step.ts';
 import { StoredConversationMemory } from './stored-memory.ts';
 
 const ZERO: Usage = { inputTokens: 0, outputTokens: 0, reported: true };
+/** Finished runs between sweeps of a cognition's own in-memory run store. */
+const FALLBACK_SWEEP_EVERY = 256;
 
 /**
  * LLM cognition: a tool-calling loop over one model. Each message runs up to `maxSteps`
@@ -39,6 +41,7 @@ export class LlmCognition<Output = undefined> {
   readonly #memory: ConversationHistory;
   readonly #runs: RunStore | undefined;
   readonly #fallbackRuns: RunStore | undefined;
+  #finishedSinceSweep = 0;
   readonly #storedMemories = new WeakMap<RunStore, StoredConversationMemory>();
   readonly #owner: string | undefined;
   readonly #approvalTtlMs: number | undefined;
@@ -121,12 +124,15 @@ export class LlmCognition<Output = undefined> {
   }
 
   /**
-   * Forgets the tenant's conversations (called by `runtime.purgeTenant` on tenant deletion).
-   * A run store's conversations go with the store's own `purgeTenant`, which the node calls.
+   * Forgets the tenant's conversations, and its runs and approvals in the cognition's own
+   * in-memory store (called by `runtime.purgeTenant` on tenant deletion). A store given as
+   * `runs` (the node's) is purged by its owner.
    */
-  purgeTenant(tenantId: string): { conversations: number } {
+  async purgeTenant(tenantId: string): Promise<{ conversations: number; runs: number }> {
     const memory = this.#memory;
-    return { conversations: memory instanceof ConversationMemory ? memory.purgeTenant(tenantId) : 0 };
+    const conversations = memory instanceof ConversationMemory ? memory.purgeTenant(tenantId) : 0;
+    const purged = await this.#fallbackRuns?.purgeTenant(tenantId);
+    return { conversations, runs: purged?.runs ?? 0 };
   }
 
   /** Cognition for `defineAgent`: runs the loop for one message and returns the answer. */
@@ -278,11 +284,34 @@ export class LlmCognition<Output = undefined> {
           },
         );
       }
+      await this.#forgetFinished(run);
       yield { type: 'final', answer };
     } catch (error) {
-      if (run !== undefined) await settleFailedRun(run, error, ctx.signal);
+      if (run !== undefined) {
+        await settleFailedRun(run, error, ctx.signal);
+        await this.#forgetFinished(run);
+      }
       throw error;
     }
+  }
+
+  /**
+   * The cognition's own in-memory store has no `RunService` sweeping it: every
+   * `FALLBACK_SWEEP_EVERY` finished runs it drops the finished ones (and approvals decided over
+   * an hour ago), so it holds the runs that wait, not every run there ever was.
+   */
+  async #forgetFinished(run: RunCheckpoint | undefined): Promise<void> {
+    const store = this.#fallbackRuns;
+    if (store === undefined || run?.store !== store || ++this.#finishedSinceSweep < FALLBACK_SWEEP_EVERY)
+      return;
+    this.#finishedSinceSweep = 0;
+    const now = Date.now();
+    await store.sweep({
+      runsFinishedBefore: now,
+      eventsFinishedBefore: now,
+      approvalsDecidedBefore: now - 3_600_000,
+      limit: 1_000_000,
+    });
   }
 
   /**
