@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { applyMigrations, type Migration } from '../sql/index.ts';
 
 // Ids, tenants and agent ids compare byte-wise (COLLATE "C"), as the memory and SQLite stores
 // compare them: time-ordered ids page the same in every adapter whatever the database's locale.
@@ -10,7 +11,7 @@ import type { PoolClient } from 'pg';
  * `<schema>.agentfleet_run_migrations` (apart from the tenant registry's, which may share the
  * schema). Append new versions; never edit an applied one.
  */
-export const RUN_MIGRATIONS: ReadonlyArray<{ version: number; sql: (schema: string) => string }> = [
+export const RUN_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: (s) => `
@@ -62,35 +63,7 @@ export const RUN_MIGRATIONS: ReadonlyArray<{ version: number; sql: (schema: stri
   },
 ];
 
-/**
- * Applies missing migrations in one transaction, under an advisory lock so nodes starting at
- * the same time do not race. Returns the versions it applied (none when up to date).
- */
-export async function migrateRuns(client: PoolClient, schema: string): Promise<number[]> {
-  await client.query('BEGIN');
-  try {
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('agentfleet_run_migrations'))");
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${schema}.agentfleet_run_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const done = await client.query<{ version: number }>(
-      `SELECT version FROM ${schema}.agentfleet_run_migrations`,
-    );
-    const applied = new Set(done.rows.map((r) => r.version));
-    const ran: number[] = [];
-    for (const m of RUN_MIGRATIONS) {
-      if (applied.has(m.version)) continue;
-      await client.query(m.sql(schema));
-      await client.query(`INSERT INTO ${schema}.agentfleet_run_migrations (version) VALUES ($1)`, [
-        m.version,
-      ]);
-      ran.push(m.version);
-    }
-    await client.query('COMMIT');
-    return ran;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
+/** Applies missing migrations (see `applyMigrations`); returns the versions it applied. */
+export function migrateRuns(client: PoolClient, schema: string): Promise<number[]> {
+  return applyMigrations(client, schema, 'agentfleet_run_migrations', RUN_MIGRATIONS);
 }

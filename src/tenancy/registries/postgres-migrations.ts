@@ -1,10 +1,11 @@
 import type { PoolClient } from 'pg';
+import { applyMigrations, type Migration } from '../../sql/index.ts';
 
 /**
  * The registry's schema, one entry per version, applied in order and recorded in
  * `<schema>.agentfleet_migrations`. Append new versions; never edit an applied one.
  */
-export const MIGRATIONS: ReadonlyArray<{ version: number; sql: (schema: string) => string }> = [
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     sql: (s) => `
@@ -27,30 +28,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: (schema: string) 
   },
 ];
 
-/** Applies missing migrations in one transaction, under an advisory lock so concurrent starts do not race. */
-export async function migrate(client: PoolClient, schema: string): Promise<number[]> {
-  await client.query('BEGIN');
-  try {
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('agentfleet_migrations'))");
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${schema}.agentfleet_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-    );
-    const done = await client.query<{ version: number }>(
-      `SELECT version FROM ${schema}.agentfleet_migrations`,
-    );
-    const applied = new Set(done.rows.map((r) => r.version));
-    const ran: number[] = [];
-    for (const m of MIGRATIONS) {
-      if (applied.has(m.version)) continue;
-      await client.query(m.sql(schema));
-      await client.query(`INSERT INTO ${schema}.agentfleet_migrations (version) VALUES ($1)`, [m.version]);
-      ran.push(m.version);
-    }
-    await client.query('COMMIT');
-    return ran;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  }
+/** Applies missing migrations (see `applyMigrations`); returns the versions it applied. */
+export function migrate(client: PoolClient, schema: string): Promise<number[]> {
+  return applyMigrations(client, schema, 'agentfleet_migrations', MIGRATIONS);
 }

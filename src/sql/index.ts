@@ -1,0 +1,2 @@
+/** SQL helpers shared by the PostgreSQL adapters (the tenant registry, the run store). */
+export { applyMigrations, type Migration } from './migrations.ts';
