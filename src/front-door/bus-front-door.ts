@@ -7,8 +7,9 @@ import {
   type Subscription,
 } from '../bus/index.ts';
 import { withoutTenant, withTenant } from '../context/index.ts';
-import { AgentNotFoundError, type Runtime } from '../core/index.ts';
+import { AgentNotFoundError, type AgentStreamPart, type Runtime } from '../core/index.ts';
 import { AgentfleetError, parseOptions } from '../errors/index.ts';
+import { newRunId, type RunService } from '../runs/index.ts';
 import {
   IngressOverloadedError,
   IngressRequestInvalidError,
@@ -85,7 +86,15 @@ export class BusFrontDoor {
   #inFlight = 0;
   #subscription: Subscription<unknown> | undefined;
 
-  private constructor(runtime: Runtime, bus: Bus, options: z.output<typeof optionsSchema>) {
+  readonly #runs: RunService | undefined;
+
+  private constructor(
+    runtime: Runtime,
+    bus: Bus,
+    options: z.output<typeof optionsSchema>,
+    runs: RunService | undefined,
+  ) {
+    this.#runs = runs;
     this.#runtime = runtime;
     this.#bus = bus;
     this.#options = options;
@@ -95,8 +104,18 @@ export class BusFrontDoor {
    * Subscribes the front door on `bus` for `runtime`'s agents; resolves once the transport
    * confirmed the subscription. Throws `INVALID_OPTIONS`, and what `bus.subscribe` throws.
    */
-  static async open(runtime: Runtime, bus: Bus, options: BusFrontDoorOptions = {}): Promise<BusFrontDoor> {
-    const door = new BusFrontDoor(runtime, bus, parseOptions('BusFrontDoor options', optionsSchema, options));
+  static async open(
+    runtime: Runtime,
+    bus: Bus,
+    options: BusFrontDoorOptions = {},
+    runs?: RunService,
+  ): Promise<BusFrontDoor> {
+    const door = new BusFrontDoor(
+      runtime,
+      bus,
+      parseOptions('BusFrontDoor options', optionsSchema, options),
+      runs,
+    );
     await door.#start();
     return door;
   }
@@ -184,26 +203,51 @@ export class BusFrontDoor {
     signal: AbortSignal,
   ): Promise<unknown> {
     const stream = request.stream;
-    if (stream === undefined) {
-      const output = await this.#runtime.send(id, request.input, { signal });
-      return { output: output === undefined ? null : output };
-    }
+    if (stream === undefined) return this.#deliver(id, request.input, signal);
     this.#runtime.agent(id); // AGENT_NOT_FOUND as a plain error reply, before any part
     const publish = (part: StreamPart) => {
       this.#bus.publish(stream, part, { tenant }).catch(() => {}); // a lost part must not fail the run
     };
     try {
-      const output = await this.#runtime.send(id, request.input, {
-        signal,
-        onEvent: (event) => publish({ type: 'event', event }),
-      });
-      const result = { output: output === undefined ? null : output };
+      const result = await this.#deliver(id, request.input, signal, (event) =>
+        publish({ type: 'event', event }),
+      );
       publish({ type: 'result', output: result.output });
       return result;
     } catch (error) {
       publish({ type: 'error', error: errorPart(error) });
       throw error;
     }
+  }
+
+  /**
+   * Sends to the agent: a durable agent's message is a run of the node's `RunService` (the reply
+   * carries `runId`, and the requester going away does not cancel it), any other a plain send
+   * abandoned with the request.
+   */
+  async #deliver(
+    id: string,
+    input: unknown,
+    signal: AbortSignal,
+    onEvent?: (event: AgentStreamPart) => void,
+  ): Promise<{ output: unknown; runId?: string }> {
+    const runs = this.#runs;
+    if (runs === undefined || this.#runtime.get(id)?.durable !== true) {
+      const output = await this.#runtime.send(id, input, {
+        signal,
+        ...(onEvent === undefined ? {} : { onEvent }),
+      });
+      return { output: output === undefined ? null : output };
+    }
+    const content = typeof input === 'string' ? input : (input as { content?: unknown } | null)?.content;
+    if (typeof content !== 'string')
+      throw new IngressRequestInvalidError('a durable agent takes a string input or { content: string }', id);
+    const runId = newRunId();
+    const output = await runs.send(id, content, {
+      runId,
+      ...(onEvent === undefined ? {} : { onEvent: onEvent as (part: unknown) => void }),
+    });
+    return { output: output === undefined ? null : output, runId };
   }
 
   /** Like `#send`, but an error that is no Agentfleet error is `INTERNAL`, as over HTTP: its message stays in the node. */

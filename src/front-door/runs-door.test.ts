@@ -80,4 +80,26 @@ describe('runs on the bus (agent.<tenant>.runs)', () => {
     const missing = await bus.request('agent.globex.runs', { op: 'get', runId }).catch((e) => e);
     assert.equal(remoteCode(missing), 'RUN_NOT_FOUND');
   });
+
+  it('a message to a durable agent on its inbox is a run of the node (its reply names the run)', async () => {
+    const chat = defineAgent({
+      name: 'chat',
+      durable: true,
+      decide: llm({ provider: scriptedProvider(toolLoop('none', 0)), model: 'm' }),
+    });
+    await using node = await createNode({ logLevel: 'silent', auth: 'none' }, { definitions: [chat] });
+    await withTenant('acme', () => node.runtime.spawn('chat', { id: 'c1' }));
+    const reply = (await node.bus.request('agent.acme.c1.inbox', { input: 'hello' })).payload as {
+      runId: string;
+      output: { text: string };
+    };
+    assert.match(reply.runId, /^run_/);
+    const run = (await node.bus.request('agent.acme.runs', { op: 'get', runId: reply.runId })).payload as {
+      run: { status: string; agentId: string };
+    };
+    assert.equal(run.run.status, 'completed');
+    assert.equal(run.run.agentId, 'c1');
+    const bad = await node.bus.request('agent.acme.c1.inbox', { input: { nope: 1 } }).catch((e) => e);
+    assert.equal(remoteCode(bad), 'INVALID_REQUEST');
+  });
 });

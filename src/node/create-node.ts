@@ -244,6 +244,7 @@ async function compose(
         runtime,
         bus,
         config.busFrontDoorQueue === undefined ? {} : { queue: config.busFrontDoorQueue },
+        runs,
       )
     : undefined;
   if (frontDoor !== undefined) opened.push(() => frontDoor.close());
