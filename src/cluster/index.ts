@@ -1,6 +1,21 @@
 /** The cluster: leases that give each agent (and node) exactly one holder cluster-wide. */
+
+export type {
+  AgentDirectory,
+  ListAgentRecordsOptions,
+} from './agent-directory.ts';
+export { type AgentRecord, agentRecordSchema, type StoredAgent, SYSTEM_SCOPE } from './agent-record.ts';
 export type { ClusterErrorCode } from './error-codes.ts';
-export { LeaseLostError, LeaseStoreUnavailableError, NodeIdTakenError } from './errors.ts';
+export {
+  AgentDirectoryUnavailableError,
+  AgentOwnerLostError,
+  AgentRecordCorruptError,
+  ClusterCallInvalidError,
+  DefinitionUnavailableError,
+  LeaseLostError,
+  LeaseStoreUnavailableError,
+  NodeIdTakenError,
+} from './errors.ts';
 export { LeaseKeeper, type LeaseKeeperOptions } from './lease-keeper.ts';
 export { LEASE_KEY_PATTERN, type Lease, type LeaseHolder, type LeaseStore } from './lease-store.ts';
 export { Membership } from './membership.ts';
