@@ -16,6 +16,9 @@ export {
   LeaseStoreUnavailableError,
   NodeIdTakenError,
 } from './errors.ts';
+export { ClusterFleet, type ClusterFleetOptions } from './cluster-fleet.ts';
+export type { AgentFleet, CreateFleetAgent, FleetReply, FleetSendOptions, StateCall } from './fleet.ts';
+export type { AgentCall, AgentStateSnapshot, FleetHost } from './fleet-host.ts';
 export { LeaseKeeper, type LeaseKeeperOptions } from './lease-keeper.ts';
 export { LEASE_KEY_PATTERN, type Lease, type LeaseHolder, type LeaseStore } from './lease-store.ts';
 export { Membership } from './membership.ts';

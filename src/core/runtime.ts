@@ -176,12 +176,7 @@ export class Runtime implements AgentHost {
   ): Agent<I, O, C, M> {
     if (this.#closing !== undefined) throw new RuntimeClosedError();
     const def = this.#resolve(definition) as AgentDefinition<I, O, C, M>;
-    const id = options.id ?? `${def.name}-${(++this.#sequence).toString(36)}`;
-    if (options.id !== undefined && (typeof id !== 'string' || !NAME_PATTERN.test(id))) {
-      throw new InvalidInputError('agent id', def.name, [
-        `id must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(id)}`,
-      ]);
-    }
+    const id = this.#checkId(def.name, options.id);
     const tenant = resolveTenant(options.tenant);
     const key = tenant === undefined ? id : `${tenant.id}/${id}`;
     if (this.#agents.has(key)) throw new AgentExistsError(id);
@@ -199,6 +194,42 @@ export class Runtime implements AgentHost {
     this.#current.pending++;
     this.#entered.pending++;
     return agent;
+  }
+
+  /**
+   * Checks what `create` would be given, in the current tenant, without creating anything:
+   * the definition's name, the id to use (a new one if none) and the config as resolved.
+   * @throws DefinitionNotFoundError, InvalidInputError (bad config or id).
+   */
+  prepare(definition: string, options: { id?: string; config?: unknown } = {}): {
+    definition: string;
+    id: string;
+    config: unknown;
+  } {
+    const def = this.#resolve(definition);
+    const id = this.#checkId(def.name, options.id);
+    const resolved = resolveAgentConfig(def, options.config, this.maxConfigBytes);
+    if (!resolved.ok) throw new InvalidInputError('config', def.name, resolved.problems);
+    return { definition: def.name, id, config: resolved.config };
+  }
+
+  /** Whether a definition of this name is registered for the current tenant (its own, or the node's). */
+  hasDefinition(name: string): boolean {
+    const tenant = currentTenant();
+    return (
+      (tenant !== undefined && this.#tenantDefinitions.get(tenant.id)?.has(name) === true) ||
+      this.#definitions.has(name)
+    );
+  }
+
+  #checkId(definition: string, given: string | undefined): string {
+    const id = given ?? `${definition}-${(++this.#sequence).toString(36)}`;
+    if (given !== undefined && (typeof id !== 'string' || !NAME_PATTERN.test(id))) {
+      throw new InvalidInputError('agent id', definition, [
+        `id must be 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit; got ${JSON.stringify(id)}`,
+      ]);
+    }
+    return id;
   }
 
   /** Creates an agent and starts it. Rejects like `create()` and `agent.start()`. */

@@ -73,6 +73,8 @@ export class RunService {
   readonly #resumeConcurrency: number;
   /** Runs this process is running through the service, to cancel them here. */
   readonly #active = new Map<string, AbortController>();
+  /** Runs running here per agent (`<tenant>/<agentId>`), so a node knows an agent is busy. */
+  readonly #perAgent = new Map<string, number>();
   readonly #watchers = new Map<string, Set<Listener>>();
   readonly #background = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
@@ -120,6 +122,45 @@ export class RunService {
     }
     this.#track(this.#resumeAll(runs));
     return { resuming: runs.length };
+  }
+
+  /** Runs of the caller's agent `agentId` running in this process now. */
+  runningFor(agentId: string): number {
+    return this.#perAgent.get(`${currentTenantId() ?? ''}/${agentId}`) ?? 0;
+  }
+
+  /**
+   * Resumes the caller's run `runId` here if it is unfinished and waits for no person; resolves
+   * with its output when it ran, undefined when there was nothing to do. @throws RunsError `RUN_NOT_FOUND`.
+   */
+  async resume(runId: string): Promise<unknown> {
+    const run = await this.get(runId);
+    if (isFinished(run.status) || this.#active.has(run.id)) return undefined;
+    if (run.status !== 'running' && (await this.#waitsForPerson(run))) return undefined;
+    return this.#resume(run);
+  }
+
+  /**
+   * Resumes, in the background, every unfinished run of the caller's agent that waits for no
+   * person (the agent was just activated on this node: its runs are this node's now).
+   * Resolves with how many it resumes.
+   */
+  async resumeAgent(agentId: string): Promise<number> {
+    const tenant = currentTenantId();
+    const runs: RunRecord[] = [];
+    for (const status of ['running', 'awaiting-approval'] as const) {
+      let before: string | undefined;
+      for (;;) {
+        const page = await this.store.list(tenant, { agentId, status, limit: 1_000, before });
+        for (const run of page)
+          if (!this.#active.has(run.id) && (status === 'running' || !(await this.#waitsForPerson(run))))
+            runs.push(run);
+        if (page.length < 1_000) break;
+        before = page.at(-1)?.id;
+      }
+    }
+    this.#track(this.#resumeAll(runs));
+    return runs.length;
   }
 
   /** The caller's run. @throws RunsError `RUN_NOT_FOUND`. */
@@ -295,8 +336,8 @@ export class RunService {
     await Promise.all(Array.from({ length: Math.min(this.#resumeConcurrency, runs.length) }, worker));
   }
 
-  async #resume(run: RunRecord): Promise<void> {
-    if (this.#closed || this.#active.has(run.id)) return;
+  async #resume(run: RunRecord): Promise<unknown> {
+    if (this.#closed || this.#active.has(run.id)) return undefined;
     try {
       const inTenant = <T>(fn: () => T): T =>
         run.tenant === undefined ? withoutTenant(fn) : withTenant(run.tenant, fn);
@@ -305,10 +346,11 @@ export class RunService {
         const body = start?.body;
         const input = body?.type === 'start' ? body.input : '';
         const config = body?.type === 'start' ? body.agentConfig : undefined;
-        await this.#run({ agentId: run.agentId, definition: run.definition, config }, input, run.id, true);
+        return this.#run({ agentId: run.agentId, definition: run.definition, config }, input, run.id, true);
       });
     } catch (error) {
       this.#host.report?.(error, run);
+      return undefined;
     }
   }
 
@@ -322,6 +364,8 @@ export class RunService {
     const controller = new AbortController();
     this.#active.set(runId, controller);
     const key = `${currentTenantId() ?? ''}/${runId}`;
+    const agentKey = `${currentTenantId() ?? ''}/${target.agentId}`;
+    this.#perAgent.set(agentKey, (this.#perAgent.get(agentKey) ?? 0) + 1);
     const live = (part: unknown) => {
       onEvent?.(part);
       for (const listener of this.#watchers.get(key) ?? []) listener({ live: part });
@@ -338,6 +382,9 @@ export class RunService {
       });
     } finally {
       this.#active.delete(runId);
+      const left = (this.#perAgent.get(agentKey) ?? 1) - 1;
+      if (left === 0) this.#perAgent.delete(agentKey);
+      else this.#perAgent.set(agentKey, left);
     }
   }
 

@@ -1,0 +1,58 @@
+import type { AgentInfo, AgentStreamListener } from '../core/index.ts';
+
+/** What creates an agent: a definition by name, an optional id and config. */
+export interface CreateFleetAgent {
+  definition: string;
+  id?: string;
+  config?: unknown;
+}
+
+/** Options of `AgentFleet.send`. */
+export interface FleetSendOptions {
+  /** Abandons a plain message (a durable agent's run is not cancelled by it: `runs.cancel` does that). */
+  signal?: AbortSignal;
+  /** Receives the parts the agent streams, wherever it runs. */
+  onEvent?: AgentStreamListener;
+  /** The id a durable agent's run gets (default: a new one), so a caller can name it before it starts. */
+  runId?: string;
+}
+
+/** The answer to a message: the agent's output, and the run's id when the agent is durable. */
+export interface FleetReply {
+  output: unknown;
+  runId?: string;
+}
+
+/** A state operation on an agent (the HTTP state routes' bodies). */
+export type StateCall =
+  | { op: 'get' }
+  | { op: 'patch'; values?: Record<string, unknown>; tags?: string[] }
+  | { op: 'delete' };
+
+/**
+ * The node's agents as every front door (HTTP, bus, OpenAI endpoint) reaches them, in the
+ * caller's tenant: on one node, its runtime; in a cluster, wherever each agent is active (a
+ * call for an agent that is active nowhere activates it). Errors are those of a local call
+ * (`AGENT_NOT_FOUND`, `AGENT_EXISTS`, `INVALID_INPUT`, `MAILBOX_FULL`, …), whichever node raised them.
+ */
+export interface AgentFleet {
+  /** Whether agents live in a cluster (and may be active on another node). */
+  readonly clustered: boolean;
+  /** Creates (and starts) an agent. */
+  create(agent: CreateFleetAgent): Promise<AgentInfo>;
+  /** The agent's snapshot, from the node it is active on (activating it). */
+  info(id: string): Promise<AgentInfo>;
+  /** Sends a message: a durable agent's is a run (the reply has `runId`). */
+  send(id: string, input: unknown, options?: FleetSendOptions): Promise<FleetReply>;
+  /** Starts a stopped agent. */
+  start(id: string): Promise<AgentInfo>;
+  /** Stops the agent (in a cluster: it stays stopped until started, wherever it is active). */
+  stop(id: string, options?: { timeoutMs?: number; drain?: boolean }): Promise<{ forced: boolean; agent: AgentInfo }>;
+  /** Removes the agent and its state. */
+  remove(id: string): Promise<{ state?: string; forced: boolean }>;
+  /** A state operation on the agent's state, on the node it is active on. */
+  state(id: string, call: StateCall): Promise<unknown>;
+  /** Whether the agent exists (in the caller's tenant). */
+  exists(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
