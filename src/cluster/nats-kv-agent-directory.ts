@@ -134,7 +134,10 @@ export class NatsKvAgentDirectory implements AgentDirectory {
     const key = agentKey(checked.record.tenant, checked.record.id);
     return this.#call(`create the agent ${checked.record.id}`, async () => {
       try {
-        return { record: checked.record, revision: await this.#kv.create(key, checked.json) };
+        return {
+          record: JSON.parse(checked.json) as AgentRecord,
+          revision: await this.#kv.create(key, checked.json),
+        };
       } catch (error) {
         if (isCasConflict(error)) throw new AgentExistsError(checked.record.id);
         throw error;
@@ -149,7 +152,10 @@ export class NatsKvAgentDirectory implements AgentDirectory {
     const key = agentKey(checked.record.tenant, checked.record.id);
     return this.#call(`update the agent ${checked.record.id}`, async () => {
       try {
-        return { record: checked.record, revision: await this.#kv.update(key, checked.json, revision) };
+        return {
+          record: JSON.parse(checked.json) as AgentRecord,
+          revision: await this.#kv.update(key, checked.json, revision),
+        };
       } catch (error) {
         if (isCasConflict(error)) return undefined;
         throw error;

@@ -62,6 +62,7 @@ export function agentDirectoryContract(name: string, options: AgentDirectoryCont
       assert.ok(Number.isInteger(stored.revision) && stored.revision > 0);
       assert.deepEqual(stored.record, record);
       (record.state as { values: Record<string, unknown> }).values.count = 99;
+      assert.equal(stored.record.state?.values.count, 3, 'the stored record is not the caller’s object');
       const read = await b.get('acme', 'bot-1');
       assert.ok(read);
       assert.equal(read.revision, stored.revision);
