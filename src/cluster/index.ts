@@ -1,10 +1,11 @@
-/** The cluster: leases that give each agent (and node) exactly one holder cluster-wide. */
+/** The cluster: leases that give each agent (and node) exactly one holder cluster-wide, and the directory of every agent. */
 
 export type {
   AgentDirectory,
   ListAgentRecordsOptions,
 } from './agent-directory.ts';
 export { type AgentRecord, agentRecordSchema, type StoredAgent, SYSTEM_SCOPE } from './agent-record.ts';
+export { MAX_AGENT_RECORD_BYTES } from './agent-record-checks.ts';
 export type { ClusterErrorCode } from './error-codes.ts';
 export {
   AgentDirectoryUnavailableError,
@@ -22,5 +23,6 @@ export type { AgentCall, AgentStateSnapshot, FleetHost } from './fleet-host.ts';
 export { LeaseKeeper, type LeaseKeeperOptions } from './lease-keeper.ts';
 export { LEASE_KEY_PATTERN, type Lease, type LeaseHolder, type LeaseStore } from './lease-store.ts';
 export { Membership } from './membership.ts';
+export { MemoryAgentDirectory } from './memory-agent-directory.ts';
 export { MemoryLeaseStore } from './memory-lease-store.ts';
 export { placeAgent } from './placement.ts';

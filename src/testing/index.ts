@@ -10,6 +10,7 @@
  * ```
  * and `node --test` runs them.
  */
+export { type AgentDirectoryContractOptions, agentDirectoryContract } from './agent-directory.contract.ts';
 export { type CodedError, rejectsWithCode, throwsWithCode } from './assertions.ts';
 export { type IdempotencyContractOptions, idempotencyStoreContract } from './idempotency.contract.ts';
 export { type LeaseStoreContractOptions, leaseStoreContract } from './lease-store.contract.ts';
