@@ -1,6 +1,6 @@
 import type { Bus } from '../bus/index.ts';
 import { currentTenantId, withoutTenant, withTenant } from '../context/index.ts';
-import { AgentNotFoundError, type AgentInfo } from '../core/index.ts';
+import { type AgentInfo, AgentNotFoundError } from '../core/index.ts';
 import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { AgentDirectory } from './agent-directory.ts';
 import type { AgentRecord, StoredAgent } from './agent-record.ts';
@@ -105,7 +105,9 @@ export class ClusterFleet implements AgentFleet {
   /** Joins the cluster and starts serving calls. @throws NodeIdTakenError, LeaseStoreUnavailableError. */
   static async open(options: ClusterFleetOptions): Promise<ClusterFleet> {
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(options?.nodeId ?? ''))
-      throw new InvalidOptionsError(`A cluster node id is 1-128 letters, digits, _ or -; got ${JSON.stringify(options?.nodeId)}.`);
+      throw new InvalidOptionsError(
+        `A cluster node id is 1-128 letters, digits, _ or -; got ${JSON.stringify(options?.nodeId)}.`,
+      );
     const hibernate = options.hibernateAfterMs ?? 600_000;
     if (!Number.isInteger(hibernate) || hibernate < 0)
       throw new InvalidOptionsError(`hibernateAfterMs must be a whole number of ms; got ${hibernate}.`);
@@ -170,7 +172,8 @@ export class ClusterFleet implements AgentFleet {
   }
 
   async send(id: string, input: unknown, options: FleetSendOptions = {}): Promise<FleetReply> {
-    const call: AgentCall = options.runId === undefined ? { op: 'send', input } : { op: 'send', input, runId: options.runId };
+    const call: AgentCall =
+      options.runId === undefined ? { op: 'send', input } : { op: 'send', input, runId: options.runId };
     return (await this.#call(id, call, options, 0)) as FleetReply;
   }
 
@@ -178,7 +181,10 @@ export class ClusterFleet implements AgentFleet {
     return (await this.#call(id, { op: 'start' }, {}, 0)) as AgentInfo;
   }
 
-  async stop(id: string, options: { timeoutMs?: number; drain?: boolean } = {}): Promise<{ forced: boolean; agent: AgentInfo }> {
+  async stop(
+    id: string,
+    options: { timeoutMs?: number; drain?: boolean } = {},
+  ): Promise<{ forced: boolean; agent: AgentInfo }> {
     return (await this.#call(id, { op: 'stop', ...options }, {}, 0)) as { forced: boolean; agent: AgentInfo };
   }
 
@@ -226,7 +232,8 @@ export class ClusterFleet implements AgentFleet {
             : (placeAgent(placementKey(tenant, id), this.#members) ?? this.nodeId);
       try {
         if (target === this.nodeId) {
-          if (this.#leaving || !this.#live()) throw new CallRefusedError('AGENT_OWNER_LOST', 'this node is leaving');
+          if (this.#leaving || !this.#live())
+            throw new CallRefusedError('AGENT_OWNER_LOST', 'this node is leaving');
           const active = await this.#activate(key, stored);
           if (active !== undefined) return this.#invoke(active, call, options);
           continue; // another node won the record: look again
@@ -301,7 +308,8 @@ export class ClusterFleet implements AgentFleet {
 
   async #doActivate(key: string, stored: StoredAgent): Promise<Active | undefined> {
     const { record } = stored;
-    if (!this.#host.canActivate(record.definition)) throw new DefinitionUnavailableError(record.id, record.definition);
+    if (!this.#host.canActivate(record.definition))
+      throw new DefinitionUnavailableError(record.id, record.definition);
     const claimed: AgentRecord = { ...record, owner: this.nodeId };
     delete claimed.hibernatedAt;
     const updated = await this.#directory.update(claimed, stored.revision);
@@ -342,7 +350,8 @@ export class ClusterFleet implements AgentFleet {
       if (state === undefined) delete record.state;
       else record.state = state;
       const updated = await this.#directory.update(record, active.revision);
-      if (updated === undefined) this.#options.report?.(new AgentOwnerLostError(active.id, this.nodeId), 'hibernate');
+      if (updated === undefined)
+        this.#options.report?.(new AgentOwnerLostError(active.id, this.nodeId), 'hibernate');
     })().finally(() => this.#moving.delete(key));
     this.#moving.set(key, run);
     return run;
@@ -412,14 +421,26 @@ export class ClusterFleet implements AgentFleet {
       try {
         for await (const run of source(node)) {
           if (placeAgent(placementKey(run.tenant, run.agentId), this.#members) !== this.nodeId) continue;
-          await inTenant(run.tenant, () => this.#call(run.agentId, { op: 'activate' }, {}, 0)).catch((error) =>
-            this.#options.report?.(error, 'take over runs'),
+          await inTenant(run.tenant, () => this.#call(run.agentId, { op: 'activate' }, {}, 0)).catch(
+            (error) => this.#options.report?.(error, 'take over runs'),
           );
         }
       } catch (error) {
         this.#options.report?.(error, 'take over runs');
       }
     }
+  }
+
+  /** Stops heartbeating and serving without handing anything over: what a crash looks like to the other nodes (for tests). */
+  async abandon(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#timer);
+      this.#membership.keeper.abandon();
+      this.#active.clear();
+      await this.#server.close();
+      await this.#client.close();
+    })();
+    await this.#closed;
   }
 
   /**
@@ -448,7 +469,10 @@ function retryable(error: unknown): boolean {
 }
 
 function unwrapRefusal(error: unknown, id: string, node: string): unknown {
-  if (error instanceof CallRefusedError || (AgentfleetError.isInstance(error) && error.code === 'NO_RESPONDERS'))
+  if (
+    error instanceof CallRefusedError ||
+    (AgentfleetError.isInstance(error) && error.code === 'NO_RESPONDERS')
+  )
     return new AgentOwnerLostError(id, node);
   return error;
 }

@@ -80,7 +80,11 @@ export class RemoteAgentError extends AgentfleetError {
 }
 
 /** What a reply carries of an error: an Agentfleet error as it is, anything else as `INTERNAL`. */
-export function errorOf(error: unknown): { code: string; message: string; details?: Record<string, unknown> } {
+export function errorOf(error: unknown): {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+} {
   if (AgentfleetError.isInstance(error)) return error.toJSON();
   return { code: 'INTERNAL', message: 'Internal error; see the node log.' };
 }

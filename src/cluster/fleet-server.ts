@@ -65,7 +65,11 @@ export class FleetServer {
   async #handle(envelope: Envelope<unknown>, signal: AbortSignal): Promise<CallReply> {
     const parsed = callMessageSchema.safeParse(envelope.payload);
     if (!parsed.success)
-      return { ok: false, error: errorOf(new ClusterCallInvalidError(parsed.error.issues[0]?.message ?? 'bad call')), parts: 0 };
+      return {
+        ok: false,
+        error: errorOf(new ClusterCallInvalidError(parsed.error.issues[0]?.message ?? 'bad call')),
+        parts: 0,
+      };
     const message = parsed.data;
     const controller = new AbortController();
     const onAbort = () => controller.abort();
@@ -83,7 +87,8 @@ export class FleetServer {
           };
     const tenant = envelope.tenant;
     try {
-      const run = () => this.#run(message, { signal: controller.signal, ...(onEvent === undefined ? {} : { onEvent }) });
+      const run = () =>
+        this.#run(message, { signal: controller.signal, ...(onEvent === undefined ? {} : { onEvent }) });
       const value = await (tenant === undefined ? withoutTenant(run) : withTenant(tenant, run));
       return { ok: true, value: value === undefined ? null : value, parts };
     } catch (error) {

@@ -47,7 +47,10 @@ export interface AgentFleet {
   /** Starts a stopped agent. */
   start(id: string): Promise<AgentInfo>;
   /** Stops the agent (in a cluster: it stays stopped until started, wherever it is active). */
-  stop(id: string, options?: { timeoutMs?: number; drain?: boolean }): Promise<{ forced: boolean; agent: AgentInfo }>;
+  stop(
+    id: string,
+    options?: { timeoutMs?: number; drain?: boolean },
+  ): Promise<{ forced: boolean; agent: AgentInfo }>;
   /** Removes the agent and its state. */
   remove(id: string): Promise<{ state?: string; forced: boolean }>;
   /** A state operation on the agent's state, on the node it is active on. */

@@ -6,6 +6,7 @@ export type {
 } from './agent-directory.ts';
 export { type AgentRecord, agentRecordSchema, type StoredAgent, SYSTEM_SCOPE } from './agent-record.ts';
 export { MAX_AGENT_RECORD_BYTES } from './agent-record-checks.ts';
+export { ClusterFleet, type ClusterFleetOptions } from './cluster-fleet.ts';
 export type { ClusterErrorCode } from './error-codes.ts';
 export {
   AgentDirectoryUnavailableError,
@@ -17,7 +18,6 @@ export {
   LeaseStoreUnavailableError,
   NodeIdTakenError,
 } from './errors.ts';
-export { ClusterFleet, type ClusterFleetOptions } from './cluster-fleet.ts';
 export type { AgentFleet, CreateFleetAgent, FleetReply, FleetSendOptions, StateCall } from './fleet.ts';
 export type { AgentCall, AgentStateSnapshot, FleetHost } from './fleet-host.ts';
 export { LeaseKeeper, type LeaseKeeperOptions } from './lease-keeper.ts';

@@ -142,7 +142,10 @@ export const serverConfigSchema = z.object({
    */
   cluster: z
     .string()
-    .regex(/^(memory|((nats|tls):\/\/[^,\s]+)(,(nats|tls):\/\/[^,\s]+)*)$/, 'must be memory or nats:// URL(s), comma-separated')
+    .regex(
+      /^(memory|((nats|tls):\/\/[^,\s]+)(,(nats|tls):\/\/[^,\s]+)*)$/,
+      'must be memory or nats:// URL(s), comma-separated',
+    )
     .optional(),
   /** Milliseconds a node's heartbeat lasts: a dead node's agents move after this. Env `AGENTFLEET_CLUSTER_LEASE_MS`, file `cluster.leaseMs`. Default 5,000. */
   clusterLeaseMs: int(500, 600_000).default(5_000),

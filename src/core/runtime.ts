@@ -201,7 +201,10 @@ export class Runtime implements AgentHost {
    * the definition's name, the id to use (a new one if none) and the config as resolved.
    * @throws DefinitionNotFoundError, InvalidInputError (bad config or id).
    */
-  prepare(definition: string, options: { id?: string; config?: unknown } = {}): {
+  prepare(
+    definition: string,
+    options: { id?: string; config?: unknown } = {},
+  ): {
     definition: string;
     id: string;
     config: unknown;

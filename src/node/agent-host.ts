@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { AgentCall, AgentRecord, AgentStateSnapshot, CreateFleetAgent, FleetHost, FleetSendOptions } from '../cluster/index.ts';
+import type {
+  AgentCall,
+  AgentRecord,
+  AgentStateSnapshot,
+  CreateFleetAgent,
+  FleetHost,
+  FleetSendOptions,
+} from '../cluster/index.ts';
 import { type AgentInfo, InvalidInputError, type Runtime } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import { newRunId, type RunService } from '../runs/index.ts';
@@ -30,7 +37,8 @@ export class NodeAgentHost implements FleetHost {
 
   prepare(agent: CreateFleetAgent): { id: string; definition: string; config?: unknown } {
     // Ids a node makes up are unique only on that node: in a cluster, a random one.
-    const id = agent.id ?? (this.#clustered ? `${agent.definition}-${randomBytes(5).toString('hex')}` : undefined);
+    const id =
+      agent.id ?? (this.#clustered ? `${agent.definition}-${randomBytes(5).toString('hex')}` : undefined);
     const prepared = this.#runtime.prepare(agent.definition, { id, config: agent.config });
     return agent.config === undefined ? { id: prepared.id, definition: prepared.definition } : prepared;
   }
@@ -130,7 +138,10 @@ export class NodeAgentHost implements FleetHost {
       case 'get': {
         const snapshot = store.get(id);
         if (snapshot === undefined)
-          throw new AgentfleetError('STATE_NOT_FOUND', `Agent "${id}" has no state (none yet, or it expired).`);
+          throw new AgentfleetError(
+            'STATE_NOT_FOUND',
+            `Agent "${id}" has no state (none yet, or it expired).`,
+          );
         return snapshot;
       }
       case 'patch': {
@@ -156,5 +167,8 @@ function runInput(input: unknown): string {
   if (typeof input === 'string') return input;
   const content = (input as { content?: unknown } | null)?.content;
   if (typeof content === 'string') return content;
-  throw new AgentfleetError('INVALID_REQUEST', 'A durable agent takes a string input (or { content: string }).');
+  throw new AgentfleetError(
+    'INVALID_REQUEST',
+    'A durable agent takes a string input (or { content: string }).',
+  );
 }
