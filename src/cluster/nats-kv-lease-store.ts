@@ -19,6 +19,8 @@ export interface NatsKvLeaseStoreOptions {
   marginMs?: number;
   /** Milliseconds one request may take. Default 2,000. */
   timeoutMs?: number;
+  /** Replicas of the bucket's stream, 1 to 5 (3 on a cluster survives losing one server). Default 1. */
+  replicas?: number;
 }
 
 const encoder = new TextEncoder();
@@ -45,12 +47,18 @@ export class NatsKvLeaseStore implements LeaseStore {
     this.#owned = owned;
   }
 
-  /** Opens (creating if needed) the bucket. An existing bucket keeps its own lease time. */
+  /**
+   * Opens (creating if needed) the bucket. An existing bucket keeps its own lease time and replicas.
+   * @throws InvalidOptionsError for bad options; `LEASE_STORE_UNAVAILABLE` when the bucket cannot be opened.
+   */
   static async open(options: NatsKvLeaseStoreOptions): Promise<NatsKvLeaseStore> {
     const leaseMs = options.leaseMs ?? 5_000;
     const timeout = options.timeoutMs ?? 2_000;
     if (!Number.isInteger(leaseMs) || leaseMs < 100)
       throw new InvalidOptionsError(`leaseMs must be an integer of at least 100; got ${leaseMs}.`);
+    const replicas = options.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
+      throw new InvalidOptionsError(`replicas must be an integer from 1 to 5; got ${replicas}.`);
     const bucket = options.bucket ?? 'agentfleet-leases';
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket))
       throw new InvalidOptionsError(
@@ -60,7 +68,7 @@ export class NatsKvLeaseStore implements LeaseStore {
     try {
       if (options.connection === undefined) owned = await connect({ servers: options.servers, timeout });
       const nc = options.connection ?? (owned as NatsConnection);
-      const kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, { ttl: leaseMs, history: 1 });
+      const kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, { ttl: leaseMs, history: 1, replicas });
       const status = await kv.status();
       const effective = Math.round(status.ttl) || leaseMs;
       return new NatsKvLeaseStore(kv, effective, options.marginMs ?? Math.ceil(effective / 10), owned);

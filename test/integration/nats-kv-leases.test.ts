@@ -45,6 +45,11 @@ it('a lease bucket that cannot be reached is LEASE_STORE_UNAVAILABLE, at once', 
   if (Date.now() - started > 5_000) throw new Error('took too long to fail');
 });
 
+it('bad replicas are INVALID_OPTIONS, before any connection', async () => {
+  for (const replicas of [0, 6, 1.5])
+    await rejectsWithCode(NatsKvLeaseStore.open({ servers: NATS_URL, replicas }), 'INVALID_OPTIONS');
+});
+
 it('never two holders: nodes race for 40 agents while one crashes, one leaves and one joins', async (t) => {
   if (skip !== undefined) return t.skip(skip);
   const { LeaseKeeper } = await import('../../src/cluster/index.ts');
