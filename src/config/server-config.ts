@@ -134,23 +134,6 @@ export const serverConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
     .optional(),
-  /**
-   * Join a cluster: `memory` (one process; hibernation without other nodes) or the NATS URL(s)
-   * whose JetStream holds the agent directory and the nodes' heartbeats. Agents created through
-   * the API are then addressable on every node and active on one. Env `AGENTFLEET_CLUSTER`,
-   * file `cluster.url`. Default: no cluster (agents live in this node's runtime).
-   */
-  cluster: z
-    .string()
-    .regex(
-      /^(memory|((nats|tls):\/\/[^,\s]+)(,(nats|tls):\/\/[^,\s]+)*)$/,
-      'must be memory or nats:// URL(s), comma-separated',
-    )
-    .optional(),
-  /** Milliseconds a node's heartbeat lasts: a dead node's agents move after this. Env `AGENTFLEET_CLUSTER_LEASE_MS`, file `cluster.leaseMs`. Default 5,000. */
-  clusterLeaseMs: int(500, 600_000).default(5_000),
-  /** Milliseconds an agent with nothing to do stays in memory before it hibernates (0: never). Env `AGENTFLEET_HIBERNATE_AFTER_MS`, file `cluster.hibernateAfterMs`. Default 10 minutes. */
-  hibernateAfterMs: int(0, 30 * 24 * 3_600_000).default(600_000),
   /** Folder for durable stores. Env `AGENTFLEET_DATA_DIR`, file `data.dir`. Default `./.agentfleet/` (not created until a store needs it). */
   dataDir: z.string().min(1).default('./.agentfleet/'),
   /** Model providers by name (file `models.providers`, see `ProviderConfig`); keys come from each preset's env variable. Default: the presets whose key or base URL is in the environment. */
@@ -210,9 +193,6 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   runTtlMs: 'AGENTFLEET_RUN_TTL_MS',
   approvalTtlMs: 'AGENTFLEET_APPROVAL_TTL_MS',
   nodeId: 'AGENTFLEET_NODE_ID',
-  cluster: 'AGENTFLEET_CLUSTER',
-  clusterLeaseMs: 'AGENTFLEET_CLUSTER_LEASE_MS',
-  hibernateAfterMs: 'AGENTFLEET_HIBERNATE_AFTER_MS',
   models: '',
 };
 
@@ -225,7 +205,6 @@ export const SECRET_KEYS = new Set<string>([
   'busPassword',
   'models',
   'runs',
-  'cluster',
 ]);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */
