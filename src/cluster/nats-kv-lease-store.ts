@@ -68,7 +68,11 @@ export class NatsKvLeaseStore implements LeaseStore {
     try {
       if (options.connection === undefined) owned = await connect({ servers: options.servers, timeout });
       const nc = options.connection ?? (owned as NatsConnection);
-      const kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, { ttl: leaseMs, history: 1, replicas });
+      const kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, {
+        ttl: leaseMs,
+        history: 1,
+        replicas,
+      });
       const status = await kv.status();
       const effective = Math.round(status.ttl) || leaseMs;
       return new NatsKvLeaseStore(kv, effective, options.marginMs ?? Math.ceil(effective / 10), owned);

@@ -55,7 +55,7 @@ export async function startNatsCluster(options: { readyMs?: number } = {}): Prom
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const ports = [];
+    const ports: Array<{ client: number; route: number }> = [];
     for (let i = 0; i < 3; i++) ports.push({ client: await freePort(), route: await freePort() });
     const servers: ClusterServer[] = ports.map(({ client, route }, i) => {
       const name = `n${i + 1}`;
