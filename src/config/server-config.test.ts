@@ -17,6 +17,13 @@ describe('loadServerConfig', () => {
     assert.equal(config.host, '0.0.0.0');
   });
 
+  it('takes a NATS cluster as a comma-separated list of servers for the bus and the run store', () => {
+    const cluster = 'nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224';
+    const config = loadServerConfig({ AGENTFLEET_BUS: cluster, AGENTFLEET_RUNS: cluster });
+    assert.equal(config.bus, cluster);
+    assert.equal(config.runs, cluster);
+  });
+
   it('names the bad setting and its source', () => {
     assert.throws(
       () => loadServerConfig({ PORT: 'eighty', AGENTFLEET_POOL_CAPACITY: '0' }),
