@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventually, seededRandom, sleep } from '../../test/helpers.ts';
+import { eventually, liveResources, noMoreResourcesThan, seededRandom, sleep } from '../../test/helpers.ts';
 import { type Bus, createBus, MemoryHub, MemoryTransport } from '../bus/index.ts';
 import { withTenant } from '../context/index.ts';
 import { type LossyTransport, lossyTransport } from '../testing/index.ts';
@@ -221,7 +221,8 @@ describe('CrdtReplicator', () => {
     await bus.close();
   });
 
-  it('a replica that joins late is brought up to date by anti-entropy', async () => {
+  it('a replica that joins late is brought up to date by anti-entropy; close leaves nothing behind', async () => {
+    const baseline = liveResources();
     const hub = new MemoryHub();
     const a = await node(hub, 'a', 1, false);
     const tags = a.replicator.crdt('tags', 'or-set');
@@ -236,5 +237,6 @@ describe('CrdtReplicator', () => {
       (e: { code?: string }) => e.code === 'CRDT_OP_INVALID',
     );
     await closeAll([a, b]);
+    await noMoreResourcesThan(baseline);
   });
 });
