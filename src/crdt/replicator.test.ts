@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { eventually, liveResources, noMoreResourcesThan, seededRandom, sleep } from '../../test/helpers.ts';
 import { type Bus, createBus, MemoryHub, MemoryTransport } from '../bus/index.ts';
-import { withTenant } from '../context/index.ts';
+import { currentTenantId, withTenant } from '../context/index.ts';
 import { type LossyTransport, lossyTransport } from '../testing/index.ts';
 import { type CrdtError, CrdtReplicator } from './index.ts';
 
@@ -181,6 +181,7 @@ describe('CrdtReplicator', () => {
     const hub = new MemoryHub();
     const bus = createBus({ transport: new MemoryTransport(hub) });
     const errors: string[] = [];
+    const hookTenants = new Set<string | undefined>();
     const open = (tenant: string | undefined, node: string) => {
       const go = () =>
         CrdtReplicator.open({
@@ -188,7 +189,10 @@ describe('CrdtReplicator', () => {
           node,
           name: 'usage',
           antiEntropyMs: 20,
-          onInvalid: (e) => errors.push(e.code),
+          onInvalid: (e) => {
+            errors.push(e.code);
+            hookTenants.add(currentTenantId());
+          },
         });
       return tenant === undefined ? go() : withTenant(tenant, go);
     };
@@ -207,6 +211,11 @@ describe('CrdtReplicator', () => {
     assert.ok(
       errors.length > 0 && errors.every((c) => c === 'CRDT_FOREIGN'),
       'the system replica refuses tenants',
+    );
+    assert.deepEqual(
+      [...hookTenants],
+      [undefined],
+      "the hook runs in the replica's scope, not the message's",
     );
     assert.throws(
       () => withTenant('globex', () => tokens(a1).update((c) => c.increment())),

@@ -327,8 +327,10 @@ export class CrdtReplicator {
               cause: error,
             },
           );
+    const hook = this.#options.onInvalid;
     try {
-      this.#options.onInvalid?.(typed, message);
+      // In this replicator's tenant, not the refused message's.
+      if (hook !== undefined) this.#inTenant(() => hook(typed, message));
     } catch {
       // the hook's own failure must not reach the bus handler
     }
