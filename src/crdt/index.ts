@@ -24,7 +24,8 @@ export { LWWRegister, type LWWRegisterOptions, type LWWRegisterState } from './l
 export { NODE_ID_PATTERN } from './node-id.ts';
 export { ORSet, type ORSetOptions, type ORSetState } from './or-set.ts';
 export { PNCounter, type PNCounterState } from './pn-counter.ts';
-export { CrdtReplicator, type CrdtReplicatorOptions, type CrdtReplicatorStats } from './replicator.ts';
+export { CrdtReplicator } from './replicator.ts';
+export type { CrdtReplicatorOptions, CrdtReplicatorStats } from './replicator-options.ts';
 export {
   SharedCrdt,
   type SharedCrdtOptions,
