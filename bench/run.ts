@@ -6,6 +6,7 @@ import { runBusBench } from './bus.bench.ts';
 import { runBusIngressBench } from './bus-ingress.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
 import { runCrdtBench } from './crdt.bench.ts';
+import { runCrdtSyncBench } from './crdt-sync.bench.ts';
 import { runDurableLoopsBench } from './durable/run-loops.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runKnowledgeBench } from './knowledge.bench.ts';
@@ -35,6 +36,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'state-sync': runStateSyncBench,
   'state-ttl': runStateTtlBench,
   crdt: runCrdtBench,
+  'crdt-sync': runCrdtSyncBench,
   observability: runObservabilityBench,
   resilience: runResilienceBench,
   knowledge: runKnowledgeBench,

@@ -32,7 +32,8 @@ export interface CrdtMapState {
 /** Longest field name, in characters. */
 export const MAX_FIELD_NAME_LENGTH = 128;
 
-const nameSchema = z
+/** The zod schema of a field name (also the name of a replicated object). */
+export const nameSchema = z
   .string()
   .min(1)
   .max(MAX_FIELD_NAME_LENGTH)

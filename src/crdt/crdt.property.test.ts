@@ -1,11 +1,22 @@
 // Property tests over random histories on 2–4 replicas, for every CRDT: merge is commutative,
 // associative and idempotent; merging every delta gives what merging every full state gives;
-// replicas fed the deltas shuffled, duplicated and partly dropped, then full states, converge.
+// replicas fed the deltas shuffled, duplicated and partly dropped, then full states, converge;
+// the anti-entropy delta a replica derives from a peer's digest brings the peer up to the join.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { canonicalJson } from './canonical-json.ts';
-import { CrdtMap, GCounter, HybridClock, LWWRegister, ORSet, PNCounter } from './index.ts';
+import { digestSchema } from './digest.ts';
+import {
+  CrdtMap,
+  digestOf,
+  GCounter,
+  HybridClock,
+  LWWRegister,
+  missingFrom,
+  ORSet,
+  PNCounter,
+} from './index.ts';
 
 interface Replica {
   merge(other: unknown): unknown;
@@ -213,6 +224,25 @@ for (const kind of KINDS) {
           const expected = kind.create(run.clock('obs'));
           for (const r of run.replicas) expected.merge(r);
           for (const receiver of receivers) assert.equal(normal(receiver.state()), normal(expected.state()));
+        }),
+        { numRuns: RUNS },
+      );
+    });
+    it("the delta missing from a peer's digest brings the peer to the join; no delta both ways means equal states", () => {
+      fc.assert(
+        fc.property(history, (h) => {
+          const run = play(kind, h);
+          const [a, b] = run.replicas as [Replica, Replica];
+          type Shared = Parameters<typeof digestOf>[0];
+          const wire = (r: Replica) => digestSchema.parse(JSON.parse(JSON.stringify(digestOf(r as Shared))));
+          const toB = missingFrom(a as Shared, wire(b));
+          const repaired = copy(run, b);
+          if (toB !== undefined) repaired.merge(JSON.parse(JSON.stringify(toB)));
+          const joined = copy(run, b).merge(a) as Replica;
+          assert.equal(normal(repaired.state()), normal(joined.state()), 'b ⊔ missing(a, digest b) = b ⊔ a');
+          if (toB === undefined && missingFrom(b as Shared, wire(a)) === undefined) {
+            assert.equal(normal(a.state()), normal(b.state()), 'nothing missing either way: equal');
+          }
         }),
         { numRuns: RUNS },
       );

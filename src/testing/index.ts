@@ -14,6 +14,12 @@ export { type AgentDirectoryContractOptions, agentDirectoryContract } from './ag
 export { type CodedError, rejectsWithCode, throwsWithCode } from './assertions.ts';
 export { type IdempotencyContractOptions, idempotencyStoreContract } from './idempotency.contract.ts';
 export { type LeaseStoreContractOptions, leaseStoreContract } from './lease-store.contract.ts';
+export {
+  LossyTransport,
+  type LossyTransportOptions,
+  type LossyTransportStats,
+  lossyTransport,
+} from './lossy-transport.ts';
 export { type RateLimiterContractOptions, rateLimiterContract } from './rate-limiter.contract.ts';
 export { type RegistryContractOptions, tenantRegistryContract } from './registry.contract.ts';
 export { type RunStoreContractOptions, runStoreContract, sampleRun } from './run-store.contract.ts';
