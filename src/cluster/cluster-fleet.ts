@@ -48,7 +48,6 @@ interface Active {
 
 const MAX_HOPS = 3;
 const keyOf = (tenant: string | undefined, id: string) => `${tenant ?? ''}/${id}`;
-const placementKey = keyOf;
 const mutates = (call: AgentCall) => call.op === 'state' && call.state.op !== 'get';
 
 /**
@@ -229,7 +228,7 @@ export class ClusterFleet implements AgentFleet {
           ? owner
           : hops > 0 || owner === this.nodeId
             ? this.nodeId
-            : (placeAgent(placementKey(tenant, id), this.#members) ?? this.nodeId);
+            : (placeAgent(keyOf(tenant, id), this.#members) ?? this.nodeId);
       try {
         if (target === this.nodeId) {
           if (this.#leaving || !this.#live())
@@ -241,7 +240,9 @@ export class ClusterFleet implements AgentFleet {
         if (hops >= MAX_HOPS) throw new AgentOwnerLostError(id, target);
         return await this.#client.call(target, id, call, { ...options, hops: hops + 1 });
       } catch (error) {
-        if (!retryable(error) || performance.now() > giveUpAt) throw unwrapRefusal(error, id, target);
+        if (!retryable(error)) throw error;
+        // Nothing ran: past the deadline, the caller is told the owner is gone (and may retry).
+        if (performance.now() > giveUpAt) throw new AgentOwnerLostError(id, target);
         if (hops > 0) throw error; // the first node retries, not the ones it forwarded to
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), 500));
       }
@@ -405,7 +406,7 @@ export class ClusterFleet implements AgentFleet {
     const moving = [...this.#active.values()].filter(
       (a) =>
         a.inFlight === 0 &&
-        placeAgent(placementKey(a.tenant, a.id), this.#members) !== this.nodeId &&
+        placeAgent(keyOf(a.tenant, a.id), this.#members) !== this.nodeId &&
         !inTenant(a.tenant, () => this.#host.busy(a.id)),
     );
     await eachLimited(moving, 64, (active) => this.#deactivate(active)).catch((error) =>
@@ -420,7 +421,7 @@ export class ClusterFleet implements AgentFleet {
     for (const node of gone) {
       try {
         for await (const run of source(node)) {
-          if (placeAgent(placementKey(run.tenant, run.agentId), this.#members) !== this.nodeId) continue;
+          if (placeAgent(keyOf(run.tenant, run.agentId), this.#members) !== this.nodeId) continue;
           await inTenant(run.tenant, () => this.#call(run.agentId, { op: 'activate' }, {}, 0)).catch(
             (error) => this.#options.report?.(error, 'take over runs'),
           );
@@ -466,15 +467,6 @@ export class ClusterFleet implements AgentFleet {
 function retryable(error: unknown): boolean {
   if (error instanceof CallRefusedError) return true;
   return AgentfleetError.isInstance(error) && error.code === 'NO_RESPONDERS';
-}
-
-function unwrapRefusal(error: unknown, id: string, node: string): unknown {
-  if (
-    error instanceof CallRefusedError ||
-    (AgentfleetError.isInstance(error) && error.code === 'NO_RESPONDERS')
-  )
-    return new AgentOwnerLostError(id, node);
-  return error;
 }
 
 function inTenant<T>(tenant: string | undefined, fn: () => T): T {

@@ -1,8 +1,9 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager, jetstream } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { checkKvStoreOptions } from '../bus/index.ts';
 import { AgentExistsError } from '../core/index.ts';
-import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
+import { AgentfleetError } from '../errors/index.ts';
 import type { AgentDirectory, ListAgentRecordsOptions } from './agent-directory.ts';
 import type { AgentRecord, StoredAgent } from './agent-record.ts';
 import {
@@ -87,19 +88,11 @@ export class NatsKvAgentDirectory implements AgentDirectory {
    * (`AGENT_DIRECTORY_UNAVAILABLE`) when the server cannot be reached or the bucket not opened.
    */
   static async open(options: NatsKvAgentDirectoryOptions): Promise<NatsKvAgentDirectory> {
-    const bucket = options.bucket ?? 'agentfleet-agents';
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket))
-      throw new InvalidOptionsError(
-        `bucket must be 1-64 letters, digits, _ or -; got ${JSON.stringify(bucket)}.`,
-      );
-    const timeout = options.timeoutMs ?? 2_000;
-    if (!Number.isInteger(timeout) || timeout < 1)
-      throw new InvalidOptionsError(`timeoutMs must be a positive integer; got ${timeout}.`);
-    const replicas = options.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
-      throw new InvalidOptionsError(`replicas must be an integer from 1 to 5; got ${replicas}.`);
-    if ((options.connection === undefined) === (options.servers === undefined))
-      throw new InvalidOptionsError('Give NatsKvAgentDirectory.open a connection or servers (one of them).');
+    const { bucket, timeout, replicas } = checkKvStoreOptions('NatsKvAgentDirectory', options, {
+      bucket: 'agentfleet-agents',
+      timeoutMs: 2_000,
+      needsTarget: true,
+    });
     let nc = options.connection;
     const owned = nc === undefined;
     try {

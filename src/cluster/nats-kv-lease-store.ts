@@ -1,6 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { checkKvStoreOptions } from '../bus/index.ts';
 import { InvalidOptionsError } from '../errors/index.ts';
 import { LeaseLostError, LeaseStoreUnavailableError } from './errors.ts';
 import type { Lease, LeaseHolder, LeaseStore } from './lease-store.ts';
@@ -56,14 +57,10 @@ export class NatsKvLeaseStore implements LeaseStore {
     const timeout = options.timeoutMs ?? 2_000;
     if (!Number.isInteger(leaseMs) || leaseMs < 100)
       throw new InvalidOptionsError(`leaseMs must be an integer of at least 100; got ${leaseMs}.`);
-    const replicas = options.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
-      throw new InvalidOptionsError(`replicas must be an integer from 1 to 5; got ${replicas}.`);
-    const bucket = options.bucket ?? 'agentfleet-leases';
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(bucket))
-      throw new InvalidOptionsError(
-        `bucket must be 1-64 letters, digits, _ or -; got ${JSON.stringify(bucket)}.`,
-      );
+    const { bucket, replicas } = checkKvStoreOptions('NatsKvLeaseStore', options, {
+      bucket: 'agentfleet-leases',
+      timeoutMs: timeout,
+    });
     let owned: NatsConnection | undefined;
     try {
       if (options.connection === undefined) owned = await connect({ servers: options.servers, timeout });

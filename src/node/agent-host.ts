@@ -6,6 +6,7 @@ import type {
   CreateFleetAgent,
   FleetHost,
   FleetSendOptions,
+  StateCall,
 } from '../cluster/index.ts';
 import { type AgentInfo, InvalidInputError, type Runtime } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
@@ -132,7 +133,7 @@ export class NodeAgentHost implements FleetHost {
     return { output: output === undefined ? null : output, runId };
   }
 
-  #stateCall(id: string, call: import('../cluster/index.ts').StateCall): unknown {
+  #stateCall(id: string, call: StateCall): unknown {
     const store = this.#state;
     switch (call.op) {
       case 'get': {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KvEntry } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { checkKvStoreOptions } from '../bus/index.ts';
 import { InvalidOptionsError } from '../errors/index.ts';
 import {
   alreadyExists,
@@ -102,14 +103,10 @@ export class NatsKvRunStore implements RunStore {
     const prefix = options.bucketPrefix ?? 'agentfleet';
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix))
       throw new InvalidOptionsError(`bucketPrefix must be 1 to 64 of [A-Za-z0-9_-]; got "${prefix}".`);
-    const timeout = options.timeoutMs ?? 5_000;
-    if (!Number.isInteger(timeout) || timeout < 1)
-      throw new InvalidOptionsError(`timeoutMs must be a positive integer; got ${timeout}.`);
-    const replicas = options.replicas ?? 1;
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
-      throw new InvalidOptionsError(`replicas must be an integer from 1 to 5; got ${replicas}.`);
-    if ((options.connection === undefined) === (options.servers === undefined))
-      throw new InvalidOptionsError('Give NatsKvRunStore.open a connection or servers (one of them).');
+    const { timeout, replicas } = checkKvStoreOptions('NatsKvRunStore', options, {
+      timeoutMs: 5_000,
+      needsTarget: true,
+    });
     let nc = options.connection;
     const owned = nc === undefined;
     try {
