@@ -1,13 +1,20 @@
 // /act requests/s and p99 latency under wrk (or autocannon when wrk is missing), against bare
 // node:http doing the same JSON and, when `go` is installed, Go net/http, all in one run.
+// `--workers 2` is a cluster on the loopback NATS (4222), as more than one worker must be.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { buildGo } from './go.ts';
 import { CONNECTIONS, freePort, type Load, load, waitUp } from './http-load.ts';
 import { type BenchReport, printReport, round } from './report.ts';
 
 const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
 const root = fileURLToPath(new URL('..', import.meta.url));
+const dataDir = join(tmpdir(), `agentfleet-act-http-${process.pid}`);
 
 async function measure(
   name: string,
@@ -33,25 +40,49 @@ const node = (args: string[], env: Record<string, string> = {}) =>
     env: { ...process.env, LOG_LEVEL: 'warn', AGENTFLEET_PUBLIC_ACT: 'true', ...env },
   });
 
+/** Deletes the JetStream buckets a `--cluster` run made (`<name>-leases`, `-agents`, `-runs`, …). */
+async function dropClusterBuckets(name: string): Promise<void> {
+  const nc = await connect({
+    servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^nats:\/\//, ''),
+  });
+  try {
+    const kvm = new Kvm(nc);
+    for (const suffix of ['leases', 'agents', 'runs', 'approvals', 'conversations'])
+      await (await kvm.open(`${name}-${suffix}`)).destroy().catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
 export async function runActHttpBench(): Promise<BenchReport> {
   const results: Array<Load & { name: string }> = [];
   const serve = (workers: number) => (port: number) =>
-    node([
-      'src/cli.ts',
-      'serve',
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--workers',
-      String(workers),
-    ]);
+    node(
+      [
+        'src/cli.ts',
+        'serve',
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--workers',
+        String(workers),
+        // More than one worker is a cluster (on the loopback NATS), or it would split agents.
+        ...(workers > 1 ? ['--cluster', process.env.NATS_URL ?? 'nats://127.0.0.1:4222'] : []),
+      ],
+      workers > 1 ? { AGENTFLEET_CLUSTER_NAME: `bench${process.pid}`, AGENTFLEET_DATA_DIR: dataDir } : {},
+    );
   const bare = (workers: number) => (port: number) =>
     node(['bench/servers/bare-http.ts', String(port), String(workers)]);
   results.push(await measure('bare node:http, 1 process', bare(1)));
   results.push(await measure('agentfleet, 1 process', serve(1)));
   results.push(await measure('bare node:http, 2 workers', bare(2)));
-  results.push(await measure('agentfleet --workers 2', serve(2)));
+  try {
+    results.push(await measure('agentfleet --workers 2', serve(2)));
+  } finally {
+    await dropClusterBuckets(`bench${process.pid}`);
+    await rm(dataDir, { recursive: true, force: true });
+  }
   const binary = buildGo('servers/act.go');
   if (binary !== undefined) {
     results.push(await measure('Go net/http', (port) => spawn(binary, [String(port)], { stdio: 'ignore' })));

@@ -6,6 +6,7 @@
 import { pino } from 'pino';
 import { createBus } from '../src/bus/index.ts';
 import { natsTransport } from '../src/bus/transports/nats.ts';
+import { LocalFleet } from '../src/cluster/index.ts';
 import { loadServerConfig } from '../src/config/index.ts';
 import { withTenant } from '../src/context/index.ts';
 import { defineAgent } from '../src/core/index.ts';
@@ -59,7 +60,7 @@ export async function runBusIngressBench(): Promise<BenchReport> {
   app.runtime.register(echo);
   await withTenant(tenant.id, () => app.runtime.spawn(echo, { id: 'echo' }));
   const nodeBus = createBus({ transport: await natsTransport({ servers: NATS_URL }) });
-  const door = await BusFrontDoor.open(app.runtime, nodeBus);
+  const door = await BusFrontDoor.open(new LocalFleet(app.runtime), nodeBus);
   const clientBus = createBus({ transport: await natsTransport({ servers: NATS_URL }) });
   const topic = inboxTopic(tenant.id, 'echo');
   const url = `http://127.0.0.1:${app.port}/v1/agents/echo/messages`;

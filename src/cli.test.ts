@@ -52,16 +52,10 @@ describe('agentfleet CLI', () => {
     assert.equal(await code, 0);
   });
 
-  it('serves with --workers 2 on one port and exits 0 on SIGINT', async () => {
-    const child = run(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
-      AGENTFLEET_PUBLIC_ACT: 'true',
-    });
-    const port = await listening(child, 2);
-    const replies = await Promise.all(Array.from({ length: 20 }, () => act(port)));
-    assert.ok(replies.every((r) => r.status === 'EXECUTED'));
-    const code = exited(child);
-    child.kill('SIGINT');
-    assert.equal(await code, 0);
+  it('refuses --workers 2 without a cluster (they would split agents and state), exit 2', async () => {
+    const { stderr, code } = await output(run(['serve', '--port', '0', '--workers', '2']));
+    assert.equal(code, 2);
+    assert.match(stderr, /workers: 2 workers need a cluster/);
   });
 
   it('validate: 0 for the example fleet, 1 naming the bad file for a bad spec', async () => {
@@ -129,7 +123,9 @@ describe('agentfleet CLI', () => {
     const dir = await mkdtemp(join(tmpdir(), 'agentfleet-corrupt-'));
     try {
       await writeFile(join(dir, 'tenants.json'), 'garbage\n');
-      const child = run(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2'], {
+      // The workers fail on the tenants file before they reach NATS (which need not be up).
+      const cluster = ['--cluster', 'nats://127.0.0.1:4222'];
+      const child = run(['serve', '--port', '0', '--host', '127.0.0.1', '--workers', '2', ...cluster], {
         AGENTFLEET_ADMIN_KEY: ADMIN,
         AGENTFLEET_TENANTS: `file:${join(dir, 'tenants.json')}`,
         AGENTFLEET_WORKER_RESTART_BASE_MS: '20',

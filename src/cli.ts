@@ -14,7 +14,10 @@ Options of serve:
   --agents <dir>   agent specs folder (env AGENTFLEET_AGENTS, default ./agents when it exists)
   --port <n>       TCP port (env PORT, default 8080)
   --host <addr>    interface to bind (env HOST, default 0.0.0.0)
-  --workers <n>    processes sharing the port (env AGENTFLEET_WORKERS, default 1)
+  --workers <n>    processes sharing the port (env AGENTFLEET_WORKERS, default 1); more than
+                   one needs --cluster, so that they serve as one server
+  --cluster <url>  join a cluster through NATS JetStream: nats://host:4222 (env AGENTFLEET_CLUSTER,
+                   default off); the bus and the run store default to it
   --bus <url>      memory, nats://host:4222 or mqtt://host:1883 (env AGENTFLEET_BUS, default memory)
   -h, --help       show this help
   -v, --version    print the version
@@ -59,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
         port: values.port,
         host: values.host,
         workers: values.workers,
+        cluster: values.cluster,
         bus: values.bus,
         agentsDir: values.agents,
       },
@@ -91,6 +95,7 @@ function parse(argv: string[]) {
       config: { type: 'string' },
       agents: { type: 'string' },
       bus: { type: 'string' },
+      cluster: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       workers: { type: 'string' },

@@ -1,12 +1,21 @@
-import type { Bus } from '../bus/index.ts';
+import { z } from 'zod';
+import type { Bus, Subscription } from '../bus/index.ts';
 import { currentTenantId, withoutTenant, withTenant } from '../context/index.ts';
 import { type AgentInfo, AgentNotFoundError } from '../core/index.ts';
 import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { AgentDirectory } from './agent-directory.ts';
 import type { AgentRecord, StoredAgent } from './agent-record.ts';
 import type { CallMessage } from './cluster-wire.ts';
-import { AgentOwnerLostError, DefinitionUnavailableError } from './errors.ts';
-import type { AgentFleet, CreateFleetAgent, FleetReply, FleetSendOptions, StateCall } from './fleet.ts';
+import { AgentOwnerLostError, ClusterCallInvalidError, DefinitionUnavailableError } from './errors.ts';
+import type {
+  AgentFleet,
+  CreateFleetAgent,
+  FleetAgentSummary,
+  FleetReply,
+  FleetSendOptions,
+  ListFleetAgentsOptions,
+  StateCall,
+} from './fleet.ts';
 import { CallRefusedError, FleetClient } from './fleet-client.ts';
 import type { AgentCall, FleetHost } from './fleet-host.ts';
 import { FleetServer } from './fleet-server.ts';
@@ -48,7 +57,12 @@ interface Active {
 
 const MAX_HOPS = 3;
 const keyOf = (tenant: string | undefined, id: string) => `${tenant ?? ''}/${id}`;
-const mutates = (call: AgentCall) => call.op === 'state' && call.state.op !== 'get';
+/** Calls that change what the record keeps (state, stopped): answered once the record has it. */
+const mutates = (call: AgentCall) =>
+  (call.op === 'state' && call.state.op !== 'get') || call.op === 'stop' || call.op === 'start';
+/** Where a node tells the others that a tenant was deleted (its agents leave every node's memory). */
+const TENANT_DELETED_TOPIC = 'agentfleet.cluster.tenant-deleted';
+const tenantDeletedSchema = z.strictObject({ tenant: z.string().min(1).max(64), from: z.string() });
 
 /**
  * Agents across a cluster of nodes, each active on exactly one node at a time. The directory
@@ -76,6 +90,7 @@ export class ClusterFleet implements AgentFleet {
   readonly #moving = new Map<string, Promise<unknown>>();
   readonly #client: FleetClient;
   readonly #server: FleetServer;
+  #tenantNotices: Subscription<unknown> | undefined;
   #membership: Membership;
   #members: string[] = [];
   #timer: NodeJS.Timeout | undefined;
@@ -115,8 +130,12 @@ export class ClusterFleet implements AgentFleet {
     try {
       await fleet.#client.open();
       await fleet.#server.open();
+      fleet.#tenantNotices = await withoutTenant(() =>
+        options.bus.subscribe(TENANT_DELETED_TOPIC, (message) => fleet.#tenantDeleted(message.payload)),
+      );
       fleet.#members = await membership.members();
     } catch (error) {
+      await fleet.#tenantNotices?.close();
       await fleet.#client.close();
       await fleet.#server.close();
       await membership.leave();
@@ -163,7 +182,9 @@ export class ClusterFleet implements AgentFleet {
       createdAt: Date.now(),
     };
     await this.#directory.create(record);
-    return (await this.#call(prepared.id, { op: 'activate' }, {}, 0)) as AgentInfo;
+    const info = (await this.#call(prepared.id, { op: 'activate' }, {}, 0)) as AgentInfo;
+    if (agent.start !== false) return info;
+    return (await this.stop(prepared.id)).agent;
   }
 
   async info(id: string): Promise<AgentInfo> {
@@ -197,6 +218,47 @@ export class ClusterFleet implements AgentFleet {
 
   async exists(id: string): Promise<boolean> {
     return (await this.#directory.get(currentTenantId(), id)) !== undefined;
+  }
+
+  /** The caller's agents from the directory, in id order (a page may hold fewer than `limit` when `definition` filters). */
+  async list(options: ListFleetAgentsOptions = {}): Promise<FleetAgentSummary[]> {
+    const records = await this.#directory.list(currentTenantId(), {
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.after === undefined ? {} : { after: options.after }),
+    });
+    return records
+      .filter((r) => options.definition === undefined || r.definition === options.definition)
+      .map((r) => ({
+        id: r.id,
+        definition: r.definition,
+        createdAt: r.createdAt,
+        ...(r.tenant === undefined ? {} : { tenant: r.tenant }),
+        node: r.owner ?? null,
+        ...(r.stopped === true ? { stopped: true } : {}),
+      }));
+  }
+
+  /**
+   * Deletes a tenant's agents cluster-wide: every node drops those it has active (told over the
+   * bus), and their records go. Resolves with how many records were deleted.
+   */
+  async purgeTenant(tenant: string): Promise<{ agents: number }> {
+    await this.#dropTenant(tenant);
+    await withoutTenant(() =>
+      this.#bus
+        .publish(TENANT_DELETED_TOPIC, { tenant, from: this.nodeId })
+        .catch((error) => this.#options.report?.(error, 'tenant deletion notice')),
+    );
+    return { agents: await this.#directory.purgeTenant(tenant) };
+  }
+
+  /** Takes the tenant's agents out of this node's memory without writing their records back. */
+  async #dropTenant(tenant: string): Promise<void> {
+    const mine = [...this.#active.values()].filter((a) => a.tenant === tenant);
+    for (const active of mine) this.#active.delete(keyOf(active.tenant, active.id));
+    await withTenant(tenant, () =>
+      Promise.allSettled(mine.map((active) => this.#host.deactivate(active.id))),
+    );
   }
 
   /** Runs `call` wherever the current tenant's agent `id` is active (a run resumed after an approval or on a new owner). */
@@ -264,7 +326,7 @@ export class ClusterFleet implements AgentFleet {
       // A state write is answered only once the directory has it: a node that dies next loses nothing acknowledged.
       const write = active.writes.then(async () => {
         const value = await this.#host.invoke(active.id, call, options);
-        await this.#flush(active);
+        await this.#flush(active, call);
         return value;
       });
       active.writes = write.catch(() => {});
@@ -283,11 +345,13 @@ export class ClusterFleet implements AgentFleet {
     return result;
   }
 
-  async #flush(active: Active): Promise<void> {
+  async #flush(active: Active, call?: AgentCall): Promise<void> {
     const state = this.#host.snapshot(active.id);
     const record: AgentRecord = { ...active.record };
     if (state === undefined) delete record.state;
     else record.state = state;
+    if (call?.op === 'stop') record.stopped = true;
+    else if (call?.op === 'start') delete record.stopped;
     const updated = await this.#directory.update(record, active.revision);
     if (updated === undefined) {
       // Another node owns the record now (this node was cut off): this copy must go.
@@ -372,6 +436,19 @@ export class ClusterFleet implements AgentFleet {
     if (now.some((node) => !before.includes(node))) void this.#rebalance();
   }
 
+  #tenantDeleted(payload: unknown): Promise<void> | undefined {
+    const notice = tenantDeletedSchema.safeParse(payload);
+    if (!notice.success) {
+      this.#options.report?.(
+        new ClusterCallInvalidError('a tenant deletion notice is malformed'),
+        'tenant deletion notice',
+      );
+      return undefined;
+    }
+    if (notice.data.from === this.nodeId) return undefined;
+    return this.#dropTenant(notice.data.tenant);
+  }
+
   /** One round of the background work: membership, rejoining, hibernation. The timer calls it; tests may too. */
   async tick(): Promise<void> {
     if (this.#closed !== undefined) return;
@@ -438,6 +515,7 @@ export class ClusterFleet implements AgentFleet {
       clearInterval(this.#timer);
       this.#membership.keeper.abandon();
       this.#active.clear();
+      await this.#tenantNotices?.close();
       await this.#server.close();
       await this.#client.close();
     })();
@@ -457,6 +535,7 @@ export class ClusterFleet implements AgentFleet {
         this.#deactivate(active).catch((error) => this.#options.report?.(error, 'hand over')),
       );
       await this.#membership.leave();
+      await this.#tenantNotices?.close();
       await this.#server.close();
       await this.#client.close();
     })();

@@ -5,6 +5,30 @@ export interface CreateFleetAgent {
   definition: string;
   id?: string;
   config?: unknown;
+  /** Start it at once (default true). */
+  start?: boolean;
+}
+
+/** Options of `AgentFleet.list`. */
+export interface ListFleetAgentsOptions {
+  /** Only agents of this definition. */
+  definition?: string;
+  /** At most this many (default 100). */
+  limit?: number;
+  /** Agents after this id, in id order (a cluster's paging). */
+  after?: string;
+}
+
+/** An agent as a listing shows it: what it is, and, in a cluster, where it is active. */
+export interface FleetAgentSummary {
+  id: string;
+  definition: string;
+  createdAt: number;
+  tenant?: string;
+  /** The node it is active on; null while it is hibernated (in a cluster). */
+  node?: string | null;
+  /** Stopped by a caller. */
+  stopped?: boolean;
 }
 
 /** Options of `AgentFleet.send`. */
@@ -55,6 +79,8 @@ export interface AgentFleet {
   remove(id: string): Promise<{ state?: string; forced: boolean }>;
   /** A state operation on the agent's state, on the node it is active on. */
   state(id: string, call: StateCall): Promise<unknown>;
+  /** The caller's agents, in id order, paged by `after`. */
+  list(options?: ListFleetAgentsOptions): Promise<FleetAgentSummary[]>;
   /** Whether the agent exists (in the caller's tenant). */
   exists(id: string): Promise<boolean>;
   close(): Promise<void>;

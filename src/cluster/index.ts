@@ -18,11 +18,21 @@ export {
   LeaseStoreUnavailableError,
   NodeIdTakenError,
 } from './errors.ts';
-export type { AgentFleet, CreateFleetAgent, FleetReply, FleetSendOptions, StateCall } from './fleet.ts';
+export type {
+  AgentFleet,
+  CreateFleetAgent,
+  FleetAgentSummary,
+  FleetReply,
+  FleetSendOptions,
+  ListFleetAgentsOptions,
+  StateCall,
+} from './fleet.ts';
 export type { AgentCall, AgentStateSnapshot, FleetHost } from './fleet-host.ts';
 export { LeaseKeeper, type LeaseKeeperOptions } from './lease-keeper.ts';
 export { LEASE_KEY_PATTERN, type Lease, type LeaseHolder, type LeaseStore } from './lease-store.ts';
+export { LocalFleet, requireAgent } from './local-fleet.ts';
 export { Membership } from './membership.ts';
 export { MemoryAgentDirectory } from './memory-agent-directory.ts';
 export { MemoryLeaseStore } from './memory-lease-store.ts';
+export { durableRunInput, NodeAgentHost, type NodeAgentHostParts } from './node-agent-host.ts';
 export { placeAgent } from './placement.ts';

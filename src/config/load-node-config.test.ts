@@ -31,7 +31,7 @@ describe('loadNodeConfig', () => {
   it('flags > env > file > defaults, setting by setting', async () => {
     const path = await file(
       'a.yaml',
-      'server:\n  port: 7000\n  host: 127.0.0.1\n  workers: 3\nlimits:\n  poolCapacity: 64\nbus:\n  url: nats://127.0.0.1:4222\n',
+      'server:\n  port: 7000\n  host: 127.0.0.1\n  workers: 3\nlimits:\n  poolCapacity: 64\nbus:\n  url: nats://127.0.0.1:4222\ncluster:\n  url: nats://127.0.0.1:4222\n  leaseMs: 3000\n',
     );
     const config = loadNodeConfig({
       file: path,
@@ -46,6 +46,9 @@ describe('loadNodeConfig', () => {
     assert.equal(config.bus, 'nats://127.0.0.1:4222');
     assert.equal(config.requestTimeoutMs, 30_000, 'the default');
     assert.equal(config.dataDir, './.agentfleet/');
+    assert.equal(config.cluster, 'nats://127.0.0.1:4222');
+    assert.equal(config.clusterLeaseMs, 3000);
+    assert.equal(config.runs, 'nats://127.0.0.1:4222', 'a cluster keeps runs on its NATS');
   });
 
   it('reads JSON, and agentfleet.yaml from the folder by default', async () => {

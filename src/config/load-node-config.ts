@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type YAMLMap } from 'yaml';
 import {
+  applyClusterDefaults,
   ConfigInvalidError,
   readEnv,
   type ServerConfig,
@@ -50,6 +51,11 @@ export const FILE_PATHS: Record<keyof ServerConfig, readonly [string, string]> =
   runTtlMs: ['runs', 'ttlMs'],
   approvalTtlMs: ['runs', 'approvalTtlMs'],
   nodeId: ['node', 'id'],
+  cluster: ['cluster', 'url'],
+  clusterName: ['cluster', 'name'],
+  clusterLeaseMs: ['cluster', 'leaseMs'],
+  clusterReplicas: ['cluster', 'replicas'],
+  hibernateAfterMs: ['cluster', 'hibernateAfterMs'],
   poolCapacity: ['limits', 'poolCapacity'],
   poolQueueLimit: ['limits', 'poolQueueLimit'],
   stopTimeoutMs: ['limits', 'stopTimeoutMs'],
@@ -90,6 +96,7 @@ export function loadNodeConfig(options: LoadNodeConfigOptions = {}): ServerConfi
   }
   if (raw.agentsDir === undefined && existsSync(resolve(cwd, 'agents')))
     raw.agentsDir = resolve(cwd, 'agents');
+  applyClusterDefaults(raw);
   // The server keeps runs in its data folder unless told otherwise; a library's config object
   // (createNode) keeps them in memory unless it asks.
   raw.runs ??= 'sqlite';

@@ -11,10 +11,37 @@ describe('loadServerConfig', () => {
   });
 
   it('reads the environment and lets overrides win', () => {
-    const config = loadServerConfig({ PORT: '9000', AGENTFLEET_WORKERS: '2', HOST: '' }, { port: 7000 });
+    const config = loadServerConfig(
+      { PORT: '9000', AGENTFLEET_WORKERS: '2', HOST: '', AGENTFLEET_CLUSTER: 'nats://127.0.0.1:4222' },
+      { port: 7000 },
+    );
     assert.equal(config.port, 7000);
     assert.equal(config.workers, 2);
     assert.equal(config.host, '0.0.0.0');
+  });
+
+  it('refuses workers that would split agents and state, and a cluster without a shared bus and run store', () => {
+    assert.throws(
+      () => loadServerConfig({ AGENTFLEET_WORKERS: '2' }),
+      (error: { code?: string; message: string }) =>
+        error.code === 'CONFIG_INVALID' && /workers: 2 workers need a cluster/.test(error.message),
+    );
+    const joined = loadServerConfig({ AGENTFLEET_CLUSTER: 'nats://127.0.0.1:4222', AGENTFLEET_WORKERS: '3' });
+    assert.equal(joined.bus, 'nats://127.0.0.1:4222', 'the bus defaults to the cluster');
+    assert.equal(joined.runs, 'nats://127.0.0.1:4222', 'so does the run store');
+    assert.throws(
+      () => loadServerConfig({ AGENTFLEET_CLUSTER: 'nats://127.0.0.1:4222', AGENTFLEET_BUS: 'memory' }),
+      /bus: a cluster calls between nodes/,
+    );
+    assert.throws(
+      () => loadServerConfig({ AGENTFLEET_CLUSTER: 'nats://127.0.0.1:4222', AGENTFLEET_RUNS: 'sqlite' }),
+      /runs: a cluster keeps runs in a shared store/,
+    );
+    assert.throws(
+      () => loadServerConfig({ AGENTFLEET_CLUSTER: 'nats://127.0.0.1:4222', AGENTFLEET_NODE_ID: 'a.b' }),
+      /nodeId: a cluster node id has no "\."/,
+    );
+    assert.throws(() => loadServerConfig({ AGENTFLEET_CLUSTER: 'http://x' }), /cluster/);
   });
 
   it('takes a NATS cluster as a comma-separated list of servers for the bus and the run store', () => {

@@ -134,6 +134,27 @@ export const serverConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"')
     .optional(),
+  /**
+   * Joins this node to a cluster through NATS JetStream: `off` (default) or `nats://` URL(s),
+   * comma-separated. Agents are then addressable on every node, active on one at a time, and
+   * hibernate when idle. Needs `bus` on NATS and `runs` in a shared store (both default to this
+   * URL in `loadNodeConfig`). Env `AGENTFLEET_CLUSTER`, flag `--cluster`, file `cluster.url`.
+   */
+  cluster: z
+    .string()
+    .regex(/^(off|(nats|tls):\/\/.+)$/, 'must be off or a nats:// URL')
+    .default('off'),
+  /** Name of the cluster: its JetStream buckets are `<name>-leases`, `<name>-agents` and, with runs on its NATS, `<name>-runs`, `-approvals`, `-conversations`. Env `AGENTFLEET_CLUSTER_NAME`, file `cluster.name`. Default `agentfleet`. */
+  clusterName: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"')
+    .default('agentfleet'),
+  /** Milliseconds a dead node's agents stay unreachable before another node takes them: its heartbeat lease. Env `AGENTFLEET_CLUSTER_LEASE_MS`, file `cluster.leaseMs`. Default 5,000 (fixed by the bucket once created). */
+  clusterLeaseMs: int(500, 600_000).default(5_000),
+  /** Replicas of the cluster's buckets on a NATS cluster (3 survives losing a server). Env `AGENTFLEET_CLUSTER_REPLICAS`, file `cluster.replicas`. Default 1. */
+  clusterReplicas: int(1, 5).default(1),
+  /** Milliseconds an idle agent stays in memory in a cluster before it hibernates (0: never). Env `AGENTFLEET_HIBERNATE_AFTER_MS`, file `cluster.hibernateAfterMs`. Default 10 minutes. */
+  hibernateAfterMs: int(0, 30 * 24 * 3_600_000).default(600_000),
   /** Folder for durable stores. Env `AGENTFLEET_DATA_DIR`, file `data.dir`. Default `./.agentfleet/` (not created until a store needs it). */
   dataDir: z.string().min(1).default('./.agentfleet/'),
   /** Model providers by name (file `models.providers`, see `ProviderConfig`); keys come from each preset's env variable. Default: the presets whose key or base URL is in the environment. */
@@ -193,6 +214,11 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   runTtlMs: 'AGENTFLEET_RUN_TTL_MS',
   approvalTtlMs: 'AGENTFLEET_APPROVAL_TTL_MS',
   nodeId: 'AGENTFLEET_NODE_ID',
+  cluster: 'AGENTFLEET_CLUSTER',
+  clusterName: 'AGENTFLEET_CLUSTER_NAME',
+  clusterLeaseMs: 'AGENTFLEET_CLUSTER_LEASE_MS',
+  clusterReplicas: 'AGENTFLEET_CLUSTER_REPLICAS',
+  hibernateAfterMs: 'AGENTFLEET_HIBERNATE_AFTER_MS',
   models: '',
 };
 
@@ -205,6 +231,7 @@ export const SECRET_KEYS = new Set<string>([
   'busPassword',
   'models',
   'runs',
+  'cluster',
 ]);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */
@@ -254,6 +281,8 @@ export function validateConfig(
       `workers: a knowledge directory (AGENTFLEET_KNOWLEDGE_DIR=${JSON.stringify(config.knowledgeDir)}) is opened by one process; run one worker, or leave the directory unset (memory only) with ${config.workers} workers`,
     ]);
   }
+  const problems = clusterProblems(config);
+  if (problems.length > 0) throw new ConfigInvalidError(problems);
   return config;
 }
 
@@ -289,5 +318,36 @@ export function loadServerConfig(
     raw[key] = value;
     sources.set(key, { kind: 'flag' });
   }
+  applyClusterDefaults(raw);
   return validateConfig(raw, sources);
+}
+
+/** A cluster's bus and runs are on its NATS unless told otherwise. */
+export function applyClusterDefaults(raw: Record<string, unknown>): void {
+  if (typeof raw.cluster === 'string' && raw.cluster !== 'off' && raw.cluster !== '') {
+    raw.bus ??= raw.cluster;
+    raw.runs ??= raw.cluster;
+  }
+}
+
+/** What a cluster needs of the rest of the config, and `workers` of a cluster. */
+function clusterProblems(config: ServerConfig): string[] {
+  if (config.cluster === 'off') {
+    // N unrelated processes would each hold their own agents and state behind one port.
+    return config.workers > 1
+      ? [
+          `workers: ${config.workers} workers need a cluster (set cluster to a nats:// URL, AGENTFLEET_CLUSTER), or they would split agents and state between processes; or run one worker`,
+        ]
+      : [];
+  }
+  const problems: string[] = [];
+  if (!/^(nats|tls)s?:\/\//.test(config.bus))
+    problems.push('bus: a cluster calls between nodes over the bus; set bus to a nats:// URL');
+  if (config.runs === 'memory' || config.runs === 'sqlite')
+    problems.push(
+      `runs: a cluster keeps runs in a shared store so another node can resume them; set runs to a nats:// or postgres:// URL (not ${config.runs})`,
+    );
+  if (config.nodeId?.includes('.'))
+    problems.push('nodeId: a cluster node id has no "." (it is a subject token)');
+  return problems;
 }

@@ -41,6 +41,8 @@ export interface AgentInfo {
   failedMessages: number;
   /** The tenant that owns the agent, if any. */
   tenant?: string;
+  /** Set when the agent's runs are durable (a message is a run with an id; a client leaving does not cancel it). */
+  durable?: true;
   /** Why the agent failed, when it did. */
   error?: { code?: string; message: string };
 }

@@ -278,6 +278,7 @@ export class Agent<Input = unknown, Output = unknown, Config = unknown, Memory =
       failedMessages: activity?.failedMessages ?? 0,
     };
     if (this.tenantContext !== undefined) info.tenant = this.tenantContext.id;
+    if (this.#def.durable) info.durable = true;
     const error = activity?.error;
     if (this.#state === 'failed' && error !== undefined) info.error = describeError(error);
     return info;

@@ -6,10 +6,10 @@ import {
   MessageTooLargeError,
   type Subscription,
 } from '../bus/index.ts';
+import { type AgentFleet, requireAgent } from '../cluster/index.ts';
 import { withoutTenant, withTenant } from '../context/index.ts';
-import { AgentNotFoundError, type AgentStreamPart, type Runtime } from '../core/index.ts';
+import { AgentNotFoundError, type AgentStreamPart } from '../core/index.ts';
 import { AgentfleetError, parseOptions } from '../errors/index.ts';
-import { newRunId, type RunService } from '../runs/index.ts';
 import {
   IngressOverloadedError,
   IngressRequestInvalidError,
@@ -47,10 +47,14 @@ const requestSchema = z.strictObject({
   stream: z.string().min(1).max(255).optional(),
 });
 
+/** What the front door sends to: a node's `agents` (one node's runtime, or a cluster). */
+export type FrontDoorAgents = Pick<AgentFleet, 'send' | 'exists'>;
+
 /**
- * Makes every agent of a runtime reachable on a bus: a request on `agent.<tenant>.<id>.inbox`
- * with payload `{ input }` is `runtime.send(id, input)` in that tenant, and its reply is
- * `{ output }` — the body of HTTP `POST /v1/agents/:id/messages`. Errors travel as the bus's
+ * Makes every agent of a fleet reachable on a bus: a request on `agent.<tenant>.<id>.inbox`
+ * with payload `{ input }` is `agents.send(id, input)` in that tenant (wherever the agent is
+ * active, in a cluster), and its reply is `{ output }` (with `runId` for a durable agent's
+ * run) — the body of HTTP `POST /v1/agents/:id/messages`. Errors travel as the bus's
  * error reply (`agentfleet-error` header, payload `{ code, message }`) with the same codes as
  * HTTP (`AGENT_NOT_FOUND`, `AGENT_NOT_RUNNING`, `MAILBOX_FULL`, `INVALID_INPUT`, …). A plain
  * client (JSON, not an Agentfleet frame) gets plain JSON: `{ output }` or
@@ -79,43 +83,30 @@ const requestSchema = z.strictObject({
  * else `INGRESS_OVERLOADED`; a payload over `maxPayloadBytes` is `MESSAGE_TOO_LARGE`.
  */
 export class BusFrontDoor {
-  readonly #runtime: Runtime;
+  readonly #agents: FrontDoorAgents;
   readonly #bus: Bus;
   readonly #options: z.output<typeof optionsSchema>;
   readonly #perTenant = new Map<string, number>();
   #inFlight = 0;
   #subscription: Subscription<unknown> | undefined;
 
-  readonly #runs: RunService | undefined;
-
-  private constructor(
-    runtime: Runtime,
-    bus: Bus,
-    options: z.output<typeof optionsSchema>,
-    runs: RunService | undefined,
-  ) {
-    this.#runs = runs;
-    this.#runtime = runtime;
+  private constructor(agents: FrontDoorAgents, bus: Bus, options: z.output<typeof optionsSchema>) {
+    this.#agents = agents;
     this.#bus = bus;
     this.#options = options;
   }
 
   /**
-   * Subscribes the front door on `bus` for `runtime`'s agents; resolves once the transport
-   * confirmed the subscription. Throws `INVALID_OPTIONS`, and what `bus.subscribe` throws.
+   * Subscribes the front door on `bus` for the fleet's agents (a node's `agents`, or a
+   * `LocalFleet` over a runtime); resolves once the transport confirmed the subscription.
+   * Throws `INVALID_OPTIONS`, and what `bus.subscribe` throws.
    */
   static async open(
-    runtime: Runtime,
+    agents: FrontDoorAgents,
     bus: Bus,
     options: BusFrontDoorOptions = {},
-    runs?: RunService,
   ): Promise<BusFrontDoor> {
-    const door = new BusFrontDoor(
-      runtime,
-      bus,
-      parseOptions('BusFrontDoor options', optionsSchema, options),
-      runs,
-    );
+    const door = new BusFrontDoor(agents, bus, parseOptions('BusFrontDoor options', optionsSchema, options));
     await door.#start();
     return door;
   }
@@ -204,7 +195,7 @@ export class BusFrontDoor {
   ): Promise<unknown> {
     const stream = request.stream;
     if (stream === undefined) return this.#deliver(id, request.input, signal);
-    this.#runtime.agent(id); // AGENT_NOT_FOUND as a plain error reply, before any part
+    await requireAgent(this.#agents, id); // AGENT_NOT_FOUND as a plain error reply, before any part
     const publish = (part: StreamPart) => {
       this.#bus.publish(stream, part, { tenant }).catch(() => {}); // a lost part must not fail the run
     };
@@ -221,9 +212,8 @@ export class BusFrontDoor {
   }
 
   /**
-   * Sends to the agent: a durable agent's message is a run of the node's `RunService` (the reply
-   * carries `runId`, and the requester going away does not cancel it), any other a plain send
-   * abandoned with the request.
+   * Sends to the agent: a durable agent's message is a run (the reply carries `runId`, and the
+   * requester going away does not cancel it), any other a plain send abandoned with the request.
    */
   async #deliver(
     id: string,
@@ -231,23 +221,17 @@ export class BusFrontDoor {
     signal: AbortSignal,
     onEvent?: (event: AgentStreamPart) => void,
   ): Promise<{ output: unknown; runId?: string }> {
-    const runs = this.#runs;
-    if (runs === undefined || this.#runtime.get(id)?.durable !== true) {
-      const output = await this.#runtime.send(id, input, {
-        signal,
-        ...(onEvent === undefined ? {} : { onEvent }),
-      });
-      return { output: output === undefined ? null : output };
+    try {
+      return await this.#agents.send(id, input, { signal, ...(onEvent === undefined ? {} : { onEvent }) });
+    } catch (error) {
+      // A durable agent's input is text: the bus's own code for a request it cannot take.
+      if (AgentfleetError.isInstance(error) && error.code === 'INVALID_REQUEST')
+        throw new IngressRequestInvalidError(
+          'a durable agent takes a string input or { content: string }',
+          id,
+        );
+      throw error;
     }
-    const content = typeof input === 'string' ? input : (input as { content?: unknown } | null)?.content;
-    if (typeof content !== 'string')
-      throw new IngressRequestInvalidError('a durable agent takes a string input or { content: string }', id);
-    const runId = newRunId();
-    const output = await runs.send(id, content, {
-      runId,
-      ...(onEvent === undefined ? {} : { onEvent: onEvent as (part: unknown) => void }),
-    });
-    return { output: output === undefined ? null : output, runId };
   }
 
   /** Like `#send`, but an error that is no Agentfleet error is `INTERNAL`, as over HTTP: its message stays in the node. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rejectsWithCode } from '../../test/helpers.ts';
 import { createBus, type Envelope } from '../bus/index.ts';
+import { LocalFleet } from '../cluster/index.ts';
 import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
 import { BusFrontDoor, inboxTopic, parseInboxTopic, type StreamPart } from './index.ts';
@@ -27,7 +28,7 @@ async function setup(options?: Parameters<typeof BusFrontDoor.open>[2]) {
   await withTenant('globex', () => runtime.spawn(echo, { id: 'other' }));
   await runtime.spawn(echo, { id: 'sys' });
   const bus = createBus({ requestTimeoutMs: 2000 });
-  const door = await BusFrontDoor.open(runtime, bus, options);
+  const door = await BusFrontDoor.open(new LocalFleet(runtime), bus, options);
   const close = async () => {
     await door.close();
     await bus.close();

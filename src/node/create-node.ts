@@ -2,6 +2,15 @@ import type { Logger } from 'pino';
 import type { RedisClientType } from 'redis';
 import { actAgent } from '../agents/index.ts';
 import type { Bus } from '../bus/index.ts';
+import {
+  type AgentDirectory,
+  type AgentFleet,
+  ClusterFleet,
+  type ClusterFleetOptions,
+  type LeaseStore,
+  LocalFleet,
+  NodeAgentHost,
+} from '../cluster/index.ts';
 import { type ServerConfig, type ServerConfigInput, validateConfig } from '../config/index.ts';
 import { createLogger } from '../context/index.ts';
 import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } from '../core/index.ts';
@@ -10,7 +19,7 @@ import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
-import { RunService } from '../runs/index.ts';
+import { RunService, type RunStore } from '../runs/index.ts';
 import {
   type CompiledAgentSpec,
   compileAgentSpec,
@@ -43,6 +52,14 @@ export interface NodeParts {
   env?: Record<string, string | undefined>;
   /** Abandons the start (closing what opened). */
   signal?: AbortSignal;
+  /**
+   * Joins a cluster through these stores (in place of `config.cluster`'s NATS buckets): for
+   * several nodes in one process, e.g. on one `MemoryAgentDirectory`, `MemoryLeaseStore` and
+   * `bus`. The node does not close them.
+   */
+  cluster?: { directory: AgentDirectory; leases: LeaseStore };
+  /** The bus to use in place of `config.bus` (not closed by the node). */
+  bus?: Bus;
 }
 
 /** Tenants: the registry, keys, quotas and how a tenant is deleted. */
@@ -72,6 +89,13 @@ export interface AgentfleetNode extends AsyncDisposable {
   /** Durable runs: read, stream, cancel, approvals; resumes this node's runs after a restart. */
   readonly runs: RunService;
   readonly metrics: Metrics;
+  /**
+   * The agents as every front door reaches them: this node's runtime, or in a cluster wherever
+   * each agent is active (activating it on demand). HTTP, the bus and the OpenAI endpoint use it.
+   */
+  readonly agents: AgentFleet;
+  /** The cluster membership and routing, when the node is in a cluster. */
+  readonly cluster: ClusterFleet | undefined;
   /** Serves every agent on `agent.<tenant>.<id>.inbox`; undefined with `busFrontDoor: false`. */
   readonly frontDoor: BusFrontDoor | undefined;
   /** The tracer provider, when `OTEL_*` configured an exporter. */
@@ -158,8 +182,8 @@ async function compose(
   }
   const models = openModels(config, parts.env ?? process.env);
   opened.push(() => models.close());
-  const bus = await openBus(config, signal);
-  opened.push(() => bus.close());
+  const bus = parts.bus ?? (await openBus(config, signal));
+  if (parts.bus === undefined) opened.push(() => bus.close());
   step();
   // An agent's state follows its definition's rules (a spec's `state` section), if it has them;
   // the runtime is made below, and the store asks only once states are written.
@@ -189,12 +213,21 @@ async function compose(
   });
   opened.push(() => runtime.close());
   agents = runtime;
+  const clustered = parts.cluster !== undefined || config.cluster !== 'off';
+  let cluster: ClusterFleet | undefined;
+  let closeClusterStores: (() => Promise<void>) | undefined;
   const runs = new RunService({
     store: runStore.store,
     owner: runStore.owner,
     runTtlMs: config.runTtlMs,
     host: {
       async send(target, input, options) {
+        // In a cluster the run goes where its agent is active: activated here, or run by its owner.
+        if (cluster !== undefined && options.resume && !cluster.isActiveHere(target.agentId)) {
+          await cluster.call(target.agentId, { op: 'activate' });
+          if (!cluster.isActiveHere(target.agentId))
+            return cluster.call(target.agentId, { op: 'resume-run', runId: options.runId });
+        }
         // After a restart the agent may be gone: make it again from the run's definition.
         const agent =
           runtime.get(target.agentId) ??
@@ -239,12 +272,25 @@ async function compose(
   const act = await runtime.spawn(actDefinition, { id: 'act' });
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
+  if (clustered) {
+    const joined = await openCluster(config, parts, {
+      nodeId: runStore.owner,
+      bus,
+      host: new NodeAgentHost({ runtime, state, runs, clustered: true }),
+      unfinishedRuns: (owner) => unfinishedAgents(runStore.store, owner),
+      report: (error, what) => logger.warn({ err: error, what }, 'cluster background work failed'),
+    });
+    cluster = joined.fleet;
+    closeClusterStores = joined.close;
+    opened.push(() => joined.close());
+    opened.push(() => joined.fleet.close());
+  }
+  const agentFleet: AgentFleet = cluster ?? new LocalFleet(runtime, { state, runs });
   const frontDoor = config.busFrontDoor
     ? await BusFrontDoor.open(
-        runtime,
+        agentFleet,
         bus,
         config.busFrontDoorQueue === undefined ? {} : { queue: config.busFrontDoorQueue },
-        runs,
       )
     : undefined;
   if (frontDoor !== undefined) opened.push(() => frontDoor.close());
@@ -258,6 +304,7 @@ async function compose(
   });
   opened.push(() => definitions.close());
   const deletion = nodeTenantDeletion({
+    ...(cluster === undefined ? {} : { fleet: cluster }),
     registry,
     runtime,
     authenticator,
@@ -275,6 +322,8 @@ async function compose(
     closing ??= (async () => {
       await frontDoor?.close();
       await runsDoor?.close();
+      // Hands this node's agents over (drained, their state in their records) before the runtime stops.
+      await cluster?.close();
       // In-flight runs drain within the stop deadline; the rest stay unfinished and resume on the next start.
       const result = await runtime.close();
       await runs.close();
@@ -284,7 +333,8 @@ async function compose(
       metrics.close();
       await knowledge.close();
       await state.close();
-      await bus.close();
+      if (parts.bus === undefined) await bus.close();
+      await closeClusterStores?.();
       await models.close();
       await registry.close();
       await redis?.quit();
@@ -304,6 +354,8 @@ async function compose(
     definitions,
     runs,
     metrics,
+    agents: agentFleet,
+    cluster,
     frontDoor,
     tracing,
     actAgentId: act.agentId,
@@ -313,6 +365,57 @@ async function compose(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Opens the cluster's stores (the parts' or the config's NATS buckets) and joins it. */
+async function openCluster(
+  config: ServerConfig,
+  parts: NodeParts,
+  options: Omit<ClusterFleetOptions, 'directory' | 'leases' | 'hibernateAfterMs'>,
+): Promise<{ fleet: ClusterFleet; close: () => Promise<void> }> {
+  const common = { hibernateAfterMs: config.hibernateAfterMs, ...options };
+  if (parts.cluster !== undefined) {
+    const fleet = await ClusterFleet.open({ ...common, ...parts.cluster });
+    return { fleet, close: async () => {} };
+  }
+  const { NatsKvAgentDirectory, NatsKvLeaseStore } = await import('../cluster/internal.ts');
+  const servers = config.cluster.split(',');
+  const replicas = config.clusterReplicas;
+  const leases = await NatsKvLeaseStore.open({
+    servers,
+    bucket: `${config.clusterName}-leases`,
+    leaseMs: config.clusterLeaseMs,
+    replicas,
+  });
+  let directory: AgentDirectory | undefined;
+  try {
+    directory = await NatsKvAgentDirectory.open({
+      servers,
+      bucket: `${config.clusterName}-agents`,
+      replicas,
+    });
+    const fleet = await ClusterFleet.open({ ...common, directory, leases });
+    const opened = directory;
+    return { fleet, close: async () => void (await Promise.all([opened.close(), leases.close()])) };
+  } catch (error) {
+    await directory?.close();
+    await leases.close();
+    throw error;
+  }
+}
+
+/** The agents with unfinished runs of a node, page by page (for taking over a dead node's runs). */
+async function* unfinishedAgents(
+  store: RunStore,
+  owner: string,
+): AsyncIterable<{ tenant: string | undefined; agentId: string }> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.unfinished({ owner, limit: 1_000, after });
+    for (const run of page) yield { tenant: run.tenant, agentId: run.agentId };
+    if (page.length < 1_000) return;
+    after = page.at(-1)?.id;
+  }
 }
 
 /** Opens the tenant registry a config names: in memory, a JSON file, or PostgreSQL (loaded only then). */

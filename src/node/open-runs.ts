@@ -25,9 +25,15 @@ export async function openRuns(config: ServerConfig): Promise<{ store: RunStore;
     const { PostgresRunStore } = await import('../runs/internal.ts');
     return { store: await PostgresRunStore.open({ connectionString: config.runs }), owner };
   }
-  // nats:// (or tls://): JetStream KV, on a connection of the store's own.
+  // nats:// (or tls://): JetStream KV, on a connection of the store's own; a cluster's runs sit
+  // beside its other buckets (`<cluster name>-runs`, …), with its replicas.
   const { NatsKvRunStore } = await import('../runs/nats-kv-run-store.ts');
-  return { store: await NatsKvRunStore.open({ servers: config.runs.split(',') }), owner };
+  const clustered = config.cluster !== 'off';
+  const store = await NatsKvRunStore.open({
+    servers: config.runs.split(','),
+    ...(clustered ? { bucketPrefix: config.clusterName, replicas: config.clusterReplicas } : {}),
+  });
+  return { store, owner };
 }
 
 function keptNodeId(dataDir: string): string {

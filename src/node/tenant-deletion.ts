@@ -22,6 +22,8 @@ export interface TenantOwners {
   definitions?: TenantPurger;
   /** Durable runs, approvals and conversations. */
   runs?: RunStore;
+  /** The cluster's agents: records, and their active copies on every node. */
+  fleet?: Pick<TenantPurger, 'purgeTenant'>;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface TenantOwners {
  * entry goes. A new owner of tenant data adds its purger here.
  */
 export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
-  const { registry, runtime, authenticator, quotas, state, knowledge, definitions, runs } = owners;
+  const { registry, runtime, authenticator, quotas, state, knowledge, definitions, runs, fleet } = owners;
   const deletion = new TenantDeletion({ registry });
   deletion.add({
     name: 'keys',
@@ -44,6 +46,8 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
       return { revoked };
     },
   });
+  if (fleet !== undefined)
+    deletion.add({ name: 'cluster', purgeTenant: (id, o) => fleet.purgeTenant(id, o) });
   deletion.add({ name: 'agents', purgeTenant: (id, o) => runtime.purgeTenant(id, o) });
   if (state !== undefined) deletion.add({ name: 'state', purgeTenant: (id) => state.purgeTenant(id) });
   if (quotas !== undefined) deletion.add({ name: 'quotas', purgeTenant: (id) => quotas.purgeTenant(id) });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
+import { type AgentFleet, LocalFleet } from '../cluster/index.ts';
 import {
   contextFromTraceparent,
   dropNewTrace,
@@ -42,6 +43,12 @@ import { addTenantRoutes } from './routes/tenants.ts';
 /** Options for `AgentfleetServer`: the plain values of `httpServerOptionsSchema`, plus the capabilities it serves. */
 export type HttpServerOptions = HttpServerValueOptions & {
   runtime: Runtime;
+  /**
+   * How the agents routes, the OpenAI endpoint and the state routes reach agents (a node's
+   * `agents`: in a cluster, wherever each agent is active). Default: this runtime's, with
+   * `runs` and `state`.
+   */
+  agents?: AgentFleet;
   /**
    * How requests are authenticated. An `Authenticator` checks `Authorization: Bearer` keys
    * and runs each request as its tenant; `none` trusts every caller (only behind your own gateway).
@@ -117,15 +124,15 @@ export class AgentfleetServer {
       'public',
     );
     const runs = options.runs;
-    addAgentRoutes(this.#router, runtime, bodyLimit, values.streams, options.definitions, runs);
-    addChatCompletionsRoute(this.#router, runtime, bodyLimit, values.streams, runs);
+    const fleet = options.agents ?? new LocalFleet(runtime, { runs, state: options.state?.store });
+    addAgentRoutes(this.#router, runtime, fleet, bodyLimit, values.streams, options.definitions);
+    addChatCompletionsRoute(this.#router, fleet, bodyLimit, values.streams, runs);
     if (runs !== undefined) {
       addRunRoutes(this.#router, runs, bodyLimit, { ...values.streams, stopping: this.#stopping.signal });
       addApprovalRoutes(this.#router, runs, bodyLimit);
     }
     if (options.state !== undefined) {
-      const { store, bus } = options.state;
-      addStateRoutes(this.#router, runtime, store, bus, bodyLimit, {
+      addStateRoutes(this.#router, fleet, options.state.bus, bodyLimit, {
         ...values.streams,
         stopping: this.#stopping.signal,
       });

@@ -53,6 +53,7 @@ export async function startServer(
     if (node.tenancy.generatedAdminKey !== undefined) announceAdminKey(node.tenancy.generatedAdminKey, out);
     const server = new AgentfleetServer({
       runtime: node.runtime,
+      agents: node.agents,
       actAgentId: node.actAgentId,
       publicAct: config.publicAct,
       auth: { authenticator: node.tenancy.authenticator ?? 'none', quotas: node.tenancy.quotas },

@@ -2,6 +2,7 @@
 // tests (NATS, MQTT 5) message from outside.
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { type Bus, createBus, type Transport } from '../../src/bus/index.ts';
+import { LocalFleet } from '../../src/cluster/index.ts';
 import { withTenant } from '../../src/context/index.ts';
 import { createRuntime, defineAgent, type Runtime } from '../../src/core/index.ts';
 import { BusFrontDoor } from '../../src/front-door/index.ts';
@@ -26,7 +27,7 @@ export async function startEchoFrontDoor(transport: Transport, tenant: string): 
     }),
   );
   const bus = createBus({ transport });
-  const door = await BusFrontDoor.open(runtime, bus, { queue: `q${tenant}` });
+  const door = await BusFrontDoor.open(new LocalFleet(runtime), bus, { queue: `q${tenant}` });
   return {
     exporter,
     runtime,

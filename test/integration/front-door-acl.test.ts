@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Bus, createBus, type Envelope } from '../../src/bus/index.ts';
 import { mqttTransport } from '../../src/bus/transports/mqtt.ts';
+import { LocalFleet } from '../../src/cluster/index.ts';
 import { withTenant } from '../../src/context/index.ts';
 import { createRuntime, defineAgent, type Runtime } from '../../src/core/index.ts';
 import { BusFrontDoor, type StreamPart } from '../../src/front-door/index.ts';
@@ -66,7 +67,7 @@ describe('bus front door behind a broker ACL (private mosquitto)', { skip }, () 
     await withTenant('a', () => runtime.spawn(echo, { id: 'bot' }));
     await withTenant('b', () => runtime.spawn(echo, { id: 'bot' }));
     nodeBus = await client(broker.url, 'node');
-    door = await BusFrontDoor.open(runtime, nodeBus);
+    door = await BusFrontDoor.open(new LocalFleet(runtime), nodeBus);
   });
 
   after(async () => {

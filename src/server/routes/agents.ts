@@ -1,13 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { type AgentFleet, durableRunInput, type FleetReply, requireAgent } from '../../cluster/index.ts';
 import { currentTenantId } from '../../context/index.ts';
-import {
-  AGENT_STATES,
-  type AgentStreamListener,
-  type AgentStreamPart,
-  type Runtime,
-} from '../../core/index.ts';
-import { newRunId, type RunService } from '../../runs/index.ts';
+import { AGENT_STATES, type Runtime } from '../../core/index.ts';
+import { newRunId } from '../../runs/index.ts';
 import type { TenantDefinitions } from '../../spec/index.ts';
 import { agentId } from '../agent-id.ts';
 import { clientSignal } from '../client-signal.ts';
@@ -35,75 +31,52 @@ const listQuery = z.strictObject({
   definition: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
+  after: z.string().min(1).optional(),
 });
 
 function wantsEventStream(req: IncomingMessage): boolean {
   return (req.headers.accept ?? '').includes('text/event-stream');
 }
 
+/** `{ runId?, output }`: the reply of a message, with the run's id when the agent is durable. */
+function replyJson(reply: FleetReply): { runId?: string; output: unknown } {
+  const output = reply.output === undefined ? null : reply.output;
+  return reply.runId === undefined ? { output } : { runId: reply.runId, output };
+}
+
 /**
- * Answers with server-sent events: each part the agent streams (`event: <type>`; a `progress`
- * part's event is its `name`),
- * then `event: result` with `{ output }`, or `event: error` with `{ error }`. The run is
- * cancelled when the stream ends early (the client left, or read too slowly and was dropped).
+ * Answers a message with server-sent events: each part the agent streams (`event: <type>`; a
+ * `progress` part's event is its `name`), then `event: result` with `{ runId?, output }`, or
+ * `event: error` with `{ runId?, error }`. A plain agent's message is cancelled when the stream
+ * ends early (the client left, or read too slowly and was dropped); a durable agent's run is
+ * not (`POST /v1/runs/:id/cancel` does that), and its first part is `run-start`.
  */
 async function streamMessage(
   req: IncomingMessage,
   res: ServerResponse,
   options: EventStreamOptions,
-  send: (onEvent: AgentStreamListener, signal: AbortSignal) => Promise<unknown>,
-): Promise<void> {
-  const stream = EventStream.open(req, res, options);
-  if (stream === undefined) return;
-  try {
-    const output = await send((part) => stream.send(partEventName(part), part), stream.signal);
-    stream.send('result', { output: output === undefined ? null : output });
-  } catch (error) {
-    stream.send('error', { error: errorJson(error) });
-  } finally {
-    stream.close();
-  }
-}
-
-/** The text a durable (LLM) run starts from: a string, or `{ content: string }`. @throws HttpError INVALID_REQUEST otherwise. */
-function runInput(input: unknown): string {
-  if (typeof input === 'string') return input;
-  const content = (input as { content?: unknown } | null)?.content;
-  if (typeof content === 'string') return content;
-  throw new HttpError('INVALID_REQUEST', 'A durable agent takes a string input (or { content: string }).');
-}
-
-/**
- * A message to a durable agent, as a run of the node's `RunService` with a fresh id: the
- * answer (JSON or SSE) carries `runId`, the stream's first part is `run-start`, and a client
- * that leaves does not cancel the run (`POST /v1/runs/:id/cancel` does). A run that suspends
- * for approvals answers like any other (the agent's answer says `stoppedBy: 'awaiting-approval'`).
- */
-async function sendDurable(
-  req: IncomingMessage,
-  res: ServerResponse,
-  runs: RunService,
+  fleet: AgentFleet,
   id: string,
   input: unknown,
-  streams: EventStreamOptions,
+  durable: boolean,
 ): Promise<void> {
-  const text = runInput(input);
-  const runId = newRunId();
-  if (!wantsEventStream(req)) {
-    const output = await runs.send(id, text, { runId });
-    sendJson(res, 200, { runId, output: output === undefined ? null : output });
-    return;
-  }
-  const stream = EventStream.open(req, res, streams);
+  const stream = EventStream.open(req, res, options);
   if (stream === undefined) return; // gone before anything started: no run
+  let runId: string | undefined;
   try {
-    const output = await runs.send(id, text, {
-      runId,
-      onEvent: (part) => stream.send(partEventName(part as AgentStreamPart), part),
+    const reply = await fleet.send(id, input, {
+      onEvent: (part) => {
+        if (part.type === 'run-start') runId = part.runId;
+        stream.send(partEventName(part), part);
+      },
+      ...(durable ? { runId: newRunId() } : { signal: stream.signal }),
     });
-    stream.send('result', { runId, output: output === undefined ? null : output });
+    stream.send('result', replyJson(reply));
   } catch (error) {
-    stream.send('error', { runId, error: errorJson(error) });
+    stream.send(
+      'error',
+      runId === undefined ? { error: errorJson(error) } : { runId, error: errorJson(error) },
+    );
   } finally {
     stream.close();
   }
@@ -113,10 +86,10 @@ async function sendDurable(
 export function addAgentRoutes(
   router: Router,
   runtime: Runtime,
+  fleet: AgentFleet,
   bodyLimitBytes: number,
   streams: EventStreamOptions = {},
   tenantDefinitions?: Pick<TenantDefinitions, 'list'>,
-  runs?: RunService,
 ): void {
   // The caller's own definitions (`scope: 'tenant'`, which shadow a node's of the same name),
   // then the node's shared ones (`scope: 'node'`).
@@ -144,61 +117,63 @@ export function addAgentRoutes(
     sendJson(res, 200, { definitions: [...own, ...shared] });
   });
 
-  router.add('GET', '/v1/agents', (_req, res, { query }) => {
-    const filters = parseRequest(listQuery, Object.fromEntries(query), 'query');
-    sendJson(res, 200, {
-      agents: runtime.list(filters as Parameters<Runtime['list']>[0]),
-    });
+  // On one node the listing is the runtime's (filters by state, paged by offset); in a cluster
+  // it is the directory's, paged by `after` (the last id of the page before).
+  router.add('GET', '/v1/agents', async (_req, res, { query }) => {
+    const { after, ...filters } = parseRequest(listQuery, Object.fromEntries(query), 'query');
+    if (!fleet.clustered && after === undefined) {
+      sendJson(res, 200, { agents: runtime.list(filters as Parameters<Runtime['list']>[0]) });
+      return;
+    }
+    if (filters.state !== undefined || filters.offset > 0)
+      throw new HttpError(
+        'INVALID_REQUEST',
+        'A cluster lists agents by id, paged by "after" (the last id of the page before); "state" and "offset" are not served.',
+      );
+    const agents = await fleet.list({ limit: filters.limit, after, definition: filters.definition });
+    const last = agents.length === filters.limit ? agents.at(-1)?.id : undefined;
+    sendJson(res, 200, last === undefined ? { agents } : { agents, next: last });
   });
 
   router.add('POST', '/v1/agents', async (req, res) => {
     const body = parseRequest(createBody, await readJsonBody(req, bodyLimitBytes), 'body');
-    const agent = runtime.create(body.definition, { id: body.id, config: body.config });
-    if (body.start) await agent.start();
-    sendJson(res, 201, agent.info(), ['location', `/v1/agents/${encodeURIComponent(agent.agentId)}`]);
+    const info = await fleet.create(body);
+    sendJson(res, 201, info, ['location', `/v1/agents/${encodeURIComponent(info.id)}`]);
   });
 
-  router.add('GET', '/v1/agents/:id', (_req, res, { params }) => {
-    sendJson(res, 200, runtime.agent(agentId(params.id)).info());
+  router.add('GET', '/v1/agents/:id', async (_req, res, { params }) => {
+    sendJson(res, 200, await fleet.info(agentId(params.id)));
   });
 
   router.add('POST', '/v1/agents/:id/start', async (_req, res, { params }) => {
-    const agent = runtime.agent(agentId(params.id));
-    await agent.start();
-    sendJson(res, 200, agent.info());
+    sendJson(res, 200, await fleet.start(agentId(params.id)));
   });
 
   router.add('POST', '/v1/agents/:id/stop', async (req, res, { params }) => {
-    const agent = runtime.agent(agentId(params.id));
+    const id = agentId(params.id);
+    await requireAgent(fleet, id); // AGENT_NOT_FOUND before a bad body's 400
     const options = parseRequest(stopBody, await readJsonBody(req, bodyLimitBytes), 'body');
-    const result = await agent.stop(options);
-    sendJson(res, 200, { forced: result.forced, agent: agent.info() });
+    sendJson(res, 200, await fleet.stop(id, options));
   });
 
   router.add('DELETE', '/v1/agents/:id', async (_req, res, { params }) => {
-    const id = agentId(params.id);
-    runtime.agent(id);
-    const result = await runtime.remove(id);
-    sendJson(res, 200, { removed: params.id, state: result?.state, forced: result?.forced ?? false });
+    const result = await fleet.remove(agentId(params.id));
+    sendJson(res, 200, { removed: params.id, state: result.state, forced: result.forced });
   });
 
   router.add('POST', '/v1/agents/:id/messages', async (req, res, { params }) => {
     const id = agentId(params.id);
     const body = parseRequest(messageBody, await readJsonBody(req, bodyLimitBytes), 'body');
-    const agent = runtime.agent(id); // AGENT_NOT_FOUND as a plain HTTP error, before any stream starts
-    if (runs !== undefined && agent.durable) {
-      await sendDurable(req, res, runs, id, body.input, streams);
-      return;
-    }
-    // Not durable: the run lives only as long as its client, so a disconnect cancels it.
+    // AGENT_NOT_FOUND, and a durable agent's bad input, as plain HTTP errors before any stream starts.
+    const durable = (await fleet.info(id)).durable === true;
+    if (durable) durableRunInput(body.input);
     if (wantsEventStream(req)) {
-      await streamMessage(req, res, streams, (onEvent, signal) =>
-        runtime.send(id, body.input, { signal, onEvent }),
-      );
+      await streamMessage(req, res, streams, fleet, id, body.input, durable);
       return;
     }
-    const output = await runtime.send(id, body.input, { signal: clientSignal(req, res) });
-    sendJson(res, 200, { output: output === undefined ? null : output });
+    // A plain agent's message lives only as long as its client: a disconnect cancels it.
+    const reply = await fleet.send(id, body.input, durable ? {} : { signal: clientSignal(req, res) });
+    sendJson(res, 200, replyJson(reply));
   });
 
   router.add('GET', '/v1/stats', (_req, res) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { AgentStreamListener, Runtime } from '../../core/index.ts';
+import type { AgentFleet, FleetReply } from '../../cluster/index.ts';
+import type { AgentStreamListener } from '../../core/index.ts';
 import { AgentfleetError, formatIssues } from '../../errors/index.ts';
 import { newRunId, type RunService } from '../../runs/index.ts';
 import { agentId } from '../agent-id.ts';
@@ -147,7 +148,7 @@ function suspendedText(output: unknown): string {
  */
 export function addChatCompletionsRoute(
   router: Router,
-  runtime: Runtime,
+  fleet: AgentFleet,
   bodyLimitBytes: number,
   streams: EventStreamOptions = {},
   runs?: RunService,
@@ -163,9 +164,8 @@ export function addChatCompletionsRoute(
     const body = parsed.data;
     const input = lastUserText(body.messages);
     const model = agentId(body.model);
-    const agent = runtime.agent(model); // AGENT_NOT_FOUND (404) before anything is sent
-    const durable = runs !== undefined && agent.durable ? runs : undefined;
-    const runId = durable === undefined ? undefined : newRunId();
+    const agent = await fleet.info(model); // AGENT_NOT_FOUND (404) before anything is sent
+    const runId = runs !== undefined && agent.durable === true ? newRunId() : undefined;
     const id = `chatcmpl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
     const created = Math.floor(Date.now() / 1000);
     const counter = usageCounter();
@@ -174,23 +174,25 @@ export function addChatCompletionsRoute(
       completion_tokens: counter.usage.outputTokens,
       total_tokens: counter.usage.inputTokens + counter.usage.outputTokens,
     });
+    // A durable agent's message is a run a disconnect does not cancel; a plain one's is cancelled.
     const send = (signal: AbortSignal) =>
-      durable === undefined || runId === undefined
-        ? runtime.send(model, input, { signal, onEvent: counter.onEvent })
-        : durable.send(model, input, { runId, onEvent: counter.onEvent as (part: unknown) => void });
+      fleet.send(model, input, {
+        onEvent: counter.onEvent,
+        ...(runId === undefined ? { signal } : { runId }),
+      });
     /** The answer's text and, for a durable run, where the run stands. */
-    const settle = async (
-      output: unknown,
-    ): Promise<{ text: string; waiting?: string; extra: { agentfleet?: RunNote } }> => {
-      if (durable === undefined || runId === undefined) return { text: outputText(output), extra: {} };
-      const { note, waiting } = await runNote(durable, runId, counter.requested);
+    const settle = async ({
+      output,
+      runId,
+    }: FleetReply): Promise<{ text: string; waiting?: string; extra: { agentfleet?: RunNote } }> => {
+      if (runs === undefined || runId === undefined) return { text: outputText(output), extra: {} };
+      const { note, waiting } = await runNote(runs, runId, counter.requested);
       if (waiting === undefined) return { text: outputText(output), extra: { agentfleet: note } };
       const said = suspendedText(output);
       return { text: said === '' ? waiting : `${said}\n\n${waiting}`, waiting, extra: { agentfleet: note } };
     };
     if (body.stream !== true) {
-      const output = await send(clientSignal(req, res));
-      const { text, extra } = await settle(output);
+      const { text, extra } = await settle(await send(clientSignal(req, res)));
       sendJson(res, 200, {
         id,
         object: 'chat.completion',
@@ -228,8 +230,7 @@ export function addChatCompletionsRoute(
       chunk({ content: text }, null);
     });
     try {
-      const output = await send(stream.signal);
-      const { text, waiting, extra } = await settle(output);
+      const { text, waiting, extra } = await settle(await send(stream.signal));
       // A suspended run's text is what to do next; after streamed text, it follows a blank line.
       if (waiting !== undefined) chunk({ content: streamed ? `\n\n${waiting}` : text }, null);
       else if (!streamed) chunk({ content: text }, null);

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Bus, Envelope } from '../../bus/index.ts';
+import { type AgentFleet, requireAgent } from '../../cluster/index.ts';
 import { currentTenantId } from '../../context/index.ts';
-import type { Runtime } from '../../core/index.ts';
-import { type AgentStateStore, deltaTopic, expiredTopic } from '../../state/index.ts';
+import { deltaTopic, expiredTopic } from '../../state/index.ts';
 import { agentId } from '../agent-id.ts';
 import { EventStream, type EventStreamOptions } from '../event-stream.ts';
-import { HttpError, sendJson } from '../http-errors.ts';
+import { sendJson } from '../http-errors.ts';
 import { parseRequest } from '../parse-request.ts';
 import { readJsonBody } from '../read-json-body.ts';
 import type { Router } from '../router.ts';
@@ -24,45 +24,30 @@ const patchBody = z
  */
 export function addStateRoutes(
   router: Router,
-  runtime: Runtime,
-  store: AgentStateStore,
+  fleet: AgentFleet,
   bus: Bus,
   bodyLimitBytes: number,
   streams: EventStreamOptions,
 ): void {
-  router.add('GET', '/v1/agents/:id/state', (_req, res, { params }) => {
-    const id = agentId(params.id);
-    runtime.agent(id); // AGENT_NOT_FOUND for unknown ids and other tenants' agents
-    const snapshot = store.get(id);
-    if (snapshot === undefined)
-      throw new HttpError('STATE_NOT_FOUND', `Agent "${id}" has no state (none yet, or it expired).`);
-    sendJson(res, 200, snapshot);
+  // AGENT_NOT_FOUND for unknown ids and other tenants' agents; in a cluster, answered by the
+  // node the agent is active on.
+  router.add('GET', '/v1/agents/:id/state', async (_req, res, { params }) => {
+    sendJson(res, 200, await fleet.state(agentId(params.id), { op: 'get' }));
   });
 
   router.add('PATCH', '/v1/agents/:id/state', async (req, res, { params }) => {
     const id = agentId(params.id);
-    runtime.agent(id);
     const { values, tags } = parseRequest(patchBody, await readJsonBody(req, bodyLimitBytes), 'body');
-    const tagged = tags === undefined ? undefined : store.setTags(id, tags);
-    const updated = values === undefined ? undefined : store.set(id, values);
-    const last = updated ?? tagged!;
-    sendJson(res, 200, {
-      version: last.version,
-      changed: updated?.changed ?? [],
-      removed: updated?.removed ?? [],
-      published: [...new Set([...(tagged?.published ?? []), ...(updated?.published ?? [])])],
-    });
+    sendJson(res, 200, await fleet.state(id, { op: 'patch', values, tags }));
   });
 
-  router.add('DELETE', '/v1/agents/:id/state', (_req, res, { params }) => {
-    const id = agentId(params.id);
-    runtime.agent(id);
-    sendJson(res, 200, { deleted: store.delete(id) });
+  router.add('DELETE', '/v1/agents/:id/state', async (_req, res, { params }) => {
+    sendJson(res, 200, await fleet.state(agentId(params.id), { op: 'delete' }));
   });
 
   router.add('GET', '/v1/agents/:id/state/stream', async (req, res, { params }) => {
     const id = agentId(params.id);
-    runtime.agent(id);
+    await requireAgent(fleet, id);
     await streamDeltas(req, res, bus, id, streams);
   });
 }

@@ -1,17 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import type {
-  AgentCall,
-  AgentRecord,
-  AgentStateSnapshot,
-  CreateFleetAgent,
-  FleetHost,
-  FleetSendOptions,
-  StateCall,
-} from '../cluster/index.ts';
 import { type AgentInfo, InvalidInputError, type Runtime } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import { newRunId, type RunService } from '../runs/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
+import type { AgentRecord } from './agent-record.ts';
+import type { CreateFleetAgent, FleetSendOptions, StateCall } from './fleet.ts';
+import type { AgentCall, AgentStateSnapshot, FleetHost } from './fleet-host.ts';
+
+/** What a `NodeAgentHost` runs agents with. */
+export interface NodeAgentHostParts {
+  runtime: Runtime;
+  /** The agents' state; without it state calls answer `STATE_UNAVAILABLE`. */
+  state?: AgentStateStore;
+  /** Durable runs; without it a durable agent's message is a plain send. */
+  runs?: RunService;
+  /** Whether agents live in a cluster (new ids are then random, not a node's sequence). */
+  clustered?: boolean;
+}
 
 /**
  * The node's side of its fleet: each call on an agent run on this node's runtime, state store
@@ -21,15 +26,21 @@ import type { AgentStateStore } from '../state/index.ts';
  */
 export class NodeAgentHost implements FleetHost {
   readonly #runtime: Runtime;
-  readonly #state: AgentStateStore;
-  readonly #runs: RunService;
+  readonly #stateStore: AgentStateStore | undefined;
+  readonly #runs: RunService | undefined;
   readonly #clustered: boolean;
 
-  constructor(runtime: Runtime, state: AgentStateStore, runs: RunService, clustered: boolean) {
-    this.#runtime = runtime;
-    this.#state = state;
-    this.#runs = runs;
-    this.#clustered = clustered;
+  constructor(parts: NodeAgentHostParts) {
+    this.#runtime = parts.runtime;
+    this.#stateStore = parts.state;
+    this.#runs = parts.runs;
+    this.#clustered = parts.clustered ?? false;
+  }
+
+  get #state(): AgentStateStore {
+    if (this.#stateStore === undefined)
+      throw new AgentfleetError('STATE_UNAVAILABLE', 'This node keeps no agent state.');
+    return this.#stateStore;
   }
 
   has(id: string): boolean {
@@ -59,6 +70,7 @@ export class NodeAgentHost implements FleetHost {
     const agent = await this.#runtime.spawn(record.definition, { id: record.id, config: record.config });
     const state = record.state;
     try {
+      if (record.stopped === true) await agent.stop();
       if (state !== undefined) {
         if (state.tags.length > 0) this.#state.setTags(record.id, state.tags);
         if (Object.keys(state.values).length > 0) this.#state.set(record.id, state.values);
@@ -67,25 +79,27 @@ export class NodeAgentHost implements FleetHost {
       await this.#runtime.remove(record.id);
       throw error;
     }
-    if (agent.durable) await this.#runs.resumeAgent(record.id);
+    if (agent.durable) await this.#runs?.resumeAgent(record.id);
   }
 
   async deactivate(id: string): Promise<AgentStateSnapshot | undefined> {
     const state = this.snapshot(id);
     await this.#runtime.remove(id);
-    this.#state.delete(id);
+    this.#stateStore?.delete(id);
     return state;
   }
 
   snapshot(id: string): AgentStateSnapshot | undefined {
-    const snapshot = this.#state.get(id);
+    const snapshot = this.#stateStore?.get(id);
     if (snapshot === undefined) return undefined;
     return { values: { ...snapshot.values }, tags: [...snapshot.tags] };
   }
 
   busy(id: string): boolean {
     const info = this.#runtime.get(id)?.info();
-    return (info !== undefined && (info.inFlight > 0 || info.queued > 0)) || this.#runs.runningFor(id) > 0;
+    return (
+      (info !== undefined && (info.inFlight > 0 || info.queued > 0)) || (this.#runs?.runningFor(id) ?? 0) > 0
+    );
   }
 
   async invoke(id: string, call: AgentCall, options: FleetSendOptions): Promise<unknown> {
@@ -105,10 +119,12 @@ export class NodeAgentHost implements FleetHost {
       }
       case 'remove': {
         const result = await this.#runtime.remove(id);
-        if (this.#clustered) this.#state.delete(id);
+        if (this.#clustered) this.#stateStore?.delete(id);
         return { state: result?.state, forced: result?.forced ?? false };
       }
       case 'resume-run':
+        if (this.#runs === undefined)
+          throw new AgentfleetError('RUNS_UNAVAILABLE', 'This node keeps no runs.');
         return this.#runs.resume(call.runId);
       case 'state':
         return this.#stateCall(id, call.state);
@@ -116,7 +132,8 @@ export class NodeAgentHost implements FleetHost {
   }
 
   async #send(id: string, durable: boolean, input: unknown, options: FleetSendOptions): Promise<unknown> {
-    if (!durable) {
+    const runs = this.#runs;
+    if (!durable || runs === undefined) {
       const output = await this.#runtime.send(id, input, {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
         ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
@@ -124,9 +141,9 @@ export class NodeAgentHost implements FleetHost {
       return { output: output === undefined ? null : output };
     }
     // A durable agent's message is a run: whoever asked leaving does not cancel it.
-    const text = runInput(input);
+    const text = durableRunInput(input);
     const runId = options.runId ?? newRunId();
-    const output = await this.#runs.send(id, text, {
+    const output = await runs.send(id, text, {
       runId,
       ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent as (part: unknown) => void }),
     });
@@ -163,8 +180,8 @@ export class NodeAgentHost implements FleetHost {
   }
 }
 
-/** The text a durable (LLM) run starts from: a string, or `{ content: string }`. */
-function runInput(input: unknown): string {
+/** The text a durable (LLM) run starts from: a string, or `{ content: string }`. @throws AgentfleetError `INVALID_REQUEST` otherwise. */
+export function durableRunInput(input: unknown): string {
   if (typeof input === 'string') return input;
   const content = (input as { content?: unknown } | null)?.content;
   if (typeof content === 'string') return content;
