@@ -23,8 +23,10 @@ export const agentRecordSchema = z.strictObject({
   createdAt: z.number().int().nonnegative(),
   /** The node the agent is active on; absent while hibernated. */
   owner: z.string().min(1).max(128).optional(),
-  /** Stopped by a caller: it stays stopped wherever it is activated, until started. */
+  /** Stopped by a caller: it stays stopped wherever it is activated (stopped is final, as on one node). */
   stopped: z.literal(true).optional(),
+  /** Created with `start: false` and not started since: activated without starting. */
+  unstarted: z.literal(true).optional(),
   /** When it last went to sleep (ms since the epoch). */
   hibernatedAt: z.number().int().nonnegative().optional(),
   /** Its state, as flushed at the last hibernation or hand-over. */

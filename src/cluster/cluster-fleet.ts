@@ -180,11 +180,10 @@ export class ClusterFleet implements AgentFleet {
       definition: prepared.definition,
       ...(prepared.config === undefined ? {} : { config: prepared.config }),
       createdAt: Date.now(),
+      ...(agent.start === false ? { unstarted: true as const } : {}),
     };
     await this.#directory.create(record);
-    const info = (await this.#call(prepared.id, { op: 'activate' }, {}, 0)) as AgentInfo;
-    if (agent.start !== false) return info;
-    return (await this.stop(prepared.id)).agent;
+    return (await this.#call(prepared.id, { op: 'activate' }, {}, 0)) as AgentInfo;
   }
 
   async info(id: string): Promise<AgentInfo> {
@@ -235,6 +234,7 @@ export class ClusterFleet implements AgentFleet {
         ...(r.tenant === undefined ? {} : { tenant: r.tenant }),
         node: r.owner ?? null,
         ...(r.stopped === true ? { stopped: true } : {}),
+        ...(r.unstarted === true ? { unstarted: true } : {}),
       }));
   }
 
@@ -351,7 +351,7 @@ export class ClusterFleet implements AgentFleet {
     if (state === undefined) delete record.state;
     else record.state = state;
     if (call?.op === 'stop') record.stopped = true;
-    else if (call?.op === 'start') delete record.stopped;
+    if (call?.op === 'stop' || call?.op === 'start') delete record.unstarted;
     const updated = await this.#directory.update(record, active.revision);
     if (updated === undefined) {
       // Another node owns the record now (this node was cut off): this copy must go.

@@ -29,6 +29,8 @@ export interface FleetAgentSummary {
   node?: string | null;
   /** Stopped by a caller. */
   stopped?: boolean;
+  /** Created with `start: false` and not started yet. */
+  unstarted?: boolean;
 }
 
 /** Options of `AgentFleet.send`. */
@@ -68,9 +70,9 @@ export interface AgentFleet {
   info(id: string): Promise<AgentInfo>;
   /** Sends a message: a durable agent's is a run (the reply has `runId`). */
   send(id: string, input: unknown, options?: FleetSendOptions): Promise<FleetReply>;
-  /** Starts a stopped agent. */
+  /** Starts an agent created with `start: false` (stopped is final: `ILLEGAL_TRANSITION`). */
   start(id: string): Promise<AgentInfo>;
-  /** Stops the agent (in a cluster: it stays stopped until started, wherever it is active). */
+  /** Stops the agent (in a cluster: it stays stopped wherever it is activated next). */
   stop(
     id: string,
     options?: { timeoutMs?: number; drain?: boolean },

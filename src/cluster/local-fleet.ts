@@ -80,6 +80,7 @@ export class LocalFleet implements AgentFleet {
         createdAt: a.createdAt,
         ...(a.tenant === undefined ? {} : { tenant: a.tenant }),
         ...(a.state === 'stopped' ? { stopped: true } : {}),
+        ...(a.state === 'pending' ? { unstarted: true } : {}),
       }));
   }
 

@@ -67,7 +67,11 @@ export class NodeAgentHost implements FleetHost {
   }
 
   async activate(record: AgentRecord): Promise<void> {
-    const agent = await this.#runtime.spawn(record.definition, { id: record.id, config: record.config });
+    const options = { id: record.id, config: record.config };
+    const agent =
+      record.unstarted === true
+        ? this.#runtime.create(record.definition, options)
+        : await this.#runtime.spawn(record.definition, options);
     const state = record.state;
     try {
       if (record.stopped === true) await agent.stop();
