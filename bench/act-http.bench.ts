@@ -48,7 +48,10 @@ async function dropClusterBuckets(name: string): Promise<void> {
   try {
     const kvm = new Kvm(nc);
     for (const suffix of ['leases', 'agents', 'runs', 'approvals', 'conversations'])
-      await (await kvm.open(`${name}-${suffix}`)).destroy().catch(() => undefined);
+      await kvm
+        .open(`${name}-${suffix}`)
+        .then((kv) => kv.destroy())
+        .catch(() => undefined);
   } finally {
     await nc.close();
   }

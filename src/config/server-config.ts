@@ -249,13 +249,16 @@ export type SettingSource = { kind: 'flag' } | { kind: 'env' } | { kind: 'file';
 /**
  * Validates raw setting values once against the schema. Each problem names the setting and
  * where its value came from (`--flag`, the env variable, or file and line); secrets are redacted.
+ * A cluster's bus and run store default to its URL.
  * @throws ConfigInvalidError
  */
 export function validateConfig(
   raw: Record<string, unknown>,
   sources: ReadonlyMap<string, SettingSource> = new Map(),
 ): ServerConfig {
-  const result = serverConfigSchema.safeParse(raw);
+  const input = { ...raw };
+  applyClusterDefaults(input);
+  const result = serverConfigSchema.safeParse(input);
   if (!result.success) {
     throw new ConfigInvalidError(
       result.error.issues.map((issue) => {
@@ -318,7 +321,6 @@ export function loadServerConfig(
     raw[key] = value;
     sources.set(key, { kind: 'flag' });
   }
-  applyClusterDefaults(raw);
   return validateConfig(raw, sources);
 }
 

@@ -115,6 +115,10 @@ describe('two nodes in one cluster', () => {
     }
     const info = await http(0, 'GET', `/v1/agents/${id}`);
     assert.equal(info.body.handled, 2, 'one copy handled both');
+    const view = await http(1, 'GET', '/v1/cluster');
+    assert.deepEqual(view.body.members, ['node-a', 'node-b']);
+    assert.equal(view.body.node, 'node-b');
+    assert.ok(view.body.active >= 1);
     const missing = await http(0, 'POST', '/v1/agents/nobody/messages', { input: 1 });
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'AGENT_NOT_FOUND');

@@ -32,6 +32,7 @@ import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addApprovalRoutes } from './routes/approvals.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
+import { addClusterRoute, type ClusterView } from './routes/cluster.ts';
 import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
 import { addDefinitionRoutes } from './routes/definitions.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
@@ -49,6 +50,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
    * `runs` and `state`.
    */
   agents?: AgentFleet;
+  /** Serves the admin-only `GET /v1/cluster` (a node's `cluster`: its id, the live nodes, its active agents). */
+  cluster?: ClusterView;
   /**
    * How requests are authenticated. An `Authenticator` checks `Authorization: Bearer` keys
    * and runs each request as its tenant; `none` trusts every caller (only behind your own gateway).
@@ -137,6 +140,7 @@ export class AgentfleetServer {
         stopping: this.#stopping.signal,
       });
     }
+    if (options.cluster !== undefined) addClusterRoute(this.#router, options.cluster);
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.definitions !== undefined) addDefinitionRoutes(this.#router, options.definitions, bodyLimit);
     if (options.metrics !== undefined) {

@@ -54,6 +54,7 @@ export async function startServer(
     const server = new AgentfleetServer({
       runtime: node.runtime,
       agents: node.agents,
+      cluster: node.cluster,
       actAgentId: node.actAgentId,
       publicAct: config.publicAct,
       auth: { authenticator: node.tenancy.authenticator ?? 'none', quotas: node.tenancy.quotas },

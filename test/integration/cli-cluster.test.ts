@@ -27,7 +27,10 @@ after(async () => {
   const nc = await connect({ servers: NATS_URL });
   const kvm = new Kvm(nc);
   for (const suffix of ['leases', 'agents', 'runs', 'approvals', 'conversations'])
-    await (await kvm.open(`${name}-${suffix}`)).destroy().catch(() => undefined);
+    await kvm
+      .open(`${name}-${suffix}`)
+      .then((kv) => kv.destroy())
+      .catch(() => undefined);
   await nc.close();
 });
 

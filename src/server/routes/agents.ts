@@ -171,9 +171,15 @@ export function addAgentRoutes(
       await streamMessage(req, res, streams, fleet, id, body.input, durable);
       return;
     }
-    // A plain agent's message lives only as long as its client: a disconnect cancels it.
-    const reply = await fleet.send(id, body.input, durable ? {} : { signal: clientSignal(req, res) });
-    sendJson(res, 200, replyJson(reply));
+    // A plain agent's message lives only as long as its client: a disconnect cancels it. A
+    // durable one's run id is a header too, so even an error (its node died) names the run.
+    if (!durable) {
+      sendJson(res, 200, replyJson(await fleet.send(id, body.input, { signal: clientSignal(req, res) })));
+      return;
+    }
+    const runId = newRunId();
+    res.setHeader('x-agentfleet-run-id', runId);
+    sendJson(res, 200, replyJson(await fleet.send(id, body.input, { runId })));
   });
 
   router.add('GET', '/v1/stats', (_req, res) => {
