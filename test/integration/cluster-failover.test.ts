@@ -4,7 +4,8 @@
 // again from a survivor; every write that was acknowledged is in the agents' state; each run
 // finishes on a survivor from its checkpoint, its recorded (not idempotent) tool call not run
 // again; every agent is active on one live node. The figures go to the console
-// (`cluster-failover: {...}`); buckets are deleted afterwards.
+// (`cluster-failover: {...}`); buckets are deleted afterwards. One node's wall clock is 10
+// minutes fast, and changes none of this.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +20,7 @@ const skip = await serverSkipReason('NATS', 4222);
 const LEASE_MS = 2_000;
 const ECHOES = 24;
 const WORKERS = 9;
+const SKEW_MS = 600_000;
 const name = `failover${randomBytes(4).toString('hex')}`;
 const workDir = mkdtempSync(join(tmpdir(), 'agentfleet-failover-'));
 const nodes: NodeProcess[] = [];
@@ -42,7 +44,9 @@ const executions = () =>
 it('SIGKILL a node under load: its agents answer again, acknowledged writes are kept, its runs resume', {
   skip,
 }, async () => {
-  for (const id of ['fa', 'fb', 'fc']) nodes.push(await startNode(id, name, LEASE_MS, workDir));
+  // fc's wall clock is 10 minutes fast: leases expire on the NATS server's clock, not a node's.
+  for (const id of ['fa', 'fb', 'fc'])
+    nodes.push(await startNode(id, name, LEASE_MS, workDir, id === 'fc' ? SKEW_MS : 0));
   await allJoined(nodes, 3);
   const entry = nodes[0]!;
   for (let i = 0; i < ECHOES; i++)
@@ -182,6 +186,8 @@ it('SIGKILL a node under load: its agents answer again, acknowledged writes are 
   console.log(
     `cluster-failover: ${JSON.stringify({
       leaseMs: LEASE_MS,
+      victim: victim.id,
+      skewed: 'fc',
       failoverMs: Math.round(failoverMs),
       writesAcknowledged: kept,
       writesRefused: Object.fromEntries(failures),

@@ -20,7 +20,7 @@ export interface NodeProcess {
   exited: Promise<unknown>;
 }
 
-/** Starts a node of cluster `name`; resolves once it serves HTTP. */
+/** Starts a node of cluster `name` (its wall clock `skewMs` off); resolves once it serves HTTP. */
 export async function startNode(
   id: string,
   name: string,
