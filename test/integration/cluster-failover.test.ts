@@ -193,6 +193,7 @@ it('SIGKILL a node under load: its agents answer again, acknowledged writes are 
       writesRefused: Object.fromEntries(failures),
       victimAgents: victimEchoes.length + victimWorkers.length,
       runsResumed: runs.length,
+      resumedOn: runs.map((run) => run.owner),
       runRepliesDuringKill: answered.map((r) => r.status),
     })}`,
   );

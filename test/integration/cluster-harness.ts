@@ -26,8 +26,9 @@ export async function startNode(
   name: string,
   leaseMs: number,
   workDir: string,
+  skewMs = 0,
 ): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [fixture, id, name, String(leaseMs), workDir], {
+  const child = spawn(process.execPath, [fixture, id, name, String(leaseMs), workDir, String(skewMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit');

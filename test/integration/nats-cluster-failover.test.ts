@@ -1,8 +1,9 @@
 // Losing a NATS server (issue 18): a three-server cluster of the test's own; two Agentfleet
-// nodes whose bus and run store list all three servers; the server node A is connected to is
-// SIGKILLed. The nodes reconnect, a durable agent on A's front door keeps answering B's
-// requests (each a run in the R3 run-store buckets), and a lease in an R3 bucket taken before
-// the kill is renewed after it, while a second store still cannot take it.
+// nodes joined in one cluster (`cluster` lists all three servers; its leases, agent directory
+// and runs in R3 buckets); the server node A is connected to is SIGKILLed. The nodes reconnect,
+// a durable agent keeps answering B's requests through A's front door (each a run, wherever the
+// agent is active), and a lease in an R3 bucket taken before the kill is renewed after it,
+// while a second store still cannot take it.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +17,6 @@ import { defineAgent } from '../../src/core/index.ts';
 import { inboxTopic } from '../../src/front-door/index.ts';
 import { llm } from '../../src/llm-agent/index.ts';
 import { type AgentfleetNode, createNode } from '../../src/node/index.ts';
-import { NatsKvRunStore } from '../../src/runs/nats-kv-run-store.ts';
 import { sleep } from '../helpers.ts';
 import { scriptedProvider } from '../scripted-provider.ts';
 import { type NatsCluster, natsServerSkipReason, startNatsCluster } from './nats-cluster.ts';
@@ -64,18 +64,26 @@ describe('a NATS cluster losing a server', { skip, timeout: 60_000 }, () => {
 
   it('nodes reconnect, the front door keeps answering, and an R3 lease survives', async (t) => {
     const servers = cluster.urls.split(',');
-    // The run store's buckets, made R3 before the nodes open them (an existing bucket keeps its replicas).
-    await (await NatsKvRunStore.open({ servers, replicas: 3 })).close();
     const chat = defineAgent({
       name: 'chat',
       durable: true,
       decide: llm({ provider: scriptedProvider(() => ({ text: 'pong' })), model: 'm' }),
     });
-    const config = { logLevel: 'silent', auth: 'none', bus: cluster.urls, runs: cluster.urls } as const;
+    // One Agentfleet cluster over the NATS cluster: its leases, directory and runs in R3 buckets.
+    const config = {
+      logLevel: 'silent',
+      auth: 'none',
+      cluster: cluster.urls,
+      clusterName: `nc${randomUUID().slice(0, 8)}`,
+      clusterReplicas: 3,
+    } as const;
     await using a = await createNode({ ...config, nodeId: 'node-a' }, { definitions: [chat] });
-    await using b = await createNode({ ...config, nodeId: 'node-b', busFrontDoor: false });
+    await using b = await createNode(
+      { ...config, nodeId: 'node-b', busFrontDoor: false },
+      { definitions: [chat] },
+    );
     const tenant = `t${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    await withTenant(tenant, () => a.runtime.spawn('chat', { id: 'c1' }));
+    await withTenant(tenant, () => a.agents.create({ definition: 'chat', id: 'c1' }));
     const ask = async (timeout: number) => {
       const reply = await b.bus.request<{ output: { text: string }; runId: string }>(
         inboxTopic(tenant, 'c1'),
