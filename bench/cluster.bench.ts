@@ -2,14 +2,15 @@
 // 1. Calls to an echo agent active on node B: from node A through ClusterFleet over the NATS
 //    bus with the NATS KV directory and leases, against the same agent called on B itself
 //    (runtime.send, LocalFleet, B's ClusterFleet) and over HTTP on B (AgentfleetServer, auth
-//    'none', POST /v1/agents/:id/messages with fetch). Sequential p50/p99 over N calls, and
-//    msgs/s with 64 in flight (closed loop). Cross-node is also run on a NATS bus with
-//    in-memory stores and fully in process, to split the cost.
+//    'none', POST /v1/agents/:id/messages, a node:http keep-alive client in this process).
+//    Sequential p50/p99 over N calls, and msgs/s with 64 in flight (closed loop). Cross-node
+//    is also run on a NATS bus with in-memory stores and fully in process, to split the cost.
 // 2. Cold activation (first message to an agent that is only a record) and wake from
 //    hibernation (an agent with state, hibernated by a tick), from node A of two, with each
 //    set-up; Rivet's published 6.9 ms cold start and 4.4 ms wake are printed beside as reference.
 // 3. Memory: 1M addressable agents over 3 in-process nodes, 100k active (cluster-memory.ts,
 //    its own process), and bytes per record in a NATS KV bucket on a sample.
+import { Agent, request } from 'node:http';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { LocalFleet } from '../src/cluster/index.ts';
@@ -89,6 +90,29 @@ async function crossNode(setup: Setup): Promise<PathResult> {
   }
 }
 
+/** Keep-alive connections for the HTTP path (node:http: a lighter client than fetch in the same process). */
+const keepAlive = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
+
+/** POSTs `body` to `path`; rejects on anything but 200. */
+function httpPoster(port: number, path: string, body: string): () => Promise<void> {
+  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, path, method: 'POST', agent: keepAlive, headers },
+        (res) => {
+          res.resume();
+          res.on('error', reject);
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+}
+
 async function callPaths(): Promise<PathResult[]> {
   const results: PathResult[] = [];
   const cluster = await openCluster('nats-kv', 2);
@@ -98,14 +122,7 @@ async function callPaths(): Promise<PathResult[]> {
   try {
     const id = await agentOnSecondNode(cluster);
     const { port } = await server.listen(0, '127.0.0.1');
-    const url = `http://127.0.0.1:${port}/v1/agents/${id}/messages`;
-    const body = JSON.stringify({ input: INPUT });
-    const headers = { 'content-type': 'application/json' };
-    const http = async () => {
-      const res = await fetch(url, { method: 'POST', headers, body });
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
-    };
+    const http = httpPoster(port, `/v1/agents/${id}/messages`, JSON.stringify({ input: INPUT }));
     const local = new LocalFleet(b.runtime, { state: b.state });
     results.push(await measurePath('B itself: runtime.send', () => b.runtime.send(id, INPUT)));
     results.push(await measurePath('B itself: LocalFleet.send', () => local.send(id, INPUT)));
@@ -113,6 +130,7 @@ async function callPaths(): Promise<PathResult[]> {
     results.push(await measurePath('B itself: HTTP POST /v1/agents/:id/messages', http));
     results.push(await measurePath(`A → B, ${SETUP_LABEL['nats-kv']}`, () => a.fleet.send(id, INPUT)));
   } finally {
+    keepAlive.destroy();
     await server.close();
     await cluster.close();
   }
