@@ -5,6 +5,7 @@ import { runActHttpBench } from './act-http.bench.ts';
 import { runBusBench } from './bus.bench.ts';
 import { runBusIngressBench } from './bus-ingress.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
+import { runClusterBench } from './cluster.bench.ts';
 import { runCrdtBench } from './crdt.bench.ts';
 import { runCrdtSyncBench } from './crdt-sync.bench.ts';
 import { runDurableLoopsBench } from './durable/run-loops.ts';
@@ -44,6 +45,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'knowledge-reopen': runKnowledgeReopenBench,
   'runs-resume': runRunsResumeBench,
   'durable-loops': runDurableLoopsBench,
+  cluster: runClusterBench,
 };
 
 const wanted = process.argv.slice(2);
