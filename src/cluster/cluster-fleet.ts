@@ -56,6 +56,8 @@ interface Active {
 }
 
 const MAX_HOPS = 3;
+/** Agents whose owner a node remembers (about 100 bytes each). */
+const OWNER_CACHE = 100_000;
 const keyOf = (tenant: string | undefined, id: string) => `${tenant ?? ''}/${id}`;
 /** Calls that change what the record keeps (state, stopped): answered once the record has it. */
 const mutates = (call: AgentCall) =>
@@ -88,6 +90,8 @@ export class ClusterFleet implements AgentFleet {
   readonly #active = new Map<string, Active>();
   /** Activations and deactivations under way, per agent: calls wait for them. */
   readonly #moving = new Map<string, Promise<unknown>>();
+  /** Where agents active on other nodes answered from, newest last (a hint: the record decides). */
+  readonly #owners = new Map<string, string>();
   readonly #client: FleetClient;
   readonly #server: FleetServer;
   #tenantNotices: Subscription<unknown> | undefined;
@@ -254,6 +258,7 @@ export class ClusterFleet implements AgentFleet {
 
   /** Takes the tenant's agents out of this node's memory without writing their records back. */
   async #dropTenant(tenant: string): Promise<void> {
+    for (const key of this.#owners.keys()) if (key.startsWith(`${tenant}/`)) this.#owners.delete(key);
     const mine = [...this.#active.values()].filter((a) => a.tenant === tenant);
     for (const active of mine) this.#active.delete(keyOf(active.tenant, active.id));
     await withTenant(tenant, () =>
@@ -277,14 +282,28 @@ export class ClusterFleet implements AgentFleet {
       await this.#moving.get(key);
       const local = this.#live() ? this.#active.get(key) : undefined;
       if (local !== undefined) return this.#invoke(local, call, options);
+      // The owner last seen, without reading the record: a node that no longer has the agent
+      // reads it and forwards the call (or activates it), so a stale entry costs one hop.
+      const cached = attempt === 0 && hops === 0 ? this.#owners.get(key) : undefined;
+      if (cached !== undefined && this.#members.includes(cached)) {
+        try {
+          return await this.#client.call(cached, id, call, { ...options, hops: 1 });
+        } catch (error) {
+          this.#owners.delete(key);
+          if (!retryable(error)) throw error;
+        }
+      }
       const stored = await this.#directory.get(tenant, id);
       if (stored === undefined) throw new AgentNotFoundError(id);
       if (call.op === 'remove' && stored.record.owner === undefined) {
         await this.#directory.delete(tenant, id, stored.revision);
         return { forced: false };
       }
-      if (attempt > 0) await this.#refreshMembers();
       const owner = stored.record.owner;
+      // An owner this node does not know may have joined since it last looked: look again
+      // before taking its agent (only a node whose heartbeat has run out loses its agents).
+      const unknownOwner = owner !== undefined && owner !== this.nodeId && !this.#members.includes(owner);
+      if (attempt > 0 || unknownOwner) await this.#refreshMembers();
       const target =
         owner !== undefined && owner !== this.nodeId && this.#members.includes(owner)
           ? owner
@@ -300,7 +319,9 @@ export class ClusterFleet implements AgentFleet {
           continue; // another node won the record: look again
         }
         if (hops >= MAX_HOPS) throw new AgentOwnerLostError(id, target);
-        return await this.#client.call(target, id, call, { ...options, hops: hops + 1 });
+        const value = await this.#client.call(target, id, call, { ...options, hops: hops + 1 });
+        if (hops === 0 && call.op !== 'remove') this.#remember(key, target);
+        return value;
       } catch (error) {
         if (!retryable(error)) throw error;
         // Nothing ran: past the deadline, the caller is told the owner is gone (and may retry).
@@ -309,6 +330,13 @@ export class ClusterFleet implements AgentFleet {
         await sleep(Math.min(50 * 2 ** Math.min(attempt, 4), 500));
       }
     }
+  }
+
+  /** Notes where an agent answered from; the oldest entry goes past `OWNER_CACHE` entries. */
+  #remember(key: string, node: string): void {
+    this.#owners.delete(key);
+    this.#owners.set(key, node);
+    if (this.#owners.size > OWNER_CACHE) this.#owners.delete(this.#owners.keys().next().value as string);
   }
 
   /** A call from another node: run it here if the agent is (or may become) active here. */

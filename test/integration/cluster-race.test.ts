@@ -89,8 +89,10 @@ class LedgerHost implements FleetHost {
   canActivate() {
     return true;
   }
+  #dead = false;
   async activate(record: AgentRecord) {
     await sleep(1); // activation takes a moment: races overlap
+    if (this.#dead) throw new Error('this process is dead');
     this.#ledger.hold(record.id, this.#node);
     this.#agents.set(record.id, record.state);
   }
@@ -107,12 +109,14 @@ class LedgerHost implements FleetHost {
     return false;
   }
   async invoke(id: string, call: AgentCall) {
+    if (this.#dead) throw new Error('this process is dead');
     if (!this.#agents.has(id)) throw new AgentNotFoundError(id);
     if (call.op === 'send') this.#ledger.served(id, this.#node);
     return { output: this.#node };
   }
   /** The process died: its memory is gone. */
   crash() {
+    this.#dead = true;
     for (const id of this.#agents.keys()) this.#ledger.release(id, this.#node);
     this.#agents.clear();
   }
