@@ -8,6 +8,7 @@ import {
   type AgentFleet,
   ClusterFleet,
   type ClusterFleetOptions,
+  ClusterUsage,
   type LeaseStore,
   LocalFleet,
   NodeAgentHost,
@@ -228,6 +229,7 @@ async function compose(
   let cluster: ClusterFleet | undefined;
   let closeClusterStores: (() => Promise<void>) | undefined;
   let shared: CrdtReplicator | undefined;
+  let closeUsage: (() => Promise<void>) | undefined;
   const runs = new RunService({
     store: runStore.store,
     owner: runStore.owner,
@@ -285,7 +287,22 @@ async function compose(
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
   if (clustered) {
+    const replica = replicaId(runStore.owner);
+    // Tenants' agent and message counts over every node; the agent quota reads them.
+    const usage = await ClusterUsage.open({
+      bus,
+      node: replica,
+      name: `${config.clusterName}-usage`,
+      admission: quotas,
+      onInvalid: (error) =>
+        error.code === 'CRDT_FOREIGN' // e.g. a late figure of a tenant just deleted
+          ? logger.debug({ err: error }, 'a usage counter message was refused')
+          : logger.warn({ err: error }, 'a usage counter message was refused'),
+    });
+    closeUsage = () => usage.close();
+    opened.push(() => usage.close());
     const joined = await openCluster(config, parts, {
+      usage,
       nodeId: runStore.owner,
       bus,
       host: new NodeAgentHost({ runtime, state, runs, clustered: true }),
@@ -299,7 +316,7 @@ async function compose(
     const replicator = await withoutTenant(() =>
       CrdtReplicator.open({
         bus,
-        node: replicaId(runStore.owner),
+        node: replica,
         name: `${config.clusterName}-shared`,
         onInvalid: (error) => logger.debug({ err: error }, 'a shared CRDT message was refused'),
       }),
@@ -346,6 +363,7 @@ async function compose(
       await runsDoor?.close();
       // Hands this node's agents over (drained, their state in their records) before the runtime stops.
       await cluster?.close();
+      await closeUsage?.();
       await shared?.close();
       // In-flight runs drain within the stop deadline; the rest stay unfinished and resume on the next start.
       const result = await runtime.close();
