@@ -180,6 +180,7 @@ export class ClusterFleet implements AgentFleet {
     return this.#options.usage;
   }
 
+  /** The tenant's agents and messages over the whole cluster (undefined without `usage`). */
   clusterUsage(tenant: string): ClusterTenantUsage | undefined {
     return this.#options.usage?.of(tenant);
   }
@@ -193,9 +194,9 @@ export class ClusterFleet implements AgentFleet {
 
   async create(agent: CreateFleetAgent): Promise<AgentInfo> {
     const tenant = currentTenantId();
-    const usage = tenant === undefined ? undefined : this.#options.usage;
+    const usage = this.#options.usage;
     const prepared = this.#host.prepare(agent);
-    usage?.admitAgent(tenant as string); // QUOTA_EXCEEDED against every node's agents
+    if (tenant !== undefined) usage?.admitAgent(tenant); // QUOTA_EXCEEDED against every node's agents
     const record: AgentRecord = {
       v: 1,
       ...(tenant === undefined ? {} : { tenant }),
@@ -205,7 +206,7 @@ export class ClusterFleet implements AgentFleet {
       createdAt: Date.now(),
     };
     await this.#directory.create(record);
-    usage?.agentCreated(tenant as string);
+    if (tenant !== undefined) usage?.agentCreated(tenant);
     const info = (await this.#call(prepared.id, { op: 'activate' }, {}, 0)) as AgentInfo;
     if (agent.start !== false) return info;
     return (await this.stop(prepared.id)).agent;
