@@ -4,7 +4,7 @@ import { type Bus, createBus, MemoryHub, MemoryTransport } from '../src/bus/inde
 import { MemoryAgentDirectory, MemoryLeaseStore } from '../src/cluster/index.ts';
 import type { ServerConfigInput } from '../src/config/index.ts';
 import { defineAgent } from '../src/core/index.ts';
-import { type AgentfleetNode, createNode } from '../src/node/index.ts';
+import { type AgentfleetNode, createNode, type NodeParts } from '../src/node/index.ts';
 
 export const echo = defineAgent({ name: 'echo', decide: (x: unknown) => x });
 
@@ -15,8 +15,15 @@ export interface ClusterNodes {
   close(): Promise<void>;
 }
 
-/** `count` nodes (`node-a`, `node-b`, …) of one cluster, with `config` on top of silent, no-auth defaults. */
-export async function clusterNodes(count: number, config: ServerConfigInput = {}): Promise<ClusterNodes> {
+/**
+ * `count` nodes (`node-a`, `node-b`, …) of one cluster, with `config` on top of silent, no-auth
+ * defaults, and `definitions` beside `echo`.
+ */
+export async function clusterNodes(
+  count: number,
+  config: ServerConfigInput = {},
+  definitions: NodeParts['definitions'] = [],
+): Promise<ClusterNodes> {
   const bus = createBus({ transport: new MemoryTransport(new MemoryHub()) });
   const cluster = { directory: new MemoryAgentDirectory(), leases: new MemoryLeaseStore({ leaseMs: 2_000 }) };
   const nodes: AgentfleetNode[] = [];
@@ -30,7 +37,7 @@ export async function clusterNodes(count: number, config: ServerConfigInput = {}
       nodes.push(
         await createNode(
           { logLevel: 'silent', auth: 'none', busFrontDoor: false, nodeId, ...config },
-          { definitions: [echo], bus, cluster },
+          { definitions: [echo, ...(definitions ?? [])], bus, cluster },
         ),
       );
     }
