@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clusterNodes } from '../../test/cluster-nodes.ts';
 import { eventually, liveResources, noMoreResourcesThan } from '../../test/helpers.ts';
+import { withTenant } from '../context/index.ts';
 import { createNode } from './index.ts';
 
 describe('node.shared', () => {
@@ -25,6 +26,11 @@ describe('node.shared', () => {
     const owner = b.shared.crdt('owner', 'lww-register');
     owner.update((r) => r.set('b'));
     await eventually(() => a.shared?.crdt('owner', 'lww-register').value() === 'b');
+    // It is the system scope's: code running as a tenant may read it, not change it.
+    withTenant('acme', () => {
+      assert.equal(onA.value(), 5);
+      assert.throws(() => onA.update((c) => c.increment()), { code: 'TENANT_MISMATCH' });
+    });
     await close();
     assert.throws(() => onA.update((c) => c.increment()), { code: 'CRDT_REPLICATOR_CLOSED' });
     await noMoreResourcesThan(baseline);
