@@ -56,6 +56,24 @@ export {
   type SendOptions,
   type StepContext,
 } from './core/index.ts';
+// CRDTs: counters, registers, sets and maps that merge, replicated over the bus (`node.shared`).
+export {
+  CrdtError,
+  type CrdtErrorCode,
+  CrdtMap,
+  CrdtReplicator,
+  type CrdtReplicatorOptions,
+  type CrdtReplicatorStats,
+  GCounter,
+  type HlcTimestamp,
+  HybridClock,
+  LWWRegister,
+  ORSet,
+  PNCounter,
+  SharedCrdt,
+  type SharedCrdtOptions,
+  type SharedKind,
+} from './crdt/index.ts';
 // Errors: every error Agentfleet throws is an AgentfleetError with a stable `code`.
 export { AbortedError, AgentfleetError, InvalidOptionsError } from './errors/index.ts';
 // Knowledge: documents, embeddings and retrieval, and the cognition that answers from them.

@@ -5,6 +5,7 @@ import { type AgentInfo, AgentNotFoundError } from '../core/index.ts';
 import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { AgentDirectory } from './agent-directory.ts';
 import type { AgentRecord, StoredAgent } from './agent-record.ts';
+import type { ClusterTenantUsage, ClusterUsage } from './cluster-usage.ts';
 import type { CallMessage } from './cluster-wire.ts';
 import { AgentOwnerLostError, ClusterCallInvalidError, DefinitionUnavailableError } from './errors.ts';
 import type {
@@ -42,6 +43,12 @@ export interface ClusterFleetOptions {
   unfinishedRuns?: (owner: string) => AsyncIterable<{ tenant: string | undefined; agentId: string }>;
   /** Told of background failures (a take-over, a hibernation) that no caller sees. */
   report?: (error: unknown, what: string) => void;
+  /**
+   * Counts each tenant's agent records and messages cluster-wide; with it, `create` admits a
+   * tenant's agent against the cluster's count (its `admission`, e.g. `maxAgents`). The fleet
+   * does not close it.
+   */
+  usage?: ClusterUsage;
 }
 
 interface Active {
@@ -64,7 +71,12 @@ const mutates = (call: AgentCall) =>
   (call.op === 'state' && call.state.op !== 'get') || call.op === 'stop' || call.op === 'start';
 /** Where a node tells the others that a tenant was deleted (its agents leave every node's memory). */
 const TENANT_DELETED_TOPIC = 'agentfleet.cluster.tenant-deleted';
-const tenantDeletedSchema = z.strictObject({ tenant: z.string().min(1).max(64), from: z.string() });
+const tenantDeletedSchema = z.strictObject({
+  tenant: z.string().min(1).max(64),
+  from: z.string(),
+  /** When it was deleted (ms since the epoch): the generation of its usage counters from then on. */
+  at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+});
 
 /**
  * Agents across a cluster of nodes, each active on exactly one node at a time. The directory
@@ -167,6 +179,16 @@ export class ClusterFleet implements AgentFleet {
     return this.#active.size;
   }
 
+  /** The cluster-wide usage counters, when the fleet was given them. */
+  get usage(): ClusterUsage | undefined {
+    return this.#options.usage;
+  }
+
+  /** The tenant's agents and messages over the whole cluster (undefined without `usage`). */
+  clusterUsage(tenant: string): ClusterTenantUsage | undefined {
+    return this.#options.usage?.of(tenant);
+  }
+
   /** Whether this node has the current tenant's agent `id` active now. */
   isActiveHere(id: string): boolean {
     return this.#live() && this.#active.has(keyOf(currentTenantId(), id));
@@ -176,7 +198,9 @@ export class ClusterFleet implements AgentFleet {
 
   async create(agent: CreateFleetAgent): Promise<AgentInfo> {
     const tenant = currentTenantId();
+    const usage = this.#options.usage;
     const prepared = this.#host.prepare(agent);
+    if (tenant !== undefined) usage?.admitAgent(tenant); // QUOTA_EXCEEDED against every node's agents
     const record: AgentRecord = {
       v: 1,
       ...(tenant === undefined ? {} : { tenant }),
@@ -187,6 +211,7 @@ export class ClusterFleet implements AgentFleet {
       ...(agent.start === false ? { unstarted: true as const } : {}),
     };
     await this.#directory.create(record);
+    if (tenant !== undefined) usage?.agentCreated(tenant);
     return (await this.#call(prepared.id, { op: 'activate' }, {}, 0)) as AgentInfo;
   }
 
@@ -247,17 +272,19 @@ export class ClusterFleet implements AgentFleet {
    * bus), and their records go. Resolves with how many records were deleted.
    */
   async purgeTenant(tenant: string): Promise<{ agents: number }> {
-    await this.#dropTenant(tenant);
+    const at = Date.now();
+    await this.#dropTenant(tenant, at);
     await withoutTenant(() =>
       this.#bus
-        .publish(TENANT_DELETED_TOPIC, { tenant, from: this.nodeId })
+        .publish(TENANT_DELETED_TOPIC, { tenant, from: this.nodeId, at })
         .catch((error) => this.#options.report?.(error, 'tenant deletion notice')),
     );
     return { agents: await this.#directory.purgeTenant(tenant) };
   }
 
   /** Takes the tenant's agents out of this node's memory without writing their records back. */
-  async #dropTenant(tenant: string): Promise<void> {
+  async #dropTenant(tenant: string, at: number): Promise<void> {
+    this.#options.usage?.dropTenant(tenant, at);
     for (const key of this.#owners.keys()) if (key.startsWith(`${tenant}/`)) this.#owners.delete(key);
     const mine = [...this.#active.values()].filter((a) => a.tenant === tenant);
     for (const active of mine) this.#active.delete(keyOf(active.tenant, active.id));
@@ -296,7 +323,7 @@ export class ClusterFleet implements AgentFleet {
       const stored = await this.#directory.get(tenant, id);
       if (stored === undefined) throw new AgentNotFoundError(id);
       if (call.op === 'remove' && stored.record.owner === undefined) {
-        await this.#directory.delete(tenant, id, stored.revision);
+        if (await this.#directory.delete(tenant, id, stored.revision)) this.#removed(tenant);
         return { forced: false };
       }
       const owner = stored.record.owner;
@@ -350,7 +377,12 @@ export class ClusterFleet implements AgentFleet {
     try {
       if (call.op === 'activate') return await this.#host.invoke(active.id, { op: 'info' }, options);
       if (call.op === 'remove') return await this.#remove(active);
-      if (!mutates(call)) return await this.#host.invoke(active.id, call, options);
+      if (!mutates(call)) {
+        const value = await this.#host.invoke(active.id, call, options);
+        if (call.op === 'send' && active.tenant !== undefined)
+          this.#options.usage?.messageHandled(active.tenant);
+        return value;
+      }
       // A state write is answered only once the directory has it: a node that dies next loses nothing acknowledged.
       const write = active.writes.then(async () => {
         const value = await this.#host.invoke(active.id, call, options);
@@ -369,8 +401,12 @@ export class ClusterFleet implements AgentFleet {
     const key = keyOf(active.tenant, active.id);
     const result = await this.#host.invoke(active.id, { op: 'remove' }, {});
     this.#active.delete(key);
-    await this.#directory.delete(active.tenant, active.id);
+    if (await this.#directory.delete(active.tenant, active.id)) this.#removed(active.tenant);
     return result;
+  }
+
+  #removed(tenant: string | undefined): void {
+    if (tenant !== undefined) this.#options.usage?.agentRemoved(tenant);
   }
 
   async #flush(active: Active, call?: AgentCall): Promise<void> {
@@ -474,7 +510,7 @@ export class ClusterFleet implements AgentFleet {
       return undefined;
     }
     if (notice.data.from === this.nodeId) return undefined;
-    return this.#dropTenant(notice.data.tenant);
+    return this.#dropTenant(notice.data.tenant, notice.data.at ?? Date.now());
   }
 
   /** One round of the background work: membership, rejoining, hibernation. The timer calls it; tests may too. */

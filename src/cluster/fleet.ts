@@ -1,4 +1,5 @@
 import type { AgentInfo, AgentStreamListener } from '../core/index.ts';
+import type { ClusterTenantUsage } from './cluster-usage.ts';
 
 /** What creates an agent: a definition by name, an optional id and config. */
 export interface CreateFleetAgent {
@@ -85,5 +86,7 @@ export interface AgentFleet {
   list(options?: ListFleetAgentsOptions): Promise<FleetAgentSummary[]>;
   /** Whether the agent exists (in the caller's tenant). */
   exists(id: string): Promise<boolean>;
+  /** A tenant's agents and messages over the whole cluster; absent or undefined without a cluster's counters. */
+  clusterUsage?(tenant: string): ClusterTenantUsage | undefined;
   close(): Promise<void>;
 }

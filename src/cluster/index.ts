@@ -7,6 +7,7 @@ export type {
 export { type AgentRecord, agentRecordSchema, type StoredAgent, SYSTEM_SCOPE } from './agent-record.ts';
 export { MAX_AGENT_RECORD_BYTES } from './agent-record-checks.ts';
 export { ClusterFleet, type ClusterFleetOptions } from './cluster-fleet.ts';
+export { type ClusterTenantUsage, ClusterUsage, type ClusterUsageOptions } from './cluster-usage.ts';
 export type { ClusterErrorCode } from './error-codes.ts';
 export {
   AgentDirectoryUnavailableError,

@@ -6,6 +6,7 @@ import { nameSchema } from './crdt-map.ts';
 import { digestSchema } from './digest.ts';
 import type { CrdtError } from './errors.ts';
 import { nodeIdSchema } from './node-id.ts';
+import type { SharedKind } from './shared-crdt.ts';
 
 export const KINDS: ReadonlySet<string> = new Set([
   'g-counter',
@@ -40,6 +41,14 @@ export const optionsSchema = z.strictObject({
   maxDriftMs: z.number().int().positive().default(60_000),
   /** The wall clock for LWW timestamps, ms since the epoch; tests inject one. Default `Date.now`. */
   wallClock: z.custom<() => number>((v) => typeof v === 'function').optional(),
+  /**
+   * Declares, on first sight in a peer's delta or digest, a CRDT this replica has not declared:
+   * return its kind to share it from then on (within `maxObjects`), or undefined to refuse the
+   * delta (`CRDT_FOREIGN`) and skip the digest entry, as without this option. Lets every replica
+   * hold names it never uses itself (e.g. per-tenant counters read anywhere). Runs in the
+   * replicator's tenant; a throw counts as undefined.
+   */
+  adopt: z.custom<(name: string) => SharedKind | undefined>((v) => typeof v === 'function').optional(),
   /**
    * Called with the typed error of every message refused (`CRDT_INVALID`, `CRDT_FOREIGN`,
    * `CRDT_TOO_LARGE`, `CRDT_CLOCK_SKEW`); the message is dropped, nothing merged. Never

@@ -248,4 +248,36 @@ describe('CrdtReplicator', () => {
     await closeAll([a, b]);
     await noMoreResourcesThan(baseline);
   });
+
+  it('adopt declares a peer’s names on first sight (delta or digest); drop forgets one here', async () => {
+    const hub = new MemoryHub();
+    const a = await node(hub, 'a', 1, false);
+    const bus = createBus({ transport: new MemoryTransport(hub) });
+    const errors: CrdtError[] = [];
+    const b = await CrdtReplicator.open({
+      bus,
+      node: 'b',
+      name: 'shared',
+      antiEntropyMs: 50,
+      adopt: (name) => (name.startsWith('count.') ? 'g-counter' : undefined),
+      onInvalid: (e) => errors.push(e),
+    });
+    // Declared on a before b listens to it: b adopts it from a's digest, then a repairs it.
+    a.replicator.crdt('count.old', 'g-counter').update((c) => c.increment(4));
+    await eventually(() => b.get('count.old')?.value() === 4);
+    // A delta of a name b has never seen is adopted and merged at once.
+    a.replicator.crdt('count.new', 'g-counter').update((c) => c.increment(2));
+    await eventually(() => b.get('count.new')?.value() === 2);
+    // A name adopt refuses is not declared; its delta is refused as before.
+    a.replicator.crdt('other', 'g-counter').update((c) => c.increment());
+    await eventually(() => errors.some((e) => e.code === 'CRDT_FOREIGN'));
+    assert.equal(b.get('other'), undefined);
+    assert.deepEqual(b.names().sort(), ['count.new', 'count.old']);
+    assert.equal(b.drop('count.old'), true);
+    assert.equal(b.drop('count.old'), false);
+    assert.equal(b.get('count.old'), undefined);
+    await b.close();
+    await bus.close();
+    await closeAll([a]);
+  });
 });

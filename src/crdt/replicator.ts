@@ -130,6 +130,10 @@ export class CrdtReplicator {
         throw invalidOp('CrdtReplicator', `"${name}" is a ${known.kind}, not a ${kind}`);
       return known as SharedCrdt<K>;
     }
+    return this.#declare(name, kind, options);
+  }
+
+  #declare<K extends SharedKind>(name: string, kind: K, options?: SharedCrdtOptions): SharedCrdt<K> {
     if (!nameSchema.safeParse(name).success)
       throw invalidOp('CrdtReplicator', `"${String(name).slice(0, 40)}" is not a name`);
     if (!KINDS.has(kind)) throw invalidOp('CrdtReplicator', `"${String(kind)}" is not a CRDT kind`);
@@ -139,6 +143,21 @@ export class CrdtReplicator {
     this.#objects.set(name, shared as SharedCrdt);
     this.#syncSoon();
     return shared;
+  }
+
+  /** The CRDT `name` if this replica shares it (declared or adopted), else undefined; declares nothing. */
+  get(name: string): SharedCrdt | undefined {
+    return this.#objects.get(name);
+  }
+
+  /**
+   * Forgets the CRDT `name` here (true if it was shared): its memory is freed and it leaves this
+   * replica's digests. Peers keep their copies; a later delta for it is refused (`CRDT_FOREIGN`)
+   * or, with `adopt`, declared anew. Declaring it again here starts from empty, so a peer's older
+   * copy repairs it: drop only what every replica drops (e.g. a deleted tenant's figures).
+   */
+  drop(name: string): boolean {
+    return this.#objects.delete(name);
   }
 
   /** The names shared so far. */
@@ -220,7 +239,7 @@ export class CrdtReplicator {
 
   #onDelta(payload: unknown): void {
     const { name, delta } = parseCrdt('CRDT delta message', deltaMessage, payload);
-    const shared = this.#objects.get(name);
+    const shared = this.#objects.get(name) ?? this.#adopt(name);
     if (shared === undefined) {
       throw new CrdtError(
         'CRDT_FOREIGN',
@@ -239,7 +258,7 @@ export class CrdtReplicator {
     this.#stats.digestsReceived++;
     let behind = false;
     for (const name of Object.keys(digests)) {
-      const shared = this.#objects.get(name);
+      const shared = this.#objects.get(name) ?? this.#adopt(name);
       if (shared === undefined) continue; // a name only the peer shares: nothing to compare
       const theirs = digests[name] as CrdtDigest;
       const missing = missingFrom(shared.crdt, theirs);
@@ -251,6 +270,19 @@ export class CrdtReplicator {
       }
     }
     if (behind) this.#syncSoon();
+  }
+
+  /** A peer's name declared here if `adopt` gives it a kind (undefined otherwise, or past `maxObjects`). */
+  #adopt(name: string): SharedCrdt | undefined {
+    const adopt = this.#options.adopt;
+    if (adopt === undefined || this.#objects.size >= this.#options.maxObjects) return undefined;
+    let kind: SharedKind | undefined;
+    try {
+      kind = this.#inTenant(() => adopt(name));
+    } catch {
+      return undefined;
+    }
+    return kind !== undefined && KINDS.has(kind) ? this.#declare(name, kind) : undefined;
   }
 
   #refuse(error: unknown, message: Envelope): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RedisClientType } from 'redis';
 import { actAgent } from '../agents/index.ts';
@@ -7,13 +8,15 @@ import {
   type AgentFleet,
   ClusterFleet,
   type ClusterFleetOptions,
+  ClusterUsage,
   type LeaseStore,
   LocalFleet,
   NodeAgentHost,
 } from '../cluster/index.ts';
 import { type ServerConfig, type ServerConfigInput, validateConfig } from '../config/index.ts';
-import { createLogger } from '../context/index.ts';
+import { createLogger, withoutTenant } from '../context/index.ts';
 import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } from '../core/index.ts';
+import { CrdtReplicator } from '../crdt/index.ts';
 import { AbortedError, AgentfleetError } from '../errors/index.ts';
 import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
@@ -96,6 +99,15 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly agents: AgentFleet;
   /** The cluster membership and routing, when the node is in a cluster. */
   readonly cluster: ClusterFleet | undefined;
+  /**
+   * Users' own shared state across the cluster: named CRDTs (counters, registers, sets, maps)
+   * that every node of the cluster reads and writes, merged without coordination
+   * (`node.shared.crdt('visits', 'g-counter').update((c) => c.increment())`). One system-scope
+   * replicator named `<clusterName>-shared` on the node's bus, opened in cluster mode and
+   * closed with the node; undefined when the node is not in a cluster. For a tenant's own
+   * replicator, open a `CrdtReplicator` inside `withTenant`.
+   */
+  readonly shared: CrdtReplicator | undefined;
   /** Serves every agent on `agent.<tenant>.<id>.inbox`; undefined with `busFrontDoor: false`. */
   readonly frontDoor: BusFrontDoor | undefined;
   /** The tracer provider, when `OTEL_*` configured an exporter. */
@@ -216,6 +228,8 @@ async function compose(
   const clustered = parts.cluster !== undefined || config.cluster !== 'off';
   let cluster: ClusterFleet | undefined;
   let closeClusterStores: (() => Promise<void>) | undefined;
+  let shared: CrdtReplicator | undefined;
+  let closeUsage: (() => Promise<void>) | undefined;
   const runs = new RunService({
     store: runStore.store,
     owner: runStore.owner,
@@ -273,7 +287,22 @@ async function compose(
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
   if (clustered) {
+    const replica = replicaId(runStore.owner);
+    // Tenants' agent and message counts over every node; the agent quota reads them.
+    const usage = await ClusterUsage.open({
+      bus,
+      node: replica,
+      name: `${config.clusterName}-usage`,
+      admission: quotas,
+      onInvalid: (error) =>
+        error.code === 'CRDT_FOREIGN' // e.g. a late figure of a tenant just deleted
+          ? logger.debug({ err: error }, 'a usage counter message was refused')
+          : logger.warn({ err: error }, 'a usage counter message was refused'),
+    });
+    closeUsage = () => usage.close();
+    opened.push(() => usage.close());
     const joined = await openCluster(config, parts, {
+      usage,
       nodeId: runStore.owner,
       bus,
       host: new NodeAgentHost({ runtime, state, runs, clustered: true }),
@@ -284,6 +313,16 @@ async function compose(
     closeClusterStores = joined.close;
     opened.push(() => joined.close());
     opened.push(() => joined.fleet.close());
+    const replicator = await withoutTenant(() =>
+      CrdtReplicator.open({
+        bus,
+        node: replica,
+        name: `${config.clusterName}-shared`,
+        onInvalid: (error) => logger.debug({ err: error }, 'a shared CRDT message was refused'),
+      }),
+    );
+    shared = replicator;
+    opened.push(() => replicator.close());
   }
   const agentFleet: AgentFleet = cluster ?? new LocalFleet(runtime, { state, runs });
   const frontDoor = config.busFrontDoor
@@ -324,6 +363,8 @@ async function compose(
       await runsDoor?.close();
       // Hands this node's agents over (drained, their state in their records) before the runtime stops.
       await cluster?.close();
+      await closeUsage?.();
+      await shared?.close();
       // In-flight runs drain within the stop deadline; the rest stay unfinished and resume on the next start.
       const result = await runtime.close();
       await runs.close();
@@ -356,6 +397,7 @@ async function compose(
     metrics,
     agents: agentFleet,
     cluster,
+    shared,
     frontDoor,
     tracing,
     actAgentId: act.agentId,
@@ -402,6 +444,16 @@ async function openCluster(
     await leases.close();
     throw error;
   }
+}
+
+/**
+ * The CRDT replica id of this node's process: its node id and a random suffix. A node that
+ * restarts under the same id starts its counters empty while its peers still hold its older
+ * totals, so increments it made before catching up would be lost under the old id; a new id
+ * per process makes each start a new replica.
+ */
+function replicaId(nodeId: string): string {
+  return `${nodeId.slice(0, 55)}@${randomBytes(4).toString('hex')}`;
 }
 
 /** The agents with unfinished runs of a node, page by page (for taking over a dead node's runs). */

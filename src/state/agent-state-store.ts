@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Bus, Envelope, Subscription } from '../bus/index.ts';
 import { currentTenantId, runInTenant, tenantContext, withoutTenant, withTenant } from '../context/index.ts';
+import { HybridClock } from '../crdt/index.ts';
 import { type AgentRecord, assertAgentId } from './agent-record.ts';
 import { AgentRegistry, ALL_TENANTS } from './agent-registry.ts';
-import { StateLimitError, StateStoreClosedError } from './errors.ts';
+import { type CrdtReplica, crdtOf, type StateCrdtKind, type StateCrdtKinds } from './crdt-fields.ts';
+import { StateInvalidError, StateLimitError, StateStoreClosedError } from './errors.ts';
 import { ExpiryWheel } from './expiry-wheel.ts';
 import { objectBytes } from './json-value.ts';
 import { exactEntryBytes, planPatch } from './patch.ts';
@@ -56,6 +58,8 @@ export class AgentStateStore {
   readonly #clock: () => number;
   readonly #contexts: TagContexts;
   readonly #configFor: ResolvedStateStoreOptions['configFor'];
+  /** This store's replica id and clock, for the CRDT fields it writes. */
+  readonly #replica: CrdtReplica;
   /** The contexts of each configuration `configFor` returned, held as long as it is. */
   readonly #rules = new WeakMap<object, TagContexts>();
   readonly #wheel: ExpiryWheel<AgentRecord>;
@@ -80,6 +84,7 @@ export class AgentStateStore {
     this.#clock = o.clock;
     this.#contexts = new TagContexts(o.config);
     this.#configFor = o.configFor;
+    this.#replica = { node: o.node, clock: new HybridClock({ node: o.node, wallClock: o.clock }) };
     this.#pager = new SnapshotPager(
       (tenant, agentId) => this.#registry.walk(tenant === undefined ? ALL_TENANTS : tenant, agentId),
       this.#clock,
@@ -130,9 +135,12 @@ export class AgentStateStore {
     const now = this.#clock();
     let record = this.#live(tenant, agentId, now);
     if (record === undefined) assertAgentId(agentId);
-    const plan = planPatch(agentId, record?.values, record?.keys ?? 0, record?.entryBytes ?? 0, patch);
-    const { changed, values, removed, keys } = plan;
     const rules = record?.context.rules ?? this.#rulesFor(agentId);
+    const plan = planPatch(agentId, record?.values, record?.keys ?? 0, record?.entryBytes ?? 0, patch, {
+      kinds: rules.crdt,
+      replica: this.#replica,
+    });
+    const { changed, values, removed, keys } = plan;
     const limits = rules.limits;
     if (keys > limits.maxKeys) this.#refuse(agentId, 'maxKeys', limits.maxKeys, keys);
     let entries = plan.entries;
@@ -155,6 +163,37 @@ export class AgentStateStore {
     const sent = this.#bump(record, delta, gone, now, created || published.length > 0);
     this.#wheel.schedule(record, now + record.context.ttlMs);
     return { version: record.version, changed, removed, published, sent };
+  }
+
+  /**
+   * Changes a field the state's rules declare as a CRDT of `kind` (their `crdt` section):
+   * `op` gets the field's CRDT (empty if unset), owned by this store's replica id, and returns
+   * the delta of its change, which is merged as by `set`:
+   * `state.update('robot-7', 'visits', 'g-counter', (c) => c.increment())`.
+   * @throws StateInvalidError when the field is not declared as a CRDT of `kind`, and what
+   * `op` or `set` throws (nothing is applied then).
+   */
+  update<K extends StateCrdtKind>(
+    agentId: string,
+    field: string,
+    kind: K,
+    op: (crdt: StateCrdtKinds[K]) => StateCrdtKinds[K],
+  ): StateUpdate {
+    this.#assertOpen();
+    assertAgentId(agentId);
+    const record = this.#live(currentTenantId(), agentId, this.#clock());
+    const rules = record?.context.rules ?? this.#rulesFor(agentId);
+    const declared = Object.hasOwn(rules.crdt, field) ? rules.crdt[field] : undefined;
+    if (declared !== kind)
+      throw new StateInvalidError(
+        agentId,
+        field,
+        declared === undefined
+          ? `not a CRDT field (declare it in the state rules' crdt section)`
+          : `a ${declared} field, not a ${kind}`,
+      );
+    const crdt = crdtOf(agentId, field, kind, record?.values[field], this.#replica);
+    return this.set(agentId, { [field]: op(crdt).state() });
   }
 
   /**

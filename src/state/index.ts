@@ -1,4 +1,5 @@
 export { AgentStateStore, createStateStore } from './agent-state-store.ts';
+export { STATE_CRDT_KINDS, type StateCrdtKind, type StateCrdtKinds } from './crdt-fields.ts';
 export type { StateErrorCode } from './errors.ts';
 export {
   StateConfigInvalidError,

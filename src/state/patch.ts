@@ -1,3 +1,4 @@
+import { type CrdtReplica, mergeCrdtField, type StateCrdtKind } from './crdt-fields.ts';
 import { StateInvalidError } from './errors.ts';
 import { entryBytes, entryBytesBound, jsonBytesBound, jsonEqual, toFrozenJson } from './json-value.ts';
 import { MAX_FIELD_NAME_LENGTH } from './state-schema.ts';
@@ -17,11 +18,20 @@ export interface PatchPlan {
   entries: number;
 }
 
+/** The fields of a state declared as CRDTs, and the replica that merges into them. */
+export interface CrdtFields {
+  kinds: Readonly<Record<string, StateCrdtKind>>;
+  replica: CrdtReplica;
+}
+
 /**
  * Validates `patch` against the current `values` and plans it: `null` deletes a field,
  * `undefined` is skipped, any other value must be plain JSON and counts as a change unless
- * deep-equal to the current one. Pure: the state is not touched.
- * @throws StateInvalidError for a non-object patch, a long field name, or a non-JSON value.
+ * deep-equal to the current one. A field `crdt` declares is merged instead: its new value is
+ * the current CRDT state joined with the patch's state or delta (no change when that adds
+ * nothing). Pure: the state is not touched.
+ * @throws StateInvalidError for a non-object patch, a long field name, a non-JSON value, or a
+ * CRDT field's value that is not a state or delta of its kind.
  */
 export function planPatch(
   agentId: string,
@@ -29,6 +39,7 @@ export function planPatch(
   keys: number,
   entries: number,
   patch: unknown,
+  crdt?: CrdtFields,
 ): PatchPlan {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
     throw new StateInvalidError(agentId, 'patch', 'the patch must be an object of field → value');
@@ -51,7 +62,13 @@ export function planPatch(
       plan.entries -= entryBytesBound(key, current[key]);
       continue;
     }
-    const value = toFrozenJson(raw, agentId, key);
+    const kind =
+      crdt === undefined ? undefined : Object.hasOwn(crdt.kinds, key) ? crdt.kinds[key] : undefined;
+    const value = toFrozenJson(
+      kind === undefined ? raw : mergeCrdtField(agentId, key, kind, current[key], raw, crdt!.replica),
+      agentId,
+      key,
+    );
     if (had) {
       const old = current[key];
       if (jsonEqual(old, value)) continue;

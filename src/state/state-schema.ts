@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { AbortedError, formatIssues } from '../errors/index.ts';
+import { STATE_CRDT_KINDS } from './crdt-fields.ts';
 import { StateConfigInvalidError } from './errors.ts';
 
 /** Context tags: a lowercase letter, then up to 63 lowercase letters, digits or `_`. */
@@ -67,6 +68,15 @@ export const stateSyncConfigSchema = z
       .default(() => structuredClone(DEFAULT_RELEVANCE) as Record<string, string[]>),
     /** Fields relevant whatever the tags. Default none. */
     alwaysRelevant: z.array(field).max(4096).default([]),
+    /**
+     * Fields that are CRDTs, by kind (`g-counter`, `pn-counter`, `lww-register`, `or-set`):
+     * such a field holds the CRDT's JSON state, and a write merges into it (a state or delta
+     * of that kind) instead of replacing it, so concurrent writers lose nothing. Default none.
+     */
+    crdt: z
+      .record(field, z.enum(STATE_CRDT_KINDS))
+      .refine((c) => Object.keys(c).length <= 4096, 'at most 4,096 fields')
+      .default({}),
     ttl: z
       .strictObject({
         /** Ordered: the first rule whose condition holds decides. Default: the seed's table. */

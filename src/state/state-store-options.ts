@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Bus } from '../bus/index.ts';
+import { NODE_ID_PATTERN } from '../crdt/index.ts';
 import { parseOptions } from '../errors/index.ts';
 import {
   DEFAULT_STATE_SYNC_CONFIG,
@@ -27,6 +29,11 @@ export interface StateStoreOptions {
   tickMs?: number;
   /** Most states purged per tick; the rest go on the next tick. Default 10,000. */
   maxExpiriesPerTick?: number;
+  /**
+   * This store's replica id in the CRDT fields it writes (1–64 of `A-Z a-z 0-9 _ - : @`),
+   * unique among the stores that write one agent's state. Default `state-` and 8 random hex digits.
+   */
+  node?: string;
 }
 
 /** Options with defaults applied. */
@@ -37,6 +44,7 @@ export interface ResolvedStateStoreOptions {
   clock: () => number;
   tickMs: number;
   maxExpiriesPerTick: number;
+  node: string;
 }
 
 const schema = z.object({
@@ -54,6 +62,7 @@ const schema = z.object({
     .optional(),
   tickMs: z.number().int().min(1).max(3_600_000).optional(),
   maxExpiriesPerTick: z.number().int().min(1).max(100_000_000).optional(),
+  node: z.string().regex(NODE_ID_PATTERN, '1-64 of A-Z a-z 0-9 _ - : @').optional(),
 });
 
 /** @throws InvalidOptionsError for bad options, StateConfigInvalidError for a bad `config`. */
@@ -69,5 +78,6 @@ export function resolveStateStoreOptions(options: StateStoreOptions | undefined)
     clock: o.clock ?? Date.now,
     tickMs: o.tickMs ?? 1000,
     maxExpiriesPerTick: o.maxExpiriesPerTick ?? 10_000,
+    node: o.node ?? `state-${randomBytes(4).toString('hex')}`,
   };
 }

@@ -1,3 +1,4 @@
+import type { StateCrdtKind } from './crdt-fields.ts';
 import { StateInvalidError } from './errors.ts';
 import { type StateSyncConfig, TAG_PATTERN } from './state-schema.ts';
 import { type TtlDecision, TtlPolicy } from './ttl-policy.ts';
@@ -39,6 +40,8 @@ export class TagContext {
 export class TagContexts {
   readonly policy: TtlPolicy;
   readonly limits: StateSyncConfig['limits'];
+  /** The fields declared as CRDTs, by kind. */
+  readonly crdt: Readonly<Record<string, StateCrdtKind>>;
   readonly #relevance: ReadonlyMap<string, readonly string[]>;
   readonly #always: readonly string[];
   readonly #cache = new Map<string, TagContext>();
@@ -48,6 +51,7 @@ export class TagContexts {
   constructor(config: StateSyncConfig) {
     this.policy = new TtlPolicy(config.ttl);
     this.limits = config.limits;
+    this.crdt = config.crdt;
     this.#relevance = new Map(Object.entries(config.relevance));
     this.#always = config.alwaysRelevant;
     this.empty = this.#build([]);

@@ -63,7 +63,6 @@ describe('a NATS cluster losing a server', { skip, timeout: 60_000 }, () => {
   });
 
   it('nodes reconnect, the front door keeps answering, and an R3 lease survives', async (t) => {
-    const servers = cluster.urls.split(',');
     const chat = defineAgent({
       name: 'chat',
       durable: true,

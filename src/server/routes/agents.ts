@@ -184,7 +184,17 @@ export function addAgentRoutes(
 
   router.add('GET', '/v1/stats', (_req, res) => {
     const tenant = currentTenantId();
-    // A tenant sees its own figures; the runtime-wide ones are the admin's.
-    sendJson(res, 200, tenant === undefined ? runtime.stats() : { tenant, ...runtime.tenantUsage(tenant) });
+    // A tenant sees its own figures; the runtime-wide ones are the admin's. In a cluster,
+    // `cluster` has the tenant's agents and messages over every node beside this node's.
+    if (tenant === undefined) {
+      sendJson(res, 200, runtime.stats());
+      return;
+    }
+    const cluster = fleet.clusterUsage?.(tenant);
+    sendJson(res, 200, {
+      tenant,
+      ...runtime.tenantUsage(tenant),
+      ...(cluster === undefined ? {} : { cluster }),
+    });
   });
 }
