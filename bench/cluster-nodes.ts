@@ -83,6 +83,7 @@ export async function openCluster(
   const leaseMs = options.leaseMs ?? 5_000;
   const hub = new MemoryHub();
   const shared = { directory: new MemoryAgentDirectory(), leases: new MemoryLeaseStore({ leaseMs }) };
+  const clusterName = `bench${randomBytes(4).toString('hex')}`; // apart from any other cluster on this NATS
   const agentsBucket = setup === 'nats-kv' ? freshBucket('agents') : '';
   const leasesBucket = setup === 'nats-kv' ? freshBucket('leases') : '';
   const nodes: BenchNode[] = [];
@@ -105,6 +106,7 @@ export async function openCluster(
     const state = await createStateStore();
     const fleet = await ClusterFleet.open({
       nodeId: `n${i}`,
+      name: clusterName,
       bus,
       directory,
       leases,

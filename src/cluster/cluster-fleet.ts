@@ -6,7 +6,7 @@ import { AgentfleetError, InvalidOptionsError } from '../errors/index.ts';
 import type { AgentDirectory } from './agent-directory.ts';
 import type { AgentRecord, StoredAgent } from './agent-record.ts';
 import type { ClusterTenantUsage, ClusterUsage } from './cluster-usage.ts';
-import type { CallMessage } from './cluster-wire.ts';
+import { type CallMessage, type ClusterSubjects, clusterSubjects } from './cluster-wire.ts';
 import { AgentOwnerLostError, ClusterCallInvalidError, DefinitionUnavailableError } from './errors.ts';
 import type {
   AgentFleet,
@@ -28,6 +28,8 @@ import { placeAgent } from './placement.ts';
 export interface ClusterFleetOptions {
   /** This node's id (unique among live nodes: `NODE_ID_TAKEN` otherwise). */
   nodeId: string;
+  /** The cluster's name: its subjects on the bus are `agentfleet.cluster.<name>.…`, apart from another cluster's. Default `agentfleet`. */
+  name?: string;
   bus: Bus;
   directory: AgentDirectory;
   /** Where membership heartbeats live; its lease time is how fast a dead node's agents move. */
@@ -69,8 +71,7 @@ const keyOf = (tenant: string | undefined, id: string) => `${tenant ?? ''}/${id}
 /** Calls that change what the record keeps (state, stopped): answered once the record has it. */
 const mutates = (call: AgentCall) =>
   (call.op === 'state' && call.state.op !== 'get') || call.op === 'stop' || call.op === 'start';
-/** Where a node tells the others that a tenant was deleted (its agents leave every node's memory). */
-const TENANT_DELETED_TOPIC = 'agentfleet.cluster.tenant-deleted';
+/** What a node tells the others when a tenant was deleted (its agents leave every node's memory). */
 const tenantDeletedSchema = z.strictObject({
   tenant: z.string().min(1).max(64),
   from: z.string(),
@@ -102,6 +103,7 @@ export class ClusterFleet implements AgentFleet {
   readonly #active = new Map<string, Active>();
   /** Activations and deactivations under way, per agent: calls wait for them. */
   readonly #moving = new Map<string, Promise<unknown>>();
+  readonly #subjects: ClusterSubjects;
   /** Where agents active on other nodes answered from, newest last (a hint: the record decides). */
   readonly #owners = new Map<string, string>();
   readonly #client: FleetClient;
@@ -123,17 +125,28 @@ export class ClusterFleet implements AgentFleet {
     this.#host = options.host;
     this.#membership = membership;
     this.#hibernateAfterMs = options.hibernateAfterMs ?? 600_000;
-    this.#client = new FleetClient(options.bus, options.nodeId, options.callTimeoutMs ?? 300_000);
+    this.#subjects = clusterSubjects(options.name ?? 'agentfleet');
+    this.#client = new FleetClient(
+      options.bus,
+      options.nodeId,
+      options.callTimeoutMs ?? 300_000,
+      this.#subjects,
+    );
     this.#server = new FleetServer(
       options.bus,
       options.nodeId,
       (message, o) => this.#serve(message, o),
       options.maxInFlight ?? 4_096,
+      this.#subjects,
     );
   }
 
   /** Joins the cluster and starts serving calls. @throws NodeIdTakenError, LeaseStoreUnavailableError. */
   static async open(options: ClusterFleetOptions): Promise<ClusterFleet> {
+    if (options?.name !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(options.name))
+      throw new InvalidOptionsError(
+        `A cluster name is 1-64 letters, digits, _ or -; got ${JSON.stringify(options.name)}.`,
+      );
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(options?.nodeId ?? ''))
       throw new InvalidOptionsError(
         `A cluster node id is 1-128 letters, digits, _ or -; got ${JSON.stringify(options?.nodeId)}.`,
@@ -147,7 +160,9 @@ export class ClusterFleet implements AgentFleet {
       await fleet.#client.open();
       await fleet.#server.open();
       fleet.#tenantNotices = await withoutTenant(() =>
-        options.bus.subscribe(TENANT_DELETED_TOPIC, (message) => fleet.#tenantDeleted(message.payload)),
+        options.bus.subscribe(fleet.#subjects.tenantDeleted, (message) =>
+          fleet.#tenantDeleted(message.payload),
+        ),
       );
       fleet.#members = await membership.members();
     } catch (error) {
@@ -276,7 +291,7 @@ export class ClusterFleet implements AgentFleet {
     await this.#dropTenant(tenant, at);
     await withoutTenant(() =>
       this.#bus
-        .publish(TENANT_DELETED_TOPIC, { tenant, from: this.nodeId, at })
+        .publish(this.#subjects.tenantDeleted, { tenant, from: this.nodeId, at })
         .catch((error) => this.#options.report?.(error, 'tenant deletion notice')),
     );
     return { agents: await this.#directory.purgeTenant(tenant) };

@@ -3,13 +3,29 @@ import { AgentfleetError } from '../errors/index.ts';
 
 /**
  * The messages nodes exchange to reach each other's agents, over the bus (NATS request/reply):
- * a call on `agentfleet.node.<node>.call`, its reply, stream parts on the caller's
- * `agentfleet.node.<caller>.parts` and cancellations on `agentfleet.node.<node>.cancel`. Every
- * message is validated when it arrives: a foreign or damaged one is refused (`CLUSTER_CALL_INVALID`).
+ * a call on `agentfleet.cluster.<cluster>.node.<node>.call`, its reply, stream parts on the
+ * caller's `….node.<caller>.parts` and cancellations on `….node.<node>.cancel`; a tenant's
+ * deletion on `agentfleet.cluster.<cluster>.tenant-deleted`. The cluster's name keeps two
+ * clusters on one NATS apart even when their node ids are the same. Every message is
+ * validated when it arrives: a foreign or damaged one is refused (`CLUSTER_CALL_INVALID`).
  */
-export const callSubject = (node: string): string => `agentfleet.node.${node}.call`;
-export const cancelSubject = (node: string): string => `agentfleet.node.${node}.cancel`;
-export const partsSubject = (node: string): string => `agentfleet.node.${node}.parts`;
+export interface ClusterSubjects {
+  call(node: string): string;
+  cancel(node: string): string;
+  parts(node: string): string;
+  readonly tenantDeleted: string;
+}
+
+/** The subjects of cluster `name`. */
+export function clusterSubjects(name: string): ClusterSubjects {
+  const base = `agentfleet.cluster.${name}`;
+  return {
+    call: (node) => `${base}.node.${node}.call`,
+    cancel: (node) => `${base}.node.${node}.cancel`,
+    parts: (node) => `${base}.node.${node}.parts`,
+    tenantDeleted: `${base}.tenant-deleted`,
+  };
+}
 
 const stateCallSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('get') }),

@@ -5,10 +5,8 @@ import type { AgentStreamListener, AgentStreamPart } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import {
   type CallMessage,
-  callSubject,
-  cancelSubject,
+  type ClusterSubjects,
   partMessageSchema,
-  partsSubject,
   RemoteAgentError,
   replySchema,
 } from './cluster-wire.ts';
@@ -40,13 +38,15 @@ const PARTS_GRACE_MS = 2_000;
 export class FleetClient {
   readonly #bus: Bus;
   readonly #nodeId: string;
+  readonly #subjects: ClusterSubjects;
   readonly #timeoutMs: number;
   readonly #pending = new Map<string, Pending>();
   #parts: Subscription<unknown> | undefined;
   #next = 0;
   readonly #prefix = randomBytes(4).toString('hex');
 
-  constructor(bus: Bus, nodeId: string, timeoutMs: number) {
+  constructor(bus: Bus, nodeId: string, timeoutMs: number, subjects: ClusterSubjects) {
+    this.#subjects = subjects;
     this.#bus = bus;
     this.#nodeId = nodeId;
     this.#timeoutMs = timeoutMs;
@@ -54,7 +54,7 @@ export class FleetClient {
 
   async open(): Promise<void> {
     this.#parts = await withoutTenant(() =>
-      this.#bus.subscribe(partsSubject(this.#nodeId), (message) => this.#part(message.payload)),
+      this.#bus.subscribe(this.#subjects.parts(this.#nodeId), (message) => this.#part(message.payload)),
     );
   }
 
@@ -100,12 +100,12 @@ export class FleetClient {
     this.#pending.set(callId, pending);
     const signal = options.signal;
     const onAbort = () => {
-      this.#bus.publish(cancelSubject(node), { callId }).catch(() => {});
+      this.#bus.publish(this.#subjects.cancel(node), { callId }).catch(() => {});
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const envelope = await Promise.race([
-        this.#bus.request(callSubject(node), message, { timeout: this.#timeoutMs, signal }),
+        this.#bus.request(this.#subjects.call(node), message, { timeout: this.#timeoutMs, signal }),
         lost,
       ]);
       const parsed = replySchema.safeParse(envelope.payload);

@@ -4,12 +4,10 @@ import type { AgentStreamListener } from '../core/index.ts';
 import {
   type CallMessage,
   type CallReply,
+  type ClusterSubjects,
   callMessageSchema,
-  callSubject,
   cancelMessageSchema,
-  cancelSubject,
   errorOf,
-  partsSubject,
 } from './cluster-wire.ts';
 import { ClusterCallInvalidError } from './errors.ts';
 import { CallRefusedError } from './fleet-client.ts';
@@ -21,7 +19,7 @@ export type CallRunner = (
 ) => Promise<unknown>;
 
 /**
- * Serves the calls other nodes make on this node's agents (`agentfleet.node.<id>.call`): each
+ * Serves the calls other nodes make on this node's agents (`agentfleet.cluster.<cluster>.node.<id>.call`): each
  * is validated, run in the tenant of its envelope, and answered with its value or its error
  * (code, message and details kept). Stream parts go to the caller's parts subject, numbered.
  * Bounded: at most `maxInFlight` calls at once (more wait in the bus's bounded buffer, then are
@@ -30,13 +28,15 @@ export type CallRunner = (
 export class FleetServer {
   readonly #bus: Bus;
   readonly #nodeId: string;
+  readonly #subjects: ClusterSubjects;
   readonly #run: CallRunner;
   readonly #maxInFlight: number;
   readonly #running = new Map<string, AbortController>();
   #calls: Subscription<unknown> | undefined;
   #cancels: Subscription<unknown> | undefined;
 
-  constructor(bus: Bus, nodeId: string, run: CallRunner, maxInFlight: number) {
+  constructor(bus: Bus, nodeId: string, run: CallRunner, maxInFlight: number, subjects: ClusterSubjects) {
+    this.#subjects = subjects;
     this.#bus = bus;
     this.#nodeId = nodeId;
     this.#run = run;
@@ -46,11 +46,11 @@ export class FleetServer {
   async open(): Promise<void> {
     await withoutTenant(async () => {
       this.#calls = await this.#bus.subscribe(
-        callSubject(this.#nodeId),
+        this.#subjects.call(this.#nodeId),
         (message, context) => this.#handle(message, context.signal),
         { concurrency: this.#maxInFlight, buffer: this.#maxInFlight, whenFull: 'drop-newest' },
       );
-      this.#cancels = await this.#bus.subscribe(cancelSubject(this.#nodeId), (message) => {
+      this.#cancels = await this.#bus.subscribe(this.#subjects.cancel(this.#nodeId), (message) => {
         const parsed = cancelMessageSchema.safeParse(message.payload);
         if (parsed.success) this.#running.get(parsed.data.callId)?.abort();
       });
@@ -82,7 +82,7 @@ export class FleetServer {
         ? undefined
         : (part) => {
             this.#bus
-              .publish(partsSubject(target.node), { callId: target.callId, seq: parts++, part })
+              .publish(this.#subjects.parts(target.node), { callId: target.callId, seq: parts++, part })
               .catch(() => {}); // a lost part must not fail the call
           };
     const tenant = envelope.tenant;

@@ -415,7 +415,7 @@ async function openCluster(
   parts: NodeParts,
   options: Omit<ClusterFleetOptions, 'directory' | 'leases' | 'hibernateAfterMs'>,
 ): Promise<{ fleet: ClusterFleet; close: () => Promise<void> }> {
-  const common = { hibernateAfterMs: config.hibernateAfterMs, ...options };
+  const common = { name: config.clusterName, hibernateAfterMs: config.hibernateAfterMs, ...options };
   if (parts.cluster !== undefined) {
     const fleet = await ClusterFleet.open({ ...common, ...parts.cluster });
     return { fleet, close: async () => {} };

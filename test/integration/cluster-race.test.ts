@@ -129,6 +129,7 @@ interface Stores {
 }
 
 async function race(stores: Stores, leaseMs: number) {
+  const name = `race${randomBytes(4).toString('hex')}`; // apart from any other cluster on this NATS
   const ledger = new Ledger();
   const random = seededRandom(18);
   const closing: Array<() => Promise<unknown>> = [];
@@ -144,6 +145,7 @@ async function race(stores: Stores, leaseMs: number) {
     );
     const fleet = await ClusterFleet.open({
       nodeId: id,
+      name,
       bus,
       directory,
       leases,
