@@ -6,6 +6,7 @@ import { runBusBench } from './bus.bench.ts';
 import { runBusIngressBench } from './bus-ingress.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
 import { runClusterBench } from './cluster.bench.ts';
+import { runClusterFailoverBench } from './cluster-failover.bench.ts';
 import { runCrdtBench } from './crdt.bench.ts';
 import { runCrdtSyncBench } from './crdt-sync.bench.ts';
 import { runDurableLoopsBench } from './durable/run-loops.ts';
@@ -46,6 +47,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'runs-resume': runRunsResumeBench,
   'durable-loops': runDurableLoopsBench,
   cluster: runClusterBench,
+  'cluster-failover': runClusterFailoverBench,
 };
 
 const wanted = process.argv.slice(2);
