@@ -30,7 +30,13 @@ const definitions = (node: string) => [
   defineAgent({
     name: 'desk',
     durable: true,
-    decide: llm({ provider: scriptedProvider(() => ({ text: `answered on ${node}` })), model: 'm' }),
+    decide: llm({
+      // Says how many user turns the model saw: the conversation kept in the run store.
+      provider: scriptedProvider((request) => ({
+        text: `answered on ${node} (${request.messages.filter((m) => m.role === 'user').length} turns)`,
+      })),
+      model: 'm',
+    }),
   }),
 ];
 
@@ -191,7 +197,7 @@ describe('two nodes in one cluster', () => {
       messages: [{ role: 'user', content: 'hi' }],
     });
     assert.equal(chat.status, 200, JSON.stringify(chat.body));
-    assert.equal(chat.body.choices[0].message.content, 'answered on b');
+    assert.match(chat.body.choices[0].message.content, /^answered on b/);
     assert.equal(chat.body.agentfleet.status, 'completed');
   });
 
@@ -237,6 +243,9 @@ describe('two nodes in one cluster', () => {
     await http(1, 'PATCH', `/v1/agents/${id}/state`, { values: { kept: true } });
     const stopped = await agentOn('echo', 'b');
     await http(1, 'POST', `/v1/agents/${stopped}/stop`, {});
+    const desk = await agentOn('desk', 'b');
+    const first = await http(0, 'POST', `/v1/agents/${desk}/messages`, { input: 'one' });
+    assert.match(JSON.stringify(first.body.output), /answered on b \(1 turns\)/);
     await servers[1]!.shutdown();
     await nodes[1]!.close(); // drains, writes each agent's state into its record, leaves
     const read = await http(0, 'GET', `/v1/agents/${id}/state`);
@@ -245,5 +254,11 @@ describe('two nodes in one cluster', () => {
     const reply = await http(0, 'POST', `/v1/agents/${id}/messages`, { input: 'after' });
     assert.equal(reply.body.output.node, 'a');
     assert.equal((await http(0, 'GET', `/v1/agents/${stopped}`)).body.state, 'stopped');
+    const second = await http(0, 'POST', `/v1/agents/${desk}/messages`, { input: 'two' });
+    assert.match(
+      JSON.stringify(second.body.output),
+      /answered on a \(2 turns\)/,
+      'the conversation moved with the agent',
+    );
   });
 });
