@@ -6,8 +6,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
+import { dropCluster } from '../test/integration/cluster-harness.ts';
 import { buildGo } from './go.ts';
 import { CONNECTIONS, freePort, type Load, load, waitUp } from './http-load.ts';
 import { type BenchReport, printReport, round } from './report.ts';
@@ -40,23 +39,6 @@ const node = (args: string[], env: Record<string, string> = {}) =>
     env: { ...process.env, LOG_LEVEL: 'warn', AGENTFLEET_PUBLIC_ACT: 'true', ...env },
   });
 
-/** Deletes the JetStream buckets a `--cluster` run made (`<name>-leases`, `-agents`, `-runs`, …). */
-async function dropClusterBuckets(name: string): Promise<void> {
-  const nc = await connect({
-    servers: (process.env.NATS_URL ?? 'nats://127.0.0.1:4222').replace(/^nats:\/\//, ''),
-  });
-  try {
-    const kvm = new Kvm(nc);
-    for (const suffix of ['leases', 'agents', 'runs', 'approvals', 'conversations'])
-      await kvm
-        .open(`${name}-${suffix}`)
-        .then((kv) => kv.destroy())
-        .catch(() => undefined);
-  } finally {
-    await nc.close();
-  }
-}
-
 export async function runActHttpBench(): Promise<BenchReport> {
   const results: Array<Load & { name: string }> = [];
   const serve = (workers: number) => (port: number) =>
@@ -83,7 +65,7 @@ export async function runActHttpBench(): Promise<BenchReport> {
   try {
     results.push(await measure('agentfleet --workers 2', serve(2)));
   } finally {
-    await dropClusterBuckets(`bench${process.pid}`);
+    await dropCluster(`bench${process.pid}`);
     await rm(dataDir, { recursive: true, force: true });
   }
   const binary = buildGo('servers/act.go');

@@ -79,7 +79,9 @@ async function failoverRound(leaseMs: number): Promise<Round> {
     };
     const writers = [writer(), writer()];
     const runs = workers.map((id) =>
-      call(entry.port, 'POST', `/v1/agents/${id}/messages`, { input: 'go' }, 120_000).catch(() => undefined),
+      call(entry.port, 'POST', `/v1/agents/${id}/messages`, { input: 'go' }, { timeoutMs: 120_000 }).catch(
+        () => undefined,
+      ),
     );
     const log = join(workDir, 'executions.log');
     // Each run is in its second tool call (`slow`), its first one (`record`) recorded.
@@ -90,7 +92,7 @@ async function failoverRound(leaseMs: number): Promise<Round> {
     victim.child.kill('SIGKILL');
     const killed = performance.now();
     const answers = (id: string) => async () => {
-      const reply = await call(entry.port, 'POST', `/v1/agents/${id}/messages`, { input: 'ping' }, 30_000);
+      const reply = await call(entry.port, 'POST', `/v1/agents/${id}/messages`, { input: 'ping' });
       return reply.status === 200 && reply.body.output.node !== victim.id;
     };
     const firstReplyMs = await until(killed, answers(echoes[0]!));

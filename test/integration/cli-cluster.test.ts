@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
+import { dropCluster, call as harnessCall } from './cluster-harness.ts';
 import { NATS_URL, serverSkipReason } from './servers.ts';
 
 const skip = await serverSkipReason('NATS', 4222);
@@ -23,47 +21,11 @@ const ADMIN = 'cli-cluster-admin-key-0123';
 const name = `clitest${randomBytes(4).toString('hex')}`;
 
 after(async () => {
-  if (skip !== undefined) return;
-  const nc = await connect({ servers: NATS_URL });
-  const kvm = new Kvm(nc);
-  for (const suffix of ['leases', 'agents', 'runs', 'approvals', 'conversations'])
-    await kvm
-      .open(`${name}-${suffix}`)
-      .then((kv) => kv.destroy())
-      .catch(() => undefined);
-  await nc.close();
+  if (skip === undefined) await dropCluster(name);
 });
 
-/** One request on a connection of its own (no keep-alive), so the workers take turns. */
-function call(
-  port: number,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path,
-        agent: false,
-        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          text += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+const call = (port: number, method: string, path: string, body?: unknown) =>
+  harnessCall(port, method, path, body, { authorization: `Bearer ${ADMIN}` });
 
 /** Reads pino lines until `count` "agentfleet listening" lines; returns the port and the workers' pids. */
 async function listening(child: ChildProcess, count: number): Promise<{ port: number; pids: Set<number> }> {

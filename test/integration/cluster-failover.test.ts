@@ -102,11 +102,13 @@ it('SIGKILL a node under load: its agents answer again, acknowledged writes are 
 
   // The victim's runs start, through the entry node, and are killed in their second tool call.
   const replies = victimWorkers.map((id) =>
-    call(entry.port, 'POST', `/v1/agents/${id}/messages`, { input: 'go' }, 60_000).catch((error: Error) => ({
-      status: 0,
-      body: { error: { code: error.message } },
-      runId: undefined,
-    })),
+    call(entry.port, 'POST', `/v1/agents/${id}/messages`, { input: 'go' }, { timeoutMs: 60_000 }).catch(
+      (error: Error) => ({
+        status: 0,
+        body: { error: { code: error.message } },
+        runId: undefined,
+      }),
+    ),
   );
   for (let i = 0; i < 400; i++) {
     const slow = new Set(

@@ -44,13 +44,13 @@ export async function startNode(
   return { id, port, child, exited };
 }
 
-/** One HTTP request with a JSON body, on a connection of its own. */
+/** One HTTP request with a JSON body, on a connection of its own (so a port's workers take turns). */
 export function call(
   port: number,
   method: string,
   path: string,
   body?: unknown,
-  timeoutMs = 30_000,
+  { timeoutMs = 30_000, authorization }: { timeoutMs?: number; authorization?: string } = {},
   // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
 ): Promise<{ status: number; body: any; runId?: string }> {
   return new Promise((resolve, reject) => {
@@ -62,7 +62,10 @@ export function call(
         path,
         agent: false,
         timeout: timeoutMs,
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(authorization === undefined ? {} : { authorization }),
+        },
       },
       (res) => {
         let text = '';

@@ -62,14 +62,11 @@ async function streamMessage(
 ): Promise<void> {
   const stream = EventStream.open(req, res, options);
   if (stream === undefined) return; // gone before anything started: no run
-  let runId: string | undefined;
+  const runId = durable ? newRunId() : undefined; // named before it starts, so an error names it too
   try {
     const reply = await fleet.send(id, input, {
-      onEvent: (part) => {
-        if (part.type === 'run-start') runId = part.runId;
-        stream.send(partEventName(part), part);
-      },
-      ...(durable ? { runId: newRunId() } : { signal: stream.signal }),
+      onEvent: (part) => stream.send(partEventName(part), part),
+      ...(runId === undefined ? { signal: stream.signal } : { runId }),
     });
     stream.send('result', replyJson(reply));
   } catch (error) {
