@@ -116,7 +116,7 @@ export async function dropCluster(name: string): Promise<void> {
   const nc = await connect({ servers: NATS_URL });
   try {
     const kvm = new Kvm(nc);
-    for (const suffix of ['leases', 'agents', 'runs', 'approvals', 'conversations'])
+    for (const suffix of ['leases', 'agents', 'definitions', 'runs', 'approvals', 'conversations'])
       await kvm
         .open(`${name}-${suffix}`)
         .then((kv) => kv.destroy())
