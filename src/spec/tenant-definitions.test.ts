@@ -146,6 +146,22 @@ describe('TenantDefinitions over a shared store', () => {
       code: 'DEFINITION_LIMIT',
     });
     assert.deepEqual(await b.definitions.purgeTenant('busy'), { definitions: 2 });
+    // Two nodes creating the last free name's worth at once: exactly one gets it.
+    await a.definitions.put('busy', 'one', RULES('one', '1'));
+    const raced = await Promise.allSettled([
+      a.definitions.put('busy', 'x', RULES('x', 'a')),
+      b.definitions.put('busy', 'y', RULES('y', 'b')),
+    ]);
+    assert.deepEqual(raced.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    assert.equal(
+      (raced.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code,
+      'DEFINITION_LIMIT',
+    );
+    for (const node of nodes) {
+      await node.definitions.sync();
+      assert.equal(node.definitions.list('busy').length, 2);
+    }
+    assert.equal(await store.purgeTenant('busy'), 2, 'the store holds no more than the limit');
     await a.definitions.sync();
     assert.deepEqual(a.definitions.list('busy'), []);
   });
@@ -174,6 +190,6 @@ describe('TenantDefinitions over a shared store', () => {
       );
     }
     assert.equal(refused.length - before, 4, 'each node told of each');
-    assert.ok(refused.every((e) => (e as { code?: string }).code === 'SPEC_INVALID'));
+    assert.ok(refused.slice(before).every((e) => (e as { code?: string }).code === 'SPEC_INVALID'));
   });
 });

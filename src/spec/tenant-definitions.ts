@@ -273,6 +273,11 @@ export class TenantDefinitions {
     try {
       const revision = await this.#store!.put(tenant, name, owned.text, owned.format);
       await this.#gate.reach(revision, options.signal);
+      if (!pending.taken && this.#byTenant.get(tenant)?.has(name) !== true) {
+        // Another node's new names came first (the limit counted them): take this one back.
+        await this.#store!.delete(tenant, name);
+        throw new DefinitionLimitError(tenant, this.#maxPerTenant);
+      }
     } finally {
       if (this.#pending.get(key) === pending) this.#pending.delete(key);
       if (!pending.taken) await pending.compiled.close();
@@ -288,19 +293,19 @@ export class TenantDefinitions {
         await this.#drop(tenant, name);
         return;
       }
+      const own = this.#byTenant.get(tenant) ?? new Map<string, Owned>();
+      const previous = own.get(name);
+      if (previous === undefined && own.size >= this.#maxPerTenant) {
+        // Past the limit in the store's order (nodes raced for the last names): not registered.
+        this.#onInvalid?.(new DefinitionLimitError(tenant, this.#maxPerTenant), { tenant, name });
+        return;
+      }
       let owned: Owned;
       try {
         owned = await this.#compileStored(tenant, name, text, change.format ?? 'yaml');
       } catch (error) {
         this.#onInvalid?.(error, { tenant, name });
         await this.#drop(tenant, name); // what the store holds for it is unusable
-        return;
-      }
-      const own = this.#byTenant.get(tenant) ?? new Map<string, Owned>();
-      const previous = own.get(name);
-      if (previous === undefined && own.size >= this.#maxPerTenant) {
-        this.#onInvalid?.(new DefinitionLimitError(tenant, this.#maxPerTenant), { tenant, name });
-        await owned.compiled.close();
         return;
       }
       own.set(name, owned);
