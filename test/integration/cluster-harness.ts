@@ -111,7 +111,7 @@ export async function owners(port: number): Promise<Map<string, string | null>> 
   );
 }
 
-/** Deletes the JetStream buckets of cluster `name` (its leases, agents and runs). */
+/** Deletes the JetStream buckets of cluster `name` (its leases, agents, tenants' definitions and runs). */
 export async function dropCluster(name: string): Promise<void> {
   const nc = await connect({ servers: NATS_URL });
   try {
