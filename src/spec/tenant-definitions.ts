@@ -106,8 +106,9 @@ function tenantProblems(spec: AgentSpecDocument, source: string): SpecProblem[] 
  * node has applied it; `sync()` catches up with the store's head (before a read, or when an
  * agent names a definition this node lacks: `ensure`), so what one node wrote, another reads.
  * A text read back is outside input: checked and compiled again, and skipped (told to
- * `onInvalid`) when bad. The per-tenant limit holds over the store's contents as this node sees
- * them: two nodes creating new names at once may together go past it by their count.
+ * `onInvalid`) when bad. The per-tenant limit holds over the store: a name past it in the
+ * store's order (two nodes raced for the last ones) is registered nowhere, and the PUT that
+ * wrote it takes it back and fails with `DEFINITION_LIMIT`.
  */
 export class TenantDefinitions {
   readonly name = 'definitions';
