@@ -1,7 +1,8 @@
 /**
  * `agentfleet/nats`: what runs on NATS — the bus transport (`natsTransport`, core NATS and
  * JetStream), the durable-run store over JetStream KV (`NatsKvRunStore`) and the cluster's
- * leases and agent directory on JetStream KV (`NatsKvLeaseStore`, `NatsKvAgentDirectory`). A subpath of its
+ * leases, agent directory and tenants' definitions on JetStream KV (`NatsKvLeaseStore`,
+ * `NatsKvAgentDirectory`, `NatsKvDefinitionStore`). A subpath of its
  * own, so the root export never loads the NATS client.
  */
 export * from './bus/transports/nats.ts';
@@ -11,3 +12,7 @@ export {
 } from './cluster/nats-kv-agent-directory.ts';
 export { NatsKvLeaseStore, type NatsKvLeaseStoreOptions } from './cluster/nats-kv-lease-store.ts';
 export { NatsKvRunStore, type NatsKvRunStoreOptions } from './runs/nats-kv-run-store.ts';
+export {
+  NatsKvDefinitionStore,
+  type NatsKvDefinitionStoreOptions,
+} from './spec/nats-kv-definition-store.ts';

@@ -214,6 +214,7 @@ export class ClusterFleet implements AgentFleet {
   async create(agent: CreateFleetAgent): Promise<AgentInfo> {
     const tenant = currentTenantId();
     const usage = this.#options.usage;
+    if (!this.#host.canActivate(agent.definition)) await this.#host.loadDefinition?.(agent.definition);
     const prepared = this.#host.prepare(agent);
     if (tenant !== undefined) usage?.admitAgent(tenant); // QUOTA_EXCEEDED against every node's agents
     const record: AgentRecord = {
@@ -452,6 +453,8 @@ export class ClusterFleet implements AgentFleet {
 
   async #doActivate(key: string, stored: StoredAgent): Promise<Active | undefined> {
     const { record } = stored;
+    // A tenant's own definition may have been put on another node a moment ago: catch up first.
+    if (!this.#host.canActivate(record.definition)) await this.#host.loadDefinition?.(record.definition);
     if (!this.#host.canActivate(record.definition))
       throw new DefinitionUnavailableError(record.id, record.definition);
     const claimed: AgentRecord = { ...record, owner: this.nodeId };

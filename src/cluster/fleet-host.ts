@@ -29,6 +29,11 @@ export interface FleetHost {
   prepare(agent: CreateFleetAgent): { id: string; definition: string; config?: unknown };
   /** Whether this node can make an agent of this definition (for the current tenant). */
   canActivate(definition: string): boolean;
+  /**
+   * Brings the current tenant's definition here if the cluster has it (a tenant's own, put on
+   * another node), so that `canActivate` and `prepare` then know it; does nothing when it is here.
+   */
+  loadDefinition?(definition: string): Promise<void>;
   /** Brings the agent into memory from its record: made from its definition, its state restored, its unfinished runs resumed. */
   activate(record: AgentRecord): Promise<void>;
   /** Takes the agent out of memory (stopped, its state dropped here) and returns its state. */

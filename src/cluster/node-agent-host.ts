@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { currentTenantId } from '../context/index.ts';
 import { type AgentInfo, InvalidInputError, type Runtime } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import { newRunId, type RunService } from '../runs/index.ts';
@@ -16,6 +17,8 @@ export interface NodeAgentHostParts {
   runs?: RunService;
   /** Whether agents live in a cluster (new ids are then random, not a node's sequence). */
   clustered?: boolean;
+  /** Tenants' own definitions shared over the cluster: catches up with them when one is missing here. */
+  definitions?: { ensure(tenant: string, name: string): Promise<void> };
 }
 
 /**
@@ -29,12 +32,14 @@ export class NodeAgentHost implements FleetHost {
   readonly #stateStore: AgentStateStore | undefined;
   readonly #runs: RunService | undefined;
   readonly #clustered: boolean;
+  readonly #definitions: NodeAgentHostParts['definitions'];
 
   constructor(parts: NodeAgentHostParts) {
     this.#runtime = parts.runtime;
     this.#stateStore = parts.state;
     this.#runs = parts.runs;
     this.#clustered = parts.clustered ?? false;
+    this.#definitions = parts.definitions;
   }
 
   get #state(): AgentStateStore {
@@ -57,6 +62,12 @@ export class NodeAgentHost implements FleetHost {
 
   canActivate(definition: string): boolean {
     return this.#runtime.hasDefinition(definition);
+  }
+
+  async loadDefinition(definition: string): Promise<void> {
+    const tenant = currentTenantId(); // only a tenant's own definitions come from the cluster
+    if (tenant !== undefined && !this.canActivate(definition))
+      await this.#definitions?.ensure(tenant, definition);
   }
 
   /** Makes the agent here (a single node's `create`). */

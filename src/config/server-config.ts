@@ -144,7 +144,7 @@ export const serverConfigSchema = z.object({
     .string()
     .regex(/^(off|(nats|tls):\/\/.+)$/, 'must be off or a nats:// URL')
     .default('off'),
-  /** Name of the cluster: its JetStream buckets are `<name>-leases`, `<name>-agents` and, with runs on its NATS, `<name>-runs`, `-approvals`, `-conversations`. Env `AGENTFLEET_CLUSTER_NAME`, file `cluster.name`. Default `agentfleet`. */
+  /** Name of the cluster: its JetStream buckets are `<name>-leases`, `<name>-agents`, `<name>-definitions` (tenants’ own definitions) and, with runs on its NATS, `<name>-runs`, `-approvals`, `-conversations`. Env `AGENTFLEET_CLUSTER_NAME`, file `cluster.name`. Default `agentfleet`. */
   clusterName: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"')

@@ -26,6 +26,7 @@ import { RunService, type RunStore } from '../runs/index.ts';
 import {
   type CompiledAgentSpec,
   compileAgentSpec,
+  type DefinitionStore,
   loadAgentSpecs,
   TenantDefinitions,
 } from '../spec/index.ts';
@@ -40,6 +41,7 @@ import {
   type TenantRegistry,
 } from '../tenancy/index.ts';
 import { openBus } from './open-bus.ts';
+import { openDefinitionStore } from './open-definitions.ts';
 import { openModels } from './open-models.ts';
 import { openRuns } from './open-runs.ts';
 import { nodeTenantDeletion } from './tenant-deletion.ts';
@@ -58,9 +60,10 @@ export interface NodeParts {
   /**
    * Joins a cluster through these stores (in place of `config.cluster`'s NATS buckets): for
    * several nodes in one process, e.g. on one `MemoryAgentDirectory`, `MemoryLeaseStore` and
-   * `bus`. The node does not close them.
+   * `bus`, and one `MemoryDefinitionStore` for tenants' own definitions (without it, each
+   * node keeps its own). The node does not close them.
    */
-  cluster?: { directory: AgentDirectory; leases: LeaseStore };
+  cluster?: { directory: AgentDirectory; leases: LeaseStore; definitions?: DefinitionStore };
   /** The bus to use in place of `config.bus` (not closed by the node). */
   bus?: Bus;
 }
@@ -286,6 +289,20 @@ async function compose(
   const act = await runtime.spawn(actDefinition, { id: 'act' });
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
+  // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs;
+  // in a cluster kept in its store, every node registering what it holds (before it joins).
+  const definitionStore = clustered ? await openDefinitionStore(config, parts.cluster) : undefined;
+  if (definitionStore !== undefined) opened.push(() => definitionStore.close());
+  const definitions = new TenantDefinitions({
+    target: runtime,
+    deps: { models, knowledge, messaging: runtime, runs: durable },
+    ...(definitionStore === undefined ? {} : { store: definitionStore.store }),
+    onInvalid: (error, where) =>
+      logger.warn({ err: error, ...where }, 'a stored tenant definition was refused and skipped'),
+  });
+  opened.push(() => definitions.close());
+  await definitions.start({ signal });
+  step();
   if (clustered) {
     const replica = replicaId(runStore.owner);
     // Tenants' agent and message counts over every node; the agent quota reads them.
@@ -305,7 +322,7 @@ async function compose(
       usage,
       nodeId: runStore.owner,
       bus,
-      host: new NodeAgentHost({ runtime, state, runs, clustered: true }),
+      host: new NodeAgentHost({ runtime, state, runs, clustered: true, definitions }),
       unfinishedRuns: (owner) => unfinishedAgents(runStore.store, owner),
       report: (error, what) => logger.warn({ err: error, what }, 'cluster background work failed'),
     });
@@ -336,12 +353,6 @@ async function compose(
   // Runs and approvals on `agent.<tenant>.runs`, beside the agents' inboxes.
   const runsDoor = config.busFrontDoor ? await RunsDoor.open(runs, bus) : undefined;
   if (runsDoor !== undefined) opened.push(() => runsDoor.close());
-  // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs.
-  const definitions = new TenantDefinitions({
-    target: runtime,
-    deps: { models, knowledge, messaging: runtime, runs: durable },
-  });
-  opened.push(() => definitions.close());
   const deletion = nodeTenantDeletion({
     ...(cluster === undefined ? {} : { fleet: cluster }),
     registry,
@@ -371,6 +382,7 @@ async function compose(
       await runStore.store.close();
       await Promise.all(compiled.map((c) => c.close()));
       await definitions.close();
+      await definitionStore?.close();
       metrics.close();
       await knowledge.close();
       await state.close();
@@ -417,7 +429,11 @@ async function openCluster(
 ): Promise<{ fleet: ClusterFleet; close: () => Promise<void> }> {
   const common = { name: config.clusterName, hibernateAfterMs: config.hibernateAfterMs, ...options };
   if (parts.cluster !== undefined) {
-    const fleet = await ClusterFleet.open({ ...common, ...parts.cluster });
+    const fleet = await ClusterFleet.open({
+      ...common,
+      directory: parts.cluster.directory,
+      leases: parts.cluster.leases,
+    });
     return { fleet, close: async () => {} };
   }
   const { NatsKvAgentDirectory, NatsKvLeaseStore } = await import('../cluster/internal.ts');

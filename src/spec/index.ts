@@ -9,6 +9,15 @@ export {
   toolSpecSchema,
 } from './agent-spec-schema.ts';
 export { type CompileAgentSpecDeps, type CompiledAgentSpec, compileAgentSpec } from './compile-agent-spec.ts';
+export {
+  type DefinitionChange,
+  DefinitionRecordInvalidError,
+  type DefinitionStore,
+  DefinitionStoreUnavailableError,
+  type DefinitionWatch,
+  type DefinitionWatchHandlers,
+  definitionKey,
+} from './definition-store.ts';
 export type { SpecErrorCode } from './error-codes.ts';
 export { formatProblem, ModelNotConfiguredError, SpecInvalidError, type SpecProblem } from './errors.ts';
 export { AGENT_SPEC_SCHEMA_PATH, agentSpecJsonSchema, agentSpecJsonSchemaText } from './json-schema.ts';
@@ -21,6 +30,7 @@ export {
   resolveSpecFiles,
   validateAgentsFolder,
 } from './load-agent-specs.ts';
+export { MemoryDefinitionStore } from './memory-definition-store.ts';
 export { bindModel, settingFor } from './model-binding.ts';
 export { type ParseAgentSpecOptions, parseAgentSpec } from './parse-agent-spec.ts';
 export { buildSpecTools, type SpecToolDeps, type SpecTools } from './spec-tools.ts';

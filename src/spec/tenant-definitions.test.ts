@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { withTenant } from '../context/index.ts';
 import { createRuntime, defineAgent } from '../core/index.ts';
-import { type SpecInvalidError, TenantDefinitions } from './index.ts';
+import { definitionKey, MemoryDefinitionStore, type SpecInvalidError, TenantDefinitions } from './index.ts';
 
 const RULES = (name: string, answer: string) =>
   JSON.stringify({
@@ -85,5 +85,111 @@ describe('TenantDefinitions', () => {
       return runtime.send('again', {});
     });
     assert.equal(answer, 'shared');
+  });
+});
+
+describe('TenantDefinitions over a shared store', () => {
+  const store = new MemoryDefinitionStore();
+  const refused: unknown[] = [];
+  const nodes = [0, 1].map(() => {
+    const runtime = createRuntime();
+    const definitions = new TenantDefinitions({
+      target: runtime,
+      store,
+      maxPerTenant: 2,
+      onInvalid: (error) => refused.push(error),
+    });
+    return { runtime, definitions };
+  });
+  const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+  before(async () => {
+    for (const node of nodes) await node.definitions.start();
+  });
+  after(async () => {
+    for (const node of nodes) {
+      await node.definitions.close();
+      await node.runtime.close();
+    }
+    await store.close();
+  });
+
+  it('what one puts, the other registers; a replacement and a delete reach both', async () => {
+    const put = await a.definitions.put('acme', 'greeter', RULES('greeter', 'first'), { format: 'json' });
+    assert.equal(put.created, true);
+    assert.equal(
+      withTenant('acme', () => a.runtime.hasDefinition('greeter')),
+      true,
+      'registered on the writer when the PUT answers',
+    );
+    await b.definitions.ensure('acme', 'greeter');
+    const answer = await withTenant('acme', async () => {
+      await b.runtime.spawn('greeter', { id: 'g' });
+      return b.runtime.send('g', {});
+    });
+    assert.equal((answer as { value: string }).value, 'first');
+    assert.equal((await b.definitions.put('acme', 'greeter', RULES('greeter', 'second'))).created, false);
+    await a.definitions.sync();
+    assert.match(JSON.stringify(a.definitions.get('acme', 'greeter')), /second/);
+    assert.equal(await a.definitions.delete('acme', 'greeter'), true);
+    await b.definitions.sync();
+    assert.equal(
+      withTenant('acme', () => b.runtime.hasDefinition('greeter')),
+      false,
+    );
+    assert.equal(await b.definitions.delete('acme', 'greeter'), false);
+  });
+
+  it('bounds a tenant over the store, and purges it from every node', async () => {
+    await a.definitions.put('busy', 'one', RULES('one', '1'));
+    await b.definitions.put('busy', 'two', RULES('two', '2'));
+    await assert.rejects(a.definitions.put('busy', 'three', RULES('three', '3')), {
+      code: 'DEFINITION_LIMIT',
+    });
+    assert.deepEqual(await b.definitions.purgeTenant('busy'), { definitions: 2 });
+    // Two nodes creating the last free name's worth at once: exactly one gets it.
+    await a.definitions.put('busy', 'one', RULES('one', '1'));
+    const raced = await Promise.allSettled([
+      a.definitions.put('busy', 'x', RULES('x', 'a')),
+      b.definitions.put('busy', 'y', RULES('y', 'b')),
+    ]);
+    assert.deepEqual(raced.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    assert.equal(
+      (raced.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code,
+      'DEFINITION_LIMIT',
+    );
+    for (const node of nodes) {
+      await node.definitions.sync();
+      assert.equal(node.definitions.list('busy').length, 2);
+    }
+    assert.equal(await store.purgeTenant('busy'), 2, 'the store holds no more than the limit');
+    await a.definitions.sync();
+    assert.deepEqual(a.definitions.list('busy'), []);
+  });
+
+  it('a stored spec is checked again: a bad one is refused and skipped (the good one it replaced goes too)', async () => {
+    await a.definitions.put('acme', 'kept', RULES('kept', 'ok'));
+    const before = refused.length;
+    store.putRaw(
+      definitionKey('acme', 'sneaky'),
+      JSON.stringify({
+        v: 1,
+        tenant: 'acme',
+        name: 'sneaky',
+        format: 'yaml',
+        text: 'name: other\ncognition: { type: builtin, name: act }\n',
+      }),
+    );
+    await store.put('acme', 'kept', 'not: [a spec', 'yaml');
+    for (const node of nodes) await node.definitions.sync();
+    for (const node of nodes) {
+      assert.equal(node.definitions.get('acme', 'sneaky'), undefined);
+      assert.equal(
+        node.definitions.get('acme', 'kept'),
+        undefined,
+        'what the store holds for it is unusable',
+      );
+    }
+    assert.equal(refused.length - before, 4, 'each node told of each');
+    assert.ok(refused.slice(before).every((e) => (e as { code?: string }).code === 'SPEC_INVALID'));
   });
 });

@@ -12,6 +12,7 @@
  */
 export { type AgentDirectoryContractOptions, agentDirectoryContract } from './agent-directory.contract.ts';
 export { type CodedError, rejectsWithCode, throwsWithCode } from './assertions.ts';
+export { type DefinitionStoreContractOptions, definitionStoreContract } from './definition-store.contract.ts';
 export { type IdempotencyContractOptions, idempotencyStoreContract } from './idempotency.contract.ts';
 export { type LeaseStoreContractOptions, leaseStoreContract } from './lease-store.contract.ts';
 export {

@@ -111,12 +111,12 @@ export async function owners(port: number): Promise<Map<string, string | null>> 
   );
 }
 
-/** Deletes the JetStream buckets of cluster `name` (its leases, agents and runs). */
+/** Deletes the JetStream buckets of cluster `name` (its leases, agents, tenants' definitions and runs). */
 export async function dropCluster(name: string): Promise<void> {
   const nc = await connect({ servers: NATS_URL });
   try {
     const kvm = new Kvm(nc);
-    for (const suffix of ['leases', 'agents', 'runs', 'approvals', 'conversations'])
+    for (const suffix of ['leases', 'agents', 'definitions', 'runs', 'approvals', 'conversations'])
       await kvm
         .open(`${name}-${suffix}`)
         .then((kv) => kv.destroy())

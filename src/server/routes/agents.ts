@@ -86,12 +86,14 @@ export function addAgentRoutes(
   fleet: AgentFleet,
   bodyLimitBytes: number,
   streams: EventStreamOptions = {},
-  tenantDefinitions?: Pick<TenantDefinitions, 'list'>,
+  tenantDefinitions?: Pick<TenantDefinitions, 'list' | 'sync'>,
 ): void {
   // The caller's own definitions (`scope: 'tenant'`, which shadow a node's of the same name),
-  // then the node's shared ones (`scope: 'node'`).
-  router.add('GET', '/v1/definitions', (_req, res) => {
+  // then the node's shared ones (`scope: 'node'`). In a cluster the node first catches up with
+  // the definitions store, so a definition put on another node is listed here too.
+  router.add('GET', '/v1/definitions', async (_req, res) => {
     const tenant = currentTenantId();
+    if (tenant !== undefined) await tenantDefinitions?.sync();
     const own =
       tenant === undefined || tenantDefinitions === undefined
         ? []

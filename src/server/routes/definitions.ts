@@ -37,6 +37,7 @@ function notFound(name: string): AgentfleetError {
  * `Content-Type: application/yaml`), `GET|DELETE /v1/definitions/:name`
  * (`GET /v1/definitions` lists them with the node's, see the agents routes).
  * Visible only to the caller's tenant; agents of that tenant are then created from them by name.
+ * In a cluster they are shared by every node (see `TenantDefinitions`).
  */
 export function addDefinitionRoutes(
   router: Router,
@@ -53,6 +54,7 @@ export function addDefinitionRoutes(
   });
   router.add('GET', '/v1/definitions/:name', async (_req, res, { params }) => {
     const tenant = requireTenant('Definitions').id;
+    await definitions.sync(); // in a cluster: as the store has it now, wherever it was put
     const spec = definitions.get(tenant, params.name!);
     if (spec === undefined) throw notFound(params.name!);
     sendJson(res, 200, spec);
