@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RedisClientType } from 'redis';
 import { actAgent } from '../agents/index.ts';
@@ -6,8 +5,7 @@ import type { Bus } from '../bus/index.ts';
 import {
   type AgentDirectory,
   type AgentFleet,
-  ClusterFleet,
-  type ClusterFleetOptions,
+  type ClusterFleet,
   ClusterUsage,
   type LeaseStore,
   LocalFleet,
@@ -22,7 +20,7 @@ import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
-import { RunService, type RunStore } from '../runs/index.ts';
+import { RunService } from '../runs/index.ts';
 import {
   type CompiledAgentSpec,
   compileAgentSpec,
@@ -41,6 +39,7 @@ import {
   type TenantRegistry,
 } from '../tenancy/index.ts';
 import { openBus } from './open-bus.ts';
+import { openCluster, replicaId, unfinishedAgents } from './open-cluster.ts';
 import { openDefinitionStore } from './open-definitions.ts';
 import { openModels } from './open-models.ts';
 import { openRuns } from './open-runs.ts';
@@ -419,71 +418,6 @@ async function compose(
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/** Opens the cluster's stores (the parts' or the config's NATS buckets) and joins it. */
-async function openCluster(
-  config: ServerConfig,
-  parts: NodeParts,
-  options: Omit<ClusterFleetOptions, 'directory' | 'leases' | 'hibernateAfterMs'>,
-): Promise<{ fleet: ClusterFleet; close: () => Promise<void> }> {
-  const common = { name: config.clusterName, hibernateAfterMs: config.hibernateAfterMs, ...options };
-  if (parts.cluster !== undefined) {
-    const fleet = await ClusterFleet.open({
-      ...common,
-      directory: parts.cluster.directory,
-      leases: parts.cluster.leases,
-    });
-    return { fleet, close: async () => {} };
-  }
-  const { NatsKvAgentDirectory, NatsKvLeaseStore } = await import('../cluster/internal.ts');
-  const servers = config.cluster.split(',');
-  const replicas = config.clusterReplicas;
-  const leases = await NatsKvLeaseStore.open({
-    servers,
-    bucket: `${config.clusterName}-leases`,
-    leaseMs: config.clusterLeaseMs,
-    replicas,
-  });
-  let directory: AgentDirectory | undefined;
-  try {
-    directory = await NatsKvAgentDirectory.open({
-      servers,
-      bucket: `${config.clusterName}-agents`,
-      replicas,
-    });
-    const fleet = await ClusterFleet.open({ ...common, directory, leases });
-    const opened = directory;
-    return { fleet, close: async () => void (await Promise.all([opened.close(), leases.close()])) };
-  } catch (error) {
-    await directory?.close();
-    await leases.close();
-    throw error;
-  }
-}
-
-/**
- * The CRDT replica id of this node's process: its node id and a random suffix. A node that
- * restarts under the same id starts its counters empty while its peers still hold its older
- * totals, so increments it made before catching up would be lost under the old id; a new id
- * per process makes each start a new replica.
- */
-function replicaId(nodeId: string): string {
-  return `${nodeId.slice(0, 55)}@${randomBytes(4).toString('hex')}`;
-}
-
-/** The agents with unfinished runs of a node, page by page (for taking over a dead node's runs). */
-async function* unfinishedAgents(
-  store: RunStore,
-  owner: string,
-): AsyncIterable<{ tenant: string | undefined; agentId: string }> {
-  let after: string | undefined;
-  for (;;) {
-    const page = await store.unfinished({ owner, limit: 1_000, after });
-    for (const run of page) yield { tenant: run.tenant, agentId: run.agentId };
-    if (page.length < 1_000) return;
-    after = page.at(-1)?.id;
-  }
 }
 
 /** Opens the tenant registry a config names: in memory, a JSON file, or PostgreSQL (loaded only then). */
