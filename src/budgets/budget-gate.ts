@@ -3,7 +3,13 @@ import { budgetChannel, currentTenantId } from '../context/index.ts';
 import { parseOptions } from '../errors/index.ts';
 import type { GenerateRequest, ToolSpec, Usage } from '../llm/index.ts';
 import { type BudgetLedger, MemoryBudgetLedger, type Spend } from './budget-ledger.ts';
-import { type Budget, type ModelPrice, type ModelPrices, modelPricesSchema } from './budget-schema.ts';
+import {
+  type Budget,
+  type BudgetInput,
+  type ModelPrice,
+  type ModelPrices,
+  modelPricesSchema,
+} from './budget-schema.ts';
 import { BudgetExceededError, type BudgetRefusal, type BudgetScope } from './errors.ts';
 
 /** One model call as a gate sees it. */
@@ -44,7 +50,7 @@ export interface TenantSpend {
   /** Reserved by this node's calls in flight. */
   reservedTokens: number;
   /** The tenant's budget, when it has one. */
-  budget?: Budget;
+  budget?: BudgetInput;
 }
 
 /** Options of `TokenBudgetGate`. */
@@ -53,8 +59,8 @@ export interface TokenBudgetGateOptions {
   ledger?: BudgetLedger;
   /** Prices by `provider/model`, per million tokens. A model without one costs 0 (tokens still count). */
   prices?: ModelPrices;
-  /** A tenant's budget (e.g. from its quotas), or undefined for none. */
-  tenantBudget?: (tenant: string) => Budget | undefined;
+  /** A tenant's budget (e.g. its quotas' `budget`, validated there), or undefined for none. */
+  tenantBudget?: (tenant: string) => BudgetInput | undefined;
   /** Output tokens reserved for a call without `maxTokens`. Default 1,024. */
   defaultOutputTokens?: number;
   /** Characters per token when estimating a request's input. Default 4. */
@@ -68,7 +74,9 @@ export interface TokenBudgetGateOptions {
 const optionsSchema = z.strictObject({
   ledger: z.custom<BudgetLedger>((v) => typeof (v as BudgetLedger)?.spent === 'function').optional(),
   prices: modelPricesSchema.default({}),
-  tenantBudget: z.custom<(tenant: string) => Budget | undefined>((v) => typeof v === 'function').optional(),
+  tenantBudget: z
+    .custom<(tenant: string) => BudgetInput | undefined>((v) => typeof v === 'function')
+    .optional(),
   defaultOutputTokens: z.number().int().min(0).max(10_000_000).default(1_024),
   charsPerToken: z.number().min(0.1).max(100).default(4),
   statsPeriodSeconds: z
@@ -101,7 +109,7 @@ interface Hold {
 export class TokenBudgetGate implements BudgetGate {
   readonly #ledger: BudgetLedger;
   readonly #prices: ModelPrices;
-  readonly #tenantBudget: ((tenant: string) => Budget | undefined) | undefined;
+  readonly #tenantBudget: ((tenant: string) => BudgetInput | undefined) | undefined;
   readonly #defaultOutput: number;
   readonly #charsPerToken: number;
   readonly #statsPeriodMs: number;
@@ -138,13 +146,13 @@ export class TokenBudgetGate implements BudgetGate {
     const holds: Hold[] = [];
     // The tenant's spending is always counted (its figures), in its budget's period or the stats one.
     const tenantPeriodMs =
-      tenantBudget === undefined ? this.#statsPeriodMs : tenantBudget.periodSeconds * 1000;
+      tenantBudget === undefined ? this.#statsPeriodMs : periodMsOf(tenantBudget);
     const tenantHold = this.#hold(`t.${tenant ?? '-'}.${tenantPeriodMs / 1000}`, tenantPeriodMs, now);
     if (tenantBudget !== undefined)
       this.#check(tenantHold, tenantBudget, estimate, 'tenant', tenant, call, now);
     holds.push(tenantHold);
     if (call.budget !== undefined) {
-      const periodMs = call.budget.periodSeconds * 1000;
+      const periodMs = periodMsOf(call.budget);
       const agentHold = this.#hold(`a.${tenant ?? '-'}.${call.agentId}.${periodMs / 1000}`, periodMs, now);
       this.#check(agentHold, call.budget, estimate, 'agent', tenant, call, now);
       holds.push(agentHold);
@@ -177,7 +185,7 @@ export class TokenBudgetGate implements BudgetGate {
   spendOf(tenant: string): TenantSpend {
     const now = this.#now();
     const budget = this.#tenantBudget?.(tenant);
-    const periodMs = budget === undefined ? this.#statsPeriodMs : budget.periodSeconds * 1000;
+    const periodMs = budget === undefined ? this.#statsPeriodMs : periodMsOf(budget);
     const hold = this.#hold(`t.${tenant}.${periodMs / 1000}`, periodMs, now);
     const spent = this.#ledger.spent(hold.key);
     return {
@@ -218,7 +226,7 @@ export class TokenBudgetGate implements BudgetGate {
 
   #check(
     hold: Hold,
-    budget: Budget,
+    budget: BudgetInput,
     estimate: Spend,
     scope: BudgetScope,
     tenant: string | undefined,
@@ -329,6 +337,11 @@ class Reservation implements BudgetReservation {
     this.#done = true;
     this.#gate.finish(this.#holds, this.#estimate, undefined);
   }
+}
+
+/** A budget's period in ms (a day when not given). */
+function periodMsOf(budget: BudgetInput): number {
+  return (budget.periodSeconds ?? 86_400) * 1000;
 }
 
 /** Cost in micro-units: tokens × price per million tokens (rounded up). */
