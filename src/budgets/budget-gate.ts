@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { budgetChannel, currentTenantId } from '../context/index.ts';
 import { parseOptions } from '../errors/index.ts';
@@ -145,15 +146,18 @@ export class TokenBudgetGate implements BudgetGate {
     const tenantBudget = tenant === undefined ? undefined : this.#tenantBudget?.(tenant);
     const holds: Hold[] = [];
     // The tenant's spending is always counted (its figures), in its budget's period or the stats one.
-    const tenantPeriodMs =
-      tenantBudget === undefined ? this.#statsPeriodMs : periodMsOf(tenantBudget);
+    const tenantPeriodMs = tenantBudget === undefined ? this.#statsPeriodMs : periodMsOf(tenantBudget);
     const tenantHold = this.#hold(`t.${tenant ?? '-'}.${tenantPeriodMs / 1000}`, tenantPeriodMs, now);
     if (tenantBudget !== undefined)
       this.#check(tenantHold, tenantBudget, estimate, 'tenant', tenant, call, now);
     holds.push(tenantHold);
     if (call.budget !== undefined) {
       const periodMs = periodMsOf(call.budget);
-      const agentHold = this.#hold(`a.${tenant ?? '-'}.${call.agentId}.${periodMs / 1000}`, periodMs, now);
+      const agentHold = this.#hold(
+        `a.${tenant ?? '-'}.${agentPart(call.agentId)}.${periodMs / 1000}`,
+        periodMs,
+        now,
+      );
       this.#check(agentHold, call.budget, estimate, 'agent', tenant, call, now);
       holds.push(agentHold);
     }
@@ -337,6 +341,13 @@ class Reservation implements BudgetReservation {
     this.#done = true;
     this.#gate.finish(this.#holds, this.#estimate, undefined);
   }
+}
+
+/** An agent id in a ledger key: as it is up to 32 characters, else `#` and 31 hex digits of its SHA-256 (names stay ≤ 128). */
+function agentPart(agentId: string): string {
+  return agentId.length <= 32
+    ? agentId
+    : `#${createHash('sha256').update(agentId).digest('hex').slice(0, 31)}`;
 }
 
 /** A budget's period in ms (a day when not given). */

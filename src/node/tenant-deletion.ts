@@ -24,6 +24,8 @@ export interface TenantOwners {
   runs?: RunStore;
   /** The cluster's agents: records, and their active copies on every node. */
   fleet?: Pick<TenantPurger, 'purgeTenant'>;
+  /** Budget spending and reservations (this node's copy). */
+  budgets?: { purgeTenant(tenant: string): void };
 }
 
 /**
@@ -33,7 +35,8 @@ export interface TenantOwners {
  * entry goes. A new owner of tenant data adds its purger here.
  */
 export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
-  const { registry, runtime, authenticator, quotas, state, knowledge, definitions, runs, fleet } = owners;
+  const { registry, runtime, authenticator, quotas, state, knowledge, definitions, runs, fleet, budgets } =
+    owners;
   const deletion = new TenantDeletion({ registry });
   deletion.add({
     name: 'keys',
@@ -58,5 +61,12 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
     deletion.add({ name: 'definitions', purgeTenant: (id, o) => definitions.purgeTenant(id, o) });
   }
   if (runs !== undefined) deletion.add({ name: 'runs', purgeTenant: (id) => runs.purgeTenant(id) });
+  if (budgets !== undefined)
+    deletion.add({
+      name: 'budgets',
+      purgeTenant: async (id) => {
+        budgets.purgeTenant(id);
+      },
+    });
   return deletion;
 }
