@@ -1,4 +1,4 @@
-import { AgentfleetError } from '../errors/index.ts';
+import { AgentfleetError, markRefusal } from '../errors/index.ts';
 import type { BudgetsErrorCode } from './error-codes.ts';
 
 /** Which budget refused: the tenant's (its quotas) or the agent's (its spec or cognition options). */
@@ -47,6 +47,7 @@ export class BudgetExceededError extends AgentfleetError<BudgetsErrorCode> {
     );
     this.retryAfterSeconds = retryAfterSeconds;
     this.resetsAt = refusal.resetsAt;
+    markRefusal(this); // reaches the sender as BUDGET_EXCEEDED, not as a failed step
   }
 }
 

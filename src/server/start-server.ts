@@ -66,6 +66,7 @@ export async function startServer(
       definitions: node.definitions,
       runs: node.runs,
       debug: { runtime: node.runtime, bus: node.bus },
+      budgets: node.budgets,
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       logger: out,
