@@ -98,6 +98,11 @@ describe('token and cost budgets over HTTP', () => {
     assert.deepEqual(stats.body.spend.budget, { tokensPerPeriod: 40, periodSeconds: 3_600 });
     const view = await call('GET', '/v1/tenants/acme', ADMIN);
     assert.equal(view.body.spend.tokens, 30);
+    // Spending and refusals are metrics.
+    const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: ADMIN } })).text();
+    assert.match(metrics, /agentfleet_budget_spent_tokens_total\{model="scripted\/m"\} 30/);
+    assert.match(metrics, /agentfleet_budget_spent_cost_total\{model="scripted\/m"\} 0\.04/);
+    assert.match(metrics, /agentfleet_budget_refused_total\{scope="tenant",limit="tokens"\} 1/);
   });
 
   it('refuses an agent’s call past its spec’s budget; the tenant’s other agents go on', async () => {
