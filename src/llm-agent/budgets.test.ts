@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { scriptedProvider, toolLoop } from '../../test/scripted-provider.ts';
 import { TokenBudgetGate } from '../budgets/index.ts';
 import { withTenant } from '../context/index.ts';
+import { createRuntime, defineAgent } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import type { Provider } from '../llm/index.ts';
 import { defineTool } from '../tools/index.ts';
@@ -55,6 +56,22 @@ describe('LLM cognition with a budget gate', () => {
       await assert.rejects(brain.decide('hi', ctx()), isBudget); // 30 + 21 > 40
     });
     assert.equal(provider.calls, 2);
+  });
+
+  it('a refused step reaches the sender as BUDGET_EXCEEDED and does not fail the agent', async () => {
+    const gate = new TokenBudgetGate();
+    const provider = scriptedProvider(() => ({ text: 'done' }));
+    const brain = llm({ provider, model: 'm', budgets: gate, budget: { tokensPerPeriod: 10 } });
+    const runtime = createRuntime();
+    try {
+      const def = defineAgent({ name: 'spender', decide: brain, onStepError: 'fail' });
+      const agent = await withTenant('acme', () => runtime.spawn(def, { id: 'bot' }));
+      await withTenant('acme', () => assert.rejects(agent.send('hi'), isBudget));
+      assert.equal(agent.state, 'running');
+      assert.equal(provider.calls, 0);
+    } finally {
+      await runtime.close();
+    }
   });
 
   it('gives the reservation back when the provider fails', async () => {
