@@ -22,6 +22,7 @@ export { readRecord } from './read-record.ts';
 export {
   type DecisionDraft,
   decisionDraftSchema,
+  NO_TENANT,
   type ProvenancePassage,
   type ProvenanceRecord,
   type ProvenanceSink,

@@ -84,3 +84,6 @@ export type ProvenanceRecord = z.infer<typeof provenanceRecordSchema>;
 export interface ProvenanceSink {
   record(draft: DecisionDraft): void;
 }
+
+/** The tenant of decisions made outside any tenant (no authentication, system work). */
+export const NO_TENANT = '-';

@@ -1,0 +1,59 @@
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import type { ServerConfig } from '../config/index.ts';
+import { ProvenanceRecorder, type ProvenanceStore, SqliteProvenanceStore } from '../provenance/index.ts';
+
+/**
+ * Opens the provenance store the config names (`off`: none; `sqlite`: `provenance.db` in the
+ * data folder; a `postgres://` URL) and its recorder, which writes decisions in batches and
+ * prunes past `provenanceRetentionDays`.
+ */
+export async function openProvenance(
+  config: ServerConfig,
+  logger: Logger,
+): Promise<ProvenanceRecorder | undefined> {
+  if (config.provenance === 'off') return undefined;
+  let store: ProvenanceStore;
+  if (config.provenance === 'sqlite') {
+    store = await SqliteProvenanceStore.open({ path: join(resolve(config.dataDir), 'provenance.db') });
+  } else {
+    // Loaded only when asked for, so a node without PostgreSQL never loads its client.
+    const { PostgresProvenanceStore } = await import('../provenance/internal.ts');
+    store = await PostgresProvenanceStore.open({ connectionString: config.provenance });
+  }
+  return new ProvenanceRecorder({
+    store,
+    retentionDays: config.provenanceRetentionDays,
+    onError: (error) => logger.warn({ err: error }, 'provenance records could not be written'),
+  });
+}
+
+/** The recorder's counters on the node's `/metrics`. */
+export function registerProvenanceMetrics(
+  registry: Registry,
+  prefix: string,
+  recorder: ProvenanceRecorder,
+): void {
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  counter('provenance_records_written_total', 'Provenance records written.', () => recorder.stats().written);
+  counter(
+    'provenance_records_dropped_total',
+    'Provenance records dropped because the queue was full.',
+    () => recorder.stats().dropped,
+  );
+  counter(
+    'provenance_records_failed_total',
+    'Provenance records of batches the store refused.',
+    () => recorder.stats().failed,
+  );
+}
