@@ -1,8 +1,7 @@
-import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { ServerConfig } from '../config/index.ts';
-import { ProvenanceRecorder, type ProvenanceStore, SqliteProvenanceStore } from '../provenance/index.ts';
+import { openProvenanceStore, ProvenanceRecorder } from '../provenance/index.ts';
 
 /**
  * Opens the provenance store the config names (`off`: none; `sqlite`: `provenance.db` in the
@@ -13,15 +12,8 @@ export async function openProvenance(
   config: ServerConfig,
   logger: Logger,
 ): Promise<ProvenanceRecorder | undefined> {
-  if (config.provenance === 'off') return undefined;
-  let store: ProvenanceStore;
-  if (config.provenance === 'sqlite') {
-    store = await SqliteProvenanceStore.open({ path: join(resolve(config.dataDir), 'provenance.db') });
-  } else {
-    // Loaded only when asked for, so a node without PostgreSQL never loads its client.
-    const { PostgresProvenanceStore } = await import('../provenance/internal.ts');
-    store = await PostgresProvenanceStore.open({ connectionString: config.provenance });
-  }
+  const store = await openProvenanceStore(config.provenance, config.dataDir);
+  if (store === undefined) return undefined;
   return new ProvenanceRecorder({
     store,
     retentionDays: config.provenanceRetentionDays,

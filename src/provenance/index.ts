@@ -6,6 +6,7 @@
 export { type ChainReport, ChainVerifier, GENESIS_HASH, recordHash, sha256 } from './chain.ts';
 export type { ProvenanceErrorCode } from './error-codes.ts';
 export { corruptRecord, ProvenanceError } from './errors.ts';
+export { openProvenanceStore } from './open-store.ts';
 export {
   ProvenanceRecorder,
   type ProvenanceRecorderOptions,
