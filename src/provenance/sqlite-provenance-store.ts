@@ -20,7 +20,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS provenance (
   tenant TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, agent_id TEXT NOT NULL,
   run_id TEXT, trace_id TEXT, model TEXT NOT NULL, model_version TEXT, hash TEXT NOT NULL,
-  record TEXT NOT NULL, PRIMARY KEY (tenant, seq)) WITHOUT ROWID;
+  record TEXT NOT NULL, UNIQUE (tenant, seq));
 CREATE INDEX IF NOT EXISTS provenance_at ON provenance (at);
 CREATE INDEX IF NOT EXISTS provenance_agent ON provenance (tenant, agent_id, seq);
 CREATE INDEX IF NOT EXISTS provenance_run ON provenance (tenant, run_id) WHERE run_id IS NOT NULL;
