@@ -296,7 +296,7 @@ async function compose(
   const act = await runtime.spawn(actDefinition, { id: 'act' });
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
-  if (provenance !== undefined) registerProvenanceMetrics(metrics.registry, 'agentfleet_', provenance);
+  if (provenance !== undefined) await registerProvenanceMetrics(metrics.registry, 'agentfleet_', provenance);
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs;
   // in a cluster kept in its store, every node registering what it holds (before it joins).
   const definitionStore = clustered ? await openDefinitionStore(config, parts.cluster) : undefined;

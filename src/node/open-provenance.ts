@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { ServerConfig } from '../config/index.ts';
 import { openProvenanceStore, ProvenanceRecorder } from '../provenance/index.ts';
 
@@ -22,11 +22,13 @@ export async function openProvenance(
 }
 
 /** The recorder's counters on the node's `/metrics`. */
-export function registerProvenanceMetrics(
+export async function registerProvenanceMetrics(
   registry: Registry,
   prefix: string,
   recorder: ProvenanceRecorder,
-): void {
+): Promise<void> {
+  // Loaded here, as the metrics are: the root export loads no Prometheus client.
+  const { Counter } = await import('prom-client');
   const counter = (name: string, help: string, read: () => number) =>
     new Counter({
       name: `${prefix}${name}`,

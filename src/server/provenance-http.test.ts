@@ -127,6 +127,11 @@ describe('GET /v1/provenance', () => {
     assert.equal(asAdmin.body.records.length, 1);
   });
 
+  it('counts what it wrote on /metrics', async () => {
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: admin } });
+    assert.match(await res.text(), /agentfleet_provenance_records_written_total 4/);
+  });
+
   it('exports JSON lines', async () => {
     for (const path of ['/v1/provenance/export?agent=desk', '/v1/provenance?format=jsonl']) {
       const res = await fetch(`${base}${path}`, { headers: { authorization: keys.alpha! } });
