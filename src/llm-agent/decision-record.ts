@@ -10,6 +10,7 @@ export interface DecisionFacts {
   ctx: LoopContext;
   provider: string;
   model: string;
+  modelVersion: string | undefined;
   promptHash: string;
   input: string;
   passages: readonly Passage[] | undefined;
@@ -67,8 +68,7 @@ export function decisionDraft(f: DecisionFacts): DecisionDraft {
     specVersion: f.ctx.version ?? null,
     provider: f.provider,
     model: f.model,
-    // No provider reports the model version it served yet (GenerateResult has no field for it).
-    modelVersion: null,
+    modelVersion: f.modelVersion ?? null,
     promptHash: f.promptHash,
     inputHash: sha256(f.input),
     passages: (f.passages ?? []).map((p) => ({

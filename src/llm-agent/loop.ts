@@ -223,6 +223,7 @@ export class LlmCognition<Output = undefined> {
               text = event.text;
               calls = event.toolCalls;
               usage = event.usage;
+              if (event.modelVersion !== undefined) state.modelVersion = event.modelVersion;
             }
           }
         } else {
@@ -237,6 +238,7 @@ export class LlmCognition<Output = undefined> {
           text = result.text;
           calls = result.toolCalls;
           usage = result.usage;
+          if (result.modelVersion !== undefined) state.modelVersion = result.modelVersion;
         }
         state.usage = addUsage(state.usage, usage);
         state.text = text;
@@ -325,6 +327,7 @@ export class LlmCognition<Output = undefined> {
           ctx,
           provider: this.#provider.name,
           model: this.#model,
+          modelVersion: state.modelVersion,
           promptHash: prompt.hash,
           input: state.input,
           passages: state.passages,

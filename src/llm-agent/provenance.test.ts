@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { scriptedProvider, toolLoop } from '../../test/scripted-provider.ts';
+import { startVendorServer } from '../../test/vendors/server.ts';
 import { withTenant } from '../context/index.ts';
+import { createProvider } from '../models/index.ts';
 import { type DecisionDraft, sha256 } from '../provenance/index.ts';
 import { MemoryRunStore } from '../runs/index.ts';
 import { defineTool } from '../tools/index.ts';
@@ -109,6 +111,29 @@ describe('provenance of LLM decisions', () => {
     assert.equal(last?.runId, first.runId);
     assert.equal(last?.toolCalls[0]?.approval, 'approved');
     assert.notEqual(last?.toolCalls[0]?.resultHash, null);
+  });
+
+  it('records the model version the vendor reported, from a response and from a stream', async () => {
+    const vendor = await startVendorServer();
+    const provider = createProvider('openai', { baseUrl: `${vendor.url}/v1`, apiKey: 'k' });
+    try {
+      const provenance = sink();
+      const brain = llm({ provider, model: 'gpt-test-2026-05', provenance });
+      await brain.decide('hello', { agentId: 'a', signal });
+      for await (const _ of brain.run('hello', { agentId: 'a', signal })) {
+        // streamed
+      }
+      assert.deepEqual(
+        provenance.drafts.map((d) => [d.provider, d.modelVersion]),
+        [
+          ['openai', 'gpt-test-2026-05'],
+          ['openai', 'gpt-test-2026-05'],
+        ],
+      );
+    } finally {
+      await provider.close();
+      await vendor.close();
+    }
   });
 
   it('records a failure with its error code, and a sink that throws never fails the decision', async () => {
