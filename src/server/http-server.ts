@@ -19,6 +19,7 @@ import { parseOptions } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
 import { nodeTenantDeletion } from '../node/index.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { ProvenanceStore } from '../provenance/index.ts';
 import type { RunService } from '../runs/index.ts';
 import type { TenantDefinitions } from '../spec/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
@@ -37,6 +38,7 @@ import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
 import { addDefinitionRoutes } from './routes/definitions.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
+import { addProvenanceRoutes } from './routes/provenance.ts';
 import { addRunRoutes } from './routes/runs.ts';
 import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes } from './routes/tenants.ts';
@@ -70,6 +72,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
    * `/v1/approvals*`, and runs messages to durable agents through it (a disconnect is not a cancel).
    */
   runs?: RunService;
+  /** Serves `/v1/provenance` and `/v1/provenance/export` (a node's `provenance.store`), tenant-scoped. */
+  provenance?: ProvenanceStore;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
   /** How `DELETE /v1/tenants/:tenant` deletes a tenant (a node's `tenancy.deletion`). Default: one over `runtime`, `state`, `knowledge`, `definitions` and the quotas. */
@@ -143,6 +147,7 @@ export class AgentfleetServer {
     if (options.cluster !== undefined) addClusterRoute(this.#router, options.cluster);
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.definitions !== undefined) addDefinitionRoutes(this.#router, options.definitions, bodyLimit);
+    if (options.provenance !== undefined) addProvenanceRoutes(this.#router, options.provenance);
     if (options.metrics !== undefined) {
       addMetricsRoute(this.#router, options.metrics, values.metricsPublic ? 'public' : 'admin');
     }

@@ -65,6 +65,7 @@ export async function startServer(
       knowledge: node.knowledge,
       definitions: node.definitions,
       runs: node.runs,
+      ...(node.provenance === undefined ? {} : { provenance: node.provenance.store }),
       debug: { runtime: node.runtime, bus: node.bus },
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,

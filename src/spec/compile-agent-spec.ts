@@ -7,6 +7,7 @@ import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
 import { KnowledgeBase, knowledgeCognition } from '../knowledge/index.ts';
 import { type LlmCognition, type LlmInput, llm } from '../llm-agent/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
+import type { ProvenanceSink } from '../provenance/index.ts';
 import { rulesFromJSON } from '../rules/index.ts';
 import type { RunStore } from '../runs/index.ts';
 import type { AgentMessenger } from '../tools/index.ts';
@@ -27,6 +28,8 @@ export interface CompileAgentSpecDeps {
   messaging?: AgentMessenger;
   /** Durable runs of `llm` agents (unless a spec says `durable: false`): the node's run store and id. */
   runs?: { store: RunStore; owner: string; approvalTtlMs?: number | undefined };
+  /** Where `llm` agents record each decision's provenance (the node's recorder). */
+  provenance?: ProvenanceSink;
   signal?: AbortSignal;
 }
 
@@ -212,6 +215,7 @@ async function compileCognition(
         ? {}
         : { runs: durable.store, runOwner: durable.owner, approvalTtlMs: durable.approvalTtlMs }),
       resilience: spec.resilience,
+      ...(deps.provenance === undefined ? {} : { provenance: deps.provenance }),
       knowledge:
         spec.knowledge === undefined || knowledge === undefined
           ? undefined
