@@ -19,6 +19,7 @@ import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
 import { runObservabilityBench } from './observability.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
+import { runProvenanceBench } from './provenance.bench.ts';
 import { type BenchReport, printReport } from './report.ts';
 import { runResilienceBench } from './resilience.bench.ts';
 import { runRunsResumeBench } from './runs-resume.bench.ts';
@@ -48,6 +49,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'knowledge-reopen': runKnowledgeReopenBench,
   'runs-resume': runRunsResumeBench,
   'durable-loops': runDurableLoopsBench,
+  provenance: runProvenanceBench,
   cluster: runClusterBench,
   'cluster-failover': runClusterFailoverBench,
 };

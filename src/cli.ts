@@ -5,9 +5,13 @@ import { AgentfleetError } from './errors/index.ts';
 
 const USAGE = `Usage: agentfleet serve [options]
        agentfleet validate [DIR]
+       agentfleet provenance verify [--tenant T] [--config <file>]
 
 serve      runs a node and its HTTP server, with in-memory defaults.
 validate   checks the agent specs in DIR (default ./agents) without starting anything.
+provenance verify
+           checks the hash chain of every tenant's provenance records (or of --tenant's) in
+           the store the config names; exit 1 and the first broken link when one is broken.
 
 Options of serve:
   --config <file>  config file, YAML or JSON (default ./agentfleet.yaml when it exists)
@@ -47,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [command, ...rest] = positionals;
   if (command === 'validate' && rest.length <= 1) return validate(rest[0] ?? 'agents');
+  if (command === 'provenance' && rest.length === 1 && rest[0] === 'verify') return provenance(values);
   if (command !== 'serve' || rest.length > 0) {
     console.error(`agentfleet: unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
     return 2;
@@ -78,6 +83,23 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `agentfleet provenance verify`: the config as `serve` loads it, then every chain (or one tenant's). */
+async function provenance(values: ReturnType<typeof parse>['values']): Promise<number> {
+  const { loadNodeConfig } = await import('./config/index.ts');
+  const { verifyProvenance } = await import('./cli/index.ts');
+  let config: Awaited<ReturnType<typeof loadNodeConfig>>;
+  try {
+    config = loadNodeConfig({ file: values.config, env: process.env });
+  } catch (error) {
+    if (AgentfleetError.isInstance(error) && error.code === 'CONFIG_INVALID') {
+      console.error(`agentfleet: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  return verifyProvenance(config, values.tenant);
+}
+
 /** `agentfleet validate DIR`: checks agent specs without starting anything; exit 0 when all are valid, 1 otherwise. */
 async function validate(dir: string): Promise<number> {
   const { formatAgentsFolderReport, validateAgentsFolder } = await import('./spec/index.ts');
@@ -99,6 +121,7 @@ function parse(argv: string[]) {
       port: { type: 'string' },
       host: { type: 'string' },
       workers: { type: 'string' },
+      tenant: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

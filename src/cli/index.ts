@@ -1,3 +1,4 @@
+export { formatReport, verifyProvenance } from './provenance-verify.ts';
 export { serve } from './serve.ts';
 export { logStartFailure } from './start-failure.ts';
 export { type Supervisor, type SupervisorOptions, superviseWorkers } from './supervisor.ts';

@@ -98,6 +98,27 @@ describe('loadNodeConfig', () => {
     );
   });
 
+  it('provenance: sqlite for the server by default, off or a URL when told, retention in days', async () => {
+    const defaults = loadNodeConfig({ file: false, env: {} });
+    assert.equal(defaults.provenance, 'sqlite');
+    assert.equal(defaults.provenanceRetentionDays, 90);
+    const path = await file('provenance.yaml', 'provenance:\n  store: "off"\n  retentionDays: 7\n');
+    const fromFile = loadNodeConfig({ file: path, env: {}, cwd: dir });
+    assert.equal(fromFile.provenance, 'off');
+    assert.equal(fromFile.provenanceRetentionDays, 7);
+    const env = { AGENTFLEET_PROVENANCE: 'postgres://u:p@db/x' };
+    assert.equal(loadNodeConfig({ file: false, env }).provenance, 'postgres://u:p@db/x');
+    const bad = message(() =>
+      loadNodeConfig({ file: false, env: { AGENTFLEET_PROVENANCE: 'mysql://u:secret@db' } }),
+    );
+    assert.match(bad, /provenance/);
+    assert.doesNotMatch(bad, /secret/, 'a URL may hold a password');
+    assert.match(
+      message(() => loadNodeConfig({ file: false, env: { AGENTFLEET_PROVENANCE_RETENTION_DAYS: '0' } })),
+      /provenanceRetentionDays/,
+    );
+  });
+
   it('redacts secrets in errors', async () => {
     const path = await file(
       'secret.yaml',

@@ -50,6 +50,8 @@ export const FILE_PATHS: Record<keyof ServerConfig, readonly [string, string]> =
   runs: ['runs', 'store'],
   runTtlMs: ['runs', 'ttlMs'],
   approvalTtlMs: ['runs', 'approvalTtlMs'],
+  provenance: ['provenance', 'store'],
+  provenanceRetentionDays: ['provenance', 'retentionDays'],
   nodeId: ['node', 'id'],
   cluster: ['cluster', 'url'],
   clusterName: ['cluster', 'name'],
@@ -100,6 +102,8 @@ export function loadNodeConfig(options: LoadNodeConfigOptions = {}): ServerConfi
   // The server keeps runs in its data folder unless told otherwise; a library's config object
   // (createNode) keeps them in memory unless it asks.
   raw.runs ??= 'sqlite';
+  // Provenance likewise: on in the data folder for the server, off for a library's config object.
+  raw.provenance ??= 'sqlite';
   return validateConfig(raw, sources);
 }
 

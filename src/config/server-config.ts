@@ -122,6 +122,18 @@ export const serverConfigSchema = z.object({
       'must be memory, sqlite, a postgres:// URL or a nats:// URL',
     )
     .default('memory'),
+  /**
+   * Provenance, a record of every LLM decision (`GET /v1/provenance`): `off`, `sqlite` (a file
+   * `provenance.db` in the data folder) or a `postgres://` URL. Env `AGENTFLEET_PROVENANCE`,
+   * file `provenance.store`. Default `sqlite` for the server, `off` for `createNode` given a
+   * config object.
+   */
+  provenance: z
+    .string()
+    .regex(/^(off|sqlite|postgres(ql)?:\/\/.+)$/, 'must be off, sqlite or a postgres:// URL')
+    .default('off'),
+  /** Days provenance records are kept (pruned hourly). Env `AGENTFLEET_PROVENANCE_RETENTION_DAYS`, file `provenance.retentionDays`. Default 90. */
+  provenanceRetentionDays: int(1, 36_500).default(90),
   /** Milliseconds a finished run is kept (its summary; its events go after an hour). Env `AGENTFLEET_RUN_TTL_MS`, file `runs.ttlMs`. Default 7 days. */
   runTtlMs: int(60_000, 365 * 24 * 3_600_000).default(7 * 24 * 3_600_000),
   /** Milliseconds an approval waits before it expires (the model is told). Env `AGENTFLEET_APPROVAL_TTL_MS`, file `runs.approvalTtlMs`. Default: never. */
@@ -223,6 +235,8 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   dataDir: 'AGENTFLEET_DATA_DIR',
   runs: 'AGENTFLEET_RUNS',
   runTtlMs: 'AGENTFLEET_RUN_TTL_MS',
+  provenance: 'AGENTFLEET_PROVENANCE',
+  provenanceRetentionDays: 'AGENTFLEET_PROVENANCE_RETENTION_DAYS',
   approvalTtlMs: 'AGENTFLEET_APPROVAL_TTL_MS',
   nodeId: 'AGENTFLEET_NODE_ID',
   cluster: 'AGENTFLEET_CLUSTER',
@@ -242,6 +256,7 @@ export const SECRET_KEYS = new Set<string>([
   'busPassword',
   'models',
   'runs',
+  'provenance',
   'cluster',
 ]);
 

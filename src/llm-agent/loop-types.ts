@@ -5,6 +5,7 @@ import { AgentfleetError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
 import type { Provider, ToolCall, Usage } from '../llm/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
+import type { ProvenanceSink } from '../provenance/index.ts';
 import type { ResiliencePolicyConfig } from '../resilience/index.ts';
 import type { RunStore } from '../runs/index.ts';
 import type { Tool, ToolOutcome, ToolRunnerOptions } from '../tools/index.ts';
@@ -117,6 +118,11 @@ export interface LlmCognitionOptions<Output> {
   budget?: BudgetInput;
   /** The `provider/model` whose price the budget counts. Default: `model` (with a `provider`, `<provider.name>/<model>`). */
   priceAs?: string;
+  /**
+   * Provenance: a record of each message's decision (answer, suspension or failure) is handed
+   * here (a `ProvenanceRecorder` writes them in batches, off the hot path). Default: none.
+   */
+  provenance?: ProvenanceSink;
 }
 
 /** The input of one run: a text, or an object with `content`. */

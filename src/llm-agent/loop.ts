@@ -8,6 +8,7 @@ import { streamThrough } from '../models/index.ts';
 import { parseResiliencePolicy, ResiliencePolicy } from '../resilience/index.ts';
 import { MemoryRunStore, type RunStore } from '../runs/index.ts';
 import { jsonSchemaOf, ToolRunner } from '../tools/index.ts';
+import { decisionDraft, promptHash } from './decision-record.ts';
 import type {
   AgentEvent,
   LlmAnswer,
@@ -52,6 +53,8 @@ export class LlmCognition<Output = undefined> {
   readonly #budgets: BudgetGate | undefined;
   readonly #budget: Budget | undefined;
   readonly #priceAs: string;
+  /** The last system prompt hashed for provenance, and its hash (most cognitions have one prompt). */
+  #promptHash: { system: string | undefined; hash: string } | undefined;
 
   constructor(options: LlmCognitionOptions<Output>) {
     if (options.provider !== undefined) {
@@ -164,6 +167,7 @@ export class LlmCognition<Output = undefined> {
 
   async *#loop(input: LlmInput, ctx: LoopContext, streaming: boolean): AsyncGenerator<AgentEvent> {
     const signal = ctx.signal;
+    const startedAt = performance.now();
     const opened = ctx.run?.resume === true ? await this.#resume(ctx) : await this.#start(input, ctx);
     const { state, run } = opened;
     if (run !== undefined) yield { type: 'run-start', runId: run.id, resumed: ctx.run?.resume === true };
@@ -186,6 +190,7 @@ export class LlmCognition<Output = undefined> {
           const calls = state.pending;
           const outcome = yield* runToolStep(this.#runner, state, run, ctx, this.#approvalTtlMs);
           if (outcome === 'suspended') {
+            this.#recordDecision(ctx, systemText, state, run, startedAt, 'awaiting-approval', undefined);
             yield { type: 'final', answer: suspendedAnswer<Output>(state, run as RunCheckpoint, passages) };
             return;
           }
@@ -235,6 +240,7 @@ export class LlmCognition<Output = undefined> {
                 text = event.text;
                 calls = event.toolCalls;
                 usage = event.usage;
+                if (event.modelVersion !== undefined) state.modelVersion = event.modelVersion;
               }
             }
           } else {
@@ -252,6 +258,7 @@ export class LlmCognition<Output = undefined> {
             text = result.text;
             calls = result.toolCalls;
             usage = result.usage;
+            if (result.modelVersion !== undefined) state.modelVersion = result.modelVersion;
           }
           reservation?.settle(usage);
         } finally {
@@ -309,13 +316,57 @@ export class LlmCognition<Output = undefined> {
         );
       }
       await this.#forgetFinished(run);
+      this.#recordDecision(ctx, systemText, state, run, startedAt, stoppedBy, undefined);
       yield { type: 'final', answer };
     } catch (error) {
+      this.#recordDecision(ctx, systemText, state, run, startedAt, undefined, error);
       if (run !== undefined) {
         await settleFailedRun(run, error, ctx.signal);
         await this.#forgetFinished(run);
       }
       throw error;
+    }
+  }
+
+  /** Hands the decision to the provenance sink, when there is one; never throws into the loop. */
+  #recordDecision(
+    ctx: LoopContext,
+    system: string | undefined,
+    state: LoopState,
+    run: RunCheckpoint | undefined,
+    startedAt: number,
+    stoppedBy: StopReason | undefined,
+    error: unknown,
+  ): void {
+    const sink = this.#options.provenance;
+    if (sink === undefined) return;
+    try {
+      let prompt = this.#promptHash;
+      if (prompt === undefined || prompt.system !== system) {
+        prompt = { system, hash: promptHash(system, this.#runner.specs) };
+        this.#promptHash = prompt;
+      }
+      sink.record(
+        decisionDraft({
+          ctx,
+          provider: this.#provider.name,
+          model: this.#model,
+          modelVersion: state.modelVersion,
+          promptHash: prompt.hash,
+          input: state.input,
+          passages: state.passages,
+          turn: state.turn,
+          decisions: state.decisions,
+          usage: state.usage,
+          steps: state.step,
+          startedAt,
+          runId: run?.id,
+          stoppedBy,
+          error,
+        }),
+      );
+    } catch {
+      // Provenance never fails a decision; a sink counts what it could not take.
     }
   }
 

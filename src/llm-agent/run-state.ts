@@ -32,6 +32,8 @@ export interface LoopState {
   /** Approval requested per call id (the approval's id). */
   requested: Map<string, { approvalId: string; kind: 'approval' | 'interrupted' }>;
   decisions: Map<string, CallDecision>;
+  /** The model version the vendor reported for the last model call (for provenance; not checkpointed). */
+  modelVersion?: string;
 }
 
 const ZERO: Usage = { inputTokens: 0, outputTokens: 0, reported: true };

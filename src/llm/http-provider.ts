@@ -201,6 +201,7 @@ function* resultEvents(result: GenerateResult): Generator<StreamEvent> {
     usage: result.usage,
     text: result.text,
     toolCalls: result.toolCalls,
+    ...(result.modelVersion === undefined ? {} : { modelVersion: result.modelVersion }),
   };
 }
 

@@ -48,6 +48,8 @@ export class StreamState {
   readonly #calls = new Map<number, PendingCall>();
   #usage: Usage | undefined;
   finishReason: FinishReason | undefined;
+  /** The model the vendor says answered (the first `model` it sent). */
+  modelVersion: string | undefined;
   readonly #request: GenerateRequest;
 
   constructor(request: GenerateRequest) {
@@ -135,6 +137,13 @@ export class StreamState {
       };
     }
     const reason = this.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop');
-    out.push({ type: 'finish', reason, usage, text: this.text, toolCalls });
+    out.push({
+      type: 'finish',
+      reason,
+      usage,
+      text: this.text,
+      toolCalls,
+      ...(this.modelVersion === undefined ? {} : { modelVersion: this.modelVersion }),
+    });
   }
 }

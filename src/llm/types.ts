@@ -86,6 +86,8 @@ export interface GenerateResult {
   usage: Usage;
   /** The vendor's response id, when it sent one. */
   id?: string;
+  /** The model the vendor says answered (its `model` field, e.g. a dated version), when it sent one. */
+  modelVersion?: string;
 }
 
 /** The stream of one call, normalised across vendors. It always ends with `finish` or `error`. */
@@ -95,7 +97,15 @@ export type StreamEvent =
   | { type: 'tool-call-delta'; index: number; argumentsDelta: string }
   | { type: 'tool-call-end'; index: number; call: ToolCall }
   | { type: 'usage'; usage: Usage }
-  | { type: 'finish'; reason: FinishReason; usage: Usage; text: string; toolCalls: ToolCall[] }
+  | {
+      type: 'finish';
+      reason: FinishReason;
+      usage: Usage;
+      text: string;
+      toolCalls: ToolCall[];
+      /** The model the vendor says answered, when it sent one. */
+      modelVersion?: string;
+    }
   | { type: 'error'; error: Error };
 
 export interface CallOptions {

@@ -21,6 +21,7 @@ import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
+import type { ProvenanceRecorder } from '../provenance/index.ts';
 import { RunService } from '../runs/index.ts';
 import {
   type CompiledAgentSpec,
@@ -44,6 +45,7 @@ import { openBus } from './open-bus.ts';
 import { openCluster, replicaId, unfinishedAgents } from './open-cluster.ts';
 import { openDefinitionStore } from './open-definitions.ts';
 import { openModels } from './open-models.ts';
+import { openProvenance, registerProvenanceMetrics } from './open-provenance.ts';
 import { openRuns } from './open-runs.ts';
 import { nodeTenantDeletion } from './tenant-deletion.ts';
 
@@ -106,6 +108,8 @@ export interface AgentfleetNode extends AsyncDisposable {
    * cluster's nodes. Pass it as `llm({ budgets: node.budgets })` to agents defined in code.
    */
   readonly budgets: TokenBudgetGate;
+  /** Provenance of LLM decisions (`config.provenance`): its recorder and `store`; undefined when off. */
+  readonly provenance: ProvenanceRecorder | undefined;
   readonly metrics: Metrics;
   /**
    * The agents as every front door reaches them: this node's runtime, or in a cluster wherever
@@ -285,6 +289,9 @@ async function compose(
   });
   opened.push(() => runs.close());
   const durable = { store: runs.store, owner: runs.owner, approvalTtlMs: config.approvalTtlMs };
+  const provenance = await openProvenance(config, logger);
+  if (provenance !== undefined) opened.push(() => closeProvenance(provenance));
+  const recorded = provenance === undefined ? {} : { provenance };
   runtime.events.on('agentError', (event) =>
     logger.error({ agent_id: event.agentId, err: event.error }, 'agent error'),
   );
@@ -301,6 +308,7 @@ async function compose(
         messaging: runtime,
         runs: durable,
         budgets,
+        ...recorded,
         signal,
       });
       compiled.push(spec);
@@ -312,13 +320,14 @@ async function compose(
   const act = await runtime.spawn(actDefinition, { id: 'act' });
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
+  if (provenance !== undefined) await registerProvenanceMetrics(metrics.registry, 'agentfleet_', provenance);
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs;
   // in a cluster kept in its store, every node registering what it holds (before it joins).
   const definitionStore = clustered ? await openDefinitionStore(config, parts.cluster) : undefined;
   if (definitionStore !== undefined) opened.push(() => definitionStore.close());
   const definitions = new TenantDefinitions({
     target: runtime,
-    deps: { models, knowledge, messaging: runtime, runs: durable, budgets },
+    deps: { models, knowledge, messaging: runtime, runs: durable, budgets, ...recorded },
     ...(definitionStore === undefined ? {} : { store: definitionStore.store }),
     onInvalid: (error, where) =>
       logger.warn({ err: error, ...where }, 'a stored tenant definition was refused and skipped'),
@@ -387,6 +396,7 @@ async function compose(
     definitions,
     runs: runs.store,
     budgets,
+    ...(provenance === undefined ? {} : { provenance: provenance.store }),
   });
   // Every definition is registered: resume what this node was running when it stopped.
   const resumed = await runs.start();
@@ -405,6 +415,7 @@ async function compose(
       if (parts.budgets === undefined) await budgets.close();
       await runs.close();
       await runStore.store.close();
+      if (provenance !== undefined) await closeProvenance(provenance);
       await Promise.all(compiled.map((c) => c.close()));
       await definitions.close();
       await definitionStore?.close();
@@ -432,6 +443,7 @@ async function compose(
     definitions,
     runs,
     budgets,
+    provenance,
     metrics,
     agents: agentFleet,
     cluster,
@@ -445,6 +457,12 @@ async function compose(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Writes the decisions still queued, then closes the store. */
+async function closeProvenance(recorder: ProvenanceRecorder): Promise<void> {
+  await recorder.close();
+  await recorder.store.close();
 }
 
 /** Opens the tenant registry a config names: in memory, a JSON file, or PostgreSQL (loaded only then). */

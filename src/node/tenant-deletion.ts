@@ -1,5 +1,6 @@
 import type { Runtime } from '../core/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
+import type { ProvenanceStore } from '../provenance/index.ts';
 import type { RunStore } from '../runs/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import {
@@ -22,6 +23,8 @@ export interface TenantOwners {
   definitions?: TenantPurger;
   /** Durable runs, approvals and conversations. */
   runs?: RunStore;
+  /** Provenance records of the tenant's decisions. */
+  provenance?: Pick<ProvenanceStore, 'purgeTenant'>;
   /** The cluster's agents: records, and their active copies on every node. */
   fleet?: Pick<TenantPurger, 'purgeTenant'>;
   /** Budget spending and reservations (this node's copy). */
@@ -31,12 +34,23 @@ export interface TenantOwners {
 /**
  * The node's tenant deletion: the tenant is disabled, then its keys are revoked (and cached
  * lookups dropped), its agents removed (and their conversations), its state deleted, its quota
- * windows cleared, its knowledge documents deleted (memory and disk), its own definitions dropped and its runs, approvals and stored conversations deleted, before the registry
+ * windows cleared, its knowledge documents deleted (memory and disk), its own definitions dropped, its runs, approvals and stored conversations deleted and its provenance records deleted, before the registry
  * entry goes. A new owner of tenant data adds its purger here.
  */
 export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
-  const { registry, runtime, authenticator, quotas, state, knowledge, definitions, runs, fleet, budgets } =
-    owners;
+  const {
+    registry,
+    runtime,
+    authenticator,
+    quotas,
+    state,
+    knowledge,
+    definitions,
+    runs,
+    provenance,
+    fleet,
+    budgets,
+  } = owners;
   const deletion = new TenantDeletion({ registry });
   deletion.add({
     name: 'keys',
@@ -68,5 +82,7 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
         budgets.purgeTenant(id);
       },
     });
+  if (provenance !== undefined)
+    deletion.add({ name: 'provenance', purgeTenant: (id) => provenance.purgeTenant(id) });
   return deletion;
 }

@@ -14,6 +14,7 @@ import type { LlmErrorCode, ProviderConfigErrorCode } from '../llm/index.ts';
 import type { LlmAgentErrorCode } from '../llm-agent/index.ts';
 import type { ModelsErrorCode } from '../models/index.ts';
 import type { PoolErrorCode } from '../pool/index.ts';
+import type { ProvenanceErrorCode } from '../provenance/index.ts';
 import type { ResilienceErrorCode } from '../resilience/index.ts';
 import type { RulesErrorCode } from '../rules/index.ts';
 import type { RunsErrorCode } from '../runs/index.ts';
@@ -46,6 +47,7 @@ export type ErrorCode =
   | PoolErrorCode
   | ResilienceErrorCode
   | RulesErrorCode
+  | ProvenanceErrorCode
   | RunsErrorCode
   | SpecErrorCode
   | StateErrorCode
@@ -94,6 +96,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   TOOL_REJECTED: 409,
   APPROVAL_DECIDED: 409,
   RUN_STORE_CORRUPT: 500,
+  PROVENANCE_STORE_CORRUPT: 500,
+  PROVENANCE_STORE_UNAVAILABLE: 503,
   RUN_STORE_UNAVAILABLE: 503,
   LEASE_STORE_UNAVAILABLE: 503,
   AGENT_RECORD_CORRUPT: 500,

@@ -20,6 +20,7 @@ import { parseOptions } from '../errors/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
 import { nodeTenantDeletion } from '../node/index.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { ProvenanceStore } from '../provenance/index.ts';
 import type { RunService } from '../runs/index.ts';
 import type { TenantDefinitions } from '../spec/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
@@ -38,6 +39,7 @@ import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
 import { addDefinitionRoutes } from './routes/definitions.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
+import { addProvenanceRoutes } from './routes/provenance.ts';
 import { addRunRoutes } from './routes/runs.ts';
 import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes } from './routes/tenants.ts';
@@ -71,6 +73,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
    * `/v1/approvals*`, and runs messages to durable agents through it (a disconnect is not a cancel).
    */
   runs?: RunService;
+  /** Serves `/v1/provenance` and `/v1/provenance/export` (a node's `provenance.store`), tenant-scoped. */
+  provenance?: ProvenanceStore;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
   /** Tenants' spending in their budget period (a node's `budgets`), shown by `GET /v1/stats` and the admin's `GET /v1/tenants/:tenant`. */
@@ -154,6 +158,7 @@ export class AgentfleetServer {
     if (options.cluster !== undefined) addClusterRoute(this.#router, options.cluster);
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.definitions !== undefined) addDefinitionRoutes(this.#router, options.definitions, bodyLimit);
+    if (options.provenance !== undefined) addProvenanceRoutes(this.#router, options.provenance);
     if (options.metrics !== undefined) {
       addMetricsRoute(this.#router, options.metrics, values.metricsPublic ? 'public' : 'admin');
     }

@@ -65,6 +65,7 @@ export async function startServer(
       knowledge: node.knowledge,
       definitions: node.definitions,
       runs: node.runs,
+      ...(node.provenance === undefined ? {} : { provenance: node.provenance.store }),
       debug: { runtime: node.runtime, bus: node.bus },
       budgets: node.budgets,
       bodyLimitBytes: config.bodyLimitBytes,

@@ -169,6 +169,25 @@ describe('compileAgentSpec over the example fleet', () => {
     await models.close();
   });
 
+  it("an llm spec records each decision in the node's provenance, with the spec's name and version", async () => {
+    const models = new ModelRegistry().add(
+      createProvider('openai', { baseUrl: `${vendor.url}/v1`, apiKey: 'k' }),
+    );
+    const runtime = await fleet(undefined);
+    const drafts: Array<{ definition: string | null; model: string; agentId: string }> = [];
+    const spec = parseAgentSpec('name: noted\ncognition: { type: llm, model: openai/m }\n');
+    const c = await compileAgentSpec(spec, { models, provenance: { record: (d) => drafts.push(d) } });
+    compiled.push(c);
+    runtime.register(c.definition);
+    await runtime.spawn('noted', { id: 'noted' });
+    await runtime.send('noted', 'hello');
+    assert.equal(drafts.length, 1);
+    assert.equal(drafts[0]?.definition, 'noted');
+    assert.equal(drafts[0]?.agentId, 'noted');
+    assert.equal(drafts[0]?.model, 'm');
+    await models.close();
+  });
+
   it('refuses a spec whose needs the node does not meet, when compiling', async () => {
     const spec = parseAgentSpec('name: k\ncognition: { type: knowledge }\n');
     await assert.rejects(compileAgentSpec(spec, {}), { code: 'INVALID_OPTIONS' });

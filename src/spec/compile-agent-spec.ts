@@ -8,6 +8,7 @@ import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
 import { KnowledgeBase, knowledgeCognition } from '../knowledge/index.ts';
 import { type LlmCognition, type LlmInput, llm } from '../llm-agent/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
+import type { ProvenanceSink } from '../provenance/index.ts';
 import { rulesFromJSON } from '../rules/index.ts';
 import type { RunStore } from '../runs/index.ts';
 import type { AgentMessenger } from '../tools/index.ts';
@@ -30,6 +31,8 @@ export interface CompileAgentSpecDeps {
   runs?: { store: RunStore; owner: string; approvalTtlMs?: number | undefined };
   /** Checks tenants' and agents' budgets before each model call of `llm` agents (the node's gate). */
   budgets?: BudgetGate;
+  /** Where `llm` agents record each decision's provenance (the node's recorder). */
+  provenance?: ProvenanceSink;
   signal?: AbortSignal;
 }
 
@@ -218,6 +221,7 @@ async function compileCognition(
       ...(deps.budgets === undefined
         ? {}
         : { budgets: deps.budgets, budget: spec.budget, priceAs: cognition.model }),
+      ...(deps.provenance === undefined ? {} : { provenance: deps.provenance }),
       knowledge:
         spec.knowledge === undefined || knowledge === undefined
           ? undefined

@@ -21,6 +21,11 @@ export {
   type LossyTransportStats,
   lossyTransport,
 } from './lossy-transport.ts';
+export {
+  type ProvenanceStoreContractOptions,
+  provenanceStoreContract,
+  sampleDecision,
+} from './provenance-store.contract.ts';
 export { type RateLimiterContractOptions, rateLimiterContract } from './rate-limiter.contract.ts';
 export { type RegistryContractOptions, tenantRegistryContract } from './registry.contract.ts';
 export { type RunStoreContractOptions, runStoreContract, sampleRun } from './run-store.contract.ts';

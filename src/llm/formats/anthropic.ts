@@ -137,6 +137,7 @@ function result(provider: string, json: unknown): GenerateResult {
       reported: true,
     },
     ...(typeof b.id === 'string' ? { id: b.id } : {}),
+    ...(typeof b.model === 'string' ? { modelVersion: b.model.slice(0, 256) } : {}),
   };
 }
 
@@ -161,6 +162,7 @@ function event(
   switch (kind) {
     case 'message_start': {
       const message = asObject(provider, e.message, 'message');
+      if (typeof message.model === 'string') state.modelVersion = message.model.slice(0, 256);
       const usage =
         message.usage === undefined ? undefined : asObject(provider, message.usage, 'message.usage');
       if (usage !== undefined) {

@@ -132,6 +132,7 @@ export function openAiResult(
             reported: true,
           },
     ...(typeof body.id === 'string' ? { id: body.id } : {}),
+    ...(typeof body.model === 'string' ? { modelVersion: body.model.slice(0, 256) } : {}),
   };
 }
 
@@ -146,6 +147,8 @@ export function openAiEvent(provider: string, data: string, state: StreamState, 
   if (chunk.error !== undefined && chunk.error !== null) {
     throw errorFromVendor(provider, vendorErrorOf(chunk.error), undefined, 'the stream reported an error');
   }
+  if (state.modelVersion === undefined && typeof chunk.model === 'string')
+    state.modelVersion = chunk.model.slice(0, 256);
   const usage = chunk.usage;
   if (usage !== undefined && usage !== null) {
     const u = asObject(provider, usage, 'usage');
