@@ -2,6 +2,7 @@
 // line, and writes it to .bench-out/latest.json. Pick some with `npm run bench -- pool lifecycle`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runActHttpBench } from './act-http.bench.ts';
+import { runBudgetsBench } from './budgets.bench.ts';
 import { runBusBench } from './bus.bench.ts';
 import { runBusIngressBench } from './bus-ingress.bench.ts';
 import { runChannelBench } from './channel.bench.ts';
@@ -42,6 +43,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'crdt-sync': runCrdtSyncBench,
   observability: runObservabilityBench,
   resilience: runResilienceBench,
+  budgets: runBudgetsBench,
   knowledge: runKnowledgeBench,
   'knowledge-ingest': runKnowledgeIngestBench,
   'knowledge-reopen': runKnowledgeReopenBench,

@@ -12,6 +12,15 @@
 
 // Agents and the runtime that runs them.
 export { type ActResult, actAgent } from './agents/index.ts';
+// Token and cost budgets checked before each model call (`llm({ budgets })`, `node.budgets`).
+export {
+  type Budget,
+  BudgetExceededError,
+  type BudgetGate,
+  type BudgetInput,
+  type BudgetReservation,
+  TokenBudgetGate,
+} from './budgets/index.ts';
 // The bus: topics, pub/sub, queue groups, request/reply over a pluggable transport.
 export {
   Bus,

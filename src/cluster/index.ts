@@ -8,6 +8,7 @@ export { type AgentRecord, agentRecordSchema, type StoredAgent, SYSTEM_SCOPE } f
 export { MAX_AGENT_RECORD_BYTES } from './agent-record-checks.ts';
 export { ClusterFleet, type ClusterFleetOptions } from './cluster-fleet.ts';
 export { type ClusterTenantUsage, ClusterUsage, type ClusterUsageOptions } from './cluster-usage.ts';
+export { CrdtBudgetLedger, type CrdtBudgetLedgerOptions } from './crdt-budget-ledger.ts';
 export type { ClusterErrorCode } from './error-codes.ts';
 export {
   AgentDirectoryUnavailableError,

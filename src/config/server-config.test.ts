@@ -51,6 +51,21 @@ describe('loadServerConfig', () => {
     assert.equal(config.runs, cluster);
   });
 
+  it('takes model prices for budgets, and refuses a price of the wrong shape', () => {
+    const prices = { 'openai/gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 } };
+    assert.deepEqual(loadServerConfig({}, { models: { providers: {}, prices } }).models?.prices, prices);
+    for (const bad of [
+      { 'no-slash': { inputPerMillion: 1, outputPerMillion: 1 } },
+      { 'a/b': { inputPerMillion: -1, outputPerMillion: 1 } },
+      { 'a/b': { input: 1 } },
+    ])
+      assert.throws(
+        () => loadServerConfig({}, { models: { providers: {}, prices: bad } }),
+        (e: { code?: string; message?: string }) =>
+          e.code === 'CONFIG_INVALID' && /models\.prices/.test(e.message ?? ''),
+      );
+  });
+
   it('names the bad setting and its source', () => {
     assert.throws(
       () => loadServerConfig({ PORT: 'eighty', AGENTFLEET_POOL_CAPACITY: '0' }),

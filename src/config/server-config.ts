@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { modelPricesSchema } from '../budgets/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import type { ConfigErrorCode } from './error-codes.ts';
 
@@ -169,8 +170,18 @@ export const serverConfigSchema = z.object({
   hibernateAfterMs: int(0, 30 * 24 * 3_600_000).default(600_000),
   /** Folder for durable stores. Env `AGENTFLEET_DATA_DIR`, file `data.dir`. Default `./.agentfleet/` (not created until a store needs it). */
   dataDir: z.string().min(1).default('./.agentfleet/'),
-  /** Model providers by name (file `models.providers`, see `ProviderConfig`); keys come from each preset's env variable. Default: the presets whose key or base URL is in the environment. */
-  models: z.strictObject({ providers: z.record(z.string(), z.record(z.string(), z.unknown())) }).optional(),
+  /**
+   * Model providers by name (file `models.providers`, see `ProviderConfig`); keys come from each
+   * preset's env variable. Default: the presets whose key or base URL is in the environment.
+   * `models.prices` gives each `provider/model` its price per million tokens
+   * (`{ inputPerMillion, outputPerMillion }`), which cost budgets count (unpriced models cost 0).
+   */
+  models: z
+    .strictObject({
+      providers: z.record(z.string(), z.record(z.string(), z.unknown())),
+      prices: modelPricesSchema.optional(),
+    })
+    .optional(),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -61,3 +61,22 @@ export type ResilienceEvent =
   | { kind: 'rate-limited'; policy: string };
 
 export const resilienceChannel = channel('agentfleet:resilience');
+
+/**
+ * A budget gate's work on one model call: what it `spent` (reconciled with the usage the
+ * vendor reported), or that it `refused` the call (`scope` and `limit` say which budget).
+ */
+export interface BudgetEvent {
+  kind: 'spent' | 'refused';
+  tenant: string | undefined;
+  agentId: string;
+  /** `provider/model`. */
+  model: string;
+  tokens: number;
+  /** Cost in micro-units of the price unit (millionths of, e.g., a dollar). */
+  costMicros: number;
+  scope?: 'tenant' | 'agent';
+  limit?: 'tokens' | 'cost';
+}
+
+export const budgetChannel = channel('agentfleet:budget');

@@ -5,6 +5,8 @@
 export {
   type AgentStepEvent,
   agentStepChannel,
+  type BudgetEvent,
+  budgetChannel,
   type ModelCallEvent,
   type ModelQueueEvent,
   modelCallChannel,

@@ -1,5 +1,6 @@
 import type { SpanContext } from '@opentelemetry/api';
 import { agentStepChannel, runInTenant, type TenantContext, tracingEnabled } from '../context/index.ts';
+import { isRefusal } from '../errors/index.ts';
 import type { WorkerPool } from '../pool/index.ts';
 import type { AgentContext, AgentDefinition } from './agent-definition.ts';
 import { tracedStep } from './agent-tracing.ts';
@@ -158,6 +159,8 @@ export class StepRunner<Config, Memory> extends Mailbox<Config, Memory> {
       message.resolve(value);
     } else if (!message.started) {
       message.reject(error); // the pool refused it (overloaded, closed, or its sender abandoned it there)
+    } else if (isRefusal(error)) {
+      message.reject(error); // a limit refused the step's work (a budget): the sender sees why, the agent goes on
     } else {
       this.failedMessages++;
       message.reject(new AgentStepFailedError(this.#site.agentId, error));

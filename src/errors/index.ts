@@ -7,3 +7,4 @@ export {
 } from './agentfleet-error.ts';
 export type { BaseErrorCode } from './error-codes.ts';
 export { formatIssues, parseOptions } from './parse-options.ts';
+export { isRefusal, markRefusal } from './refusal.ts';

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { BudgetGate, BudgetInput } from '../budgets/index.ts';
 import type { RunRequest } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
@@ -107,6 +108,16 @@ export interface LlmCognitionOptions<Output> {
   runOwner?: string;
   /** Milliseconds an approval waits before it expires (the model is told). Default: never. */
   approvalTtlMs?: number;
+  /**
+   * Asked before every model call for a reservation (the node's `TokenBudgetGate`, or your own):
+   * a call past a budget is refused with `BUDGET_EXCEEDED`; the reservation is settled with the
+   * usage the vendor reported, or released when the call fails. Default: none.
+   */
+  budgets?: BudgetGate;
+  /** This agent's own budget (tokens and/or cost per period), checked by `budgets` beside its tenant's. Validated here. */
+  budget?: BudgetInput;
+  /** The `provider/model` whose price the budget counts. Default: `model` (with a `provider`, `<provider.name>/<model>`). */
+  priceAs?: string;
   /**
    * Provenance: a record of each message's decision (answer, suspension or failure) is handed
    * here (a `ProvenanceRecorder` writes them in batches, off the hot path). Default: none.

@@ -1,6 +1,7 @@
+import { type Budget, type BudgetGate, type BudgetReservation, budgetSchema } from '../budgets/index.ts';
 import { currentTenantId } from '../context/index.ts';
 import type { AgentStreamPart } from '../core/index.ts';
-import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
+import { AbortedError, InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import type { Passage } from '../knowledge/index.ts';
 import type { GenerateRequest, Message, Provider, ResponseFormat, ToolCall, Usage } from '../llm/index.ts';
 import { streamThrough } from '../models/index.ts';
@@ -49,6 +50,9 @@ export class LlmCognition<Output = undefined> {
   readonly #responseFormat: ResponseFormat | undefined;
   readonly #maxSteps: number;
   readonly #policy: ResiliencePolicy | undefined;
+  readonly #budgets: BudgetGate | undefined;
+  readonly #budget: Budget | undefined;
+  readonly #priceAs: string;
   /** The last system prompt hashed for provenance, and its hash (most cognitions have one prompt). */
   #promptHash: { system: string | undefined; hash: string } | undefined;
 
@@ -56,11 +60,16 @@ export class LlmCognition<Output = undefined> {
     if (options.provider !== undefined) {
       this.#provider = options.provider;
       this.#model = options.model;
+      this.#priceAs = options.priceAs ?? `${options.provider.name}/${options.model}`;
     } else if (options.registry !== undefined) {
       const resolved = options.registry.resolve(options.model);
       this.#provider = resolved.provider;
       this.#model = resolved.model;
+      this.#priceAs = options.priceAs ?? options.model;
     } else throw new InvalidOptionsError('LLM cognition needs a provider or a registry.');
+    this.#budgets = options.budgets;
+    this.#budget =
+      options.budget === undefined ? undefined : parseOptions('agent budget', budgetSchema, options.budget);
     this.#maxSteps = options.maxSteps ?? 8;
     if (!Number.isInteger(this.#maxSteps) || this.#maxSteps < 1)
       throw new InvalidOptionsError('maxSteps must be a positive integer.');
@@ -205,40 +214,55 @@ export class LlmCognition<Output = undefined> {
         let calls: ToolCall[] = [];
         let text = '';
         let usage: Usage = ZERO;
-        if (streaming) {
-          const events =
-            this.#policy === undefined
-              ? this.#provider.stream(request, { signal })
-              : streamThrough(
-                  this.#policy,
-                  this.#provider,
-                  request,
-                  { signal },
-                  this.#policyKey(ctx.agentId),
-                );
-          for await (const event of events) {
-            if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
-            else if (event.type === 'error') throw event.error;
-            else if (event.type === 'finish') {
-              text = event.text;
-              calls = event.toolCalls;
-              usage = event.usage;
-              if (event.modelVersion !== undefined) state.modelVersion = event.modelVersion;
+        // A budget's reservation (BUDGET_EXCEEDED thrown here), settled below, released if the call fails.
+        const reservation: BudgetReservation | undefined = this.#budgets?.reserve({
+          agentId: ctx.agentId,
+          model: this.#priceAs,
+          request,
+          budget: this.#budget,
+        });
+        try {
+          if (streaming) {
+            const events =
+              this.#policy === undefined
+                ? this.#provider.stream(request, { signal })
+                : streamThrough(
+                    this.#policy,
+                    this.#provider,
+                    request,
+                    { signal },
+                    this.#policyKey(ctx.agentId),
+                  );
+            for await (const event of events) {
+              if (event.type === 'text-delta') yield { type: 'text-delta', step, text: event.text };
+              else if (event.type === 'error') throw event.error;
+              else if (event.type === 'finish') {
+                text = event.text;
+                calls = event.toolCalls;
+                usage = event.usage;
+                if (event.modelVersion !== undefined) state.modelVersion = event.modelVersion;
+              }
             }
+          } else {
+            // Nobody watches the deltas: one plain response is cheaper than a stream.
+            const result =
+              this.#policy === undefined
+                ? await this.#provider.generate(request, { signal })
+                : await this.#policy.execute(
+                    (s) => this.#provider.generate(request, { signal: s ?? signal }),
+                    {
+                      key: this.#policyKey(ctx.agentId),
+                      signal,
+                    },
+                  );
+            text = result.text;
+            calls = result.toolCalls;
+            usage = result.usage;
+            if (result.modelVersion !== undefined) state.modelVersion = result.modelVersion;
           }
-        } else {
-          // Nobody watches the deltas: one plain response is cheaper than a stream.
-          const result =
-            this.#policy === undefined
-              ? await this.#provider.generate(request, { signal })
-              : await this.#policy.execute((s) => this.#provider.generate(request, { signal: s ?? signal }), {
-                  key: this.#policyKey(ctx.agentId),
-                  signal,
-                });
-          text = result.text;
-          calls = result.toolCalls;
-          usage = result.usage;
-          if (result.modelVersion !== undefined) state.modelVersion = result.modelVersion;
+          reservation?.settle(usage);
+        } finally {
+          reservation?.release(); // a no-op once settled
         }
         state.usage = addUsage(state.usage, usage);
         state.text = text;

@@ -15,11 +15,14 @@ export class ModelRegistry {
     for (const [name, provider] of Object.entries(providers)) this.#providers.set(name, provider);
   }
 
-  /** Builds providers from a config object (`{ providers: { name: ProviderConfig } }`). */
+  /**
+   * Builds providers from a config object (`{ providers: { name: ProviderConfig } }`); its
+   * `prices` are the budgets' (see `TokenBudgetGate`), not the registry's.
+   */
   static fromConfig(config: unknown, env: Record<string, string | undefined> = process.env): ModelRegistry {
     const parsed = parseOptions(
       'model config',
-      z.strictObject({ providers: z.record(z.string(), z.unknown()) }),
+      z.strictObject({ providers: z.record(z.string(), z.unknown()), prices: z.unknown().optional() }),
       config,
     );
     const registry = new ModelRegistry();

@@ -89,6 +89,7 @@ describe('createNode', () => {
     const result = await node.deleteTenant('acme');
     assert.deepEqual(Object.keys(result.purged).sort(), [
       'agents',
+      'budgets',
       'definitions',
       'keys',
       'knowledge',

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RedisClientType } from 'redis';
 import { actAgent } from '../agents/index.ts';
+import type { TokenBudgetGate } from '../budgets/index.ts';
 import type { Bus } from '../bus/index.ts';
 import {
   type AgentDirectory,
@@ -39,6 +40,7 @@ import {
   TenantQuotaGate,
   type TenantRegistry,
 } from '../tenancy/index.ts';
+import { openBudgets } from './open-budgets.ts';
 import { openBus } from './open-bus.ts';
 import { openCluster, replicaId, unfinishedAgents } from './open-cluster.ts';
 import { openDefinitionStore } from './open-definitions.ts';
@@ -67,6 +69,11 @@ export interface NodeParts {
   cluster?: { directory: AgentDirectory; leases: LeaseStore; definitions?: DefinitionStore };
   /** The bus to use in place of `config.bus` (not closed by the node). */
   bus?: Bus;
+  /**
+   * The budget gate every spec agent's model calls go through, in place of the node's (a
+   * `TokenBudgetGate` over your own ledger, say); not closed by the node.
+   */
+  budgets?: TokenBudgetGate;
 }
 
 /** Tenants: the registry, keys, quotas and how a tenant is deleted. */
@@ -95,6 +102,12 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly definitions: TenantDefinitions;
   /** Durable runs: read, stream, cancel, approvals; resumes this node's runs after a restart. */
   readonly runs: RunService;
+  /**
+   * Token and cost budgets of tenants (their quotas' `budget`) and agents (their spec's), checked
+   * before every model call of spec agents; spending per tenant (`spendOf`). Shared by a
+   * cluster's nodes. Pass it as `llm({ budgets: node.budgets })` to agents defined in code.
+   */
+  readonly budgets: TokenBudgetGate;
   /** Provenance of LLM decisions (`config.provenance`): its recorder and `store`; undefined when off. */
   readonly provenance: ProvenanceRecorder | undefined;
   readonly metrics: Metrics;
@@ -223,6 +236,17 @@ async function compose(
   const runStore = await openRuns(config);
   opened.push(() => runStore.store.close());
   step();
+  const clustered = parts.cluster !== undefined || config.cluster !== 'off';
+  const budgets =
+    parts.budgets ??
+    (await openBudgets(
+      config,
+      quotas,
+      logger,
+      clustered ? { bus, node: replicaId(runStore.owner) } : undefined,
+    ));
+  if (parts.budgets === undefined) opened.push(() => budgets.close());
+  step();
   const runtime = createRuntime({
     pool: { capacity: config.poolCapacity, queueLimit: config.poolQueueLimit },
     stopTimeoutMs: config.stopTimeoutMs,
@@ -231,7 +255,6 @@ async function compose(
   });
   opened.push(() => runtime.close());
   agents = runtime;
-  const clustered = parts.cluster !== undefined || config.cluster !== 'off';
   let cluster: ClusterFleet | undefined;
   let closeClusterStores: (() => Promise<void>) | undefined;
   let shared: CrdtReplicator | undefined;
@@ -284,6 +307,7 @@ async function compose(
         knowledge,
         messaging: runtime,
         runs: durable,
+        budgets,
         ...recorded,
         signal,
       });
@@ -303,7 +327,7 @@ async function compose(
   if (definitionStore !== undefined) opened.push(() => definitionStore.close());
   const definitions = new TenantDefinitions({
     target: runtime,
-    deps: { models, knowledge, messaging: runtime, runs: durable, ...recorded },
+    deps: { models, knowledge, messaging: runtime, runs: durable, budgets, ...recorded },
     ...(definitionStore === undefined ? {} : { store: definitionStore.store }),
     onInvalid: (error, where) =>
       logger.warn({ err: error, ...where }, 'a stored tenant definition was refused and skipped'),
@@ -371,6 +395,7 @@ async function compose(
     knowledge,
     definitions,
     runs: runs.store,
+    budgets,
     ...(provenance === undefined ? {} : { provenance: provenance.store }),
   });
   // Every definition is registered: resume what this node was running when it stopped.
@@ -387,6 +412,7 @@ async function compose(
       await shared?.close();
       // In-flight runs drain within the stop deadline; the rest stay unfinished and resume on the next start.
       const result = await runtime.close();
+      if (parts.budgets === undefined) await budgets.close();
       await runs.close();
       await runStore.store.close();
       if (provenance !== undefined) await closeProvenance(provenance);
@@ -416,6 +442,7 @@ async function compose(
     models,
     definitions,
     runs,
+    budgets,
     provenance,
     metrics,
     agents: agentFleet,

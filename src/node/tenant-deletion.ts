@@ -27,6 +27,8 @@ export interface TenantOwners {
   provenance?: Pick<ProvenanceStore, 'purgeTenant'>;
   /** The cluster's agents: records, and their active copies on every node. */
   fleet?: Pick<TenantPurger, 'purgeTenant'>;
+  /** Budget spending and reservations (this node's copy). */
+  budgets?: { purgeTenant(tenant: string): void };
 }
 
 /**
@@ -36,8 +38,19 @@ export interface TenantOwners {
  * entry goes. A new owner of tenant data adds its purger here.
  */
 export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
-  const { registry, runtime, authenticator, quotas, state, knowledge, definitions, runs, provenance, fleet } =
-    owners;
+  const {
+    registry,
+    runtime,
+    authenticator,
+    quotas,
+    state,
+    knowledge,
+    definitions,
+    runs,
+    provenance,
+    fleet,
+    budgets,
+  } = owners;
   const deletion = new TenantDeletion({ registry });
   deletion.add({
     name: 'keys',
@@ -62,6 +75,13 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
     deletion.add({ name: 'definitions', purgeTenant: (id, o) => definitions.purgeTenant(id, o) });
   }
   if (runs !== undefined) deletion.add({ name: 'runs', purgeTenant: (id) => runs.purgeTenant(id) });
+  if (budgets !== undefined)
+    deletion.add({
+      name: 'budgets',
+      purgeTenant: async (id) => {
+        budgets.purgeTenant(id);
+      },
+    });
   if (provenance !== undefined)
     deletion.add({ name: 'provenance', purgeTenant: (id) => provenance.purgeTenant(id) });
   return deletion;

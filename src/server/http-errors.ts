@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { BudgetsErrorCode } from '../budgets/index.ts';
 import type { BusErrorCode } from '../bus/index.ts';
 import type { ChannelErrorCode } from '../channel/index.ts';
 import type { ClusterErrorCode } from '../cluster/index.ts';
@@ -30,6 +31,7 @@ import type { ToolsErrorCode } from '../tools/index.ts';
 export type ErrorCode =
   | BaseErrorCode
   | ContextErrorCode
+  | BudgetsErrorCode
   | BusErrorCode
   | ChannelErrorCode
   | ClusterErrorCode
@@ -140,6 +142,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   RULES_NO_MATCH: 422,
   QUOTA_EXCEEDED: 429,
+  BUDGET_EXCEEDED: 429,
   RATE_LIMITED: 429,
   HEADERS_TOO_LARGE: 431,
   INTERNAL: 500,

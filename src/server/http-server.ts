@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { TokenBudgetGate } from '../budgets/index.ts';
 import type { Bus } from '../bus/index.ts';
 import { type AgentFleet, LocalFleet } from '../cluster/index.ts';
 import {
@@ -76,6 +77,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
   provenance?: ProvenanceStore;
   /** Serves the admin-only `/debug/vars` and `/debug/pprof/*` routes. */
   debug?: DebugSources;
+  /** Tenants' spending in their budget period (a node's `budgets`), shown by `GET /v1/stats` and the admin's `GET /v1/tenants/:tenant`. */
+  budgets?: Pick<TokenBudgetGate, 'spendOf'>;
   /** How `DELETE /v1/tenants/:tenant` deletes a tenant (a node's `tenancy.deletion`). Default: one over `runtime`, `state`, `knowledge`, `definitions` and the quotas. */
   tenantDeletion?: TenantDeletion;
   logger?: Logger;
@@ -132,7 +135,15 @@ export class AgentfleetServer {
     );
     const runs = options.runs;
     const fleet = options.agents ?? new LocalFleet(runtime, { runs, state: options.state?.store });
-    addAgentRoutes(this.#router, runtime, fleet, bodyLimit, values.streams, options.definitions);
+    addAgentRoutes(
+      this.#router,
+      runtime,
+      fleet,
+      bodyLimit,
+      values.streams,
+      options.definitions,
+      options.budgets,
+    );
     addChatCompletionsRoute(this.#router, fleet, bodyLimit, values.streams, runs);
     if (runs !== undefined) {
       addRunRoutes(this.#router, runs, bodyLimit, { ...values.streams, stopping: this.#stopping.signal });
@@ -173,7 +184,15 @@ export class AgentfleetServer {
           knowledge: options.knowledge,
           definitions: options.definitions,
         });
-      addTenantRoutes(this.#router, runtime, authenticator, quotas, bodyLimit, this.tenantDeletion);
+      addTenantRoutes(
+        this.#router,
+        runtime,
+        authenticator,
+        quotas,
+        bodyLimit,
+        this.tenantDeletion,
+        options.budgets,
+      );
     }
     const requestTimeout = values.requestTimeoutMs;
     this.#server = createServer(

@@ -67,6 +67,7 @@ export async function startServer(
       runs: node.runs,
       ...(node.provenance === undefined ? {} : { provenance: node.provenance.store }),
       debug: { runtime: node.runtime, bus: node.bus },
+      budgets: node.budgets,
       bodyLimitBytes: config.bodyLimitBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       logger: out,

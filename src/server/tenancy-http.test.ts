@@ -128,7 +128,9 @@ describe('tenant isolation over HTTP', () => {
       ['globex/bot'],
     );
     const stats = await call('GET', '/v1/stats', globex);
-    assert.deepEqual(stats.body, { tenant: 'globex', agents: 1, inFlight: 0 });
+    const { spend, ...usage } = stats.body;
+    assert.deepEqual(usage, { tenant: 'globex', agents: 1, inFlight: 0 });
+    assert.equal(spend.tokens, 0, 'its model spending (none yet)');
     assert.equal((await call('GET', '/v1/agents/acme-only', acme)).status, 200, 'still there for its owner');
   });
 

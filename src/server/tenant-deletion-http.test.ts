@@ -104,6 +104,7 @@ describe('DELETE /v1/tenants/:tenant', () => {
       knowledge: { documents: 1 },
       definitions: { definitions: 1 },
       runs: { runs: 0, approvals: 0, conversations: 0 },
+      budgets: null,
     });
     assert.equal((await call('GET', '/v1/agents', oldKey)).status, 401, 'the old key is gone');
     assert.equal((await call('GET', '/v1/tenants/reborn', ADMIN)).status, 404);

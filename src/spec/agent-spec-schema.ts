@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetSchema } from '../budgets/index.ts';
 import { resiliencePolicySchema } from '../resilience/index.ts';
 import { conditionSchema, ruleSetJsonSchema } from '../rules/index.ts';
 import { stateSyncConfigSchema } from '../state/index.ts';
@@ -212,6 +213,12 @@ export const agentSpecSchema = z.strictObject({
   memory: memorySpecSchema.optional(),
   /** Resilience policy of the model calls (rate limit → breaker → retry → bulkhead → timeout). */
   resilience: resiliencePolicySchema.optional(),
+  /**
+   * Tokens and/or cost of each agent's model calls per period (`{ tokensPerPeriod?,
+   * costPerPeriod?, periodSeconds? }`), checked before each call beside its tenant's budget.
+   * Counted per agent (tenant and id), for `llm` cognition.
+   */
+  budget: budgetSchema.optional(),
   /** Models tried in order when the primary one fails (`provider/model`). */
   fallbacks: z.array(modelRefSchema).max(16).optional(),
   /**

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
 import { actAgent } from '../agents/index.ts';
+import type { BudgetGate } from '../budgets/index.ts';
 import { type AgentDefinition, defineAgent, type StepContext } from '../core/index.ts';
 import { AbortedError, InvalidOptionsError } from '../errors/index.ts';
 import { KnowledgeBase, knowledgeCognition } from '../knowledge/index.ts';
@@ -28,6 +29,8 @@ export interface CompileAgentSpecDeps {
   messaging?: AgentMessenger;
   /** Durable runs of `llm` agents (unless a spec says `durable: false`): the node's run store and id. */
   runs?: { store: RunStore; owner: string; approvalTtlMs?: number | undefined };
+  /** Checks tenants' and agents' budgets before each model call of `llm` agents (the node's gate). */
+  budgets?: BudgetGate;
   /** Where `llm` agents record each decision's provenance (the node's recorder). */
   provenance?: ProvenanceSink;
   signal?: AbortSignal;
@@ -215,6 +218,9 @@ async function compileCognition(
         ? {}
         : { runs: durable.store, runOwner: durable.owner, approvalTtlMs: durable.approvalTtlMs }),
       resilience: spec.resilience,
+      ...(deps.budgets === undefined
+        ? {}
+        : { budgets: deps.budgets, budget: spec.budget, priceAs: cognition.model }),
       ...(deps.provenance === undefined ? {} : { provenance: deps.provenance }),
       knowledge:
         spec.knowledge === undefined || knowledge === undefined

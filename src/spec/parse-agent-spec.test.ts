@@ -93,6 +93,24 @@ describe('parseAgentSpec', () => {
     ]);
   });
 
+  it('validates a budget: its limits, its period, no unknown field, at least one limit', () => {
+    const spec = (budget: string) =>
+      `name: a\ncognition: { type: llm, model: openai/m }\nbudget: ${budget}\n`;
+    assert.deepEqual(
+      parseAgentSpec(spec('{ tokensPerPeriod: 1000, costPerPeriod: 0.5 }'), { source: 'a.yaml' }).budget,
+      { tokensPerPeriod: 1000, costPerPeriod: 0.5, periodSeconds: 86_400 },
+    );
+    assert.deepEqual(
+      problemsOf(spec('{ tokensPerPeriod: -1, periodSeconds: 0 }'))
+        .map((p) => p.path)
+        .sort(),
+      ['budget.periodSeconds', 'budget.tokensPerPeriod'],
+    );
+    assert.equal(problemsOf(spec('{ tokens: 5 }'))[0]?.path.startsWith('budget'), true);
+    assert.equal(problemsOf(spec('{ periodSeconds: 60 }'))[0]?.path, 'budget');
+    assert.equal(problemsOf(spec('ten'))[0]?.path, 'budget');
+  });
+
   it('refuses a rule set the rule engine refuses', () => {
     const [p] = problemsOf('name: a\ncognition:\n  type: rules\n  rules: []\n');
     assert.equal(p?.path, 'cognition.rules');

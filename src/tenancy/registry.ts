@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type BudgetInput, budgetSchema } from '../budgets/index.ts';
 import { TENANT_ID_PATTERN } from '../context/index.ts';
 
 /** Limits on one tenant. Absent fields are unlimited. */
@@ -11,6 +12,11 @@ export interface TenantQuotas {
   requestsPerPeriod?: number;
   /** Length of the request-rate window, in seconds. Default 1. */
   periodSeconds?: number;
+  /**
+   * Tokens and/or cost of the tenant's model calls per period (its own `periodSeconds`,
+   * default a day), enforced before each call (`BUDGET_EXCEEDED`, 429). See `budgetSchema`.
+   */
+  budget?: BudgetInput;
 }
 
 export const tenantQuotasSchema = z.strictObject({
@@ -18,6 +24,7 @@ export const tenantQuotasSchema = z.strictObject({
   maxConcurrentSteps: z.number().int().min(0).max(100_000_000).optional(),
   requestsPerPeriod: z.number().int().min(1).max(1_000_000_000).optional(),
   periodSeconds: z.number().int().min(1).max(86_400).optional(),
+  budget: budgetSchema.optional(),
 });
 
 /** One tenant as the registry stores it. */

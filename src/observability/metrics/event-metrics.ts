@@ -2,6 +2,8 @@ import { Gauge, type Registry } from 'prom-client';
 import {
   type AgentStepEvent,
   agentStepChannel,
+  type BudgetEvent,
+  budgetChannel,
   type ModelCallEvent,
   type ModelQueueEvent,
   modelCallChannel,
@@ -51,6 +53,7 @@ export function registerEventMetrics(
   const toolOutcomes = cap();
   const definitions = cap();
   const policies = cap();
+  const budgetModels = cap();
 
   const circuitState = new Gauge({
     name: `${prefix}circuit_state`,
@@ -136,6 +139,40 @@ export function registerEventMetrics(
     registry,
   });
 
+  const budgetTokens = new CounterFamily({
+    name: `${prefix}budget_spent_tokens_total`,
+    help: 'Tokens of model calls counted by the budget gate (the usage vendors reported), by model.',
+    labelNames: ['model'],
+    registry,
+  });
+  const budgetCost = new CounterFamily({
+    name: `${prefix}budget_spent_cost_total`,
+    help: 'Cost of model calls counted by the budget gate, in the models config’s price unit, by model.',
+    labelNames: ['model'],
+    registry,
+  });
+  const budgetRefused = new CounterFamily({
+    name: `${prefix}budget_refused_total`,
+    help: 'Model calls refused by a budget (BUDGET_EXCEEDED), by scope (which budget refused) and limit (tokens|cost).',
+    labelNames: ['scope', 'limit'],
+    registry,
+  });
+
+  const onBudget = (message: unknown): void => {
+    const e = message as Partial<BudgetEvent> | null;
+    if (e === null || typeof e !== 'object') return;
+    if (e.kind === 'refused') {
+      budgetRefused
+        .series(e.scope === 'agent' ? 'agent' : 'tenant', e.limit === 'cost' ? 'cost' : 'tokens')
+        .inc();
+      return;
+    }
+    if (e.kind !== 'spent' || !validCount(e.tokens) || !validCount(e.costMicros)) return;
+    const model = budgetModels.value(str(e.model));
+    budgetTokens.series(model).inc(e.tokens);
+    if (e.costMicros > 0) budgetCost.series(model).inc(e.costMicros / 1e6);
+  };
+
   const onModelCall = (message: unknown): void => {
     const e = message as Partial<ModelCallEvent> | null;
     if (e === null || typeof e !== 'object' || !validDuration(e.durationMs)) return;
@@ -186,6 +223,7 @@ export function registerEventMetrics(
   };
 
   resilienceChannel.subscribe(onResilience);
+  budgetChannel.subscribe(onBudget);
   modelCallChannel.subscribe(onModelCall);
   modelQueueChannel.subscribe(onModelQueue);
   toolCallChannel.subscribe(onToolCall);
@@ -196,6 +234,7 @@ export function registerEventMetrics(
       if (closed) return;
       closed = true;
       resilienceChannel.unsubscribe(onResilience);
+      budgetChannel.unsubscribe(onBudget);
       modelCallChannel.unsubscribe(onModelCall);
       modelQueueChannel.unsubscribe(onModelQueue);
       toolCallChannel.unsubscribe(onToolCall);

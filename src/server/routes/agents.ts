@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import type { TokenBudgetGate } from '../../budgets/index.ts';
 import { type AgentFleet, durableRunInput, type FleetReply, requireAgent } from '../../cluster/index.ts';
 import { currentTenantId } from '../../context/index.ts';
 import { AGENT_STATES, type Runtime } from '../../core/index.ts';
@@ -87,6 +88,7 @@ export function addAgentRoutes(
   bodyLimitBytes: number,
   streams: EventStreamOptions = {},
   tenantDefinitions?: Pick<TenantDefinitions, 'list' | 'sync'>,
+  budgets?: Pick<TokenBudgetGate, 'spendOf'>,
 ): void {
   // The caller's own definitions (`scope: 'tenant'`, which shadow a node's of the same name),
   // then the node's shared ones (`scope: 'node'`). In a cluster the node first catches up with
@@ -190,10 +192,13 @@ export function addAgentRoutes(
       return;
     }
     const cluster = fleet.clusterUsage?.(tenant);
+    // `spend`: tokens and cost of its model calls in its budget period (over the cluster).
+    const spend = budgets?.spendOf(tenant);
     sendJson(res, 200, {
       tenant,
       ...runtime.tenantUsage(tenant),
       ...(cluster === undefined ? {} : { cluster }),
+      ...(spend === undefined ? {} : { spend }),
     });
   });
 }

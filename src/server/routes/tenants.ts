@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { TokenBudgetGate } from '../../budgets/index.ts';
 import type { Runtime } from '../../core/index.ts';
 import {
   ApiKeyNotFoundError,
@@ -45,6 +46,7 @@ export function addTenantRoutes(
   quotas: TenantQuotaGate | undefined,
   bodyLimitBytes: number,
   deletion: TenantDeletion,
+  budgets?: Pick<TokenBudgetGate, 'spendOf'>,
 ): void {
   const registry = auth.registry;
   const refresh = (id: string, q: TenantQuotas | undefined) => {
@@ -84,7 +86,12 @@ export function addTenantRoutes(
     async (_req, res, { params }) => {
       const tenant = await registry.getTenant(params.tenant!);
       if (tenant === undefined) throw new TenantNotFoundError(params.tenant!);
-      sendJson(res, 200, { tenant, usage: runtime.tenantUsage(tenant.id) });
+      const spend = budgets?.spendOf(tenant.id);
+      sendJson(res, 200, {
+        tenant,
+        usage: runtime.tenantUsage(tenant.id),
+        ...(spend === undefined ? {} : { spend }),
+      });
     },
     'admin',
   );
