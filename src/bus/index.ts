@@ -24,6 +24,7 @@ export {
 } from './errors.ts';
 export { type CodecLookup, codecLookup, decodeFrame, encodeFrame, isToken } from './frame.ts';
 export { MemoryIdempotencyStore } from './idempotency.ts';
+export { isLiveKvEntry, listKvKeys } from './kv-keys.ts';
 export { checkKvStoreOptions, type KvStoreOptionsInput } from './kv-store-options.ts';
 export { ERROR_HEADER } from './requests.ts';
 export type { SubscribeOptions, WhenFull } from './subscribe-options.ts';

@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager, jetstream } from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { checkKvStoreOptions } from '../bus/index.ts';
+import { checkKvStoreOptions, isLiveKvEntry, listKvKeys } from '../bus/index.ts';
 import { AgentExistsError } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import type { AgentDirectory, ListAgentRecordsOptions } from './agent-directory.ts';
@@ -116,7 +116,7 @@ export class NatsKvAgentDirectory implements AgentDirectory {
     if (!nameable(tenant, id)) return undefined;
     const key = agentKey(tenant, id);
     const entry = await this.#call(`read the agent ${id}`, () => this.#kv.get(key));
-    return live(entry)
+    return isLiveKvEntry(entry)
       ? { record: decodeAgentRecord(entry.string(), key, tenant, id), revision: entry.revision }
       : undefined;
   }
@@ -167,7 +167,7 @@ export class NatsKvAgentDirectory implements AgentDirectory {
       // absent key (and "false when absent" holds); a write in between makes it read again.
       for (let attempt = 0; attempt < DELETE_ATTEMPTS; attempt++) {
         const entry = await this.#kv.get(key);
-        if (!live(entry)) return false;
+        if (!isLiveKvEntry(entry)) return false;
         if (await this.#deleteAt(key, entry.revision)) return true;
       }
       throw new AgentDirectoryUnavailableError(`delete the agent ${id}: it kept changing under the delete`);
@@ -179,7 +179,7 @@ export class NatsKvAgentDirectory implements AgentDirectory {
     const limit = agentListLimit(options.limit);
     if (tenant !== undefined && !nameable(tenant, 'x')) return [];
     return this.#call('list agents', async () => {
-      const ids = (await this.#keys(tenantFilter(tenant)))
+      const ids = (await listKvKeys(this.#kv, tenantFilter(tenant), this.#timeoutMs))
         .map((key) => fromAgentKeyToken(key.slice(key.lastIndexOf('.') + 1)))
         .filter((id) => options.after === undefined || id > options.after)
         .sort();
@@ -190,7 +190,7 @@ export class NatsKvAgentDirectory implements AgentDirectory {
         for (const [j, entry] of entries.entries()) {
           const id = batch[j] as string;
           // A key deleted since it was listed is simply not part of the page.
-          if (live(entry) && found.length < limit)
+          if (isLiveKvEntry(entry) && found.length < limit)
             found.push(decodeAgentRecord(entry.string(), agentKey(tenant, id), tenant, id));
         }
       }
@@ -203,7 +203,7 @@ export class NatsKvAgentDirectory implements AgentDirectory {
     if (!nameable(tenant, 'x')) return 0;
     const filter = tenantFilter(tenant);
     return this.#call(`delete the agents of tenant ${tenant}`, async () => {
-      const live = (await this.#keys(filter)).length;
+      const live = (await listKvKeys(this.#kv, filter, this.#timeoutMs)).length;
       // A stream purge by subject leaves no delete markers behind.
       await this.#jsm.streams.purge(`KV_${this.bucket}`, { filter: `$KV.${this.bucket}.${filter}` });
       return live;
@@ -231,25 +231,6 @@ export class NatsKvAgentDirectory implements AgentDirectory {
     }
   }
 
-  /** The live keys matching `filter`; fails when no key arrives for the request timeout. */
-  async #keys(filter: string): Promise<string[]> {
-    const iter = await this.#kv.keys(filter);
-    const keys: string[] = [];
-    let seen = -1;
-    const watchdog = setInterval(() => {
-      if (keys.length === seen)
-        iter.stop(new Error(`listing keys made no progress for ${this.#timeoutMs} ms`));
-      seen = keys.length;
-    }, this.#timeoutMs);
-    watchdog.unref();
-    try {
-      for await (const key of iter) keys.push(key);
-      return keys;
-    } finally {
-      clearInterval(watchdog);
-    }
-  }
-
   async #call<T>(what: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -264,11 +245,6 @@ export class NatsKvAgentDirectory implements AgentDirectory {
   #open(what: string): void {
     if (this.#closed) throw new AgentDirectoryUnavailableError(`${what}: it is closed`);
   }
-}
-
-/** A stored value, not missing and not a delete or purge marker. */
-function live(entry: KvEntry | null): entry is KvEntry {
-  return entry !== null && entry.operation === 'PUT';
 }
 
 /** Whether some record could have this tenant and id (others are absent without asking the server). */

@@ -1,7 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { checkKvStoreOptions } from '../bus/index.ts';
+import { checkKvStoreOptions, isLiveKvEntry, listKvKeys } from '../bus/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import {
   type DefinitionStore,
@@ -95,7 +95,7 @@ export class NatsKvDefinitionStore implements DefinitionStore {
     this.#open('read a definition');
     const key = definitionKey(tenant, name);
     const entry = await this.#call(`read the definition ${name}`, () => this.#kv.get(key));
-    if (!live(entry)) return undefined;
+    if (!isLiveKvEntry(entry)) return undefined;
     const decoded = decodeDefinitionValue(key, entry.string());
     return { text: decoded.text, format: decoded.format, revision: entry.revision };
   }
@@ -104,7 +104,7 @@ export class NatsKvDefinitionStore implements DefinitionStore {
     this.#open('delete a definition');
     const key = definitionKey(tenant, name);
     return this.#call(`delete the definition ${name}`, async () => {
-      if (!live(await this.#kv.get(key))) return false;
+      if (!isLiveKvEntry(await this.#kv.get(key))) return false;
       await this.#kv.delete(key);
       return true;
     });
@@ -113,7 +113,7 @@ export class NatsKvDefinitionStore implements DefinitionStore {
   async purgeTenant(tenant: string): Promise<number> {
     this.#open('delete a tenant’s definitions');
     return this.#call(`delete the definitions of tenant ${tenant}`, async () => {
-      const keys = await this.#keys(definitionTenantFilter(tenant));
+      const keys = await listKvKeys(this.#kv, definitionTenantFilter(tenant), this.#timeoutMs);
       for (const key of keys) await this.#kv.purge(key);
       return keys.length;
     });
@@ -131,7 +131,12 @@ export class NatsKvDefinitionStore implements DefinitionStore {
       for await (const entry of iter) {
         try {
           await handlers.change(
-            definitionChange(entry.key, entry.revision, live(entry) ? entry.string() : undefined, handlers),
+            definitionChange(
+              entry.key,
+              entry.revision,
+              isLiveKvEntry(entry) ? entry.string() : undefined,
+              handlers,
+            ),
           );
         } catch {
           // The handler reports its own failures; the watch goes on.
@@ -160,25 +165,6 @@ export class NatsKvDefinitionStore implements DefinitionStore {
     await this.close();
   }
 
-  /** The live keys matching `filter`; fails when no key arrives for the request timeout. */
-  async #keys(filter: string): Promise<string[]> {
-    const iter = await this.#kv.keys(filter);
-    const keys: string[] = [];
-    let seen = -1;
-    const watchdog = setInterval(() => {
-      if (keys.length === seen)
-        iter.stop(new Error(`listing keys made no progress for ${this.#timeoutMs} ms`));
-      seen = keys.length;
-    }, this.#timeoutMs);
-    watchdog.unref();
-    try {
-      for await (const key of iter) keys.push(key);
-      return keys;
-    } finally {
-      clearInterval(watchdog);
-    }
-  }
-
   async #call<T>(what: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -193,9 +179,4 @@ export class NatsKvDefinitionStore implements DefinitionStore {
   #open(what: string): void {
     if (this.#closed) throw new DefinitionStoreUnavailableError(`${what}: it is closed`);
   }
-}
-
-/** A stored value, not missing and not a delete or purge marker. */
-function live(entry: KvEntry | null): entry is KvEntry {
-  return entry !== null && entry.operation === 'PUT';
 }
