@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
+import { openPgPool } from '../sql/index.ts';
 import { type ChainReport, ChainVerifier, chained, GENESIS_HASH } from './chain.ts';
 import { ProvenanceError } from './errors.ts';
 import type { ParsedProvenanceQuery, ProvenancePage, ProvenanceStore } from './provenance-store.ts';
@@ -48,17 +49,7 @@ export class PostgresProvenanceStore implements ProvenanceStore {
   /** Connects and creates the tables (idempotent). @throws ProvenanceError `PROVENANCE_STORE_UNAVAILABLE`. */
   static async open(options: PostgresProvenanceStoreOptions = {}): Promise<PostgresProvenanceStore> {
     const o = parseOptions('PostgreSQL provenance store', optionsSchema, options);
-    const pool = new pg.Pool({
-      connectionString: o.connectionString,
-      max: o.maxConnections,
-      connectionTimeoutMillis: o.connectTimeoutMs,
-      query_timeout: o.queryTimeoutMs,
-      statement_timeout: o.queryTimeoutMs,
-      idle_in_transaction_session_timeout: o.queryTimeoutMs,
-      keepAlive: true,
-      application_name: 'agentfleet-provenance',
-    });
-    pool.on('error', () => {});
+    const pool = openPgPool(o, 'agentfleet-provenance');
     const store = new PostgresProvenanceStore(pool, o.schema);
     try {
       await store.#migrate(o.schema);

@@ -1,6 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
+import { openPgPool } from '../sql/index.ts';
 import {
   alreadyExists,
   approvalNotFound,
@@ -89,18 +90,7 @@ export class PostgresRunStore implements RunStore {
    */
   static async open(options: PostgresRunStoreOptions = {}): Promise<PostgresRunStore> {
     const o = parseOptions('PostgreSQL run store', optionsSchema, options);
-    const pool = new pg.Pool({
-      connectionString: o.connectionString,
-      max: o.maxConnections,
-      connectionTimeoutMillis: o.connectTimeoutMs,
-      query_timeout: o.queryTimeoutMs,
-      statement_timeout: o.queryTimeoutMs,
-      // A node that stalls mid-transaction must not hold a run's lock for ever.
-      idle_in_transaction_session_timeout: o.queryTimeoutMs,
-      keepAlive: true,
-      application_name: 'agentfleet-runs',
-    });
-    pool.on('error', () => {}); // an idle client lost its connection; the pool replaces it
+    const pool = openPgPool(o, 'agentfleet-runs');
     try {
       const client = await pool.connect();
       try {
