@@ -106,6 +106,17 @@ describe('TokenBudgetGate', () => {
     });
   });
 
+  it('answers each settled call’s cost, undefined for a model without a price or a second settle', () => {
+    const g = gate();
+    withTenant('acme', () => {
+      const priced = g.reserve(call(400, 100));
+      assert.equal(priced.settle(used(100, 100)), 0.0003, '100 × 1 + 100 × 2 per million');
+      assert.equal(priced.settle(used(100, 100)), undefined);
+      const free = g.reserve({ ...call(400, 100), model: 'p/unpriced' });
+      assert.equal(free.settle(used(100, 100)), undefined);
+    });
+  });
+
   it('refuses on cost with prices per model', () => {
     const g = gate(budget({ costPerPeriod: 0.001 })); // 1,000 micro-units
     withTenant('acme', () => {

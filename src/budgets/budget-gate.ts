@@ -25,8 +25,12 @@ export interface BudgetCall {
 
 /** A call's reservation: settled with the usage the vendor reported, or released when the call failed. */
 export interface BudgetReservation {
-  /** Replaces the estimate with what the call used. Idempotent (only the first settle or release counts). */
-  settle(usage: Usage): void;
+  /**
+   * Replaces the estimate with what the call used, and answers what it cost in the prices'
+   * currency (undefined when its model has no price, or on a second settle). Idempotent (only
+   * the first settle or release counts).
+   */
+  settle(usage: Usage): number | undefined;
   /** Gives the reservation back (the call failed or was aborted before any usage). Idempotent. */
   release(): void;
 }
@@ -314,8 +318,8 @@ class Reservation implements BudgetReservation {
     this.#call = call;
   }
 
-  settle(usage: Usage): void {
-    if (this.#done) return;
+  settle(usage: Usage): number | undefined {
+    if (this.#done) return undefined;
     this.#done = true;
     let input = usage.inputTokens;
     const output = usage.outputTokens;
@@ -334,6 +338,7 @@ class Reservation implements BudgetReservation {
         tokens: actual.tokens,
         costMicros: actual.costMicros,
       });
+    return this.#price === FREE ? undefined : actual.costMicros / 1_000_000;
   }
 
   release(): void {

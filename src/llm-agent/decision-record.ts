@@ -11,6 +11,8 @@ export interface DecisionFacts {
   provider: string;
   model: string;
   modelVersion: string | undefined;
+  /** What the message's model calls cost (the budget gate's prices); undefined when unpriced. */
+  cost: number | undefined;
   promptHash: string;
   input: string;
   passages: readonly Passage[] | undefined;
@@ -81,7 +83,7 @@ export function decisionDraft(f: DecisionFacts): DecisionDraft {
     inputTokens: f.usage.inputTokens,
     outputTokens: f.usage.outputTokens,
     usageReported: f.usage.reported,
-    cost: null,
+    cost: f.cost ?? null,
     latencyMs: Math.max(0, performance.now() - f.startedAt),
     steps: f.steps,
     stoppedBy: f.error === undefined ? (f.stoppedBy ?? null) : null,

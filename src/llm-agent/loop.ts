@@ -260,7 +260,8 @@ export class LlmCognition<Output = undefined> {
             usage = result.usage;
             if (result.modelVersion !== undefined) state.modelVersion = result.modelVersion;
           }
-          reservation?.settle(usage);
+          const cost = reservation?.settle(usage);
+          if (cost !== undefined) state.cost = (state.cost ?? 0) + cost;
         } finally {
           reservation?.release(); // a no-op once settled
         }
@@ -352,6 +353,7 @@ export class LlmCognition<Output = undefined> {
           provider: this.#provider.name,
           model: this.#model,
           modelVersion: state.modelVersion,
+          cost: state.cost,
           promptHash: prompt.hash,
           input: state.input,
           passages: state.passages,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { scriptedProvider, toolLoop } from '../../test/scripted-provider.ts';
 import { startVendorServer } from '../../test/vendors/server.ts';
+import { TokenBudgetGate } from '../budgets/index.ts';
 import { withTenant } from '../context/index.ts';
 import { createProvider } from '../models/index.ts';
 import { type DecisionDraft, sha256 } from '../provenance/index.ts';
@@ -157,5 +158,33 @@ describe('provenance of LLM decisions', () => {
       },
     });
     assert.equal((await brain.decide('x', { agentId: 'a', signal })).text, 'ok');
+  });
+
+  it('records what the decision cost when a budget gate prices its model', async () => {
+    const provenance = sink();
+    const budgets = new TokenBudgetGate({
+      prices: { 'scripted/m-1': { inputPerMillion: 1_000, outputPerMillion: 2_000 } },
+    });
+    const brain = llm({
+      provider: scriptedProvider(toolLoop('lookup', 1, () => ({ q: 'x' }))),
+      model: 'm-1',
+      tools: [lookup],
+      provenance,
+      budgets,
+      priceAs: 'scripted/m-1',
+    });
+    await withTenant('acme', () => brain.decide('what is x', { agentId: 'helper', signal }));
+    // Two model calls, each 10 input and 5 output tokens (the scripted provider's usage).
+    assert.equal(provenance.drafts[0]?.cost, (2 * (10 * 1_000 + 5 * 2_000)) / 1_000_000);
+    const unpriced = sink();
+    await withTenant('acme', () =>
+      llm({
+        provider: scriptedProvider(() => ({ text: 'hi' })),
+        model: 'm-2',
+        provenance: unpriced,
+        budgets,
+      }).decide('hello', { agentId: 'helper', signal }),
+    );
+    assert.equal(unpriced.drafts[0]?.cost, null, 'no price: no cost, rather than 0');
   });
 });

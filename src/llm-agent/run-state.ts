@@ -34,6 +34,8 @@ export interface LoopState {
   decisions: Map<string, CallDecision>;
   /** The model version the vendor reported for the last model call (for provenance; not checkpointed). */
   modelVersion?: string;
+  /** What this message's model calls cost, from the budget gate's prices (for provenance; not checkpointed). */
+  cost?: number;
 }
 
 const ZERO: Usage = { inputTokens: 0, outputTokens: 0, reported: true };
