@@ -1,28 +1,15 @@
 import type pg from 'pg';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
-import { openPgPool } from '../sql/index.ts';
+import { openPgPool, pgStoreOptionsSchema } from '../sql/index.ts';
 import { type ChainReport, ChainVerifier, chained, GENESIS_HASH } from './chain.ts';
 import { ProvenanceError } from './errors.ts';
 import type { ParsedProvenanceQuery, ProvenancePage, ProvenanceStore } from './provenance-store.ts';
 import { readRecord } from './read-record.ts';
 import type { DecisionDraft } from './records.ts';
 
-const optionsSchema = z.strictObject({
-  /** A `postgres://` URL. Default: the standard `PG*` environment variables. */
-  connectionString: z.string().optional(),
-  /** Schema holding the tables, created if missing. Default `public`. */
-  schema: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
-    .default('public'),
-  /** Connections in the pool. Default 2. */
-  maxConnections: z.number().int().min(1).max(1_000).default(2),
-  /** Milliseconds to get a connection before PROVENANCE_STORE_UNAVAILABLE. Default 5,000. */
-  connectTimeoutMs: z.number().int().min(1).default(5_000),
-  /** Milliseconds a statement may take before PROVENANCE_STORE_UNAVAILABLE. Default 30,000. */
-  queryTimeoutMs: z.number().int().min(1).default(30_000),
-});
+/** Pool of 2 (records are written in batches), statements up to 30 s (a large query). */
+const optionsSchema = pgStoreOptionsSchema({ maxConnections: 2, queryTimeoutMs: 30_000 });
 
 /** Options of `PostgresProvenanceStore.open`. */
 export type PostgresProvenanceStoreOptions = z.input<typeof optionsSchema>;

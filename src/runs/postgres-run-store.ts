@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { parseOptions } from '../errors/index.ts';
-import { openPgPool } from '../sql/index.ts';
+import { openPgPool, pgStoreOptionsSchema } from '../sql/index.ts';
 import {
   alreadyExists,
   approvalNotFound,
@@ -31,24 +31,8 @@ import type {
   SweepOptions,
 } from './run-store.ts';
 
-const optionsSchema = z.strictObject({
-  /** A `postgres://` URL. Default: the standard `PG*` environment variables. */
-  connectionString: z.string().optional(),
-  /** Schema holding the tables, created if missing. Default `public`. */
-  schema: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case SQL identifier')
-    .default('public'),
-  /** Connections in the pool. Default 4. */
-  maxConnections: z.number().int().min(1).max(1_000).default(4),
-  /** Milliseconds to get a connection (from the pool or a new one) before RUN_STORE_UNAVAILABLE. Default 5,000. */
-  connectTimeoutMs: z.number().int().min(1).default(5_000),
-  /**
-   * Milliseconds a statement may take, on the server (`statement_timeout`) and in the client
-   * (a server that stops answering), before RUN_STORE_UNAVAILABLE. Default 10,000.
-   */
-  queryTimeoutMs: z.number().int().min(1).default(10_000),
-});
+/** Pool of 4, statements up to 10 s (each call is one short transaction). */
+const optionsSchema = pgStoreOptionsSchema({ maxConnections: 4, queryTimeoutMs: 10_000 });
 
 /** Options of `PostgresRunStore.open`. */
 export type PostgresRunStoreOptions = z.input<typeof optionsSchema>;

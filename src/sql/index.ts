@@ -1,3 +1,3 @@
 /** SQL helpers shared by the PostgreSQL adapters (the tenant registry, the run store). */
 export { applyMigrations, type Migration } from './migrations.ts';
-export { openPgPool, type PgPoolSettings } from './pg-pool.ts';
+export { openPgPool, type PgPoolSettings, pgStoreOptionsSchema } from './pg-pool.ts';
