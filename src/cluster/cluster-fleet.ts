@@ -43,6 +43,12 @@ export interface ClusterFleetOptions {
   maxInFlight?: number;
   /** The agents with unfinished runs of a node, for taking over a dead node's runs. */
   unfinishedRuns?: (owner: string) => AsyncIterable<{ tenant: string | undefined; agentId: string }>;
+  /**
+   * Called on every node, in the system scope, when a tenant is deleted anywhere in the cluster
+   * (the deleting node and each one that gets the notice): drop what this node keeps of it
+   * beyond its agents (a budget's spending counters, say), so no peer brings it back.
+   */
+  forgetTenant?: (tenant: string) => void;
   /** Told of background failures (a take-over, a hibernation) that no caller sees. */
   report?: (error: unknown, what: string) => void;
   /**
@@ -301,6 +307,7 @@ export class ClusterFleet implements AgentFleet {
   /** Takes the tenant's agents out of this node's memory without writing their records back. */
   async #dropTenant(tenant: string, at: number): Promise<void> {
     this.#options.usage?.dropTenant(tenant, at);
+    this.#options.forgetTenant?.(tenant);
     for (const key of this.#owners.keys()) if (key.startsWith(`${tenant}/`)) this.#owners.delete(key);
     const mine = [...this.#active.values()].filter((a) => a.tenant === tenant);
     for (const active of mine) this.#active.delete(keyOf(active.tenant, active.id));

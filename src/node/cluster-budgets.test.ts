@@ -41,6 +41,12 @@ describe('budgets across a cluster', () => {
       });
       await eventually(() => a.budgets.spendOf('globex').tokens === 15);
       assert.equal(a.budgets.spendOf('acme').tokens, 30);
+      // Deleting the tenant on a drops its spending on b too (the cluster's deletion notice).
+      await a.tenancy.registry.createTenant({ id: 'globex' }).catch(() => undefined);
+      await a.deleteTenant('globex');
+      await eventually(() => b.budgets.spendOf('globex').tokens === 0);
+      assert.equal(a.budgets.spendOf('globex').tokens, 0);
+      assert.equal(b.budgets.spendOf('globex').tokens, 0);
     } finally {
       await cluster.close();
     }

@@ -352,6 +352,7 @@ async function compose(
     opened.push(() => usage.close());
     const joined = await openCluster(config, parts, {
       usage,
+      forgetTenant: (tenant) => budgets.purgeTenant(tenant),
       nodeId: runStore.owner,
       bus,
       host: new NodeAgentHost({ runtime, state, runs, clustered: true, definitions }),
