@@ -46,6 +46,7 @@ export const FILE_PATHS: Record<keyof ServerConfig, readonly [string, string]> =
   knowledgeMaxDocumentsPerTenant: ['knowledge', 'maxDocumentsPerTenant'],
   knowledgeMaxBytesPerTenant: ['knowledge', 'maxBytesPerTenant'],
   agentsDir: ['agents', 'dir'],
+  agentsWatch: ['agents', 'watch'],
   dataDir: ['data', 'dir'],
   runs: ['runs', 'store'],
   runTtlMs: ['runs', 'ttlMs'],

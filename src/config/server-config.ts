@@ -110,6 +110,12 @@ export const serverConfigSchema = z.object({
   /** Folder of agent spec files loaded at start. Env `AGENTFLEET_AGENTS`, flag `--agents`, file `agents.dir`. Default `./agents` when it exists. */
   agentsDir: z.string().min(1).optional(),
   /**
+   * Reload the agents folder when a spec file changes: a valid edit becomes the definition's new
+   * version (runs in flight finish on theirs), a bad one is logged and refused.
+   * Env `AGENTFLEET_AGENTS_WATCH`, file `agents.watch`. Default true.
+   */
+  agentsWatch: bool.default(true),
+  /**
    * Where durable runs, approvals and conversation memory live: `memory`, `sqlite` (a file
    * `runs.db` in the data folder), a `postgres://` URL, or a `nats://` URL (JetStream KV).
    * Env `AGENTFLEET_RUNS`, file `runs.store`. Default `sqlite` for the server (`agentfleet
@@ -232,6 +238,7 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   busFrontDoor: 'AGENTFLEET_BUS_FRONT_DOOR',
   busFrontDoorQueue: 'AGENTFLEET_BUS_FRONT_DOOR_QUEUE',
   agentsDir: 'AGENTFLEET_AGENTS',
+  agentsWatch: 'AGENTFLEET_AGENTS_WATCH',
   dataDir: 'AGENTFLEET_DATA_DIR',
   runs: 'AGENTFLEET_RUNS',
   runTtlMs: 'AGENTFLEET_RUN_TTL_MS',

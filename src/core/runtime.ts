@@ -138,6 +138,18 @@ export class Runtime implements AgentHost {
   }
 
   /**
+   * Registers a definition in place of the one of its name (a new version's router, say):
+   * agents created from now on use it; agents already created keep theirs.
+   */
+  replace(definition: AnyDefinition): this {
+    if (!isAgentDefinition(definition)) {
+      throw new InvalidOptionsError('replace() takes a definition returned by defineAgent().');
+    }
+    this.#definitions.set(definition.name, definition);
+    return this;
+  }
+
+  /**
    * Registers (or replaces) a definition that only `tenantId` sees: creating an agent by this
    * name in that tenant uses it before a shared definition of the same name.
    */

@@ -23,13 +23,7 @@ import type { ModelRegistry } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
 import type { ProvenanceRecorder } from '../provenance/index.ts';
 import { RunService } from '../runs/index.ts';
-import {
-  type CompiledAgentSpec,
-  compileAgentSpec,
-  type DefinitionStore,
-  loadAgentSpecs,
-  TenantDefinitions,
-} from '../spec/index.ts';
+import { AgentsFolder, type DefinitionStore, TenantDefinitions } from '../spec/index.ts';
 import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
 import {
   Authenticator,
@@ -298,23 +292,31 @@ async function compose(
   for (const definition of parts.definitions ?? []) runtime.register(definition);
   // Declarative agents: the folder loads all-or-nothing (a bad spec fails the start with
   // SPEC_INVALID naming every bad path), then each compiled definition is registered.
-  const compiled: CompiledAgentSpec[] = [];
-  opened.push(() => Promise.all(compiled.map((c) => c.close())));
-  if (config.agentsDir !== undefined) {
-    for (const loaded of await loadAgentSpecs(config.agentsDir, { signal })) {
-      const spec = await compileAgentSpec(loaded, {
-        models,
-        knowledge,
-        messaging: runtime,
-        runs: durable,
-        budgets,
-        ...recorded,
-        signal,
-      });
-      compiled.push(spec);
-      runtime.register(spec.definition);
-    }
-  }
+  // Afterwards each file is versioned and hot-reloaded on its own (`agentsWatch`).
+  const reloads = new Map<string, number>();
+  const agentsFolder =
+    config.agentsDir === undefined
+      ? undefined
+      : await AgentsFolder.open({
+          dir: config.agentsDir,
+          target: runtime,
+          deps: { models, knowledge, messaging: runtime, runs: durable, budgets, ...recorded },
+          watch: config.agentsWatch,
+          signal,
+          onChange: (change) => {
+            reloads.set(change.outcome, (reloads.get(change.outcome) ?? 0) + 1);
+            const fields = { file: change.file, definition: change.name, version: change.version };
+            if (change.outcome === 'invalid')
+              logger.warn(
+                { ...fields, err: change.error },
+                'an agent spec was refused; the running version serves on',
+              );
+            else if (change.outcome === 'removed')
+              logger.warn(fields, 'an agent spec file was removed; its definition serves on until restart');
+            else logger.info(fields, `agent spec ${change.outcome}`);
+          },
+        });
+  if (agentsFolder !== undefined) opened.push(() => agentsFolder.close());
   // The seed's `/act` agent: the agents folder's `act` when it has one, else the built-in.
   const actDefinition = runtime.definitions().find((d) => d.name === 'act') ?? actAgent;
   const act = await runtime.spawn(actDefinition, { id: 'act' });
@@ -417,7 +419,7 @@ async function compose(
       await runs.close();
       await runStore.store.close();
       if (provenance !== undefined) await closeProvenance(provenance);
-      await Promise.all(compiled.map((c) => c.close()));
+      await agentsFolder?.close();
       await definitions.close();
       await definitionStore?.close();
       metrics.close();

@@ -8,6 +8,12 @@ export {
   type ToolSpec,
   toolSpecSchema,
 } from './agent-spec-schema.ts';
+export {
+  AgentsFolder,
+  type AgentsFolderChange,
+  type AgentsFolderOptions,
+  type AgentsFolderTarget,
+} from './agents-folder.ts';
 export { type CompileAgentSpecDeps, type CompiledAgentSpec, compileAgentSpec } from './compile-agent-spec.ts';
 export {
   type DefinitionChange,
@@ -41,3 +47,13 @@ export {
   type TenantDefinitionsOptions,
   type TenantDefinitionTarget,
 } from './tenant-definitions.ts';
+export {
+  type SpecVersionInfo,
+  type SpecVersionStatus,
+  specVersionId,
+  stickyBucket,
+  VersionedDefinition,
+  type VersionedDefinitionOptions,
+  VersionNotFoundError,
+  type VersionSplit,
+} from './versioned-definition.ts';
