@@ -126,6 +126,39 @@ describe('tenant definitions over HTTP', () => {
     assert.match(JSON.stringify(hello.body.output), /greet/);
   });
 
+  it('versions: a PUT names its version, a POST keeps one beside the current, GET lists them', async () => {
+    const res = await fetch(`${base}/v1/definitions/vers`, {
+      method: 'PUT',
+      headers: { authorization: alice, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...routing('vers'), version: 'blue' }),
+    });
+    assert.equal(res.status, 201);
+    assert.match(res.headers.get('agentfleet-version') ?? '', /^blue@[0-9a-f]{12}$/);
+    await res.text();
+    const staged = await call('POST', '/v1/definitions/vers/versions', alice, {
+      ...routing('vers'),
+      version: 'green',
+      description: 'next',
+    });
+    assert.equal(staged.status, 201, JSON.stringify(staged.body));
+    assert.equal(staged.body.label, 'green');
+    assert.equal(staged.body.current, false);
+    const listed = await call('GET', '/v1/definitions/vers/versions', alice);
+    assert.deepEqual(
+      listed.body.versions.map((v: { label: string; current: boolean }) => [v.label, v.current]),
+      [
+        ['blue', true],
+        ['green', false],
+      ],
+    );
+    assert.equal((await call('GET', '/v1/definitions/vers', alice)).body.version, 'blue');
+    assert.equal((await call('GET', '/v1/definitions/vers/versions', bob)).status, 404);
+    const bad = await call('POST', '/v1/definitions/vers/versions', alice, { name: 'vers' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.code, 'SPEC_INVALID');
+    assert.equal((await call('GET', '/v1/definitions/vers/versions', alice)).body.versions.length, 2);
+  });
+
   it('another tenant cannot see, list or use them', async () => {
     await call('PUT', '/v1/definitions/secret', alice, routing('secret'));
     const got = await call('GET', '/v1/definitions/secret', bob);

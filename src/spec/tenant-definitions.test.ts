@@ -88,6 +88,55 @@ describe('TenantDefinitions', () => {
   });
 });
 
+describe('TenantDefinitions versions', () => {
+  const runtime = createRuntime();
+  const definitions = new TenantDefinitions({ target: runtime });
+  after(async () => {
+    await definitions.close();
+    await runtime.close();
+  });
+  const ask = (id: string) =>
+    withTenant('acme', async () => ((await runtime.send(id, {})) as { value: string }).value);
+
+  it('each PUT is a version; a staged one serves only a split; a kept one can be made current again', async () => {
+    const first = await definitions.put('acme', 'v', RULES('v', 'one'));
+    assert.match(first.version.version, /^r1@[0-9a-f]{12}$/);
+    await withTenant('acme', () => runtime.spawn('v', { id: 'a1' }));
+    const second = await definitions.put('acme', 'v', RULES('v', 'two'));
+    assert.equal(second.created, false);
+    assert.equal(second.version.label, 'r2');
+    assert.equal(await ask('a1'), 'two', 'an agent made from the first version takes the new one');
+    const staged = await definitions.put('acme', 'v', RULES('v', 'three'), { current: false });
+    assert.equal(await ask('a1'), 'two', 'staged, not current');
+    assert.deepEqual(
+      definitions.versions('acme', 'v')?.map((v) => [v.label, v.current]),
+      [
+        ['r1', false],
+        ['r2', true],
+        ['r3', false],
+      ],
+    );
+    await definitions.setSplit('acme', 'v', {
+      from: second.version.version,
+      to: staged.version.id,
+      percent: 100,
+    });
+    assert.equal(await ask('a1'), 'three');
+    await definitions.setSplit('acme', 'v', undefined);
+    await definitions.setCurrent('acme', 'v', first.version.version);
+    assert.equal(await ask('a1'), 'one');
+    assert.equal(definitions.get('acme', 'v')?.cognition.type, 'rules');
+    await assert.rejects(definitions.setCurrent('acme', 'v', 'r9'), { code: 'VERSION_NOT_FOUND' });
+    await assert.rejects(definitions.setCurrent('globex', 'v', 'r1'), { code: 'VERSION_NOT_FOUND' });
+    assert.equal(definitions.versions('globex', 'v'), undefined, 'another tenant sees none');
+    const same = await definitions.put('acme', 'v', RULES('v', 'two'));
+    assert.equal(same.version.id, second.version.id, 'the same content is the same version');
+    assert.equal(definitions.versions('acme', 'v')?.length, 3);
+    await assert.rejects(definitions.put('acme', 'v', '{"name": "v"}'), { code: 'SPEC_INVALID' });
+    assert.equal(await ask('a1'), 'two', 'a bad PUT leaves the running version untouched');
+  });
+});
+
 describe('TenantDefinitions over a shared store', () => {
   const store = new MemoryDefinitionStore();
   const refused: unknown[] = [];
@@ -166,7 +215,29 @@ describe('TenantDefinitions over a shared store', () => {
     assert.deepEqual(a.definitions.list('busy'), []);
   });
 
-  it('a stored spec is checked again: a bad one is refused and skipped (the good one it replaced goes too)', async () => {
+  it('versions, their labels and the current one are the same on every node', async () => {
+    await a.definitions.put('vers', 'g', RULES('g', 'one'));
+    const two = await b.definitions.put('vers', 'g', RULES('g', 'two'), { current: false });
+    await a.definitions.sync();
+    const listed = (node: typeof a) =>
+      node.definitions.versions('vers', 'g')?.map((v) => [v.version, v.current]);
+    assert.deepEqual(listed(a), listed(b));
+    assert.equal(listed(a)?.length, 2);
+    await a.definitions.setCurrent('vers', 'g', two.version.version);
+    await b.definitions.sync();
+    assert.equal(b.definitions.versions('vers', 'g')?.find((v) => v.current)?.id, two.version.id);
+    const answer = await withTenant('vers', async () => {
+      await b.runtime.spawn('g', { id: 'g1' });
+      return b.runtime.send('g1', {});
+    });
+    assert.equal((answer as { value: string }).value, 'two');
+    for (let i = 0; i < 8; i++) await a.definitions.put('vers', 'g', RULES('g', `n${i}`));
+    await b.definitions.sync();
+    assert.ok((b.definitions.versions('vers', 'g')?.length ?? 0) <= 6, 'the store keeps a bounded history');
+    await a.definitions.purgeTenant('vers');
+  });
+
+  it('a stored spec is checked again: a bad one is refused and skipped, and the version serving serves on', async () => {
     await a.definitions.put('acme', 'kept', RULES('kept', 'ok'));
     const before = refused.length;
     store.putRaw(
@@ -183,11 +254,7 @@ describe('TenantDefinitions over a shared store', () => {
     for (const node of nodes) await node.definitions.sync();
     for (const node of nodes) {
       assert.equal(node.definitions.get('acme', 'sneaky'), undefined);
-      assert.equal(
-        node.definitions.get('acme', 'kept'),
-        undefined,
-        'what the store holds for it is unusable',
-      );
+      assert.equal(node.definitions.get('acme', 'kept')?.name, 'kept', 'the running version is untouched');
     }
     assert.equal(refused.length - before, 4, 'each node told of each');
     assert.ok(refused.slice(before).every((e) => (e as { code?: string }).code === 'SPEC_INVALID'));

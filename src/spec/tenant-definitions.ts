@@ -13,6 +13,20 @@ import type { SpecErrorCode } from './error-codes.ts';
 import { SpecInvalidError, type SpecProblem } from './errors.ts';
 import { parseAgentSpec } from './parse-agent-spec.ts';
 import { RevisionGate } from './revision-gate.ts';
+import {
+  decodeVersions,
+  encodeVersions,
+  type StoredVersion,
+  type StoredVersions,
+} from './stored-versions.ts';
+import {
+  type SpecVersionInfo,
+  type SpecVersionStatus,
+  specVersionId,
+  VersionedDefinition,
+  VersionNotFoundError,
+  type VersionSplit,
+} from './versioned-definition.ts';
 
 /** Where tenant definitions are registered: the runtime's per-tenant definitions. */
 export interface TenantDefinitionTarget {
@@ -38,6 +52,8 @@ export interface TenantDefinitionsOptions {
   onInvalid?: (error: unknown, where: { tenant?: string; name?: string }) => void;
   /** How long a node waits to catch up with the store (a write's revision, or its head), ms. Default 10,000. */
   syncTimeoutMs?: number;
+  /** Told of each message a version handled while a split is set (for rollouts). */
+  onResult?: (tenant: string, name: string, version: string, latencyMs: number, ok: boolean) => void;
 }
 
 /** A tenant already owns `maxPerTenant` definitions. */
@@ -60,17 +76,25 @@ export class SpecTooLargeError extends AgentfleetError<SpecErrorCode> {
   }
 }
 
-interface Owned {
+/** One version's source: the checked spec and the text it was put as. */
+interface TenantSource {
+  tenant: string;
+  id: string;
   spec: AgentSpecDocument;
-  compiled: CompiledAgentSpec;
-}
-
-/** A spec this node compiled for its PUT, for its watch to register when the store hands it back. */
-interface Pending extends Owned {
   text: string;
   format: 'json' | 'yaml';
+}
+
+type Owned = VersionedDefinition<TenantSource>;
+
+/** A spec this node compiled for its PUT, for its watch to register when the store hands it back. */
+interface Pending {
+  compiled: CompiledAgentSpec;
   taken: boolean;
 }
+
+/** Versions a stored definition keeps: the newest, and the current one. */
+const STORED_VERSIONS = 6;
 
 /** What a tenant's spec may not ask for: the node's files, processes and shared settings. */
 function tenantProblems(spec: AgentSpecDocument, source: string): SpecProblem[] {
@@ -119,7 +143,9 @@ export class TenantDefinitions {
   readonly #maxBytes: number;
   readonly #store: DefinitionStore | undefined;
   readonly #onInvalid: TenantDefinitionsOptions['onInvalid'];
+  readonly #onResult: TenantDefinitionsOptions['onResult'];
   readonly #gate: RevisionGate;
+  /** Compiled for this node's own writes, by definition key and version id. */
   readonly #pending = new Map<string, Pending>();
   #watch: DefinitionWatch | undefined;
 
@@ -130,6 +156,7 @@ export class TenantDefinitions {
     this.#maxBytes = options.maxBytes ?? 65_536;
     this.#store = options.store;
     this.#onInvalid = options.onInvalid;
+    this.#onResult = options.onResult;
     const syncTimeoutMs = options.syncTimeoutMs ?? 10_000;
     for (const [key, value] of [
       ['maxPerTenant', this.#maxPerTenant],
@@ -172,8 +199,11 @@ export class TenantDefinitions {
   }
 
   /**
-   * Creates or replaces the tenant's definition `name` from a spec text (JSON or YAML); with a
-   * store, writes it there and answers once this node has registered it.
+   * Adds a version of the tenant's definition `name` from a spec text (JSON or YAML) and makes
+   * it current (new agents' messages go to it; messages in flight finish on theirs), or with
+   * `current: false` only keeps it (for a rollout). The first version creates the definition
+   * (`created`); `added` says whether the version is new (the same content is the same version).
+   * With a store, writes it there and answers once this node has registered it.
    * @throws SpecInvalidError (also when the spec's name is not `name`), SpecTooLargeError,
    * DefinitionLimitError, DefinitionStoreUnavailableError
    */
@@ -181,36 +211,101 @@ export class TenantDefinitions {
     tenant: string,
     name: string,
     text: string,
-    options: { format?: 'json' | 'yaml'; signal?: AbortSignal } = {},
-  ): Promise<{ spec: AgentSpecDocument; created: boolean }> {
-    const spec = this.#check(name, text, options.format);
+    options: { format?: 'json' | 'yaml'; signal?: AbortSignal; current?: boolean } = {},
+  ): Promise<{ spec: AgentSpecDocument; created: boolean; version: SpecVersionInfo; added: boolean }> {
+    const format = options.format ?? 'yaml';
+    const spec = this.#check(name, text, format);
     if (this.#store !== undefined) await this.sync(options);
     const own = this.#byTenant.get(tenant) ?? new Map<string, Owned>();
     const previous = own.get(name);
     if (previous === undefined && own.size >= this.#maxPerTenant)
       throw new DefinitionLimitError(tenant, this.#maxPerTenant);
-    const compiled = await compileAgentSpec(spec, { ...this.#deps, signal: options.signal });
+    const id = specVersionId(spec);
+    const label = previous?.find(id)?.label ?? spec.version ?? nextLabel(previous);
+    const current = options.current !== false || previous === undefined;
     if (this.#store !== undefined) {
-      await this.#write(tenant, name, { spec, compiled, text, format: options.format ?? 'yaml' }, options);
-      return { spec, created: previous === undefined };
+      const stored = storedOf(previous);
+      const added = !stored.versions.some((v) => v.id === id);
+      if (added) {
+        // Compiled here first, so a spec that cannot compile is refused before it is stored.
+        const compiled = await compileAgentSpec(spec, { ...this.#deps, signal: options.signal });
+        this.#pending.set(pendingKey(tenant, name, id), { compiled, taken: false });
+        stored.versions.push({ id, label, format, text });
+      }
+      if (current) stored.current = id;
+      await this.#write(tenant, name, trimStored(stored), id, options);
+      const version = this.#byTenant.get(tenant)?.get(name)?.find(id);
+      if (version === undefined) throw new DefinitionLimitError(tenant, this.#maxPerTenant);
+      return { spec, created: previous === undefined, version, added };
     }
-    own.set(name, { spec, compiled });
-    this.#byTenant.set(tenant, own);
-    this.#target.registerTenantDefinition(tenant, compiled.definition);
-    await previous?.compiled.close();
-    return { spec, created: previous === undefined };
+    const versions = previous ?? this.#versionsFor(tenant, name);
+    const added = await versions.add({ tenant, id, spec, text, format }, { id, label }, { current });
+    if (previous === undefined) {
+      own.set(name, versions);
+      this.#byTenant.set(tenant, own);
+    }
+    if (previous === undefined || added.reshaped)
+      this.#target.registerTenantDefinition(tenant, versions.definition);
+    return { spec, created: previous === undefined, version: added.version, added: added.created };
   }
 
-  /** The tenant's definitions' specs, by name (as registered here: `sync()` first to see the store's latest). */
+  /**
+   * Makes a kept version of the tenant's definition current (a rollback, or a rollout's
+   * promotion); with a store, on every node. @throws VersionNotFoundError, DefinitionStoreUnavailableError
+   */
+  async setCurrent(tenant: string, name: string, ref: string): Promise<SpecVersionInfo> {
+    if (this.#store !== undefined) await this.sync();
+    const versions = this.#byTenant.get(tenant)?.get(name);
+    if (versions === undefined) throw new VersionNotFoundError(name, ref, []);
+    const found = versions.find(ref);
+    if (found === undefined)
+      throw new VersionNotFoundError(
+        name,
+        ref,
+        versions.versions().map((v) => v.version),
+      );
+    if (this.#store !== undefined) {
+      const stored = storedOf(versions);
+      stored.current = found.id;
+      await this.#write(tenant, name, trimStored(stored), found.id, {});
+      return found;
+    }
+    const { reshaped } = await versions.setCurrent(found.id);
+    if (reshaped) this.#target.registerTenantDefinition(tenant, versions.definition);
+    return found;
+  }
+
+  /** Sets (or clears) a canary split of the tenant's definition on this node. @throws VersionNotFoundError */
+  async setSplit(tenant: string, name: string, split: VersionSplit | undefined): Promise<void> {
+    const versions = this.#byTenant.get(tenant)?.get(name);
+    if (versions === undefined) {
+      if (split === undefined) return;
+      throw new VersionNotFoundError(name, split.to, []);
+    }
+    await versions.setSplit(split);
+  }
+
+  /** The versions of the tenant's definition `name` kept here, or undefined when it has none. */
+  versions(tenant: string, name: string): SpecVersionStatus[] | undefined {
+    return this.#byTenant.get(tenant)?.get(name)?.versions();
+  }
+
+  /** The kept version of the tenant's definition named by id, `label@id` or label, or undefined. */
+  findVersion(tenant: string, name: string, ref: string): SpecVersionInfo | undefined {
+    return this.#byTenant.get(tenant)?.get(name)?.find(ref);
+  }
+
+  /** The tenant's definitions' current specs, by name (as registered here: `sync()` first to see the store's latest). */
   list(tenant: string): AgentSpecDocument[] {
     return [...(this.#byTenant.get(tenant)?.values() ?? [])]
-      .map((o) => o.spec)
+      .map((v) => v.source()?.spec)
+      .filter((spec) => spec !== undefined)
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** The tenant's spec `name`, or undefined (another tenant's is never returned). */
+  /** The tenant's current spec `name`, or undefined (another tenant's is never returned). */
   get(tenant: string, name: string): AgentSpecDocument | undefined {
-    return this.#byTenant.get(tenant)?.get(name)?.spec;
+    return this.#byTenant.get(tenant)?.get(name)?.source()?.spec;
   }
 
   /** Deletes the tenant's definition (with a store, on every node); agents already created from it keep running. */
@@ -241,7 +336,7 @@ export class TenantDefinitions {
     await this.#watch?.close();
     const all = [...this.#byTenant.values()].flatMap((own) => [...own.values()]);
     this.#byTenant.clear();
-    await Promise.allSettled(all.map((o) => o.compiled.close()));
+    await Promise.allSettled(all.map((v) => v.close()));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -261,27 +356,46 @@ export class TenantDefinitions {
     return spec;
   }
 
-  /** Writes a compiled spec to the store and waits until the watch has registered it here. */
+  /** The versions of a tenant's definition: compiled in the tenant's context (or taken from this node's write). */
+  #versionsFor(tenant: string, name: string): Owned {
+    return new VersionedDefinition<TenantSource>({
+      name,
+      compile: (source) => {
+        const key = pendingKey(tenant, name, source.id);
+        const pending = this.#pending.get(key);
+        if (pending !== undefined && !pending.taken) {
+          pending.taken = true;
+          this.#pending.delete(key);
+          return Promise.resolve(pending.compiled);
+        }
+        return withTenant(tenant, () => compileAgentSpec(source.spec, this.#deps));
+      },
+      onResult: (version, ms, ok) => this.#onResult?.(tenant, name, version, ms, ok),
+      onError: (error) => this.#onInvalid?.(error, { tenant, name }),
+    });
+  }
+
+  /** Writes a definition's versions to the store and waits until the watch has applied them here. */
   async #write(
     tenant: string,
     name: string,
-    owned: Omit<Pending, 'taken'>,
+    stored: StoredVersions,
+    id: string,
     options: { signal?: AbortSignal },
   ): Promise<void> {
-    const key = definitionKey(tenant, name);
-    const pending: Pending = { ...owned, taken: false };
-    this.#pending.set(key, pending);
+    const key = pendingKey(tenant, name, id);
     try {
-      const revision = await this.#store!.put(tenant, name, owned.text, owned.format);
+      const revision = await this.#store!.put(tenant, name, encodeVersions(stored), 'json');
       await this.#gate.reach(revision, options.signal);
-      if (!pending.taken && this.#byTenant.get(tenant)?.has(name) !== true) {
+      if (this.#byTenant.get(tenant)?.has(name) !== true) {
         // Another node's new names came first (the limit counted them): take this one back.
         await this.#store!.delete(tenant, name);
         throw new DefinitionLimitError(tenant, this.#maxPerTenant);
       }
     } finally {
-      if (this.#pending.get(key) === pending) this.#pending.delete(key);
-      if (!pending.taken) await pending.compiled.close();
+      const pending = this.#pending.get(key);
+      this.#pending.delete(key);
+      if (pending !== undefined && !pending.taken) await pending.compiled.close();
     }
   }
 
@@ -301,44 +415,107 @@ export class TenantDefinitions {
         this.#onInvalid?.(new DefinitionLimitError(tenant, this.#maxPerTenant), { tenant, name });
         return;
       }
-      let owned: Owned;
+      const versions = previous ?? this.#versionsFor(tenant, name);
+      let reshaped: boolean;
       try {
-        owned = await this.#compileStored(tenant, name, text, change.format ?? 'yaml');
+        reshaped = await this.#applyStored(versions, tenant, name, text, change.format ?? 'yaml');
       } catch (error) {
         this.#onInvalid?.(error, { tenant, name });
-        await this.#drop(tenant, name); // what the store holds for it is unusable
+        // Unusable: a definition new here is not registered; one already serving serves on.
+        if (previous === undefined) await versions.close();
         return;
       }
-      own.set(name, owned);
-      this.#byTenant.set(tenant, own);
-      this.#target.registerTenantDefinition(tenant, owned.compiled.definition);
-      await previous?.compiled.close();
+      if (previous === undefined) {
+        own.set(name, versions);
+        this.#byTenant.set(tenant, own);
+      }
+      if (previous === undefined || reshaped)
+        this.#target.registerTenantDefinition(tenant, versions.definition);
     } finally {
       this.#gate.advance(change.revision);
     }
   }
 
-  /** A stored text as a definition: the one this node compiled for its own PUT, or checked and compiled anew. */
-  async #compileStored(tenant: string, name: string, text: string, format: 'json' | 'yaml'): Promise<Owned> {
-    const pending = this.#pending.get(definitionKey(tenant, name));
-    if (pending !== undefined && !pending.taken && pending.text === text && pending.format === format) {
-      pending.taken = true;
-      return { spec: pending.spec, compiled: pending.compiled };
+  /** Brings a definition's versions here in line with a stored text; returns whether its router changed. */
+  async #applyStored(
+    versions: Owned,
+    tenant: string,
+    name: string,
+    text: string,
+    format: 'json' | 'yaml',
+  ): Promise<boolean> {
+    let stored = decodeVersions(text, format);
+    if (stored === undefined) {
+      // A plain spec text (stored before versions): one version of its own.
+      const spec = this.#check(name, text, format);
+      const id = specVersionId(spec);
+      stored = { current: id, versions: [{ id, label: spec.version ?? 'r1', format, text }] };
     }
-    const spec = this.#check(name, text, format);
-    const compiled = await withTenant(tenant, () => compileAgentSpec(spec, this.#deps));
-    return { spec, compiled };
+    const currentText = stored.versions.find((v) => v.id === stored.current)!;
+    const currentSpec = this.#check(name, currentText.text, currentText.format);
+    let reshaped = false;
+    for (const v of stored.versions) {
+      if (versions.find(v.id)?.id === v.id) continue;
+      let spec: AgentSpecDocument;
+      try {
+        spec = v === currentText ? currentSpec : this.#check(name, v.text, v.format);
+      } catch (error) {
+        this.#onInvalid?.(error, { tenant, name }); // an old version unusable: not kept
+        continue;
+      }
+      const added = await versions.add(
+        { tenant, id: v.id, spec, text: v.text, format: v.format },
+        { id: v.id, label: v.label },
+        { lazy: true },
+      );
+      reshaped ||= added.reshaped;
+    }
+    const moved = await versions.setCurrent(stored.current);
+    return reshaped || moved.reshaped;
   }
 
   /** Removes the tenant's definition here. */
   async #drop(tenant: string, name: string): Promise<boolean> {
     const own = this.#byTenant.get(tenant);
-    const owned = own?.get(name);
-    if (own === undefined || owned === undefined) return false;
+    const versions = own?.get(name);
+    if (own === undefined || versions === undefined) return false;
     own.delete(name);
     if (own.size === 0) this.#byTenant.delete(tenant);
     this.#target.unregisterTenantDefinition(tenant, name);
-    await owned.compiled.close();
+    await versions.close();
     return true;
   }
+}
+
+function pendingKey(tenant: string, name: string, id: string): string {
+  return `${definitionKey(tenant, name)}\0${id}`;
+}
+
+/** A label for a version whose spec gives none: `r<n>`, one past the highest kept. */
+function nextLabel(versions: Owned | undefined): string {
+  let highest = 0;
+  for (const v of versions?.versions() ?? []) {
+    const n = /^r(\d+)$/.exec(v.label);
+    if (n !== null) highest = Math.max(highest, Number(n[1]));
+  }
+  return `r${highest + 1}`;
+}
+
+/** What the store should hold for a definition's versions kept here. */
+function storedOf(versions: Owned | undefined): StoredVersions {
+  const list: StoredVersion[] = [];
+  for (const v of versions?.versions() ?? []) {
+    const source = versions!.source(v.id);
+    if (source !== undefined)
+      list.push({ id: v.id, label: v.label, format: source.format, text: source.text });
+  }
+  return { current: versions?.current?.id ?? '', versions: list };
+}
+
+/** At most `STORED_VERSIONS`: the current one and the newest others. */
+function trimStored(stored: StoredVersions): StoredVersions {
+  const others = stored.versions.filter((v) => v.id !== stored.current);
+  const keep = new Set(others.slice(-(STORED_VERSIONS - 1)).map((v) => v.id));
+  keep.add(stored.current);
+  return { current: stored.current, versions: stored.versions.filter((v) => keep.has(v.id)) };
 }

@@ -34,7 +34,9 @@ function notFound(name: string): AgentfleetError {
 
 /**
  * The caller's own definitions: `PUT /v1/definitions/:name` (a spec as JSON, or YAML with
- * `Content-Type: application/yaml`), `GET|DELETE /v1/definitions/:name`
+ * `Content-Type: application/yaml`: a new current version, named in the `agentfleet-version`
+ * header), `POST /v1/definitions/:name/versions` (a version kept, not current),
+ * `GET /v1/definitions/:name/versions`, `GET|DELETE /v1/definitions/:name`
  * (`GET /v1/definitions` lists them with the node's, see the agents routes).
  * Visible only to the caller's tenant; agents of that tenant are then created from them by name.
  * In a cluster they are shared by every node (see `TenantDefinitions`).
@@ -49,8 +51,27 @@ export function addDefinitionRoutes(
   router.add('PUT', '/v1/definitions/:name', async (req, res, { params }) => {
     const tenant = requireTenant('Definitions').id;
     const { text, format } = await readSpecBody(req, limit);
-    const { spec, created } = await definitions.put(tenant, params.name!, text, { format });
+    const { spec, created, version } = await definitions.put(tenant, params.name!, text, { format });
+    res.setHeader('agentfleet-version', version.version);
     sendJson(res, created ? 201 : 200, spec);
+  });
+  // A version kept beside the current one, for a rollout to move to (the first one is current).
+  router.add('POST', '/v1/definitions/:name/versions', async (req, res, { params }) => {
+    const tenant = requireTenant('Definitions').id;
+    const { text, format } = await readSpecBody(req, limit);
+    const { added, version } = await definitions.put(tenant, params.name!, text, {
+      format,
+      current: false,
+    });
+    const listed = definitions.versions(tenant, params.name!)?.find((v) => v.id === version.id);
+    sendJson(res, added ? 201 : 200, listed ?? version);
+  });
+  router.add('GET', '/v1/definitions/:name/versions', async (_req, res, { params }) => {
+    const tenant = requireTenant('Definitions').id;
+    await definitions.sync();
+    const versions = definitions.versions(tenant, params.name!);
+    if (versions === undefined) throw notFound(params.name!);
+    sendJson(res, 200, { name: params.name, versions });
   });
   router.add('GET', '/v1/definitions/:name', async (_req, res, { params }) => {
     const tenant = requireTenant('Definitions').id;
