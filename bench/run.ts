@@ -11,6 +11,7 @@ import { runClusterFailoverBench } from './cluster-failover.bench.ts';
 import { runCrdtBench } from './crdt.bench.ts';
 import { runCrdtSyncBench } from './crdt-sync.bench.ts';
 import { runDurableLoopsBench } from './durable/run-loops.ts';
+import { runHotSwapBench } from './hot-swap.bench.ts';
 import { runIdleAgentsBench } from './idle-agents.bench.ts';
 import { runKnowledgeBench } from './knowledge.bench.ts';
 import { runKnowledgeIngestBench } from './knowledge-ingest.bench.ts';
@@ -50,6 +51,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'runs-resume': runRunsResumeBench,
   'durable-loops': runDurableLoopsBench,
   provenance: runProvenanceBench,
+  'hot-swap': runHotSwapBench,
   cluster: runClusterBench,
   'cluster-failover': runClusterFailoverBench,
 };

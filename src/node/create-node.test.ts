@@ -13,6 +13,12 @@ import { createNode } from './index.ts';
 
 const echo = defineAgent({ name: 'echo', decide: (x: unknown) => x });
 
+/** Waits for an asynchronous condition (the file watch), failing after 10 s. */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(await condition(), 'condition not met in 10 s');
+}
+
 describe('createNode', () => {
   it('works as a library with in-memory defaults, and close() leaves nothing behind', async () => {
     const baseline = liveResources();
@@ -186,6 +192,32 @@ describe('createNode with an agents folder', () => {
         node.state.set('r1', { a: 1 });
         throwsWithCode(() => node.state.set('r1', { b: 1 }), 'STATE_LIMIT_EXCEEDED');
       });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an edited spec file is a new version without a restart; a bad edit is logged, counted and refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agentfleet-hot-'));
+    const file = join(dir, 'switch.yaml');
+    const rules = (decision: string) =>
+      `name: switch\ncognition: { type: rules, rules: [], otherwise: { decision: ${decision}, reason: r } }\n`;
+    try {
+      await writeFile(file, rules('off'));
+      await using node = await createNode({ logLevel: 'silent', agentsDir: dir });
+      await node.runtime.spawn('switch', { id: 's1' });
+      const answer = async () => ((await node.send('s1', {})) as { value: string }).value;
+      const reloads = async () =>
+        await node.metrics.registry.getSingleMetricAsString('agentfleet_definition_reloads_total');
+      assert.equal(await answer(), 'off');
+      await writeFile(file, rules('on'));
+      // The watch reloads it: wait until the change is seen.
+      await until(async () => (await answer()) === 'on');
+      assert.match(await reloads(), /outcome="updated"} 1/);
+      assert.equal(node.agentsFolder?.versions('switch')?.versions().length, 2);
+      await writeFile(file, 'name: switch\ncognition: { type: nope }\n');
+      await until(async () => /outcome="invalid"}/.test(await reloads()));
+      assert.equal(await answer(), 'on', 'the running version serves on');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -34,6 +34,7 @@ import {
   TenantQuotaGate,
   type TenantRegistry,
 } from '../tenancy/index.ts';
+import { registerCountsByLabel } from './model-ops-metrics.ts';
 import { openBudgets } from './open-budgets.ts';
 import { openBus } from './open-bus.ts';
 import { openCluster, replicaId, unfinishedAgents } from './open-cluster.ts';
@@ -94,6 +95,8 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly models: ModelRegistry;
   /** Tenants' own agent definitions, visible only to their tenant and deleted with it. */
   readonly definitions: TenantDefinitions;
+  /** The agents folder's definitions, versioned and hot-reloaded (`agentsDir`, `agentsWatch`); undefined without a folder. */
+  readonly agentsFolder: AgentsFolder | undefined;
   /** Durable runs: read, stream, cancel, approvals; resumes this node's runs after a restart. */
   readonly runs: RunService;
   /**
@@ -323,6 +326,13 @@ async function compose(
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
   if (provenance !== undefined) await registerProvenanceMetrics(metrics.registry, 'agentfleet_', provenance);
+  await registerCountsByLabel(
+    metrics.registry,
+    'agentfleet_definition_reloads_total',
+    'Agent spec files reloaded, by outcome (added, updated, invalid, removed).',
+    'outcome',
+    reloads,
+  );
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs;
   // in a cluster kept in its store, every node registering what it holds (before it joins).
   const definitionStore = clustered ? await openDefinitionStore(config, parts.cluster) : undefined;
@@ -444,6 +454,7 @@ async function compose(
     tenancy: { registry, authenticator, quotas, deletion, generatedAdminKey },
     models,
     definitions,
+    agentsFolder,
     runs,
     budgets,
     provenance,
