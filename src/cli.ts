@@ -6,9 +6,15 @@ import { AgentfleetError } from './errors/index.ts';
 const USAGE = `Usage: agentfleet serve [options]
        agentfleet validate [DIR]
        agentfleet provenance verify [--tenant T] [--config <file>]
+       agentfleet rollout start|status|pause|resume|promote|abort NAME [options]
 
 serve      runs a node and its HTTP server, with in-memory defaults.
 validate   checks the agent specs in DIR (default ./agents) without starting anything.
+rollout    drives a canary rollout of the definition NAME on a running server (over HTTP):
+           start --to VERSION [--steps 5,30,100] [--hold-ms 60000], status, pause, resume,
+           promote (to 100% at once), abort (back to the current version). --url (env
+           AGENTFLEET_URL, default http://127.0.0.1:8080) and --key (env AGENTFLEET_KEY: a
+           tenant's key for its definitions, the admin key for the node's own).
 provenance verify
            checks the hash chain of every tenant's provenance records (or of --tenant's) in
            the store the config names; exit 1 and the first broken link when one is broken.
@@ -52,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = positionals;
   if (command === 'validate' && rest.length <= 1) return validate(rest[0] ?? 'agents');
   if (command === 'provenance' && rest.length === 1 && rest[0] === 'verify') return provenance(values);
+  if (command === 'rollout') return rollout(rest, values);
   if (command !== 'serve' || rest.length > 0) {
     console.error(`agentfleet: unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
     return 2;
@@ -100,6 +107,25 @@ async function provenance(values: ReturnType<typeof parse>['values']): Promise<n
   return verifyProvenance(config, values.tenant);
 }
 
+/** `agentfleet rollout ACTION NAME`: the server's rollout API over HTTP. */
+async function rollout(args: string[], values: ReturnType<typeof parse>['values']): Promise<number> {
+  const { ROLLOUT_ACTIONS, runRolloutCommand } = await import('./cli/rollout-command.ts');
+  const [action, name] = args;
+  if (args.length !== 2 || !(ROLLOUT_ACTIONS as readonly string[]).includes(action!)) {
+    console.error(`agentfleet: rollout takes ${ROLLOUT_ACTIONS.join('|')} and a definition name\n\n${USAGE}`);
+    return 2;
+  }
+  return runRolloutCommand({
+    action: action as (typeof ROLLOUT_ACTIONS)[number],
+    name: name!,
+    url: values.url ?? process.env.AGENTFLEET_URL ?? 'http://127.0.0.1:8080',
+    key: values.key ?? process.env.AGENTFLEET_KEY,
+    to: values.to,
+    steps: values.steps,
+    holdMs: values['hold-ms'],
+  });
+}
+
 /** `agentfleet validate DIR`: checks agent specs without starting anything; exit 0 when all are valid, 1 otherwise. */
 async function validate(dir: string): Promise<number> {
   const { formatAgentsFolderReport, validateAgentsFolder } = await import('./spec/index.ts');
@@ -122,6 +148,11 @@ function parse(argv: string[]) {
       host: { type: 'string' },
       workers: { type: 'string' },
       tenant: { type: 'string' },
+      url: { type: 'string' },
+      key: { type: 'string' },
+      to: { type: 'string' },
+      steps: { type: 'string' },
+      'hold-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

@@ -129,3 +129,17 @@ test('a bad folder at start fails the open with SPEC_INVALID', async (t) => {
   t.after(() => runtime.close());
   await assert.rejects(AgentsFolder.open({ dir, target: runtime }), { code: 'SPEC_INVALID' });
 });
+
+test('a staged version serves only when made current, and only until its file changes', async (t) => {
+  const { dir, folder, reply } = await setUp(t, false);
+  const staged = await folder.stage('router', rulesSpec('router', 'canary'), 'yaml');
+  assert.equal(await reply(), 'first', 'staged, not current');
+  await folder.setCurrent('router', staged.version);
+  assert.equal(await reply(), 'canary');
+  await assert.rejects(folder.stage('router', rulesSpec('other', 'x'), 'yaml'), { code: 'SPEC_INVALID' });
+  await assert.rejects(folder.stage('ghost', rulesSpec('ghost', 'x'), 'yaml'), { code: 'SPEC_INVALID' });
+  await assert.rejects(folder.setCurrent('router', 'nope'), { code: 'VERSION_NOT_FOUND' });
+  await writeFile(join(dir, 'router.yaml'), rulesSpec('router', 'edited'));
+  await folder.reload();
+  assert.equal(await reply(), 'edited');
+});

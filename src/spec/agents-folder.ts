@@ -6,7 +6,12 @@ import { type CompileAgentSpecDeps, type CompiledAgentSpec, compileAgentSpec } f
 import { SpecInvalidError, type SpecProblem } from './errors.ts';
 import { type LoadedAgentSpec, loadAgentSpecs, resolveSpecFiles } from './load-agent-specs.ts';
 import { parseAgentSpec } from './parse-agent-spec.ts';
-import { specVersionId, VersionedDefinition } from './versioned-definition.ts';
+import {
+  type SpecVersionInfo,
+  specVersionId,
+  VersionedDefinition,
+  VersionNotFoundError,
+} from './versioned-definition.ts';
 
 /** Where the folder's definitions are registered: the node's runtime. */
 export interface AgentsFolderTarget {
@@ -102,6 +107,43 @@ export class AgentsFolder {
   /** The versions of the folder's definition `name`, or undefined. */
   versions(name: string): VersionedDefinition<LoadedAgentSpec> | undefined {
     return this.#byName.get(name);
+  }
+
+  /**
+   * Makes a kept version of the folder's definition `name` current (a rollout's promotion or a
+   * rollback); it lasts until its file changes or the node restarts. @throws VersionNotFoundError
+   */
+  async setCurrent(name: string, ref: string): Promise<SpecVersionInfo> {
+    const versions = this.#byName.get(name);
+    if (versions === undefined) throw new VersionNotFoundError(name, ref, []);
+    const { version, reshaped } = await versions.setCurrent(ref);
+    if (reshaped) this.#target.replace(versions.definition);
+    return version;
+  }
+
+  /**
+   * Keeps a version of the folder's definition from a spec text (JSON or YAML) beside the
+   * current one, for a rollout; not written to the folder. Its files (`systemFile`,
+   * `knowledge.documents`) resolve against the folder.
+   * @throws SpecInvalidError (also when its name is not `name`, or there is no such definition)
+   */
+  async stage(name: string, text: string, format: 'json' | 'yaml'): Promise<SpecVersionInfo> {
+    const source = `${this.dir}/${name} (staged)`;
+    const spec = parseAgentSpec(text, { source, format });
+    const versions = this.#byName.get(name);
+    if (spec.name !== name || versions === undefined)
+      throw new SpecInvalidError([
+        {
+          source,
+          path: 'name',
+          message: versions === undefined ? `the agents folder has no "${name}"` : `must be "${name}"`,
+        },
+      ]);
+    const problems: SpecProblem[] = [];
+    const loaded = await resolveSpecFiles(spec, source, this.dir, problems);
+    if (problems.length > 0) throw new SpecInvalidError(problems);
+    const { version } = await versions.add(loaded, { id: idOf(loaded), label: spec.version });
+    return version;
   }
 
   /** Reads the folder again now (one reload at a time) and reports what changed. */
