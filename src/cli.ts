@@ -109,7 +109,7 @@ async function provenance(values: ReturnType<typeof parse>['values']): Promise<n
 
 /** `agentfleet rollout ACTION NAME`: the server's rollout API over HTTP. */
 async function rollout(args: string[], values: ReturnType<typeof parse>['values']): Promise<number> {
-  const { ROLLOUT_ACTIONS, runRolloutCommand } = await import('./cli/rollout-command.ts');
+  const { ROLLOUT_ACTIONS, runRolloutCommand } = await import('./cli/index.ts');
   const [action, name] = args;
   if (args.length !== 2 || !(ROLLOUT_ACTIONS as readonly string[]).includes(action!)) {
     console.error(`agentfleet: rollout takes ${ROLLOUT_ACTIONS.join('|')} and a definition name\n\n${USAGE}`);
