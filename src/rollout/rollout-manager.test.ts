@@ -375,7 +375,7 @@ describe('RolloutManager', () => {
     const one = await rig(t, { store, leases, node: 'n1' });
     const two = await rig(t, { store, leases, node: 'n2' });
     two.clock.now = one.clock.now;
-    await one.manager.start('acme', 'helper', PLAN);
+    const { stepId: first } = await one.manager.start('acme', 'helper', PLAN);
     assert.deepEqual(two.target.splits.get('acme/helper'), { from: 'A', to: 'B', percent: 5 });
     await one.manager.tick(); // n1 takes the lease
     healthy(one.manager, 100, 12);
@@ -392,6 +392,11 @@ describe('RolloutManager', () => {
     assert.equal(advance?.node, 'n1');
     assert.equal(advance?.figures.to.count, 24, 'both nodes’ results');
     assert.equal(advance?.figures.from.count, 200);
+    assert.equal(
+      (await store.stats('acme', 'helper', first)).size,
+      0,
+      'the passed window’s stats are dropped',
+    );
     assert.deepEqual(two.target.splits.get('acme/helper'), { from: 'A', to: 'B', percent: 30 });
     assert.deepEqual(
       one.decisions.map((d) => d.decision),

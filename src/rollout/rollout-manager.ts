@@ -235,7 +235,7 @@ export class RolloutManager {
         ? exists(now2.record)
         : storeUnavailable('start the rollout: the record changed meanwhile (try again)');
     }
-    await this.#decided(record, revision, decision);
+    await this.#decided(undefined, record, revision, decision);
     return record;
   }
 
@@ -410,7 +410,7 @@ export class RolloutManager {
     const [record, decision] = this.#decision(r, change[0], change[1], change[2], figures, now);
     const revision = await this.#store.put(record, stored.revision);
     if (revision === undefined) return; // an operator's change came first; judged again next round
-    await this.#decided(record, revision, decision);
+    await this.#decided(r, record, revision, decision);
   }
 
   /** The merged figures and samples of a record's current window: the store's, with this node's own live. */
@@ -441,7 +441,7 @@ export class RolloutManager {
       const [record, decision] = this.#decision(r, changes, kind, reason, figures, now);
       const revision = await this.#store.put(record, stored.revision);
       if (revision === undefined) continue;
-      await this.#decided(record, revision, decision);
+      await this.#decided(r, record, revision, decision);
       return record;
     }
     throw storeUnavailable(`${kind} the rollout of ${who(tenant, definition)}: it kept changing meanwhile`);
@@ -470,13 +470,19 @@ export class RolloutManager {
   }
 
   /** After a write of this node: applied here at once (not waiting for the watch), the old window's stats dropped, `onDecision` told. */
-  async #decided(record: RolloutRecord, revision: number, decision: RolloutDecision): Promise<void> {
-    const before = this.#local.get(rolloutKey(record.tenant, record.definition))?.stored;
+  async #decided(
+    before: RolloutRecord | undefined,
+    record: RolloutRecord,
+    revision: number,
+    decision: RolloutDecision,
+  ): Promise<void> {
+    const key = rolloutKey(record.tenant, record.definition);
     await this.#changed({
       tenant: record.tenant,
       definition: record.definition,
       stored: { record, revision },
     });
+    await this.#applying.get(key); // a watch told synchronously may have started the application
     if (!isActive(record.status))
       await this.#store
         .dropStats(record.tenant, record.definition)
