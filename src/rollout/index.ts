@@ -10,13 +10,7 @@ export { RolloutError } from './errors.ts';
 export type { CheckInput, CheckResult, RolloutCheckFn } from './gates.ts';
 export { LATENCY_BUCKETS, LatencyHistogram, type VersionStats } from './latency-histogram.ts';
 export { MemoryRolloutStore } from './memory-rollout-store.ts';
-export {
-  RolloutManager,
-  type RolloutManagerOptions,
-  type RolloutSplit,
-  type RolloutTarget,
-  type RolloutView,
-} from './rollout-manager.ts';
+export { RolloutManager, type RolloutManagerOptions, type RolloutView } from './rollout-manager.ts';
 export {
   type CheckMetric,
   parseRolloutPlan,
@@ -44,3 +38,4 @@ export type {
   RolloutWatchHandlers,
   StoredRollout,
 } from './rollout-store.ts';
+export type { RolloutSplit, RolloutTarget } from './rollout-target.ts';

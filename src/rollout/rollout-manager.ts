@@ -5,6 +5,7 @@ import { withoutTenant } from '../context/index.ts';
 import { parseOptions } from '../errors/index.ts';
 import { RolloutError, rolloutNotActive, rolloutNotFound, storeUnavailable, who } from './errors.ts';
 import { judge, type RolloutCheckFn } from './gates.ts';
+import { RolloutMirror } from './rollout-mirror.ts';
 import { parseRolloutPlan, type RolloutPlanInput } from './rollout-plan.ts';
 import {
   type DecisionKind,
@@ -19,32 +20,8 @@ import {
   rolloutKey,
   type StepStats,
 } from './rollout-record.ts';
-import type { RolloutChange, RolloutStore } from './rollout-store.ts';
-import { StepWindow } from './step-window.ts';
-
-/** How traffic of one agent is split: `percent` of it to `to`, the rest to `from`. */
-export interface RolloutSplit {
-  from: string;
-  to: string;
-  percent: number;
-}
-
-/**
- * What a rollout drives: the versioned definitions and the router of this node. Every node's
- * manager applies the shared record to its own target (`setSplit` to match it), so each node
- * routes by the shared state. All methods may be async; `setSplit` and `promote` must be
- * idempotent (a node may apply the same record twice, e.g. after a restart).
- */
-export interface RolloutTarget {
-  /** Whether a version of the definition exists (a rollout to one that does not is `VERSION_NOT_FOUND`). */
-  hasVersion(tenant: string, definition: string, version: string): boolean | Promise<boolean>;
-  /** The version served now (a rollout goes from it); undefined when there is none. */
-  currentVersion(tenant: string, definition: string): string | undefined | Promise<string | undefined>;
-  /** Routes `percent` of the agent's traffic to `to`; `undefined` sends all of it to the current version. */
-  setSplit(tenant: string, definition: string, split: RolloutSplit | undefined): void | Promise<void>;
-  /** Makes `version` the current one (then `setSplit(undefined)` follows). Called on each node that saw the rollout active. */
-  promote(tenant: string, definition: string, version: string): void | Promise<void>;
-}
+import type { RolloutStore } from './rollout-store.ts';
+import type { RolloutTarget } from './rollout-target.ts';
 
 const numbersSchema = z.object({
   /** Milliseconds between rounds (stats flushed, decisions judged). Default 1,000. */
@@ -80,18 +57,6 @@ export interface RolloutManagerOptions {
 /** A rollout as `status` shows it: the record (step, status, history) and the figures of its window now. */
 export type RolloutView = RolloutRecord & { live: FiguresPair };
 
-/** What this node knows of one rollout. */
-interface Local {
-  tenant: string;
-  definition: string;
-  stored: RolloutRecord;
-  revision: number;
-  /** The last revision applied to the target. */
-  applied: number;
-  /** The id of the rollout this node last saw active (a promotion is applied only then). */
-  activeId: string | undefined;
-}
-
 /**
  * Canary rollouts of agents from one version to another, in steps held for a duration and gated
  * on the new version's p99 latency, error rate and checks against the old version's over the
@@ -110,11 +75,7 @@ export class RolloutManager {
   readonly #onError: RolloutManagerOptions['onError'];
   readonly #sampleSize: number;
   readonly #tickMs: number;
-  /** key → what this node knows. */
-  readonly #local = new Map<string, Local>();
-  /** tenant → definition → this node's window (active rollouts only): the hot path's lookup. */
-  readonly #windows = new Map<string, Map<string, StepWindow>>();
-  readonly #applying = new Map<string, Promise<void>>();
+  readonly #mirror: RolloutMirror;
   #watch: { close(): Promise<void> } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
@@ -137,6 +98,7 @@ export class RolloutManager {
     this.#clock = options.clock ?? Date.now;
     this.#onDecision = options.onDecision;
     this.#onError = options.onError;
+    this.#mirror = new RolloutMirror(this.#target, sampleSize, (error, what) => this.#error(error, what));
     this.#keeper =
       options.leases === undefined ? undefined : new LeaseKeeper({ store: options.leases, owner: node });
   }
@@ -150,7 +112,7 @@ export class RolloutManager {
     const manager = new RolloutManager(options);
     try {
       manager.#watch = await manager.#store.watch({
-        change: (change) => manager.#changed(change),
+        change: (change) => void manager.#mirror.changed(change),
         invalid: (error) => manager.#error(error, 'read a stored rollout'),
       });
     } catch (error) {
@@ -309,7 +271,7 @@ export class RolloutManager {
     ok: boolean,
     sample?: { runId?: string; output?: unknown },
   ): void {
-    const window = this.#windows.get(tenant)?.get(definition);
+    const window = this.#mirror.window(tenant, definition);
     if (window === undefined) return;
     window.observe(version, latencyMs, ok, this.#clock(), sample?.runId, sample?.output);
   }
@@ -317,7 +279,7 @@ export class RolloutManager {
   /** Deletes a tenant's rollouts and their stats (every node sends its traffic back to the current version). */
   async purgeTenant(tenant: string): Promise<number> {
     this.#open();
-    this.#windows.delete(tenant);
+    this.#mirror.dropTenant(tenant);
     return this.#store.purgeTenant(tenant);
   }
 
@@ -343,10 +305,8 @@ export class RolloutManager {
     await this.#round;
     await this.#flush().catch(() => undefined);
     await this.#watch?.close().catch(() => undefined);
-    await Promise.all([...this.#applying.values()]);
+    await this.#mirror.close();
     await this.#keeper?.close();
-    this.#windows.clear();
-    this.#local.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -359,9 +319,9 @@ export class RolloutManager {
     } catch (error) {
       this.#error(error, 'flush rollout stats');
     }
-    for (const local of [...this.#local.values()]) {
+    for (const local of this.#mirror.rollouts()) {
       const leaseKey = `rollout.${rolloutKey(local.tenant, local.definition)}`;
-      if (!isActive(local.stored.status)) {
+      if (!isActive(local.record.status)) {
         if (this.#keeper?.holds(leaseKey)) await this.#keeper.give(leaseKey);
         continue;
       }
@@ -376,12 +336,11 @@ export class RolloutManager {
   }
 
   async #flush(): Promise<void> {
-    for (const [tenant, defs] of this.#windows)
-      for (const [definition, window] of defs) {
-        if (!window.dirty) continue;
-        window.dirty = false;
-        await this.#store.putStats(tenant, definition, window.stepId, this.node, window.snapshot());
-      }
+    for (const [tenant, definition, window] of [...this.#mirror.windows()]) {
+      if (!window.dirty) continue;
+      window.dirty = false;
+      await this.#store.putStats(tenant, definition, window.stepId, this.node, window.snapshot());
+    }
   }
 
   async #judge(tenant: string, definition: string): Promise<void> {
@@ -416,7 +375,7 @@ export class RolloutManager {
   /** The merged figures and samples of a record's current window: the store's, with this node's own live. */
   async #window(r: RolloutRecord): Promise<{ figures: FiguresPair; samples: RunSample[] }> {
     const nodes = await this.#store.stats(r.tenant, r.definition, r.stepId);
-    const mine = this.#windows.get(r.tenant)?.get(r.definition);
+    const mine = this.#mirror.window(r.tenant, r.definition);
     if (mine?.stepId === r.stepId) nodes.set(this.node, mine.snapshot());
     return mergeStepStats([...nodes.values()] as StepStats[], this.#sampleSize);
   }
@@ -477,12 +436,12 @@ export class RolloutManager {
     decision: RolloutDecision,
   ): Promise<void> {
     const key = rolloutKey(record.tenant, record.definition);
-    await this.#changed({
+    await this.#mirror.changed({
       tenant: record.tenant,
       definition: record.definition,
       stored: { record, revision },
     });
-    await this.#applying.get(key); // a watch told synchronously may have started the application
+    await this.#mirror.settled(key); // a watch told synchronously may have started the application
     if (!isActive(record.status))
       await this.#store
         .dropStats(record.tenant, record.definition)
@@ -496,68 +455,6 @@ export class RolloutManager {
     } catch (error) {
       this.#error(error, 'tell onDecision');
     }
-  }
-
-  /** A record seen (from the watch or written here): kept, and applied to the target in order. */
-  #changed(change: RolloutChange): Promise<void> {
-    const key = rolloutKey(change.tenant, change.definition);
-    const local = this.#local.get(key);
-    const { stored } = change;
-    if (stored === undefined) {
-      if (local === undefined) return Promise.resolve();
-      this.#local.delete(key);
-      this.#windows.get(change.tenant)?.delete(change.definition);
-      if (local.activeId === undefined) return Promise.resolve();
-      return this.#apply(key, () => this.#target.setSplit(change.tenant, change.definition, undefined));
-    }
-    if (local !== undefined && stored.revision <= local.revision) return Promise.resolve();
-    const r = stored.record;
-    const next: Local = {
-      tenant: r.tenant,
-      definition: r.definition,
-      stored: r,
-      revision: stored.revision,
-      applied: local?.applied ?? 0,
-      activeId: local?.activeId,
-    };
-    this.#local.set(key, next);
-    const sawActive = next.activeId === r.id;
-    if (isActive(r.status)) {
-      next.activeId = r.id;
-      this.#ensureWindow(r);
-    } else {
-      next.activeId = undefined;
-      this.#windows.get(r.tenant)?.delete(r.definition);
-    }
-    return this.#apply(key, async () => {
-      if (next.revision <= next.applied) return;
-      next.applied = next.revision;
-      if (isActive(r.status))
-        await this.#target.setSplit(r.tenant, r.definition, { from: r.from, to: r.to, percent: r.percent });
-      else {
-        if (r.status === 'promoted' && sawActive) await this.#target.promote(r.tenant, r.definition, r.to);
-        await this.#target.setSplit(r.tenant, r.definition, undefined);
-      }
-    });
-  }
-
-  #ensureWindow(r: RolloutRecord): void {
-    const defs = this.#windows.get(r.tenant) ?? new Map<string, StepWindow>();
-    this.#windows.set(r.tenant, defs);
-    if (defs.get(r.definition)?.stepId !== r.stepId)
-      defs.set(r.definition, new StepWindow(r.stepId, r.from, r.to, this.#sampleSize));
-  }
-
-  /** Runs `work` after the key's earlier applications (target calls in record order); failures go to `onError`. */
-  #apply(key: string, work: () => void | Promise<void>): Promise<void> {
-    const run = (this.#applying.get(key) ?? Promise.resolve())
-      .then(work)
-      .catch((error) => this.#error(error, `apply the rollout ${key} to the target`));
-    this.#applying.set(key, run);
-    void run.finally(() => {
-      if (this.#applying.get(key) === run) this.#applying.delete(key);
-    });
-    return run;
   }
 
   #error(error: unknown, what: string): void {
