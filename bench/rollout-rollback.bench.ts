@@ -5,7 +5,8 @@
 // T in the first step B starts failing every request. Measured: from T until the split is
 // cleared (every request on A), per round, and how many requests B failed meanwhile. Two
 // settings: one node on the memory store, and two nodes on NATS JetStream KV (leases, the
-// decider on one, traffic on both) until both nodes' splits are cleared. Rounds:
+// decider on one, traffic on both) until both nodes' splits are cleared. Also the hot path's
+// cost: ns per `observe` on an agent in a rollout and on one without (best of 5 × 2M). Rounds:
 // BENCH_ROLLOUT_ROUNDS (default 7 per setting).
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -167,7 +168,33 @@ async function natsSetting() {
   }
 }
 
+/** ns per `observe` (the hot path): on an agent in a rollout (5% B, each B result sampled), and on one without. */
+async function observeCost(): Promise<{ active: number; idle: number }> {
+  const router = new Router();
+  const manager = await RolloutManager.open({ store: new MemoryRolloutStore(), node: 'n1', target: router });
+  try {
+    await manager.start('acme', 'hot', { to: 'B', holdMs: 3_600_000 });
+    const calls = 2_000_000;
+    const time = (definition: string) => {
+      const start = performance.now();
+      for (let i = 0; i < calls; i++)
+        manager.observe('acme', definition, i % 20 === 0 ? 'B' : 'A', 20 + (i % 50), i % 97 !== 0);
+      return ((performance.now() - start) * 1e6) / calls;
+    };
+    let active = Number.POSITIVE_INFINITY;
+    let idle = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < 5; r++) {
+      active = Math.min(active, time('hot'));
+      idle = Math.min(idle, time('cold'));
+    }
+    return { active, idle };
+  } finally {
+    await manager.close();
+  }
+}
+
 export async function runRolloutRollbackBench(): Promise<BenchReport> {
+  const cost = await observeCost();
   const memory = await memorySetting();
   const skip = await serverSkipReason('NATS', 4222);
   const nats = skip === undefined ? await natsSetting() : { rows: [], figures: { nats_skipped: skip } };
@@ -175,6 +202,11 @@ export async function runRolloutRollbackBench(): Promise<BenchReport> {
     name: 'rollout-rollback',
     measures: `time from B starting to fail (random moment in the first 5% step) until all traffic is on A, default tickMs 1,000, ${RATE} req/s, ${ROUNDS} rounds per setting`,
     rows: [...memory.rows, ...nats.rows],
-    figures: { ...memory.figures, ...nats.figures },
+    figures: {
+      observe_ns_active: round(cost.active, 1),
+      observe_ns_no_rollout: round(cost.idle, 1),
+      ...memory.figures,
+      ...nats.figures,
+    },
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { LeaseKeeper, type LeaseStore } from '../cluster/index.ts';
 import { withoutTenant } from '../context/index.ts';
-import { parseOptions } from '../errors/index.ts';
+import { InvalidOptionsError, parseOptions } from '../errors/index.ts';
 import { RolloutError, rolloutNotActive, rolloutNotFound, storeUnavailable, who } from './errors.ts';
 import { judge, type RolloutCheckFn } from './gates.ts';
 import { RolloutMirror } from './rollout-mirror.ts';
@@ -88,7 +88,7 @@ export class RolloutManager {
       node: options?.node,
     });
     if (options.store === undefined || options.target === undefined)
-      throw new RolloutError('ROLLOUT_INVALID', 'RolloutManager needs a store and a target.');
+      throw new InvalidOptionsError('RolloutManager needs a store and a target.');
     this.node = node;
     this.#tickMs = tickMs;
     this.#sampleSize = sampleSize;
@@ -98,7 +98,9 @@ export class RolloutManager {
     this.#clock = options.clock ?? Date.now;
     this.#onDecision = options.onDecision;
     this.#onError = options.onError;
-    this.#mirror = new RolloutMirror(this.#target, sampleSize, (error, what) => this.#error(error, what));
+    this.#mirror = new RolloutMirror(this.#target, sampleSize, this.#clock, (error, what) =>
+      this.#error(error, what),
+    );
     this.#keeper =
       options.leases === undefined ? undefined : new LeaseKeeper({ store: options.leases, owner: node });
   }
@@ -273,7 +275,7 @@ export class RolloutManager {
   ): void {
     const window = this.#mirror.window(tenant, definition);
     if (window === undefined) return;
-    window.observe(version, latencyMs, ok, this.#clock(), sample?.runId, sample?.output);
+    window.observe(version, latencyMs, ok, sample?.runId, sample?.output);
   }
 
   /** Deletes a tenant's rollouts and their stats (every node sends its traffic back to the current version). */

@@ -23,15 +23,22 @@ export interface MirroredRollout {
 export class RolloutMirror {
   readonly #target: RolloutTarget;
   readonly #sampleSize: number;
+  readonly #clock: () => number;
   readonly #onError: (error: unknown, what: string) => void;
   readonly #rollouts = new Map<string, MirroredRollout>();
   /** tenant → definition → this node's window (active rollouts only): the hot path's lookup. */
   readonly #windows = new Map<string, Map<string, StepWindow>>();
   readonly #applying = new Map<string, Promise<void>>();
 
-  constructor(target: RolloutTarget, sampleSize: number, onError: (error: unknown, what: string) => void) {
+  constructor(
+    target: RolloutTarget,
+    sampleSize: number,
+    clock: () => number,
+    onError: (error: unknown, what: string) => void,
+  ) {
     this.#target = target;
     this.#sampleSize = sampleSize;
+    this.#clock = clock;
     this.#onError = onError;
   }
 
@@ -114,7 +121,7 @@ export class RolloutMirror {
     const defs = this.#windows.get(r.tenant) ?? new Map<string, StepWindow>();
     this.#windows.set(r.tenant, defs);
     if (defs.get(r.definition)?.stepId !== r.stepId)
-      defs.set(r.definition, new StepWindow(r.stepId, r.from, r.to, this.#sampleSize));
+      defs.set(r.definition, new StepWindow(r.stepId, r.from, r.to, this.#sampleSize, this.#clock));
   }
 
   /** Runs `work` after the key's earlier applications (target calls in record order); failures go to `onError`. */

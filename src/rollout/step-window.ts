@@ -17,28 +17,23 @@ export class StepWindow {
   /** Results recorded since the last flush to the store. */
   dirty = false;
   readonly #ring: Array<RunSample | undefined>;
+  readonly #clock: () => number;
   #next = 0;
 
-  constructor(stepId: string, from: string, to: string, sampleSize: number) {
+  constructor(stepId: string, from: string, to: string, sampleSize: number, clock: () => number) {
     this.stepId = stepId;
     this.from = from;
     this.to = to;
     this.#ring = new Array(sampleSize);
+    this.#clock = clock;
   }
 
   /** Records one result of `version` (ignored when it is neither side). */
-  observe(
-    version: string,
-    latencyMs: number,
-    ok: boolean,
-    at: number,
-    runId?: string,
-    output?: unknown,
-  ): void {
+  observe(version: string, latencyMs: number, ok: boolean, runId?: string, output?: unknown): void {
     if (version === this.to) {
       this.toStats.record(latencyMs, ok);
       if (this.#ring.length > 0) {
-        const sample: RunSample = { at, ok, latencyMs };
+        const sample: RunSample = { at: this.#clock(), ok, latencyMs };
         if (runId !== undefined) sample.runId = runId;
         if (output !== undefined) sample.output = output;
         this.#ring[this.#next] = sample;
