@@ -1,4 +1,7 @@
-/** Stable codes of the errors rollouts throw (each has an HTTP status in the server's table). */
+/**
+ * Stable codes of the errors rollouts throw (each has an HTTP status in the server's table).
+ * `VERSION_NOT_FOUND` is the same code the versioned definitions (spec) throw.
+ */
 export type RolloutErrorCode =
   | 'ROLLOUT_INVALID'
   | 'ROLLOUT_EXISTS'
