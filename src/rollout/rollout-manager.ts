@@ -341,7 +341,12 @@ export class RolloutManager {
     for (const [tenant, definition, window] of [...this.#mirror.windows()]) {
       if (!window.dirty) continue;
       window.dirty = false;
-      await this.#store.putStats(tenant, definition, window.stepId, this.node, window.snapshot());
+      try {
+        await this.#store.putStats(tenant, definition, window.stepId, this.node, window.snapshot());
+      } catch (error) {
+        window.dirty = true; // flushed again next round
+        throw error;
+      }
     }
   }
 
