@@ -23,6 +23,7 @@ import { runPoolBench } from './pool.bench.ts';
 import { runProvenanceBench } from './provenance.bench.ts';
 import { type BenchReport, printReport } from './report.ts';
 import { runResilienceBench } from './resilience.bench.ts';
+import { runRolloutRollbackBench } from './rollout-rollback.bench.ts';
 import { runRunsResumeBench } from './runs-resume.bench.ts';
 import { runStateSyncBench } from './state-sync.bench.ts';
 import { runStateTtlBench } from './state-ttl.bench.ts';
@@ -54,6 +55,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   'hot-swap': runHotSwapBench,
   cluster: runClusterBench,
   'cluster-failover': runClusterFailoverBench,
+  'rollout-rollback': runRolloutRollbackBench,
 };
 
 const wanted = process.argv.slice(2);

@@ -16,6 +16,7 @@ import type { ModelsErrorCode } from '../models/index.ts';
 import type { PoolErrorCode } from '../pool/index.ts';
 import type { ProvenanceErrorCode } from '../provenance/index.ts';
 import type { ResilienceErrorCode } from '../resilience/index.ts';
+import type { RolloutErrorCode } from '../rollout/index.ts';
 import type { RulesErrorCode } from '../rules/index.ts';
 import type { RunsErrorCode } from '../runs/index.ts';
 import type { SpecErrorCode } from '../spec/index.ts';
@@ -46,6 +47,7 @@ export type ErrorCode =
   | ModelsErrorCode
   | PoolErrorCode
   | ResilienceErrorCode
+  | RolloutErrorCode
   | RulesErrorCode
   | ProvenanceErrorCode
   | RunsErrorCode
@@ -196,6 +198,12 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   REPLY_TIMEOUT: 504,
   CALL_TIMEOUT: 504,
   LLM_TIMEOUT: 504,
+  ROLLOUT_INVALID: 400,
+  ROLLOUT_EXISTS: 409,
+  ROLLOUT_NOT_FOUND: 404,
+  ROLLOUT_NOT_ACTIVE: 409,
+  ROLLOUT_RECORD_INVALID: 500,
+  ROLLOUT_STORE_UNAVAILABLE: 503,
 };
 
 const statusByCode: Readonly<Record<string, number | undefined>> = STATUS_BY_CODE;

@@ -28,6 +28,11 @@ export {
 } from './provenance-store.contract.ts';
 export { type RateLimiterContractOptions, rateLimiterContract } from './rate-limiter.contract.ts';
 export { type RegistryContractOptions, tenantRegistryContract } from './registry.contract.ts';
+export {
+  type RolloutStoreContractOptions,
+  rolloutStoreContract,
+  sampleRollout,
+} from './rollout-store.contract.ts';
 export { type RunStoreContractOptions, runStoreContract, sampleRun } from './run-store.contract.ts';
 export { type TransportContractOptions, transportContract } from './transport.contract.ts';
 export { type VectorIndexContractOptions, vectorIndexContract } from './vector-index.contract.ts';
