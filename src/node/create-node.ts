@@ -22,6 +22,7 @@ import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
 import type { ProvenanceRecorder } from '../provenance/index.ts';
+import type { RolloutManager, RolloutStore } from '../rollout/index.ts';
 import { RunService } from '../runs/index.ts';
 import { AgentsFolder, type DefinitionStore, TenantDefinitions } from '../spec/index.ts';
 import { type AgentStateStore, createStateStore, loadStateSyncConfig } from '../state/index.ts';
@@ -41,7 +42,9 @@ import { openCluster, replicaId, unfinishedAgents } from './open-cluster.ts';
 import { openDefinitionStore } from './open-definitions.ts';
 import { openModels } from './open-models.ts';
 import { openProvenance, registerProvenanceMetrics } from './open-provenance.ts';
+import { openRollouts } from './open-rollouts.ts';
 import { openRuns } from './open-runs.ts';
+import { NODE_SCOPE, nodeRolloutTarget } from './rollout-target.ts';
 import { nodeTenantDeletion } from './tenant-deletion.ts';
 
 /** What `createNode` takes besides the config: what cannot be written in a config file. */
@@ -61,7 +64,12 @@ export interface NodeParts {
    * `bus`, and one `MemoryDefinitionStore` for tenants' own definitions (without it, each
    * node keeps its own). The node does not close them.
    */
-  cluster?: { directory: AgentDirectory; leases: LeaseStore; definitions?: DefinitionStore };
+  cluster?: {
+    directory: AgentDirectory;
+    leases: LeaseStore;
+    definitions?: DefinitionStore;
+    rollouts?: RolloutStore;
+  };
   /** The bus to use in place of `config.bus` (not closed by the node). */
   bus?: Bus;
   /**
@@ -97,6 +105,8 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly definitions: TenantDefinitions;
   /** The agents folder's definitions, versioned and hot-reloaded (`agentsDir`, `agentsWatch`); undefined without a folder. */
   readonly agentsFolder: AgentsFolder | undefined;
+  /** Canary rollouts of definitions from one version to another (shared by the cluster). */
+  readonly rollouts: RolloutManager;
   /** Durable runs: read, stream, cancel, approvals; resumes this node's runs after a restart. */
   readonly runs: RunService;
   /**
@@ -216,6 +226,8 @@ async function compose(
   // An agent's state follows its definition's rules (a spec's `state` section), if it has them;
   // the runtime is made below, and the store asks only once states are written.
   let agents: Runtime | undefined;
+  // Rollouts open once the cluster has; the versions report to them from the first message.
+  let rollouts: RolloutManager | undefined;
   const state = await createStateStore({
     bus,
     config: config.stateConfig === undefined ? undefined : await loadStateSyncConfig(config.stateConfig),
@@ -254,6 +266,7 @@ async function compose(
   agents = runtime;
   let cluster: ClusterFleet | undefined;
   let closeClusterStores: (() => Promise<void>) | undefined;
+  let clusterLeases: LeaseStore | undefined;
   let shared: CrdtReplicator | undefined;
   let closeUsage: (() => Promise<void>) | undefined;
   const runs = new RunService({
@@ -306,6 +319,7 @@ async function compose(
           deps: { models, knowledge, messaging: runtime, runs: durable, budgets, ...recorded },
           watch: config.agentsWatch,
           signal,
+          onResult: (name, version, ms, ok) => rollouts?.observe(NODE_SCOPE, name, version, ms, ok),
           onChange: (change) => {
             reloads.set(change.outcome, (reloads.get(change.outcome) ?? 0) + 1);
             const fields = { file: change.file, definition: change.name, version: change.version };
@@ -343,6 +357,7 @@ async function compose(
     ...(definitionStore === undefined ? {} : { store: definitionStore.store }),
     onInvalid: (error, where) =>
       logger.warn({ err: error, ...where }, 'a stored tenant definition was refused and skipped'),
+    onResult: (tenant, name, version, ms, ok) => rollouts?.observe(tenant, name, version, ms, ok),
   });
   opened.push(() => definitions.close());
   await definitions.start({ signal });
@@ -372,6 +387,7 @@ async function compose(
       report: (error, what) => logger.warn({ err: error, what }, 'cluster background work failed'),
     });
     cluster = joined.fleet;
+    clusterLeases = joined.leases;
     closeClusterStores = joined.close;
     opened.push(() => joined.close());
     opened.push(() => joined.fleet.close());
@@ -386,6 +402,25 @@ async function compose(
     shared = replicator;
     opened.push(() => replicator.close());
   }
+  const rolloutCounts = new Map<string, number>();
+  const openedRollouts = await openRollouts(config, {
+    node: runStore.owner,
+    target: nodeRolloutTarget(definitions, agentsFolder),
+    bus,
+    logger,
+    leases: clusterLeases,
+    store: parts.cluster?.rollouts,
+    counts: rolloutCounts,
+  });
+  opened.push(() => openedRollouts.close());
+  rollouts = openedRollouts.manager;
+  await registerCountsByLabel(
+    metrics.registry,
+    'agentfleet_rollout_decisions_total',
+    'Rollout decisions made on this node, by kind (start, advance, promote, rollback, pause, resume, abort).',
+    'decision',
+    rolloutCounts,
+  );
   const agentFleet: AgentFleet = cluster ?? new LocalFleet(runtime, { state, runs });
   const frontDoor = config.busFrontDoor
     ? await BusFrontDoor.open(
@@ -409,6 +444,7 @@ async function compose(
     definitions,
     runs: runs.store,
     budgets,
+    rollouts: openedRollouts.manager,
     ...(provenance === undefined ? {} : { provenance: provenance.store }),
   });
   // Every definition is registered: resume what this node was running when it stopped.
@@ -419,6 +455,7 @@ async function compose(
     closing ??= (async () => {
       await frontDoor?.close();
       await runsDoor?.close();
+      await openedRollouts.close();
       // Hands this node's agents over (drained, their state in their records) before the runtime stops.
       await cluster?.close();
       await closeUsage?.();
@@ -455,6 +492,7 @@ async function compose(
     models,
     definitions,
     agentsFolder,
+    rollouts: openedRollouts.manager,
     runs,
     budgets,
     provenance,

@@ -15,7 +15,7 @@ export async function openCluster(
   config: ServerConfig,
   parts: { cluster?: { directory: AgentDirectory; leases: LeaseStore } },
   options: Omit<ClusterFleetOptions, 'directory' | 'leases' | 'hibernateAfterMs'>,
-): Promise<{ fleet: ClusterFleet; close: () => Promise<void> }> {
+): Promise<{ fleet: ClusterFleet; leases: LeaseStore; close: () => Promise<void> }> {
   const common = { name: config.clusterName, hibernateAfterMs: config.hibernateAfterMs, ...options };
   if (parts.cluster !== undefined) {
     const fleet = await ClusterFleet.open({
@@ -23,7 +23,7 @@ export async function openCluster(
       directory: parts.cluster.directory,
       leases: parts.cluster.leases,
     });
-    return { fleet, close: async () => {} };
+    return { fleet, leases: parts.cluster.leases, close: async () => {} };
   }
   const { NatsKvAgentDirectory, NatsKvLeaseStore } = await import('../cluster/internal.ts');
   const servers = config.cluster.split(',');
@@ -43,7 +43,7 @@ export async function openCluster(
     });
     const fleet = await ClusterFleet.open({ ...common, directory, leases });
     const opened = directory;
-    return { fleet, close: async () => void (await Promise.all([opened.close(), leases.close()])) };
+    return { fleet, leases, close: async () => void (await Promise.all([opened.close(), leases.close()])) };
   } catch (error) {
     await directory?.close();
     await leases.close();

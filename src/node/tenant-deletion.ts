@@ -29,6 +29,8 @@ export interface TenantOwners {
   fleet?: Pick<TenantPurger, 'purgeTenant'>;
   /** Budget spending and reservations (this node's copy). */
   budgets?: { purgeTenant(tenant: string): void };
+  /** Rollouts of the tenant's definitions (in the cluster's store). */
+  rollouts?: { purgeTenant(tenant: string): Promise<number> };
 }
 
 /**
@@ -50,6 +52,7 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
     provenance,
     fleet,
     budgets,
+    rollouts,
   } = owners;
   const deletion = new TenantDeletion({ registry });
   deletion.add({
@@ -71,6 +74,11 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
   if (knowledge !== undefined) {
     deletion.add({ name: 'knowledge', purgeTenant: (id, o) => knowledge.deleteTenant(id, o) });
   }
+  if (rollouts !== undefined)
+    deletion.add({
+      name: 'rollouts',
+      purgeTenant: async (id) => ({ rollouts: await rollouts.purgeTenant(id) }),
+    });
   if (definitions !== undefined) {
     deletion.add({ name: 'definitions', purgeTenant: (id, o) => definitions.purgeTenant(id, o) });
   }

@@ -40,6 +40,7 @@ import { addDefinitionRoutes } from './routes/definitions.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
 import { addProvenanceRoutes } from './routes/provenance.ts';
+import { addRolloutRoutes, type RolloutRoutesOptions } from './routes/rollouts.ts';
 import { addRunRoutes } from './routes/runs.ts';
 import { addStateRoutes } from './routes/state.ts';
 import { addTenantRoutes } from './routes/tenants.ts';
@@ -68,6 +69,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
   knowledge?: KnowledgeBase;
   /** Serves `/v1/definitions/*` (each tenant's own agent specs); purged with the tenant. */
   definitions?: TenantDefinitions;
+  /** Serves `/v1/definitions/:name/rollout*` (canary rollouts of a tenant's definitions, or the node's for the admin). */
+  rollouts?: RolloutRoutesOptions;
   /**
    * Durable runs (a node's `runs`): serves `/v1/runs/*`, `/v1/agents/:id/runs` and
    * `/v1/approvals*`, and runs messages to durable agents through it (a disconnect is not a cancel).
@@ -158,6 +161,7 @@ export class AgentfleetServer {
     if (options.cluster !== undefined) addClusterRoute(this.#router, options.cluster);
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.definitions !== undefined) addDefinitionRoutes(this.#router, options.definitions, bodyLimit);
+    if (options.rollouts !== undefined) addRolloutRoutes(this.#router, options.rollouts, bodyLimit);
     if (options.provenance !== undefined) addProvenanceRoutes(this.#router, options.provenance);
     if (options.metrics !== undefined) {
       addMetricsRoute(this.#router, options.metrics, values.metricsPublic ? 'public' : 'admin');

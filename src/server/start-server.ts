@@ -3,11 +3,13 @@ import type { Bus } from '../bus/index.ts';
 import type { ServerConfig, ServerConfigInput } from '../config/index.ts';
 import type { Runtime } from '../core/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
-import { type AgentfleetNode, createNode } from '../node/index.ts';
+import { type AgentfleetNode, createNode, NODE_SCOPE } from '../node/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
+import { SpecInvalidError } from '../spec/index.ts';
 import type { AgentStateStore } from '../state/index.ts';
 import type { Authenticator, TenantQuotaGate, TenantRegistry } from '../tenancy/index.ts';
 import { AgentfleetServer } from './http-server.ts';
+import type { RolloutRoutesOptions } from './routes/rollouts.ts';
 
 /** A listening HTTP server over a node, and what the node composes. */
 export interface RunningServer {
@@ -64,6 +66,7 @@ export async function startServer(
       metricsPublic: config.metricsPublic,
       knowledge: node.knowledge,
       definitions: node.definitions,
+      rollouts: rolloutRoutes(node),
       runs: node.runs,
       ...(node.provenance === undefined ? {} : { provenance: node.provenance.store }),
       debug: { runtime: node.runtime, bus: node.bus },
@@ -107,6 +110,31 @@ export async function startServer(
     if (owned) await node.close();
     throw error;
   }
+}
+
+/** The rollout API over a node: a tenant's definitions, or the agents folder's for the admin. */
+function rolloutRoutes(node: AgentfleetNode): RolloutRoutesOptions {
+  return {
+    manager: node.rollouts,
+    scopeOf: (tenant) => tenant ?? NODE_SCOPE,
+    async stage(scope, name, text, format) {
+      if (scope !== NODE_SCOPE)
+        return {
+          version: (await node.definitions.put(scope, name, text, { format, current: false })).version
+            .version,
+        };
+      if (node.agentsFolder === undefined)
+        throw new SpecInvalidError([
+          { source: name, path: '(root)', message: 'the node has no agents folder' },
+        ]);
+      return { version: (await node.agentsFolder.stage(name, text, format)).version };
+    },
+    resolve: (scope, name, ref) =>
+      scope === NODE_SCOPE
+        ? node.agentsFolder?.versions(name)?.find(ref)?.version
+        : node.definitions.findVersion(scope, name, ref)?.version,
+    sync: () => node.definitions.sync(),
+  };
 }
 
 function isNode(source: object): source is AgentfleetNode {
