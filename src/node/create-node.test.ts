@@ -100,6 +100,7 @@ describe('createNode', () => {
       'keys',
       'knowledge',
       'quotas',
+      'rollouts',
       'runs',
       'state',
     ]);

@@ -102,6 +102,7 @@ describe('DELETE /v1/tenants/:tenant', () => {
       state: { states: 1 },
       quotas: null,
       knowledge: { documents: 1 },
+      rollouts: { rollouts: 0 },
       definitions: { definitions: 1 },
       runs: { runs: 0, approvals: 0, conversations: 0 },
       budgets: null,
