@@ -8,5 +8,17 @@ export {
   type FallbackStep,
   fallbackChain,
 } from './fallback-chain.ts';
-export { ModelRegistry } from './registry.ts';
+export {
+  canonicalJson,
+  type ModelsConfig,
+  modelsConfigSchema,
+  modelsVersion,
+  parseModelsConfig,
+} from './models-config.ts';
+export {
+  ModelRegistry,
+  type ModelRegistryOptions,
+  type ModelsReloadSummary,
+  readModelsFile,
+} from './registry.ts';
 export { streamThrough, withResilience } from './resilient-provider.ts';
