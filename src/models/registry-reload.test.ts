@@ -100,7 +100,7 @@ describe('ModelRegistry.reload', () => {
     const events = await drain(provider.stream(ask));
     assert.equal(events.length, 1);
     assert.equal(events[0]?.type, 'error');
-    assert.equal((events[0] as { error: { code: string } }).error.code, 'PROVIDER_REMOVED');
+    assert.equal((events[0] as unknown as { error: { code: string } }).error.code, 'PROVIDER_REMOVED');
     throwsWithCode(() => registry.resolve('p/m'), 'UNKNOWN_PROVIDER');
     assert.deepEqual(registry.reload({ providers: { p: at(server) } }, {}).added, ['p']);
     await provider.generate(ask);
