@@ -168,7 +168,11 @@ describe('TokenBudgetGate', () => {
     g.setPrices({ 'p/m': { inputPerMillion: 10, outputPerMillion: 20 } });
     assert.equal(held.settle(used(1_000_000, 0)), 1, 'a reservation in flight keeps its price');
     assert.equal(g.reserve(call(4, 0)).settle(used(1_000_000, 0)), 10);
-    for (const bad of [{ 'no-slash': { inputPerMillion: 1, outputPerMillion: 1 } }, { 'p/m': { input: 1 } }, 3]) {
+    for (const bad of [
+      { 'no-slash': { inputPerMillion: 1, outputPerMillion: 1 } },
+      { 'p/m': { input: 1 } },
+      3,
+    ]) {
       assert.throws(
         () => g.setPrices(bad as never),
         (e: unknown) => AgentfleetError.isInstance(e) && e.code === 'INVALID_OPTIONS',

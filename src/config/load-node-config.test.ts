@@ -57,11 +57,15 @@ describe('loadNodeConfig', () => {
     assert.equal(config.modelsFile, './models.json');
     assert.equal(config.models, undefined);
     assert.equal(
-      loadNodeConfig({ file: false, env: { AGENTFLEET_MODELS_FILE: '/etc/models.json' }, cwd: dir }).modelsFile,
+      loadNodeConfig({ file: false, env: { AGENTFLEET_MODELS_FILE: '/etc/models.json' }, cwd: dir })
+        .modelsFile,
       '/etc/models.json',
     );
     const both = await file('both.yaml', 'models:\n  file: ./models.json\n  providers:\n    ollama: {}\n');
-    assert.match(message(() => loadNodeConfig({ file: both, env: {}, cwd: dir })), /modelsFile.*not both/);
+    assert.match(
+      message(() => loadNodeConfig({ file: both, env: {}, cwd: dir })),
+      /modelsFile.*not both/,
+    );
     const inline = await file('inline.yaml', 'models:\n  providers:\n    ollama: {}\n');
     assert.match(
       message(() => loadNodeConfig({ file: inline, env: { AGENTFLEET_MODELS_FILE: 'x.json' }, cwd: dir })),

@@ -183,7 +183,10 @@ export const serverConfigSchema = z.object({
       /** A label of this models config, shown as `label@hash` (`node.models.version`). */
       version: z
         .string()
-        .regex(/^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_", ":", "+" or "-"')
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$/,
+          'must be 1-64 letters, digits, ".", "_", ":", "+" or "-"',
+        )
         .optional(),
     })
     .optional(),

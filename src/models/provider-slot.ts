@@ -45,7 +45,9 @@ export class ProviderClient {
       return;
     }
     this.#timer = setTimeout(() => {
-      this.#abort.abort(new AbortedError('The provider was replaced by a models reload and its drain timed out.'));
+      this.#abort.abort(
+        new AbortedError('The provider was replaced by a models reload and its drain timed out.'),
+      );
       void this.close();
     }, timeoutMs);
     this.#timer.unref();
@@ -140,7 +142,10 @@ export class ProviderSlot implements Provider {
     const client = this.#client;
     if (client === undefined) {
       throw this.#vacant === 'closed'
-        ? new AgentfleetError('MODELS_CLOSED', `The model registry is closed; provider ${this.name} takes no calls.`)
+        ? new AgentfleetError(
+            'MODELS_CLOSED',
+            `The model registry is closed; provider ${this.name} takes no calls.`,
+          )
         : new AgentfleetError(
             'PROVIDER_REMOVED',
             `Provider ${this.name} was removed by a models reload; configure it again or use another.`,

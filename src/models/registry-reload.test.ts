@@ -21,7 +21,11 @@ const at = (server: VendorServer, extra: Record<string, unknown> = {}) => ({
 });
 
 function registryOf(t: TestContext, config: unknown, drainTimeoutMs?: number): ModelRegistry {
-  const registry = ModelRegistry.fromConfig(config, {}, drainTimeoutMs === undefined ? {} : { drainTimeoutMs });
+  const registry = ModelRegistry.fromConfig(
+    config,
+    {},
+    drainTimeoutMs === undefined ? {} : { drainTimeoutMs },
+  );
   t.after(() => registry.close());
   return registry;
 }
@@ -45,7 +49,12 @@ describe('ModelRegistry.reload', () => {
 
     const summary = registry.reload({ providers: { p: at(next) } }, {});
     assert.deepEqual(
-      { added: summary.added, removed: summary.removed, changed: summary.changed, unchanged: summary.unchanged },
+      {
+        added: summary.added,
+        removed: summary.removed,
+        changed: summary.changed,
+        unchanged: summary.unchanged,
+      },
       { added: [], removed: [], changed: ['p'], unchanged: [] },
     );
     assert.equal(summary.version, registry.version);
@@ -56,7 +65,10 @@ describe('ModelRegistry.reload', () => {
 
     old.release();
     assert.equal(typeof (await inFlight).text, 'string', 'the call in flight finished on the old client');
-    const rest = [(await firstEvent).value as StreamEvent, ...(await drain({ [Symbol.asyncIterator]: () => stream }))];
+    const rest = [
+      (await firstEvent).value as StreamEvent,
+      ...(await drain({ [Symbol.asyncIterator]: () => stream })),
+    ];
     assert.equal(rest.at(-1)?.type, 'finish', 'so did the stream');
     assert.equal(old.calls.length, 2);
     await registry.drained();
@@ -70,7 +82,10 @@ describe('ModelRegistry.reload', () => {
     const registry = registryOf(t, { providers: { p: at(old) } });
     const before = registry.version;
     const { provider } = registry.resolve('p/m');
-    throwsWithCode(() => registry.reload({ providers: { p: { baseUrl: 'ftp://x' } } }, {}), 'INVALID_OPTIONS');
+    throwsWithCode(
+      () => registry.reload({ providers: { p: { baseUrl: 'ftp://x' } } }, {}),
+      'INVALID_OPTIONS',
+    );
     throwsWithCode(() => registry.reload({ provider: {} }, {}), 'INVALID_OPTIONS');
     throwsWithCode(() => registry.reload({ providers: {}, version: 'a@b' }, {}), 'INVALID_OPTIONS');
     // One good provider and one bad: nothing changes, the good one is not swapped either.
@@ -144,8 +159,10 @@ describe('ModelRegistry.reload', () => {
     const env = registry.reload({ providers: { p: { kind: 'openai', baseUrl: `${server.url}/v1` } } }, {});
     assert.deepEqual(env.changed, ['p']);
     assert.deepEqual(
-      registry.reload({ providers: { p: { kind: 'openai', baseUrl: `${server.url}/v1` } } }, { P_API_KEY: 'x' })
-        .changed,
+      registry.reload(
+        { providers: { p: { kind: 'openai', baseUrl: `${server.url}/v1` } } },
+        { P_API_KEY: 'x' },
+      ).changed,
       ['p'],
     );
     await registry.drained();

@@ -108,6 +108,11 @@ export class ModelRegistry {
     return this.#version;
   }
 
+  /** The models config last loaded (`fromConfig`, `reload`), validated in shape; undefined for a registry built in code. */
+  get config(): ModelsConfig | undefined {
+    return this.#config;
+  }
+
   /** Replaced clients still finishing their calls in flight. */
   get draining(): number {
     return this.#draining.size;
@@ -248,19 +253,15 @@ export function readModelsFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new AgentfleetError(
-      'PROVIDER_CONFIG_INVALID',
-      `Cannot read ${path}: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new AgentfleetError('PROVIDER_CONFIG_INVALID', `Cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new AgentfleetError(
-      'PROVIDER_CONFIG_INVALID',
-      `${path} is not JSON: ${(error as Error).message}`,
-      { cause: error },
-    );
+    throw new AgentfleetError('PROVIDER_CONFIG_INVALID', `${path} is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -19,7 +19,7 @@ import { CrdtReplicator } from '../crdt/index.ts';
 import { AbortedError, AgentfleetError } from '../errors/index.ts';
 import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
-import type { ModelRegistry } from '../models/index.ts';
+import type { ModelRegistry, ModelsReloadSummary } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
 import type { ProvenanceRecorder } from '../provenance/index.ts';
 import { RunService } from '../runs/index.ts';
@@ -48,6 +48,7 @@ import { openModels } from './open-models.ts';
 import { openProvenance, registerProvenanceMetrics } from './open-provenance.ts';
 import { openRuns } from './open-runs.ts';
 import { nodeTenantDeletion } from './tenant-deletion.ts';
+import { watchModels } from './watch-models.ts';
 
 /** What `createNode` takes besides the config: what cannot be written in a config file. */
 export interface NodeParts {
@@ -96,8 +97,14 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly state: AgentStateStore;
   readonly knowledge: KnowledgeBase;
   readonly tenancy: NodeTenancy;
-  /** Model providers by name (`provider/model`). */
+  /** Model providers by name (`provider/model`); `models.version` is the config served. */
   readonly models: ModelRegistry;
+  /**
+   * Serves a new models config without a restart: re-reads `modelsFile` (also watched), or
+   * takes `config` (the shape of `models`); prices too. Calls in flight finish on the old clients.
+   * @throws the config's typed error, and the old config keeps serving
+   */
+  reloadModels(config?: unknown): Promise<ModelsReloadSummary>;
   /** Tenants' own agent definitions, visible only to their tenant and deleted with it. */
   readonly definitions: TenantDefinitions;
   /** Durable runs: read, stream, cancel, approvals; resumes this node's runs after a restart. */
@@ -321,6 +328,16 @@ async function compose(
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
   if (provenance !== undefined) await registerProvenanceMetrics(metrics.registry, 'agentfleet_', provenance);
+  const env = parts.env ?? process.env;
+  const modelsReloads = await watchModels({
+    config,
+    models,
+    budgets: parts.budgets === undefined ? budgets : undefined,
+    env,
+    logger,
+    metrics: metrics.registry,
+  });
+  opened.push(() => modelsReloads.close());
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs;
   // in a cluster kept in its store, every node registering what it holds (before it joins).
   const definitionStore = clustered ? await openDefinitionStore(config, parts.cluster) : undefined;
@@ -421,6 +438,7 @@ async function compose(
       await definitions.close();
       await definitionStore?.close();
       metrics.close();
+      modelsReloads.close();
       await knowledge.close();
       await state.close();
       if (parts.bus === undefined) await bus.close();
@@ -455,6 +473,7 @@ async function compose(
     logger,
     send: (agentId, input, options) => runtime.send(agentId, input, options),
     deleteTenant: (tenantId, options) => deletion.delete(tenantId, options),
+    reloadModels: (models) => modelsReloads.reload(models),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -5,7 +5,8 @@ import { createRuntime } from '../core/index.ts';
 import { ModelRegistry } from '../models/index.ts';
 import { compileAgentSpec, parseAgentSpec } from './index.ts';
 
-const causeOf = (error: unknown) => (error as { details?: { cause?: { code?: string } } }).details?.cause?.code;
+const causeOf = (error: unknown) =>
+  (error as { details?: { cause?: { code?: string } } }).details?.cause?.code;
 
 describe('a compiled spec over a registry that reloads', () => {
   it('a provider added by a reload serves a spec compiled before, without recompiling; so does a fallback', async (t) => {
