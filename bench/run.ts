@@ -17,6 +17,7 @@ import { runKnowledgeIngestBench } from './knowledge-ingest.bench.ts';
 import { runKnowledgeReopenBench } from './knowledge-reopen.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
+import { runModelsSwapBench } from './models-swap.bench.ts';
 import { runObservabilityBench } from './observability.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
 import { runProvenanceBench } from './provenance.bench.ts';
@@ -36,6 +37,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   bus: runBusBench,
   'bus-ingress': runBusIngressBench,
   'llm-agents': runLlmAgentsBench,
+  'models-swap': runModelsSwapBench,
   'tenant-context': runTenantContextBench,
   'state-sync': runStateSyncBench,
   'state-ttl': runStateTtlBench,
