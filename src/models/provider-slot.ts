@@ -115,7 +115,7 @@ export class ProviderSlot implements Provider {
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const client = this.#acquire();
     try {
-      return await client.provider.generate(request, { signal: signalFor(client, options) });
+      return await client.provider.generate(request, { ...options, signal: signalFor(client, options) });
     } finally {
       client.settled();
     }
@@ -130,7 +130,7 @@ export class ProviderSlot implements Provider {
       return;
     }
     try {
-      yield* client.provider.stream(request, { signal: signalFor(client, options) });
+      yield* client.provider.stream(request, { ...options, signal: signalFor(client, options) });
     } finally {
       client.settled();
     }
