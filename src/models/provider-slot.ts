@@ -44,13 +44,17 @@ export class ProviderClient {
       void this.close();
       return;
     }
-    this.#timer = setTimeout(() => {
-      this.#abort.abort(
-        new AbortedError('The provider was replaced by a models reload and its drain timed out.'),
-      );
-      void this.close();
-    }, timeoutMs);
+    this.#timer = setTimeout(
+      () => void this.abortAndClose('The provider was replaced by a models reload and its drain timed out.'),
+      timeoutMs,
+    );
     this.#timer.unref();
+  }
+
+  /** Aborts the calls still in flight (`ABORTED`, with `reason`), then closes. */
+  abortAndClose(reason: string): Promise<void> {
+    if (!this.#abort.signal.aborted) this.#abort.abort(new AbortedError(reason));
+    return this.close();
   }
 
   /** One call settled: the client closes when it is retired and this was its last. */

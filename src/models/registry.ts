@@ -201,15 +201,20 @@ export class ModelRegistry {
     return [...this.#slots].filter(([, slot]) => slot.client !== undefined).map(([name]) => name);
   }
 
-  /** Closes every client, the draining ones too (aborting their calls). Idempotent. */
+  /**
+   * Closes every client: the current ones as a provider closes (calls in flight may finish),
+   * the draining ones at once (their calls in flight abort with `ABORTED`). Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    const clients = [...this.#draining];
+    const closing = [...this.#draining].map((client) =>
+      client.abortAndClose('The model registry closed while the call was draining from a replaced provider.'),
+    );
     for (const slot of this.#slots.values()) {
       const client = slot.install(undefined, 'closed');
-      if (client !== undefined) clients.push(client);
+      if (client !== undefined) closing.push(client.close());
     }
-    await Promise.all(clients.map((client) => client.close()));
+    await Promise.all(closing);
   }
 
   #install(name: string, client: ProviderClient): void {
