@@ -19,6 +19,8 @@ export {
   ModelRegistry,
   type ModelRegistryOptions,
   type ModelsReloadSummary,
+  parseModelsJson,
   readModelsFile,
+  unreadable,
 } from './registry.ts';
 export { streamThrough, withResilience } from './resilient-provider.ts';

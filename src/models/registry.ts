@@ -258,10 +258,23 @@ export function readModelsFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new AgentfleetError('PROVIDER_CONFIG_INVALID', `Cannot read ${path}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw unreadable(path, error);
   }
+  return parseModelsJson(text, path);
+}
+
+/** `Cannot read <path>`, as `PROVIDER_CONFIG_INVALID`. */
+export function unreadable(path: string, error: unknown): AgentfleetError {
+  return new AgentfleetError('PROVIDER_CONFIG_INVALID', `Cannot read ${path}: ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
+/**
+ * The JSON of a models file read from `path`.
+ * @throws AgentfleetError `PROVIDER_CONFIG_INVALID` when it is not JSON
+ */
+export function parseModelsJson(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -1,4 +1,4 @@
-import { modelPricesSchema } from '../budgets/index.ts';
+import { type ModelPrices, modelPricesSchema } from '../budgets/index.ts';
 import type { ServerConfig } from '../config/index.ts';
 import { AgentfleetError, parseOptions } from '../errors/index.ts';
 import { PRESETS } from '../llm/index.ts';
@@ -31,7 +31,7 @@ export function openModels(config: ServerConfig, env: Record<string, string | un
  * A models config's shape and prices, checked before any provider is built.
  * @throws InvalidOptionsError (`INVALID_OPTIONS`)
  */
-export function checkModelsConfig(config: unknown): ModelsConfig & { prices: Record<string, unknown> } {
+export function checkModelsConfig(config: unknown): ModelsConfig & { prices: ModelPrices } {
   const parsed = parseModelsConfig(config);
   return { ...parsed, prices: parseOptions('model prices', modelPricesSchema, parsed.prices) };
 }

@@ -6,7 +6,12 @@ import type { Registry } from 'prom-client';
 import type { TokenBudgetGate } from '../budgets/index.ts';
 import type { ServerConfig } from '../config/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
-import type { ModelRegistry, ModelsReloadSummary } from '../models/index.ts';
+import {
+  type ModelRegistry,
+  type ModelsReloadSummary,
+  parseModelsJson,
+  unreadable,
+} from '../models/index.ts';
 import { checkModelsConfig, namingFile } from './open-models.ts';
 
 /** Options of `watchModels`. */
@@ -63,8 +68,9 @@ export async function watchModels(options: WatchModelsOptions): Promise<ModelsRe
     },
   });
   if (file !== undefined && budgets !== undefined) {
-    const prices = models.config?.prices ?? {};
-    namingFile(file, () => budgets.setPrices(prices as never));
+    // Checked by openModels already; the registry keeps the config's shape, not its price types.
+    const loaded = models.config ?? { providers: {} };
+    namingFile(file, () => budgets.setPrices(checkModelsConfig(loaded).prices));
   }
   let lastText: string | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -78,7 +84,7 @@ export async function watchModels(options: WatchModelsOptions): Promise<ModelsRe
     const named = <T>(fn: () => T): T => (from === undefined ? fn() : namingFile(from, fn));
     const checked = named(() => checkModelsConfig(config));
     const summary = named(() => models.reload(checked, env));
-    budgets?.setPrices(checked.prices as never); // checked above: cannot throw
+    budgets?.setPrices(checked.prices); // checked above: cannot throw
     const { version, added, removed, changed } = summary;
     logger.info(
       { version, added, removed, changed, ...(from === undefined ? {} : { file: from }) },
@@ -92,28 +98,10 @@ export async function watchModels(options: WatchModelsOptions): Promise<ModelsRe
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      throw new AgentfleetError(
-        'PROVIDER_CONFIG_INVALID',
-        `Cannot read ${path}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
+      throw unreadable(path, error);
     }
     if (onlyIfChanged && text === lastText) return undefined; // touched, or written twice
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new AgentfleetError(
-        'PROVIDER_CONFIG_INVALID',
-        `${path} is not JSON: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      );
-    }
-    const summary = apply(json, path);
+    const summary = apply(parseModelsJson(text, path), path);
     lastText = text;
     return summary;
   };
@@ -131,7 +119,11 @@ export async function watchModels(options: WatchModelsOptions): Promise<ModelsRe
   const reload = (config?: unknown): Promise<ModelsReloadSummary> =>
     serial(() =>
       counted(async () => {
-        if (config !== undefined) return apply(config, undefined);
+        if (config !== undefined) {
+          const summary = apply(config, undefined);
+          lastText = undefined; // the file, even unchanged, is no longer what is served
+          return summary;
+        }
         if (file === undefined) {
           throw new AgentfleetError(
             'CONFIG_INVALID',
