@@ -14,8 +14,6 @@ export class ProviderClient {
   readonly fingerprint: string;
   /** Calls started on this client and not yet settled (streams until they end or are abandoned). */
   inFlight = 0;
-  /** Aborts the calls still in flight when its drain times out. */
-  readonly #abort = new AbortController();
   #retired: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
@@ -23,10 +21,6 @@ export class ProviderClient {
   constructor(provider: Provider, fingerprint: string) {
     this.provider = provider;
     this.fingerprint = fingerprint;
-  }
-
-  get signal(): AbortSignal {
-    return this.#abort.signal;
   }
 
   /** Whether the client was closed (or is closing). */
@@ -51,24 +45,33 @@ export class ProviderClient {
     this.#timer.unref();
   }
 
-  /** Aborts the calls still in flight (`ABORTED`, with `reason`), then closes. */
-  abortAndClose(reason: string): Promise<void> {
-    if (!this.#abort.signal.aborted) this.#abort.abort(new AbortedError(reason));
-    return this.close();
-  }
-
   /** One call settled: the client closes when it is retired and this was its last. */
   settled(): void {
     this.inFlight--;
     if (this.inFlight === 0 && this.#retired !== undefined) void this.close();
   }
 
+  /**
+   * Closes now, failing the calls still in flight with `ABORTED` (`reason`) when the provider
+   * can (`destroy`: its pool is dropped); otherwise as `close()`.
+   */
+  abortAndClose(reason: string): Promise<void> {
+    return this.#close(new AbortedError(reason));
+  }
+
   /** Closes the client now (sockets, policy); idempotent. Close failures are not reported: the client is out of service. */
   close(): Promise<void> {
+    return this.#close(undefined);
+  }
+
+  #close(force: Error | undefined): Promise<void> {
     this.#closed ??= (async () => {
       clearTimeout(this.#timer);
+      const { provider } = this;
       try {
-        await this.provider.close();
+        await (force === undefined || provider.destroy === undefined
+          ? provider.close()
+          : provider.destroy(force));
       } catch {
         // Nothing is left to serve with it; a pool that fails to close is dropped all the same.
       }
@@ -119,7 +122,7 @@ export class ProviderSlot implements Provider {
   async generate(request: GenerateRequest, options: CallOptions = {}): Promise<GenerateResult> {
     const client = this.#acquire();
     try {
-      return await client.provider.generate(request, { ...options, signal: signalFor(client, options) });
+      return await client.provider.generate(request, options);
     } finally {
       client.settled();
     }
@@ -134,7 +137,7 @@ export class ProviderSlot implements Provider {
       return;
     }
     try {
-      yield* client.provider.stream(request, { ...options, signal: signalFor(client, options) });
+      yield* client.provider.stream(request, options);
     } finally {
       client.settled();
     }
@@ -158,13 +161,4 @@ export class ProviderSlot implements Provider {
     client.inFlight++;
     return client;
   }
-}
-
-/**
- * The caller's signal joined with the client's own (aborted when its drain times out). Always a
- * derived signal: the client's is long-lived, and listeners added to it by each call (undici
- * adds one) would pile up on it; a derived one is held weakly by its sources.
- */
-function signalFor(client: ProviderClient, options: CallOptions): AbortSignal {
-  return AbortSignal.any(options.signal === undefined ? [client.signal] : [options.signal, client.signal]);
 }

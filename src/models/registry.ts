@@ -16,7 +16,8 @@ import { ProviderClient, ProviderSlot } from './provider-slot.ts';
 export interface ModelRegistryOptions {
   /**
    * Milliseconds a client replaced by a reload may keep its calls in flight; after that it is
-   * closed anyway, aborting them (`ABORTED`). Default 60,000.
+   * destroyed (its connections dropped, its calls in flight failing with `ABORTED`; a provider
+   * without `destroy` is closed as `close()` does). Default 60,000.
    */
   drainTimeoutMs?: number;
 }
