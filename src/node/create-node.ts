@@ -328,12 +328,11 @@ async function compose(
   const metrics = createMetrics({ runtime, bus });
   opened.push(() => metrics.close());
   if (provenance !== undefined) await registerProvenanceMetrics(metrics.registry, 'agentfleet_', provenance);
-  const env = parts.env ?? process.env;
   const modelsReloads = await watchModels({
     config,
     models,
     budgets: parts.budgets === undefined ? budgets : undefined,
-    env,
+    env: parts.env ?? process.env,
     logger,
     metrics: metrics.registry,
   });
