@@ -18,6 +18,7 @@ import { runKnowledgeIngestBench } from './knowledge-ingest.bench.ts';
 import { runKnowledgeReopenBench } from './knowledge-reopen.bench.ts';
 import { runLifecycleBench } from './lifecycle.bench.ts';
 import { runLlmAgentsBench } from './llm-agents.bench.ts';
+import { runModelsSwapBench } from './models-swap.bench.ts';
 import { runObservabilityBench } from './observability.bench.ts';
 import { runPoolBench } from './pool.bench.ts';
 import { runProvenanceBench } from './provenance.bench.ts';
@@ -38,6 +39,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   bus: runBusBench,
   'bus-ingress': runBusIngressBench,
   'llm-agents': runLlmAgentsBench,
+  'models-swap': runModelsSwapBench,
   'tenant-context': runTenantContextBench,
   'state-sync': runStateSyncBench,
   'state-ttl': runStateTtlBench,

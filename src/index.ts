@@ -115,6 +115,8 @@ export {
   createProvider,
   fallbackChain,
   ModelRegistry,
+  type ModelRegistryOptions,
+  type ModelsReloadSummary,
   type ProviderConfig,
   withResilience,
 } from './models/index.ts';

@@ -162,6 +162,27 @@ describe('TokenBudgetGate', () => {
     });
   });
 
+  it('setPrices swaps the prices for new calls; a bad shape is refused and the old prices stay', () => {
+    const g = gate();
+    const held = g.reserve(call(4_000_000, 0)); // 1M input tokens at the old price
+    g.setPrices({ 'p/m': { inputPerMillion: 10, outputPerMillion: 20 } });
+    assert.equal(held.settle(used(1_000_000, 0)), 1, 'a reservation in flight keeps its price');
+    assert.equal(g.reserve(call(4, 0)).settle(used(1_000_000, 0)), 10);
+    for (const bad of [
+      { 'no-slash': { inputPerMillion: 1, outputPerMillion: 1 } },
+      { 'p/m': { input: 1 } },
+      3,
+    ]) {
+      assert.throws(
+        () => g.setPrices(bad as never),
+        (e: unknown) => AgentfleetError.isInstance(e) && e.code === 'INVALID_OPTIONS',
+      );
+    }
+    assert.equal(g.reserve(call(4, 0)).settle(used(1_000_000, 0)), 10, 'the old prices stay');
+    g.setPrices({});
+    assert.equal(g.reserve(call(4, 0)).settle(used(1_000_000, 0)), undefined, 'unpriced now');
+  });
+
   it('rejects bad prices, options and budget shapes', () => {
     for (const bad of [
       { prices: { 'no-slash': { inputPerMillion: 1, outputPerMillion: 1 } } },

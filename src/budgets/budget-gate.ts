@@ -113,7 +113,7 @@ interface Hold {
  */
 export class TokenBudgetGate implements BudgetGate {
   readonly #ledger: BudgetLedger;
-  readonly #prices: ModelPrices;
+  #prices: ModelPrices;
   readonly #tenantBudget: ((tenant: string) => BudgetInput | undefined) | undefined;
   readonly #defaultOutput: number;
   readonly #charsPerToken: number;
@@ -133,6 +133,15 @@ export class TokenBudgetGate implements BudgetGate {
     this.#defaultOutput = o.defaultOutputTokens;
     this.#charsPerToken = o.charsPerToken;
     this.#statsPeriodMs = o.statsPeriodSeconds * 1000;
+  }
+
+  /**
+   * Replaces the prices (a models reload): calls reserved from now on are priced with them; a
+   * reservation in flight settles at the price it was reserved with.
+   * @throws InvalidOptionsError (`INVALID_OPTIONS`) naming a bad price; the old prices stay
+   */
+  setPrices(prices: ModelPrices): void {
+    this.#prices = parseOptions('model prices', modelPricesSchema, prices);
   }
 
   /** The ledger spending is kept in. */

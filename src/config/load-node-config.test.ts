@@ -51,6 +51,30 @@ describe('loadNodeConfig', () => {
     assert.equal(config.runs, 'nats://127.0.0.1:4222', 'a cluster keeps runs on its NATS');
   });
 
+  it('models.file (or AGENTFLEET_MODELS_FILE) names a models file; with inline models it is refused', async () => {
+    const path = await file('m.yaml', 'models:\n  file: ./models.json\n');
+    const config = loadNodeConfig({ file: path, env: {}, cwd: dir });
+    assert.equal(config.modelsFile, './models.json');
+    assert.equal(config.models, undefined);
+    assert.equal(
+      loadNodeConfig({ file: false, env: { AGENTFLEET_MODELS_FILE: '/etc/models.json' }, cwd: dir })
+        .modelsFile,
+      '/etc/models.json',
+    );
+    const both = await file('both.yaml', 'models:\n  file: ./models.json\n  providers:\n    ollama: {}\n');
+    assert.match(
+      message(() => loadNodeConfig({ file: both, env: {}, cwd: dir })),
+      /modelsFile.*not both/,
+    );
+    const inline = await file('inline.yaml', 'models:\n  providers:\n    ollama: {}\n');
+    assert.match(
+      message(() => loadNodeConfig({ file: inline, env: { AGENTFLEET_MODELS_FILE: 'x.json' }, cwd: dir })),
+      /not both/,
+    );
+    const labelled = await file('v.yaml', 'models:\n  version: v7\n  providers:\n    ollama: {}\n');
+    assert.equal(loadNodeConfig({ file: labelled, env: {}, cwd: dir }).models?.version, 'v7');
+  });
+
   it('reads JSON, and agentfleet.yaml from the folder by default', async () => {
     const json = await file('c.json', '{"server": {"port": 9100}, "models": {"providers": {"ollama": {}}}}');
     const fromJson = loadNodeConfig({ file: json, env: {}, cwd: dir });

@@ -65,6 +65,7 @@ export const FILE_PATHS: Record<keyof ServerConfig, readonly [string, string]> =
   maxAgentsPerTenant: ['limits', 'maxAgentsPerTenant'],
   maxConfigBytes: ['limits', 'maxConfigBytes'],
   models: ['models', ''],
+  modelsFile: ['models', 'file'],
 };
 
 /** Options of `loadNodeConfig`. */
@@ -142,8 +143,22 @@ function readFile(path: string, raw: Record<string, unknown>, sources: Map<strin
     const section = isScalar(sectionPair.key) ? String(sectionPair.key.value) : '';
     const line = lineOf(isScalar(sectionPair.key) ? sectionPair.key.range?.[0] : undefined);
     if (section === 'models') {
-      raw.models = doc.toJS().models;
-      sources.set('models', { kind: 'file', path, line });
+      // `models.file` names a models file; the section's other keys are the models inline.
+      const value: unknown = doc.toJS().models;
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        raw.models = value; // refused by the schema, naming this line
+        sources.set('models', { kind: 'file', path, line });
+        continue;
+      }
+      const { file: modelsFile, ...inline } = value as Record<string, unknown>;
+      if (modelsFile !== undefined) {
+        raw.modelsFile = modelsFile;
+        sources.set('modelsFile', { kind: 'file', path, line });
+      }
+      if (modelsFile === undefined || Object.keys(inline).length > 0) {
+        raw.models = inline;
+        sources.set('models', { kind: 'file', path, line });
+      }
       continue;
     }
     if (!Object.values(FILE_PATHS).some(([s]) => s === section)) {

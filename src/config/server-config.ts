@@ -186,8 +186,23 @@ export const serverConfigSchema = z.object({
     .strictObject({
       providers: z.record(z.string(), z.record(z.string(), z.unknown())),
       prices: modelPricesSchema.optional(),
+      /** A label of this models config, shown as `label@hash` (`node.models.version`). */
+      version: z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._:+-]{0,63}$/,
+          'must be 1-64 letters, digits, ".", "_", ":", "+" or "-"',
+        )
+        .optional(),
     })
     .optional(),
+  /**
+   * A JSON file of the same shape as `models` (`{ providers, prices?, version? }`), read at
+   * start and watched: a change is served without a restart (calls in flight finish on the
+   * old clients), an invalid file is refused and the old config keeps serving. Not with
+   * `models`. Env `AGENTFLEET_MODELS_FILE`, file `models.file`.
+   */
+  modelsFile: z.string().min(1).optional(),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -252,6 +267,7 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   clusterReplicas: 'AGENTFLEET_CLUSTER_REPLICAS',
   hibernateAfterMs: 'AGENTFLEET_HIBERNATE_AFTER_MS',
   models: '',
+  modelsFile: 'AGENTFLEET_MODELS_FILE',
 };
 
 /** Settings whose values never appear in an error message. */
@@ -315,6 +331,11 @@ export function validateConfig(
     // The store is locked by the process that opens it: a second worker could only fail.
     throw new ConfigInvalidError([
       `workers: a knowledge directory (AGENTFLEET_KNOWLEDGE_DIR=${JSON.stringify(config.knowledgeDir)}) is opened by one process; run one worker, or leave the directory unset (memory only) with ${config.workers} workers`,
+    ]);
+  }
+  if (config.models !== undefined && config.modelsFile !== undefined) {
+    throw new ConfigInvalidError([
+      `modelsFile: models come from one place; set modelsFile (${JSON.stringify(config.modelsFile)}) or models (inline), not both`,
     ]);
   }
   const problems = clusterProblems(config);

@@ -178,6 +178,11 @@ export class HttpProvider implements Provider {
     return this.#http.close();
   }
 
+  destroy(error: Error): Promise<void> {
+    this.#gate?.close();
+    return this.#http.destroy(error);
+  }
+
   #callHeaders(request: GenerateRequest, stream: boolean): Record<string, string> {
     return { ...this.#headers, ...this.#format.headers(stream), ...request.headers };
   }

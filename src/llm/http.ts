@@ -159,6 +159,11 @@ export class VendorHttp {
     }
   }
 
+  /** Drops every connection now; requests in flight and queued fail with `error`. */
+  destroy(error: Error): Promise<void> {
+    return this.#pool.destroy(error);
+  }
+
   close(): Promise<void> {
     return this.#pool.close();
   }

@@ -127,6 +127,11 @@ export interface Provider {
   stream(request: GenerateRequest, options?: CallOptions): AsyncIterable<StreamEvent>;
   /** Closes pooled connections. */
   close(): Promise<void>;
+  /**
+   * Closes at once: calls in flight fail with `error`, connections are dropped (a models
+   * reload's drain timeout). Without it, `close()` is all a provider can do.
+   */
+  destroy?(error: Error): Promise<void>;
   /** The provider's queue and connection figures, when it has them (HTTP providers do). */
   stats?(): ProviderStats;
 }

@@ -8,5 +8,19 @@ export {
   type FallbackStep,
   fallbackChain,
 } from './fallback-chain.ts';
-export { ModelRegistry } from './registry.ts';
+export {
+  canonicalJson,
+  type ModelsConfig,
+  modelsConfigSchema,
+  modelsVersion,
+  parseModelsConfig,
+} from './models-config.ts';
+export {
+  ModelRegistry,
+  type ModelRegistryOptions,
+  type ModelsReloadSummary,
+  parseModelsJson,
+  readModelsFile,
+  unreadable,
+} from './registry.ts';
 export { streamThrough, withResilience } from './resilient-provider.ts';

@@ -25,6 +25,10 @@ export function withResilience(
       await provider.close();
       if (options.ownsPolicy === true) await policy.close();
     },
+    async destroy(error) {
+      await (provider.destroy === undefined ? provider.close() : provider.destroy(error));
+      if (options.ownsPolicy === true) await policy.close();
+    },
   };
 }
 

@@ -19,7 +19,7 @@ import { CrdtReplicator } from '../crdt/index.ts';
 import { AbortedError, AgentfleetError } from '../errors/index.ts';
 import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
-import type { ModelRegistry } from '../models/index.ts';
+import type { ModelRegistry, ModelsReloadSummary } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
 import type { ProvenanceRecorder } from '../provenance/index.ts';
 import type { RolloutManager, RolloutStore } from '../rollout/index.ts';
@@ -46,6 +46,7 @@ import { openRollouts } from './open-rollouts.ts';
 import { openRuns } from './open-runs.ts';
 import { NODE_SCOPE, nodeRolloutTarget } from './rollout-target.ts';
 import { nodeTenantDeletion } from './tenant-deletion.ts';
+import { watchModels } from './watch-models.ts';
 
 /** What `createNode` takes besides the config: what cannot be written in a config file. */
 export interface NodeParts {
@@ -99,8 +100,14 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly state: AgentStateStore;
   readonly knowledge: KnowledgeBase;
   readonly tenancy: NodeTenancy;
-  /** Model providers by name (`provider/model`). */
+  /** Model providers by name (`provider/model`); `models.version` is the config served. */
   readonly models: ModelRegistry;
+  /**
+   * Serves a new models config without a restart: re-reads `modelsFile` (also watched), or
+   * takes `config` (the shape of `models`); prices too. Calls in flight finish on the old clients.
+   * @throws the config's typed error, and the old config keeps serving
+   */
+  reloadModels(config?: unknown): Promise<ModelsReloadSummary>;
   /** Tenants' own agent definitions, visible only to their tenant and deleted with it. */
   readonly definitions: TenantDefinitions;
   /** The agents folder's definitions, versioned and hot-reloaded (`agentsDir`, `agentsWatch`); undefined without a folder. */
@@ -347,6 +354,15 @@ async function compose(
     'outcome',
     reloads,
   );
+  const modelsReloads = await watchModels({
+    config,
+    models,
+    budgets: parts.budgets === undefined ? budgets : undefined,
+    env: parts.env ?? process.env,
+    logger,
+    metrics: metrics.registry,
+  });
+  opened.push(() => modelsReloads.close());
   // Tenants' own definitions (`PUT /v1/definitions/:name`), compiled like the folder's specs;
   // in a cluster kept in its store, every node registering what it holds (before it joins).
   const definitionStore = clustered ? await openDefinitionStore(config, parts.cluster) : undefined;
@@ -470,6 +486,7 @@ async function compose(
       await definitions.close();
       await definitionStore?.close();
       metrics.close();
+      modelsReloads.close();
       await knowledge.close();
       await state.close();
       if (parts.bus === undefined) await bus.close();
@@ -506,6 +523,7 @@ async function compose(
     logger,
     send: (agentId, input, options) => runtime.send(agentId, input, options),
     deleteTenant: (tenantId, options) => deletion.delete(tenantId, options),
+    reloadModels: (models) => modelsReloads.reload(models),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -31,13 +31,48 @@ function resolveOne(models: ModelRegistry | undefined, ref: string): { provider:
 /**
  * The provider an agent's model calls go to: the primary model, then each configured
  * fallback in order (unconfigured fallbacks are skipped). Resolved when a message arrives,
- * so a node without the provider's key still loads the spec.
+ * so a node without the provider's key still loads the spec. The registry's providers are
+ * stable across its reloads; with fallbacks, the chain is bound again when the registry's
+ * version changes, so a fallback a reload adds (or removes) counts from its next call.
  * @throws ModelNotConfiguredError (`MODEL_NOT_CONFIGURED`) when the primary model's provider is not configured
  */
 export function bindModel(
   models: ModelRegistry | undefined,
   model: string,
   fallbacks: readonly string[] = [],
+): { provider: Provider; model: string } {
+  const first = bindOnce(models, model, fallbacks);
+  if (models === undefined || fallbacks.length === 0) return first;
+  let version = models.version;
+  let current = first.provider;
+  const now = (): Provider => {
+    if (models.version !== version) {
+      version = models.version;
+      try {
+        current = bindOnce(models, model, fallbacks).provider;
+      } catch {
+        // The primary is gone: the chain bound before fails on it (PROVIDER_REMOVED) and falls back.
+      }
+    }
+    return current;
+  };
+  return {
+    provider: {
+      get name() {
+        return now().name;
+      },
+      generate: (request, options) => now().generate(request, options),
+      stream: (request, options) => now().stream(request, options),
+      close: () => current.close(),
+    },
+    model: first.model,
+  };
+}
+
+function bindOnce(
+  models: ModelRegistry | undefined,
+  model: string,
+  fallbacks: readonly string[],
 ): { provider: Provider; model: string } {
   const primary = resolveOne(models, model);
   const steps = [primary];

@@ -43,6 +43,8 @@ export interface VendorServer {
   readonly calls: SeenCall[];
   /** Connections accepted so far (TCP, or TLS with `tls`). */
   readonly connections: number;
+  /** Connections open now. */
+  readonly openSockets: number;
   /** Requests received and not yet answered (held ones included). */
   readonly inFlight: number;
   /** The most requests in flight at once so far. */
@@ -158,6 +160,9 @@ export async function startVendorServer(options: VendorServerOptions = {}): Prom
     calls,
     get connections() {
       return connections;
+    },
+    get openSockets() {
+      return sockets.size;
     },
     get inFlight() {
       return inFlight;
