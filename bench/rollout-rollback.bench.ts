@@ -6,14 +6,17 @@
 // cleared (every request on A), per round, and how many requests B failed meanwhile. Two
 // settings: one node on the memory store, and two nodes on NATS JetStream KV (leases, the
 // decider on one, traffic on both) until both nodes' splits are cleared. Also the hot path's
-// cost: ns per `observe` on an agent in a rollout and on one without (best of 5 × 2M). Rounds:
+// cost: ns per `observe` on an agent in a rollout and on one without (best of 5 × 2M). A third
+// setting runs it on a real node (`createNode`): its versions' router, its rollouts. Rounds:
 // BENCH_ROLLOUT_ROUNDS (default 7 per setting).
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import type { LeaseStore } from '../src/cluster/index.ts';
+import { withTenant } from '../src/context/index.ts';
 import { NatsKvLeaseStore, NatsKvRolloutStore } from '../src/nats.ts';
+import { createNode } from '../src/node/index.ts';
 import {
   MemoryRolloutStore,
   RolloutManager,
@@ -22,6 +25,7 @@ import {
   type RolloutTarget,
 } from '../src/rollout/index.ts';
 import { NATS_URL, serverSkipReason } from '../test/integration/servers.ts';
+import { startVendorServer } from '../test/vendors/server.ts';
 import { median } from './http-load.ts';
 import { type BenchReport, round } from './report.ts';
 
@@ -107,6 +111,13 @@ async function setting(
 ): Promise<{ rows: BenchReport['rows']; figures: BenchReport['figures'] }> {
   const rounds: Round[] = [];
   for (let i = 0; i < ROUNDS; i++) rounds.push(await rollbackRound(nodes, `agent${i}`));
+  return summarize(name, rounds);
+}
+
+function summarize(
+  name: string,
+  rounds: Round[],
+): { rows: BenchReport['rows']; figures: BenchReport['figures'] } {
   const ms = rounds.map((r) => r.rollbackMs);
   const done = rounds.filter((r) => r.reason.startsWith('to.errorRate')).length;
   const rows = rounds.map((r, i) => ({
@@ -168,6 +179,71 @@ async function natsSetting() {
   }
 }
 
+/**
+ * The same on a real node (`createNode`, in-memory defaults): a tenant's definition at A (rules)
+ * rolled out to B (an LLM spec against the fake vendor), 1,000 agents messaged through
+ * `runtime.send`; from T on, messages ask the vendor for a 401, so B fails every one it takes.
+ * Measured: from T until the node's router has no split left (every message on A).
+ */
+async function nodeSetting() {
+  const vendor = await startVendorServer({ record: false });
+  const node = await createNode(
+    { logLevel: 'silent', runs: 'memory' },
+    { env: { OPENAI_API_KEY: 'bench', OPENAI_BASE_URL: `${vendor.url}/v1` } },
+  );
+  const ids = Array.from({ length: 1_000 }, (_, i) => `a${i}`);
+  const rounds: Round[] = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const name = `shaky${r}`;
+      const spec = (cognition: object) => JSON.stringify({ name, cognition });
+      await node.definitions.put(
+        'acme',
+        name,
+        spec({ type: 'rules', rules: [], otherwise: { decision: 'A', reason: 'a' } }),
+      );
+      const b = await node.definitions.put('acme', name, spec({ type: 'llm', model: 'openai/m' }), {
+        current: false,
+      });
+      await withTenant('acme', async () => {
+        for (const id of ids) await node.runtime.spawn(name, { id: `${name}-${id}` });
+      });
+      await node.rollouts.start('acme', name, { to: b.version.version, holdMs: HOLD_MS });
+      const onB = () =>
+        node.definitions.versions('acme', name)?.find((v) => v.id === b.version.id)?.percent ?? 0;
+      const started = performance.now();
+      const failAt = started + 500 + Math.random() * (HOLD_MS - 1_000);
+      let requests = 0;
+      let failed = 0;
+      let clearedAt: number | undefined;
+      const perSlice = (RATE * SLICE_MS) / 1000;
+      let next = 0;
+      while (clearedAt === undefined && performance.now() - started < 30_000) {
+        const text = performance.now() >= failAt ? 'scenario:auth' : 'hello';
+        const sends: Promise<unknown>[] = [];
+        for (let i = 0; i < perSlice; i++) {
+          const id = `${name}-${ids[next++ % ids.length]}`;
+          sends.push(withTenant('acme', () => node.runtime.send(id, text)).catch(() => void failed++));
+        }
+        requests += sends.length;
+        await Promise.all([...sends, sleep(SLICE_MS)]);
+        if (onB() === 0) clearedAt = performance.now();
+      }
+      const status = await node.rollouts.status('acme', name);
+      rounds.push({
+        rollbackMs: (clearedAt ?? Number.NaN) - failAt,
+        failedOnB: failed,
+        reason: status.reason ?? status.status,
+        requests,
+      });
+    }
+  } finally {
+    await node.close();
+    await vendor.close();
+  }
+  return summarize('node', rounds);
+}
+
 /** ns per `observe` (the hot path): on an agent in a rollout (5% B, each B result sampled), and on one without. */
 async function observeCost(): Promise<{ active: number; idle: number }> {
   const router = new Router();
@@ -198,15 +274,17 @@ export async function runRolloutRollbackBench(): Promise<BenchReport> {
   const memory = await memorySetting();
   const skip = await serverSkipReason('NATS', 4222);
   const nats = skip === undefined ? await natsSetting() : { rows: [], figures: { nats_skipped: skip } };
+  const real = await nodeSetting();
   return {
     name: 'rollout-rollback',
     measures: `time from B starting to fail (random moment in the first 5% step) until all traffic is on A, default tickMs 1,000, ${RATE} req/s, ${ROUNDS} rounds per setting`,
-    rows: [...memory.rows, ...nats.rows],
+    rows: [...memory.rows, ...nats.rows, ...real.rows],
     figures: {
       observe_ns_active: round(cost.active, 1),
       observe_ns_no_rollout: round(cost.idle, 1),
       ...memory.figures,
       ...nats.figures,
+      ...real.figures,
     },
   };
 }

@@ -1,7 +1,8 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager, jetstream } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { checkKvStoreOptions, isLiveKvEntry, listKvKeys } from '../bus/index.ts';
+import { openKvBucket } from '../bus/internal.ts';
 import { AgentExistsError } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import type { AgentDirectory, ListAgentRecordsOptions } from './agent-directory.ts';
@@ -93,21 +94,14 @@ export class NatsKvAgentDirectory implements AgentDirectory {
       timeoutMs: 2_000,
       needsTarget: true,
     });
-    let nc = options.connection;
-    const owned = nc === undefined;
+    const unavailable = (what: string, cause: unknown) => new AgentDirectoryUnavailableError(what, { cause });
+    const { kv, js, nc, owned } = await openKvBucket(options, bucket, { timeout, replicas }, unavailable);
     try {
-      nc ??= await connect({ servers: options.servers, timeout });
-    } catch (error) {
-      throw new AgentDirectoryUnavailableError(`connect to ${String(options.servers)}`, { cause: error });
-    }
-    try {
-      const js = jetstream(nc, { timeout });
-      const kv = await new Kvm(js).create(bucket, { history: 1, replicas });
       const jsm = await js.jetstreamManager(false);
       return new NatsKvAgentDirectory(bucket, kv, jsm, nc, owned, timeout);
     } catch (error) {
       if (owned) await nc.close().catch(() => {});
-      throw new AgentDirectoryUnavailableError(`open the bucket ${bucket}`, { cause: error });
+      throw unavailable('reach the JetStream manager', error);
     }
   }
 

@@ -1,7 +1,8 @@
-import { JetStreamApiCodes, JetStreamApiError, jetstream } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { checkKvStoreOptions, isLiveKvEntry, listKvKeys } from '../bus/index.ts';
+import { openKvBucket } from '../bus/internal.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import { recordInvalid, storeUnavailable } from './errors.ts';
 import {
@@ -65,20 +66,8 @@ export class NatsKvRolloutStore implements RolloutStore {
       timeoutMs: 2_000,
       needsTarget: true,
     });
-    let nc = options.connection;
-    const owned = nc === undefined;
-    try {
-      nc ??= await connect({ servers: options.servers, timeout });
-    } catch (error) {
-      throw storeUnavailable(`connect to ${String(options.servers)}`, error);
-    }
-    try {
-      const kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, { history: 1, replicas });
-      return new NatsKvRolloutStore(bucket, kv, nc, owned, timeout);
-    } catch (error) {
-      if (owned) await nc.close().catch(() => {});
-      throw storeUnavailable(`open the bucket ${bucket}`, error);
-    }
+    const { kv, nc, owned } = await openKvBucket(options, bucket, { timeout, replicas }, storeUnavailable);
+    return new NatsKvRolloutStore(bucket, kv, nc, owned, timeout);
   }
 
   async get(tenant: string, definition: string): Promise<StoredRollout | undefined> {

@@ -1,7 +1,7 @@
-import { jetstream } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { checkKvStoreOptions, isLiveKvEntry, listKvKeys } from '../bus/index.ts';
+import { openKvBucket } from '../bus/internal.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import {
   type DefinitionStore,
@@ -66,20 +66,13 @@ export class NatsKvDefinitionStore implements DefinitionStore {
       timeoutMs: 2_000,
       needsTarget: true,
     });
-    let nc = options.connection;
-    const owned = nc === undefined;
-    try {
-      nc ??= await connect({ servers: options.servers, timeout });
-    } catch (error) {
-      throw new DefinitionStoreUnavailableError(`connect to ${String(options.servers)}`, { cause: error });
-    }
-    try {
-      const kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, { history: 1, replicas });
-      return new NatsKvDefinitionStore(bucket, kv, nc, owned, timeout);
-    } catch (error) {
-      if (owned) await nc.close().catch(() => {});
-      throw new DefinitionStoreUnavailableError(`open the bucket ${bucket}`, { cause: error });
-    }
+    const { kv, nc, owned } = await openKvBucket(
+      options,
+      bucket,
+      { timeout, replicas },
+      (what, cause) => new DefinitionStoreUnavailableError(what, { cause }),
+    );
+    return new NatsKvDefinitionStore(bucket, kv, nc, owned, timeout);
   }
 
   async put(tenant: string, name: string, text: string, format: 'json' | 'yaml'): Promise<number> {
