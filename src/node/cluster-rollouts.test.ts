@@ -49,6 +49,13 @@ test('a rollout started on one node moves the whole cluster, and is promoted on 
     current: false,
   });
   await a.definitions.sync();
+  const events: Array<{ decision: string; definition: string }> = [];
+  const subscription = await withTenant('acme', () =>
+    a.bus.subscribe<{ decision: string; definition: string }>('agent.acme.rollouts', (message) => {
+      events.push(message.payload);
+    }),
+  );
+  t.after(() => subscription.close());
   const started = await a.rollouts.start('acme', 'bot', {
     to: green.version.version,
     steps: [50, 100],
@@ -83,6 +90,16 @@ test('a rollout started on one node moves the whole cluster, and is promoted on 
   assert.equal(done.status, 'promoted', JSON.stringify(done.history));
   const deciders = new Set(done.history.filter((d) => d.decision !== 'start').map((d) => d.node));
   assert.equal(deciders.size, 1, 'one node decides');
+  for (let i = 0; i < 200 && events.length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(
+    events.map((e) => [e.definition, e.decision]),
+    [
+      ['bot', 'start'],
+      ['bot', 'advance'],
+      ['bot', 'promote'],
+    ],
+    'every decision is an event on the tenant’s bus topic, once',
+  );
   for (const node of nodes) {
     await node.definitions.sync();
     for (
