@@ -227,7 +227,7 @@ export class AgentGroup {
     if (count === 0) return;
     const first = this.#rotation.length - count;
     const leaving = this.#rotation.splice(first, count);
-    leaving.forEach((agent, k) => this.#draining.set(agent, first + k));
+    for (let k = 0; k < leaving.length; k++) this.#draining.set(leaving[k]!, first + k);
     this.#cursor = this.#rotation.length === 0 ? 0 : this.#cursor % this.#rotation.length;
     await Promise.all(leaving.map((agent) => this.#retire(agent)));
   }
