@@ -42,3 +42,19 @@ export class GroupUnavailableError extends AgentfleetError<GroupsErrorCode> {
     );
   }
 }
+
+/** Another group of this id is open (or opening) in the same tenant. */
+export class GroupExistsError extends AgentfleetError<GroupsErrorCode> {
+  constructor(group: string) {
+    super('GROUP_EXISTS', `An agent group "${group}" is already open; close it first or pick another id.`, {
+      details: { group },
+    });
+  }
+}
+
+/** No open group of this id in the current tenant. */
+export class GroupNotFoundError extends AgentfleetError<GroupsErrorCode> {
+  constructor(group: string) {
+    super('GROUP_NOT_FOUND', `No agent group "${group}" is open; open it first.`, { details: { group } });
+  }
+}

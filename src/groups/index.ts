@@ -5,9 +5,12 @@
 export { type Actuator, groupActuator, poolActuator } from './actuators.ts';
 export { AgentGroup, type GroupReplicaInfo } from './agent-group.ts';
 export { type AgentGroupOptions, GROUP_ID_PATTERN } from './agent-group-options.ts';
+export { type AgentGroupSummary, AgentGroups } from './agent-groups.ts';
 export type { GroupsErrorCode } from './error-codes.ts';
 export {
   GroupClosedError,
+  GroupExistsError,
+  GroupNotFoundError,
   GroupSizeInvalidError,
   GroupTenantMismatchError,
   GroupUnavailableError,
