@@ -8,4 +8,9 @@ export {
 } from './rollout-command.ts';
 export { serve } from './serve.ts';
 export { logStartFailure } from './start-failure.ts';
-export { type Supervisor, type SupervisorOptions, superviseWorkers } from './supervisor.ts';
+export {
+  type Supervisor,
+  type SupervisorInfo,
+  type SupervisorOptions,
+  superviseWorkers,
+} from './supervisor.ts';

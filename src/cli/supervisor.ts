@@ -1,9 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { InvalidOptionsError } from '../errors/index.ts';
 
 /** Options of `superviseWorkers`. */
 export interface SupervisorOptions {
-  /** Workers to keep running. */
+  /** Workers to keep running (until `setWorkers` changes it). */
   workers: number;
   /** Milliseconds before restarting a worker after the first quick failure; doubles with each one in a row. */
   restartBaseMs: number;
@@ -13,13 +14,38 @@ export interface SupervisorOptions {
   restartLimit: number;
   /** A worker that stayed up this long (ms) before exiting was not a quick failure: the count starts over. Default 10,000. */
   stableMs?: number;
+  /** Ends the primary with an exit code. Default `process.exit` (tests pass their own). */
+  exit?: (code: number) => void;
+}
+
+/** What a supervisor runs now. */
+export interface SupervisorInfo {
+  /** Workers it keeps running: the target of `setWorkers`. */
+  workers: number;
+  /** Slots of the workers in service (not retiring), ascending. */
+  slots: number[];
+  /** Workers told to stop by a `setWorkers` that lowered the count, not gone yet. */
+  retiring: number;
+  /** Restarts waiting for their back-off delay. */
+  restartsPending: number;
 }
 
 /** A running supervisor. */
 export interface Supervisor {
+  /**
+   * Changes how many workers run: forks the missing slots at once, or sends SIGTERM to the
+   * highest-numbered ones (they drain like any stopped node; their exit is not a failure
+   * and they are not restarted). @throws InvalidOptionsError unless an integer from 1 to 1,024.
+   */
+  setWorkers(n: number): void;
+  /** The target, the slots in service, those retiring and restarts pending. */
+  info(): SupervisorInfo;
   /** Stops restarting, sends SIGTERM to every worker and exits 0 once they are all gone. */
   stop(): void;
 }
+
+/** Most workers `setWorkers` accepts. */
+const MAX_WORKERS = 1_024;
 
 /**
  * The cluster primary's loop: forks `workers` workers and restarts any that exits, after
@@ -27,14 +53,20 @@ export interface Supervisor {
  * a worker that cannot start (a corrupt store, a port in use) is not restarted in a tight
  * loop. Past `restartLimit` quick failures in a row it gives up: every worker is stopped and
  * the primary exits 1. Each restart and the give-up are logged with the count and delay.
+ * `setWorkers` changes the count at runtime (an autoscaler's actuator).
  */
 export function superviseWorkers(options: SupervisorOptions, logger: Logger): Supervisor {
   const stableMs = options.stableMs ?? 10_000;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
   const startedAt = new Map<Worker, number>();
   // Each worker has a slot (0…workers-1) it keeps across restarts: its node id is
   // `<node id>-w<slot>`, so a restarted worker resumes the durable runs its predecessor owned.
   const slots = new Map<Worker, number>();
-  const pending = new Set<NodeJS.Timeout>();
+  /** Workers leaving because the count went down: their exit is expected. */
+  const retiring = new Set<Worker>();
+  /** Restart timers by slot. */
+  const pending = new Map<NodeJS.Timeout, number>();
+  let target = options.workers;
   let failures = 0;
   let stopping = false;
   const fork = (slot: number) => {
@@ -42,35 +74,54 @@ export function superviseWorkers(options: SupervisorOptions, logger: Logger): Su
     startedAt.set(worker, Date.now());
     slots.set(worker, slot);
   };
+  /** Whether a worker (retiring ones included) or a pending restart holds the slot. */
+  const held = (slot: number) => {
+    for (const s of slots.values()) if (s === slot) return true;
+    for (const s of pending.values()) if (s === slot) return true;
+    return false;
+  };
   const killAll = () => {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
   };
+  const clearPending = () => {
+    for (const timer of pending.keys()) clearTimeout(timer);
+    pending.clear();
+  };
   for (let i = 0; i < options.workers; i++) fork(i);
 
-  cluster.on('exit', (worker, code, signal) => {
+  const onExit = (worker: Worker, code: number, signal: string) => {
     const upMs = Date.now() - (startedAt.get(worker) ?? 0);
     const slot = slots.get(worker) ?? 0;
     startedAt.delete(worker);
     slots.delete(worker);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) {
+        cluster.off('exit', onExit);
         logger.info('all workers stopped');
-        process.exit(0);
+        exit(0);
       }
+      return;
+    }
+    if (retiring.delete(worker)) {
+      logger.info({ pid: worker.process.pid, slot, code, signal }, 'worker retired');
+      // The count went up again while it drained: its slot is wanted after all.
+      if (slot < target && !held(slot)) fork(slot);
       return;
     }
     if (upMs >= stableMs) failures = 0;
     failures++;
     if (failures > options.restartLimit) {
       stopping = true;
-      for (const timer of pending) clearTimeout(timer);
+      clearPending();
       logger.fatal(
         { code, signal, failures: options.restartLimit },
         `workers failed ${options.restartLimit} times in a row, each within ${stableMs} ms of starting; giving up (see the worker's own log line for why)`,
       );
       killAll();
-      process.exit(1);
+      exit(1);
+      return;
     }
+    if (slot >= target) return; // the count went down meanwhile: no restart
     const delayMs = Math.min(options.restartMaxMs, options.restartBaseMs * 2 ** (failures - 1));
     logger.warn(
       { pid: worker.process.pid, code, signal, upMs, restart: failures, delayMs },
@@ -78,18 +129,57 @@ export function superviseWorkers(options: SupervisorOptions, logger: Logger): Su
     );
     const timer = setTimeout(() => {
       pending.delete(timer);
-      if (!stopping) fork(slot);
+      if (!stopping && slot < target && !held(slot)) fork(slot);
     }, delayMs);
-    pending.add(timer);
-  });
+    pending.set(timer, slot);
+  };
+  cluster.on('exit', onExit);
 
   return {
+    setWorkers(n) {
+      if (!Number.isInteger(n) || n < 1 || n > MAX_WORKERS) {
+        throw new InvalidOptionsError(
+          `Workers must be an integer from 1 to ${MAX_WORKERS}, got ${String(n)}.`,
+        );
+      }
+      if (stopping || n === target) return;
+      const from = target;
+      target = n;
+      for (const [timer, slot] of pending) {
+        if (slot >= n) {
+          clearTimeout(timer);
+          pending.delete(timer);
+        }
+      }
+      for (const [worker, slot] of slots) {
+        if (slot >= n && !retiring.has(worker)) {
+          retiring.add(worker);
+          worker.process.kill('SIGTERM');
+        }
+      }
+      // A slot still held by a retiring worker is forked when that one exits.
+      for (let slot = 0; slot < n; slot++) if (!held(slot)) fork(slot);
+      logger.info({ from, to: n }, 'workers resized');
+    },
+    info() {
+      const inService: number[] = [];
+      for (const [worker, slot] of slots) if (!retiring.has(worker)) inService.push(slot);
+      return {
+        workers: target,
+        slots: inService.sort((a, b) => a - b),
+        retiring: retiring.size,
+        restartsPending: pending.size,
+      };
+    },
     stop() {
       if (stopping) return;
       stopping = true;
-      for (const timer of pending) clearTimeout(timer);
-      pending.clear();
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      clearPending();
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        cluster.off('exit', onExit);
+        exit(0);
+        return;
+      }
       killAll();
     },
   };

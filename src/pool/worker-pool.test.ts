@@ -4,7 +4,7 @@ import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { rejectsWithCode, sleep, throwsWithCode } from '../../test/helpers.ts';
+import { eventually, rejectsWithCode, sleep, throwsWithCode } from '../../test/helpers.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 setFlagsFromString('--expose-gc');
@@ -105,6 +105,41 @@ describe('WorkerPool', () => {
     await Promise.all(submissions);
     assert.equal(violations, 0);
     assert.ok(maxRunning > 8, 'growing let more run at once');
+  });
+
+  it('resize up starts queued tasks at once; resize down lets running tasks finish and admits fewer', async () => {
+    const pool = new WorkerPool({ capacity: 1 });
+    const gates = Array.from({ length: 4 }, () => Promise.withResolvers<void>());
+    const started: number[] = [];
+    const tasks = gates.map((gate, i) =>
+      pool.run(() => {
+        started.push(i);
+        return gate.promise;
+      }),
+    );
+    await eventually(() => started.length === 1);
+    assert.deepEqual([pool.stats().running, pool.stats().queued], [1, 3]);
+    pool.resize(3);
+    assert.equal(pool.capacity, 3);
+    await eventually(() => started.length === 3);
+    assert.deepEqual(started, [0, 1, 2], 'two queued tasks started without any task finishing');
+    pool.resize(1);
+    assert.equal(pool.stats().running, 3, 'shrinking stops nothing that runs');
+    gates[0]!.resolve();
+    gates[1]!.resolve();
+    await Promise.all([tasks[0], tasks[1]]);
+    assert.deepEqual(
+      [pool.stats().running, pool.stats().queued],
+      [1, 1],
+      'the queued task waits: 1 runs, capacity 1',
+    );
+    gates[2]!.resolve();
+    await tasks[2];
+    await eventually(() => started.length === 4);
+    gates[3]!.resolve();
+    await tasks[3];
+    assert.equal(pool.stats().completed, 4);
+    assert.equal(pool.stats().failed, 0);
   });
 
   it('rejects with POOL_OVERLOADED when full in reject mode', async () => {
@@ -316,6 +351,11 @@ describe('WorkerPool', () => {
     throwsWithCode(() => new WorkerPool({ queueLimit: -1 }), 'INVALID_OPTIONS');
     throwsWithCode(() => new WorkerPool({ whenFull: 'drop' as 'wait' }), 'INVALID_OPTIONS');
     throwsWithCode(() => new WorkerPool({ maxWaiting: 2.5 }), 'INVALID_OPTIONS');
-    throwsWithCode(() => new WorkerPool().resize(0), 'INVALID_OPTIONS');
+    for (const capacity of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      throwsWithCode(() => new WorkerPool().resize(capacity), 'INVALID_OPTIONS');
+    }
+    const pool = new WorkerPool({ capacity: 3 });
+    assert.throws(() => pool.resize(0));
+    assert.equal(pool.capacity, 3, 'a refused resize changes nothing');
   });
 });

@@ -9,6 +9,7 @@ import type { CoreErrorCode } from '../core/index.ts';
 import type { CrdtErrorCode } from '../crdt/index.ts';
 import { AgentfleetError, type AgentfleetErrorOptions, type BaseErrorCode } from '../errors/index.ts';
 import type { FrontDoorErrorCode } from '../front-door/index.ts';
+import type { GroupsErrorCode } from '../groups/index.ts';
 import type { KnowledgeErrorCode } from '../knowledge/index.ts';
 import type { LlmErrorCode, ProviderConfigErrorCode } from '../llm/index.ts';
 import type { LlmAgentErrorCode } from '../llm-agent/index.ts';
@@ -40,6 +41,7 @@ export type ErrorCode =
   | CoreErrorCode
   | CrdtErrorCode
   | FrontDoorErrorCode
+  | GroupsErrorCode
   | KnowledgeErrorCode
   | LlmErrorCode
   | ProviderConfigErrorCode
@@ -67,6 +69,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   INVALID_REQUEST: 400,
   INVALID_INPUT: 400,
   INVALID_OPTIONS: 400,
+  GROUP_SIZE_INVALID: 400,
   INVALID_RULES: 400,
   INVALID_TENANT_ID: 400,
   INVALID_TOPIC: 400,
@@ -122,6 +125,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   TOOL_AGENT_NOT_ALLOWED: 403,
   TENANT_DISABLED: 403,
   TENANT_MISMATCH: 403,
+  GROUP_TENANT_MISMATCH: 403,
   TENANT_NOT_FOUND: 404,
   STATE_NOT_FOUND: 404,
   DOCUMENT_NOT_FOUND: 404,
@@ -130,11 +134,13 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   PROFILE_IN_PROGRESS: 409,
   NOT_FOUND: 404,
   AGENT_NOT_FOUND: 404,
+  GROUP_NOT_FOUND: 404,
   DEFINITION_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   REQUEST_TIMEOUT: 408,
   AGENT_EXISTS: 409,
+  GROUP_EXISTS: 409,
   TOOL_AGENT_LOOP: 409,
   DEFINITION_EXISTS: 409,
   ILLEGAL_TRANSITION: 409,
@@ -180,6 +186,8 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   POOL_OVERLOADED: 503,
   RATE_LIMITER_UNAVAILABLE: 503,
   POOL_CLOSED: 503,
+  GROUP_CLOSED: 503,
+  GROUP_UNAVAILABLE: 503,
   RUNTIME_CLOSED: 503,
   ABORTED: 503,
   TENANT_REGISTRY_FAILED: 503,
