@@ -51,6 +51,22 @@ describe('AgentGroups', () => {
     assert.equal(runtime.size, 1);
   });
 
+  it('a tenant’s deletion closes its groups only', async (t) => {
+    const runtime = createRuntime();
+    t.after(() => runtime.close());
+    const groups = new AgentGroups(runtime);
+    t.after(() => groups.close());
+    await withTenant('acme', () => groups.open({ id: 'team', definition: whoami, replicas: 2 }));
+    await withTenant('globex', () => groups.open({ id: 'team', definition: whoami }));
+    assert.deepEqual(await groups.purgeTenant('acme'), { groups: 1 });
+    assert.equal(
+      withTenant('acme', () => groups.get('team')),
+      undefined,
+    );
+    assert.equal(await withTenant('globex', () => groups.send('team', 1)), 'globex:1');
+    assert.equal(runtime.size, 1);
+  });
+
   it('remove and close drain the groups and remove their replicas', async (t) => {
     const runtime = createRuntime();
     t.after(() => runtime.close());

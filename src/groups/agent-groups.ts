@@ -86,6 +86,15 @@ export class AgentGroups {
     return true;
   }
 
+  /** Closes every group of the tenant (its deletion): their replicas drain and are removed. */
+  async purgeTenant(tenant: string): Promise<{ groups: number }> {
+    const prefix = `${tenant}/`;
+    const groups = [...this.#groups].filter(([key]) => key.startsWith(prefix));
+    for (const [key] of groups) this.#groups.delete(key);
+    await Promise.all(groups.map(([, group]) => group.close()));
+    return { groups: groups.length };
+  }
+
   /** Closes every group, every tenant's; opens after it are refused. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= Promise.all([...this.#groups.values()].map((group) => group.close())).then(() => {

@@ -97,6 +97,7 @@ describe('createNode', () => {
       'agents',
       'budgets',
       'definitions',
+      'groups',
       'keys',
       'knowledge',
       'quotas',

@@ -18,6 +18,7 @@ import { type AgentDefinition, createRuntime, type Runtime, type SendOptions } f
 import { CrdtReplicator } from '../crdt/index.ts';
 import { AbortedError, AgentfleetError } from '../errors/index.ts';
 import { BusFrontDoor, RunsDoor } from '../front-door/index.ts';
+import { AgentGroups } from '../groups/index.ts';
 import { KnowledgeBase } from '../knowledge/index.ts';
 import type { ModelRegistry, ModelsReloadSummary } from '../models/index.ts';
 import type { Metrics, TracingHandle } from '../observability/index.ts';
@@ -112,6 +113,8 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly definitions: TenantDefinitions;
   /** The agents folder's definitions, versioned and hot-reloaded (`agentsDir`, `agentsWatch`); undefined without a folder. */
   readonly agentsFolder: AgentsFolder | undefined;
+  /** Agent groups: N replicas of a definition behind one address, scaled without losing a message (this node's). */
+  readonly groups: AgentGroups;
   /** Canary rollouts of definitions from one version to another (shared by the cluster). */
   readonly rollouts: RolloutManager;
   /** Durable runs: read, stream, cancel, approvals; resumes this node's runs after a restart. */
@@ -271,6 +274,9 @@ async function compose(
   });
   opened.push(() => runtime.close());
   agents = runtime;
+  // Agent groups (N replicas behind one address) close, draining, before the runtime stops.
+  const groups = new AgentGroups(runtime);
+  opened.push(() => groups.close());
   let cluster: ClusterFleet | undefined;
   let closeClusterStores: (() => Promise<void>) | undefined;
   let clusterLeases: LeaseStore | undefined;
@@ -461,6 +467,7 @@ async function compose(
     runs: runs.store,
     budgets,
     rollouts: openedRollouts.manager,
+    groups,
     ...(provenance === undefined ? {} : { provenance: provenance.store }),
   });
   // Every definition is registered: resume what this node was running when it stopped.
@@ -476,6 +483,7 @@ async function compose(
       await cluster?.close();
       await closeUsage?.();
       await shared?.close();
+      await groups.close();
       // In-flight runs drain within the stop deadline; the rest stay unfinished and resume on the next start.
       const result = await runtime.close();
       if (parts.budgets === undefined) await budgets.close();
@@ -510,6 +518,7 @@ async function compose(
     definitions,
     agentsFolder,
     rollouts: openedRollouts.manager,
+    groups,
     runs,
     budgets,
     provenance,

@@ -29,6 +29,8 @@ export interface TenantOwners {
   fleet?: Pick<TenantPurger, 'purgeTenant'>;
   /** Budget spending and reservations (this node's copy). */
   budgets?: { purgeTenant(tenant: string): void };
+  /** The tenant's agent groups (closed, their replicas drained, before its agents go). */
+  groups?: { purgeTenant(tenant: string): Promise<{ groups: number }> };
   /** Rollouts of the tenant's definitions (in the cluster's store). */
   rollouts?: { purgeTenant(tenant: string): Promise<number> };
 }
@@ -53,6 +55,7 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
     fleet,
     budgets,
     rollouts,
+    groups,
   } = owners;
   const deletion = new TenantDeletion({ registry });
   deletion.add({
@@ -68,6 +71,7 @@ export function nodeTenantDeletion(owners: TenantOwners): TenantDeletion {
   });
   if (fleet !== undefined)
     deletion.add({ name: 'cluster', purgeTenant: (id, o) => fleet.purgeTenant(id, o) });
+  if (groups !== undefined) deletion.add({ name: 'groups', purgeTenant: (id) => groups.purgeTenant(id) });
   deletion.add({ name: 'agents', purgeTenant: (id, o) => runtime.purgeTenant(id, o) });
   if (state !== undefined) deletion.add({ name: 'state', purgeTenant: (id) => state.purgeTenant(id) });
   if (quotas !== undefined) deletion.add({ name: 'quotas', purgeTenant: (id) => quotas.purgeTenant(id) });

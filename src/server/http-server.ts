@@ -17,6 +17,7 @@ import {
 } from '../context/index.ts';
 import type { Runtime } from '../core/index.ts';
 import { parseOptions } from '../errors/index.ts';
+import type { AgentGroups } from '../groups/index.ts';
 import type { KnowledgeBase } from '../knowledge/index.ts';
 import { nodeTenantDeletion } from '../node/index.ts';
 import type { Metrics } from '../observability/index.ts';
@@ -37,6 +38,7 @@ import { addChatCompletionsRoute } from './routes/chat-completions.ts';
 import { addClusterRoute, type ClusterView } from './routes/cluster.ts';
 import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
 import { addDefinitionRoutes } from './routes/definitions.ts';
+import { addGroupRoutes } from './routes/groups.ts';
 import { addKnowledgeRoutes } from './routes/knowledge.ts';
 import { addMetricsRoute } from './routes/metrics.ts';
 import { addProvenanceRoutes } from './routes/provenance.ts';
@@ -71,6 +73,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
   definitions?: TenantDefinitions;
   /** Serves `/v1/definitions/:name/rollout*` (canary rollouts of a tenant's definitions, or the node's for the admin). */
   rollouts?: RolloutRoutesOptions;
+  /** Serves `/v1/groups*` (a node's agent groups, per tenant). */
+  groups?: AgentGroups;
   /**
    * Durable runs (a node's `runs`): serves `/v1/runs/*`, `/v1/agents/:id/runs` and
    * `/v1/approvals*`, and runs messages to durable agents through it (a disconnect is not a cancel).
@@ -162,6 +166,7 @@ export class AgentfleetServer {
     if (options.knowledge !== undefined) addKnowledgeRoutes(this.#router, options.knowledge, bodyLimit);
     if (options.definitions !== undefined) addDefinitionRoutes(this.#router, options.definitions, bodyLimit);
     if (options.rollouts !== undefined) addRolloutRoutes(this.#router, options.rollouts, bodyLimit);
+    if (options.groups !== undefined) addGroupRoutes(this.#router, options.groups, bodyLimit);
     if (options.provenance !== undefined) addProvenanceRoutes(this.#router, options.provenance);
     if (options.metrics !== undefined) {
       addMetricsRoute(this.#router, options.metrics, values.metricsPublic ? 'public' : 'admin');

@@ -67,6 +67,7 @@ export async function startServer(
       knowledge: node.knowledge,
       definitions: node.definitions,
       rollouts: rolloutRoutes(node),
+      groups: node.groups,
       runs: node.runs,
       ...(node.provenance === undefined ? {} : { provenance: node.provenance.store }),
       debug: { runtime: node.runtime, bus: node.bus },

@@ -98,6 +98,7 @@ describe('DELETE /v1/tenants/:tenant', () => {
     assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
     assert.deepEqual(deleted.body.purged, {
       keys: { revoked: 1 },
+      groups: { groups: 0 },
       agents: { agents: 1 },
       state: { states: 1 },
       quotas: null,
