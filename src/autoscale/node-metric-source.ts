@@ -43,6 +43,7 @@ const PROCESS = [
   'cpu.utilisation',
   'cpu.cores',
 ] as const;
+const RESOLUTION_MS = 10;
 const BY_DEFINITION = /^(mailbox\.depth|mailbox\.max|agents\.inFlight)\{definition="([^"]*)"\}$/;
 
 /**
@@ -51,7 +52,8 @@ const BY_DEFINITION = /^(mailbox\.depth|mailbox\.max|agents\.inFlight)\{definiti
  * - `agents.running`, `agents.pending` (agents by state), `agents.inFlight` (messages being handled);
  * - `mailbox.depth` (messages waiting, summed over agents), `mailbox.max` (the deepest mailbox);
  *   each of these and `agents.inFlight` also per definition: `mailbox.depth{definition="triage"}`;
- * - `eventloop.lagMs` (p99 event-loop delay), `eventloop.lagMeanMs`, `eventloop.utilisation` (0–1),
+ * - `eventloop.lagMs` (p99 event-loop delay beyond the 10 ms sampling interval; no data until a
+ *   sample is in), `eventloop.lagMeanMs`, `eventloop.utilisation` (0–1),
  *   `cpu.utilisation` (process CPU time over wall time, 0–1 of all available cores) and `cpu.cores`
  *   (the same in cores: 1 = one core busy) — each over the time since the previous read that
  *   asked for it (or since the source was created);
@@ -173,7 +175,7 @@ export class NodeMetricSource implements MetricSource {
     }
     if (queries.some((q) => q.startsWith('eventloop.'))) {
       if (this.#delay === undefined) {
-        this.#delay = monitorEventLoopDelay({ resolution: 10 });
+        this.#delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
         this.#delay.enable();
         this.#elu = performance.eventLoopUtilization();
         figures.set('eventloop.lagMs', undefined);
@@ -181,8 +183,10 @@ export class NodeMetricSource implements MetricSource {
         figures.set('eventloop.utilisation', undefined);
       } else {
         const d = this.#delay;
-        figures.set('eventloop.lagMs', d.count > 0 ? d.percentile(99) / 1e6 : undefined);
-        figures.set('eventloop.lagMeanMs', d.count > 0 ? d.mean / 1e6 : undefined);
+        // The histogram records the time between its timer's ticks: the delay is what exceeds the interval.
+        const lag = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
+        figures.set('eventloop.lagMs', d.count > 0 ? lag(d.percentile(99)) : undefined);
+        figures.set('eventloop.lagMeanMs', d.count > 0 ? lag(d.mean) : undefined);
         d.reset();
         const now = performance.eventLoopUtilization();
         figures.set('eventloop.utilisation', performance.eventLoopUtilization(now, this.#elu).utilization);
