@@ -36,10 +36,11 @@ describe('PrometheusMetricSource', () => {
       if (query === 'scalar(1)')
         return json(res, 200, { status: 'success', data: { resultType: 'scalar', result: [1, '7'] } });
       if (query === 'nan') return json(res, 200, vector('NaN'));
+      if (query === 'inf') return json(res, 200, vector('+Inf', 'NaN'));
       json(res, 200, vector());
     });
     const source = new PrometheusMetricSource({ url: `${url}/` });
-    const readings = await source.read(['two', 'scalar(1)', 'none', 'nan']);
+    const readings = await source.read(['two', 'scalar(1)', 'none', 'nan', 'inf']);
     assert.deepEqual(
       readings.map((r) => [r.query, r.status, r.value]),
       [
@@ -47,6 +48,7 @@ describe('PrometheusMetricSource', () => {
         ['scalar(1)', 'ok', 7],
         ['none', 'no-data', undefined],
         ['nan', 'no-data', undefined],
+        ['inf', 'ok', Number.POSITIVE_INFINITY],
       ],
     );
   });

@@ -56,8 +56,8 @@ export interface PrometheusSourceStatus {
 /**
  * A real Prometheus as a metric source, through its HTTP API (`GET /api/v1/query?query=…`,
  * an instant query per PromQL text, run in parallel). A vector with several samples reads as
- * their sum (write `max(…)` or a label selector for anything else); an empty vector or NaN is
- * `no-data`; a scalar is its value. Network errors, timeouts, 5xx, oversized or unparseable
+ * their sum, NaN samples left out (write `max(…)` or a label selector for anything else); an
+ * empty vector or only NaN is `no-data`; a scalar is its value; `+Inf`/`-Inf` are infinities. Network errors, timeouts, 5xx, oversized or unparseable
  * answers are `AUTOSCALE_SOURCE_UNAVAILABLE`; Prometheus refusing the query (4xx, `bad_data`)
  * or a matrix/string result is `AUTOSCALE_QUERY_INVALID`. Holds no connection of its own.
  */
@@ -153,11 +153,13 @@ export class PrometheusMetricSource implements MetricSource {
       );
     }
     const data = answer.data;
-    if (data.resultType === 'scalar') return valueReading(query, Number(data.result[1]));
+    if (data.resultType === 'scalar') return valueReading(query, sampleNumber(data.result[1]));
     if (data.resultType === 'vector') {
-      if (data.result.length === 0) return valueReading(query, undefined);
-      let sum = 0;
-      for (const sample of data.result) sum += Number(sample.value[1]);
+      let sum: number | undefined;
+      for (const sample of data.result) {
+        const value = sampleNumber(sample.value[1]);
+        if (!Number.isNaN(value)) sum = (sum ?? 0) + value;
+      }
       return valueReading(query, sum);
     }
     return errorReading(
@@ -172,6 +174,13 @@ export class PrometheusMetricSource implements MetricSource {
 
   /** Nothing to release (each query is one HTTP request). */
   close(): void {}
+}
+
+/** A sample value as Prometheus writes it (`"1.5"`, `"+Inf"`, `"-Inf"`, `"NaN"`). */
+function sampleNumber(text: string): number {
+  if (text === '+Inf') return Number.POSITIVE_INFINITY;
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  return Number(text);
 }
 
 class TooLargeError extends Error {}
