@@ -4,6 +4,7 @@ import type { AutoscaleDecision, AutoscalePolicyStatus, AutoscaleState } from '.
 import { type AutoscalePolicy, holds, policyQueries, type ScaleRule } from './autoscale-policy.ts';
 import { AutoscaleError, describeCause } from './errors.ts';
 import type { MetricReading, MetricSource } from './metric-source.ts';
+import { StabilisationWindow } from './stabilisation-window.ts';
 
 /** The size the rules or the target want, and why (`holding`: a rule holds, not long enough yet). */
 interface Wanted {
@@ -25,8 +26,7 @@ interface Outcome {
 
 /**
  * The evaluation of one policy over time: the hold timers of its rules, the stabilisation
- * window (a monotonic queue, so its memory is bounded by the window, not by the tick count),
- * the cooldown and the bounded history. One `evaluate` at a time (the autoscaler ensures it).
+ * window, the cooldown and the bounded history. One `evaluate` at a time (the autoscaler ensures it).
  */
 export class PolicyRunner {
   readonly policy: AutoscalePolicy;
@@ -39,8 +39,7 @@ export class PolicyRunner {
   readonly #queries: string[];
   /** When each rule's condition began to hold, unbroken. */
   readonly #since = new Map<string, number>();
-  /** Sizes wanted within the stabilisation window: times rising, sizes falling (front = highest). */
-  #window: Array<{ at: number; desired: number }> = [];
+  readonly #window: StabilisationWindow;
   #history: AutoscaleDecision[] = [];
   #current: number | undefined;
   #desired: number | undefined;
@@ -63,6 +62,7 @@ export class PolicyRunner {
     this.#historySize = options.historySize;
     this.#onDecision = options.onDecision;
     this.#queries = policyQueries(options.policy);
+    this.#window = new StabilisationWindow(options.policy.scaleDownStabilizationMs);
   }
 
   status(): AutoscalePolicyStatus {
@@ -142,7 +142,7 @@ export class PolicyRunner {
         ? this.#fromRules(now, current, values)
         : this.#fromTarget(current, values);
     if ('state' in wanted) return wanted;
-    const desired = this.#stabilise(now, current, wanted.desired);
+    const desired = this.#window.stabilise(now, current, wanted.desired);
     this.#desired = desired;
     if (desired === current) {
       if (wanted.desired < current) {
@@ -275,17 +275,6 @@ export class PolicyRunner {
       return { desired: this.#clamp(current), rule: 'target', why: `${why}, within tolerance` };
     const raw = current === 0 ? Math.ceil(ratio) : Math.ceil(current * ratio);
     return { desired: this.#clamp(raw), rule: 'target', why };
-  }
-
-  /** Scale down only to the highest size wanted within the window; record this one. */
-  #stabilise(now: number, current: number, wanted: number): number {
-    const window = this.#window;
-    const from = now - this.policy.scaleDownStabilizationMs;
-    while (window.length > 0 && window[0]!.at < from) window.shift();
-    while (window.length > 0 && window.at(-1)!.desired <= wanted) window.pop();
-    window.push({ at: now, desired: wanted });
-    if (wanted >= current) return wanted;
-    return Math.min(current, window[0]!.desired);
   }
 
   #clamp(size: number): number {
