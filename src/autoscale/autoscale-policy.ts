@@ -58,7 +58,8 @@ export const autoscalePolicySchema = z
     cooldownMs: durationMs.default(60_000),
     /**
      * Scale down only to the highest size wanted within this window, in ms (default 300 000,
-     * as the Kubernetes HPA), so an oscillating load does not flap.
+     * as the Kubernetes HPA), so an oscillating load does not flap. A step rule's `forMs` already
+     * delays it, and the window adds to that delay: give 0 to rely on `forMs` alone.
      */
     scaleDownStabilizationMs: durationMs.default(300_000),
     rules: z.array(scaleRuleSchema).min(1).optional(),

@@ -379,6 +379,41 @@ describe('Autoscaler', () => {
     assert.deepEqual(status().history.at(-1), decisions.at(-1));
   });
 
+  it('a step-down rule waits its forMs and then the stabilisation window', async () => {
+    const { source, actuator, advance } = setup(
+      { rules: seedRules, scaleDownStabilizationMs: 60_000 },
+      { size: 3 },
+    );
+    source.values = { cpu: 0.1, pending: 0 };
+    // Every 15 s: the rule holds from 0 s and fires from 60 s; until then each round wanted 3.
+    await advance(0);
+    for (let t = 15_000; t <= 105_000; t += 15_000) {
+      await advance(15_000);
+      assert.deepEqual(actuator.sets, [], `at ${t / 1000} s the window still has the 3 wanted at 45 s`);
+    }
+    await advance(15_000);
+    assert.deepEqual(actuator.sets, [2], 'at 120 s: forMs + the window');
+  });
+
+  it('an onDecision that throws does not stop autoscaling', async () => {
+    const source = new FakeSource();
+    source.values = { q: 3 };
+    const actuator = new FakeActuator(1);
+    const autoscaler = new Autoscaler({
+      policies: [
+        { name: 'p', actuator: 'a', source: 'fake', min: 1, max: 3, target: { metric: 'q', target: 1 } },
+      ],
+      sources: { fake: source },
+      actuators: { a: actuator },
+      onDecision: () => {
+        throw new Error('observer broke');
+      },
+    });
+    await autoscaler.tick();
+    assert.deepEqual(actuator.sets, [3]);
+    assert.equal(autoscaler.status()[0]?.state, 'ok');
+  });
+
   it('refuses a bad policy with AUTOSCALE_POLICY_INVALID naming the field', () => {
     const make = (policy: unknown, actuators: Record<string, Actuator> = { a: new FakeActuator(1) }) =>
       new Autoscaler({

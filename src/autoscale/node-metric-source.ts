@@ -183,7 +183,8 @@ export class NodeMetricSource implements MetricSource {
         figures.set('eventloop.utilisation', undefined);
       } else {
         const d = this.#delay;
-        // The histogram records the time between its timer's ticks: the delay is what exceeds the interval.
+        // The histogram records the time between its timer's ticks: the delay is what exceeds the
+        // interval. (Node drops the first sample after a reset: one per read, negligible at 15 s.)
         const lag = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
         figures.set('eventloop.lagMs', d.count > 0 ? lag(d.percentile(99)) : undefined);
         figures.set('eventloop.lagMeanMs', d.count > 0 ? lag(d.mean) : undefined);
