@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { AutoscaleErrorCode } from '../autoscale/index.ts';
 import type { BudgetsErrorCode } from '../budgets/index.ts';
 import type { BusErrorCode } from '../bus/index.ts';
 import type { ChannelErrorCode } from '../channel/index.ts';
@@ -32,6 +33,7 @@ import type { ToolsErrorCode } from '../tools/index.ts';
  */
 export type ErrorCode =
   | BaseErrorCode
+  | AutoscaleErrorCode
   | ContextErrorCode
   | BudgetsErrorCode
   | BusErrorCode
@@ -209,6 +211,9 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   CALL_TIMEOUT: 504,
   LLM_TIMEOUT: 504,
   ROLLOUT_INVALID: 400,
+  AUTOSCALE_POLICY_INVALID: 400,
+  AUTOSCALE_QUERY_INVALID: 400,
+  AUTOSCALE_SOURCE_UNAVAILABLE: 503,
   ROLLOUT_EXISTS: 409,
   ROLLOUT_NOT_FOUND: 404,
   ROLLOUT_NOT_ACTIVE: 409,

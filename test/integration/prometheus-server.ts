@@ -89,14 +89,15 @@ function freePort(): Promise<number> {
 
 /**
  * Starts Prometheus scraping `target` (`host:port`, path `/metrics`) every second as job
- * `job`, sending `credentials` as a bearer token when given. Resolves once it is ready.
+ * `job`, sending `credentials` as a bearer token when given, listening on `port` (default a free
+ * one; pass a stopped server's port to start it again at the same URL). Resolves once it is ready.
  */
 export async function startPrometheus(
   target: string,
-  options: { job?: string; credentials?: string } = {},
+  options: { job?: string; credentials?: string; port?: number } = {},
 ): Promise<PrometheusServer> {
   const dir = await mkdtemp(join(tmpdir(), 'agentfleet-prometheus-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const config = [
     'global:',
