@@ -66,6 +66,10 @@ export const FILE_PATHS: Record<keyof ServerConfig, readonly [string, string]> =
   maxConfigBytes: ['limits', 'maxConfigBytes'],
   models: ['models', ''],
   modelsFile: ['models', 'file'],
+  autoscalePolicies: ['autoscale', 'policies'],
+  autoscalePrometheusUrl: ['autoscale', 'prometheusUrl'],
+  autoscaleTickMs: ['autoscale', 'tickMs'],
+  autoscaleDryRun: ['autoscale', 'dryRun'],
 };
 
 /** Options of `loadNodeConfig`. */

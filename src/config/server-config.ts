@@ -1,9 +1,19 @@
 import { z } from 'zod';
+import { autoscalePoliciesSchema } from '../autoscale/index.ts';
 import { modelPricesSchema } from '../budgets/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import type { ConfigErrorCode } from './error-codes.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A setting given as JSON text (an env variable): its value, or the text itself for the schema to refuse. */
+function parseJsonSetting(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 const bool = z.preprocess(
   (v) => (v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v),
   z.boolean(),
@@ -203,6 +213,20 @@ export const serverConfigSchema = z.object({
    * `models`. Env `AGENTFLEET_MODELS_FILE`, file `models.file`.
    */
   modelsFile: z.string().min(1).optional(),
+  /**
+   * Autoscaling policies (see `autoscalePolicySchema`): step rules or target tracking over the
+   * node's figures or Prometheus, each resizing an actuator (`pool`, `group:<id>`, `kubernetes`).
+   * File `autoscale.policies` (a list), env `AGENTFLEET_AUTOSCALE_POLICIES` (JSON). Default none.
+   */
+  autoscalePolicies: z
+    .preprocess((v) => (typeof v === 'string' ? parseJsonSetting(v) : v), autoscalePoliciesSchema)
+    .optional(),
+  /** Prometheus for policies with `source: prometheus`. Env `AGENTFLEET_AUTOSCALE_PROMETHEUS_URL`, file `autoscale.prometheusUrl`. */
+  autoscalePrometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Milliseconds between the autoscaler's rounds. Env `AGENTFLEET_AUTOSCALE_TICK_MS`, file `autoscale.tickMs`. Default 15,000. */
+  autoscaleTickMs: int(100, 3_600_000).default(15_000),
+  /** Record what the autoscaler would do, change nothing. Env `AGENTFLEET_AUTOSCALE_DRY_RUN`, file `autoscale.dryRun`. Default false. */
+  autoscaleDryRun: bool.default(false),
   /** pino log level. Env `LOG_LEVEL`. Default `info`. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -268,6 +292,10 @@ export const ENV_NAMES: Record<keyof ServerConfig, string> = {
   hibernateAfterMs: 'AGENTFLEET_HIBERNATE_AFTER_MS',
   models: '',
   modelsFile: 'AGENTFLEET_MODELS_FILE',
+  autoscalePolicies: 'AGENTFLEET_AUTOSCALE_POLICIES',
+  autoscalePrometheusUrl: 'AGENTFLEET_AUTOSCALE_PROMETHEUS_URL',
+  autoscaleTickMs: 'AGENTFLEET_AUTOSCALE_TICK_MS',
+  autoscaleDryRun: 'AGENTFLEET_AUTOSCALE_DRY_RUN',
 };
 
 /** Settings whose values never appear in an error message. */
@@ -281,6 +309,7 @@ export const SECRET_KEYS = new Set<string>([
   'runs',
   'provenance',
   'cluster',
+  'autoscalePrometheusUrl',
 ]);
 
 /** The server config was invalid; the message names each bad setting and where it came from. */

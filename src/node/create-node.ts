@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RedisClientType } from 'redis';
 import { actAgent } from '../agents/index.ts';
+import type { Autoscaler } from '../autoscale/index.ts';
 import type { TokenBudgetGate } from '../budgets/index.ts';
 import type { Bus } from '../bus/index.ts';
 import {
@@ -37,6 +38,8 @@ import {
   type TenantRegistry,
 } from '../tenancy/index.ts';
 import { registerCountsByLabel } from './model-ops-metrics.ts';
+import { NodeFigures } from './node-figures.ts';
+import { openAutoscaler, registerAutoscalerMetrics } from './open-autoscaler.ts';
 import { openBudgets } from './open-budgets.ts';
 import { openBus } from './open-bus.ts';
 import { openCluster, replicaId, unfinishedAgents } from './open-cluster.ts';
@@ -113,6 +116,8 @@ export interface AgentfleetNode extends AsyncDisposable {
   readonly definitions: TenantDefinitions;
   /** The agents folder's definitions, versioned and hot-reloaded (`agentsDir`, `agentsWatch`); undefined without a folder. */
   readonly agentsFolder: AgentsFolder | undefined;
+  /** The autoscaler, when the config has policies (`autoscale.policies`). */
+  readonly autoscaler: Autoscaler | undefined;
   /** Agent groups: N replicas of a definition behind one address, scaled without losing a message (this node's). */
   readonly groups: AgentGroups;
   /** Canary rollouts of definitions from one version to another (shared by the cluster). */
@@ -443,6 +448,14 @@ async function compose(
     'decision',
     rolloutCounts,
   );
+  // Autoscaling policies (config `autoscale.policies`) over the node's figures and Prometheus.
+  const figures = new NodeFigures({ models, runs: runStore.store, owner: runStore.owner });
+  opened.push(() => figures.close());
+  const scaling = openAutoscaler(config, { runtime, groups, figures, bus, logger });
+  if (scaling !== undefined) {
+    opened.push(() => scaling.close());
+    await registerAutoscalerMetrics(metrics.registry, scaling.autoscaler, scaling.decisions);
+  }
   const agentFleet: AgentFleet = cluster ?? new LocalFleet(runtime, { state, runs });
   const frontDoor = config.busFrontDoor
     ? await BusFrontDoor.open(
@@ -478,6 +491,8 @@ async function compose(
     closing ??= (async () => {
       await frontDoor?.close();
       await runsDoor?.close();
+      await scaling?.close();
+      await figures.close();
       await openedRollouts.close();
       // Hands this node's agents over (drained, their state in their records) before the runtime stops.
       await cluster?.close();
@@ -519,6 +534,7 @@ async function compose(
     agentsFolder,
     rollouts: openedRollouts.manager,
     groups,
+    autoscaler: scaling?.autoscaler,
     runs,
     budgets,
     provenance,

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { Autoscaler } from '../autoscale/index.ts';
 import type { TokenBudgetGate } from '../budgets/index.ts';
 import type { Bus } from '../bus/index.ts';
 import { type AgentFleet, LocalFleet } from '../cluster/index.ts';
@@ -34,6 +35,7 @@ import { type RouteContext, type RouteHandler, type RouteMatch, Router } from '.
 import { actRoute } from './routes/act.ts';
 import { addAgentRoutes } from './routes/agents.ts';
 import { addApprovalRoutes } from './routes/approvals.ts';
+import { addAutoscalerRoute } from './routes/autoscaler.ts';
 import { addChatCompletionsRoute } from './routes/chat-completions.ts';
 import { addClusterRoute, type ClusterView } from './routes/cluster.ts';
 import { addDebugRoutes, type DebugSources } from './routes/debug.ts';
@@ -75,6 +77,8 @@ export type HttpServerOptions = HttpServerValueOptions & {
   rollouts?: RolloutRoutesOptions;
   /** Serves `/v1/groups*` (a node's agent groups, per tenant). */
   groups?: AgentGroups;
+  /** Serves the admin-only `GET /v1/autoscaler`: a node's `autoscaler`, or `null` for a node without policies. */
+  autoscaler?: Autoscaler | null;
   /**
    * Durable runs (a node's `runs`): serves `/v1/runs/*`, `/v1/agents/:id/runs` and
    * `/v1/approvals*`, and runs messages to durable agents through it (a disconnect is not a cancel).
@@ -167,6 +171,7 @@ export class AgentfleetServer {
     if (options.definitions !== undefined) addDefinitionRoutes(this.#router, options.definitions, bodyLimit);
     if (options.rollouts !== undefined) addRolloutRoutes(this.#router, options.rollouts, bodyLimit);
     if (options.groups !== undefined) addGroupRoutes(this.#router, options.groups, bodyLimit);
+    if (options.autoscaler !== undefined) addAutoscalerRoute(this.#router, options.autoscaler ?? undefined);
     if (options.provenance !== undefined) addProvenanceRoutes(this.#router, options.provenance);
     if (options.metrics !== undefined) {
       addMetricsRoute(this.#router, options.metrics, values.metricsPublic ? 'public' : 'admin');

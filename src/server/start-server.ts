@@ -68,6 +68,7 @@ export async function startServer(
       definitions: node.definitions,
       rollouts: rolloutRoutes(node),
       groups: node.groups,
+      autoscaler: node.autoscaler ?? null,
       runs: node.runs,
       ...(node.provenance === undefined ? {} : { provenance: node.provenance.store }),
       debug: { runtime: node.runtime, bus: node.bus },
