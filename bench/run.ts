@@ -2,6 +2,7 @@
 // line, and writes it to .bench-out/latest.json. Pick some with `npm run bench -- pool lifecycle`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { runActHttpBench } from './act-http.bench.ts';
+import { runAutoscaleBench } from './autoscale.bench.ts';
 import { runBudgetsBench } from './budgets.bench.ts';
 import { runBusBench } from './bus.bench.ts';
 import { runBusIngressBench } from './bus-ingress.bench.ts';
@@ -58,6 +59,7 @@ const all: Record<string, () => Promise<BenchReport>> = {
   cluster: runClusterBench,
   'cluster-failover': runClusterFailoverBench,
   'rollout-rollback': runRolloutRollbackBench,
+  autoscale: runAutoscaleBench,
 };
 
 const wanted = process.argv.slice(2);
