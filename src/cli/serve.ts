@@ -6,6 +6,7 @@ import { type RunningServer, startServer } from '../server/index.ts';
 import { generateApiKey } from '../tenancy/index.ts';
 import { logStartFailure } from './start-failure.ts';
 import { superviseWorkers } from './supervisor.ts';
+import { checkWorkerPolicies, openWorkerAutoscaler, workerPolicies } from './worker-autoscaler.ts';
 
 /**
  * Runs a node and its HTTP server until SIGTERM or SIGINT, then drains and exits 0. A start
@@ -16,7 +17,7 @@ import { superviseWorkers } from './supervisor.ts';
  */
 export async function serve(config: ServerConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  if (config.workers > 1 && cluster.isPrimary) {
+  if ((config.workers > 1 || workerPolicies(config).length > 0) && cluster.isPrimary) {
     runPrimary(config, logger);
     return;
   }
@@ -58,6 +59,12 @@ function runPrimary(config: ServerConfig, logger: Logger): void {
       'each worker has its own in-memory tenant registry; use AGENTFLEET_TENANTS=postgres://… to share tenants',
     );
   }
+  try {
+    checkWorkerPolicies(config);
+  } catch (error) {
+    logStartFailure(logger, error);
+    process.exit(1);
+  }
   const supervisor = superviseWorkers(
     {
       workers: config.workers,
@@ -67,8 +74,11 @@ function runPrimary(config: ServerConfig, logger: Logger): void {
     },
     logger,
   );
+  // `workers` policies: the primary resizes its workers from the fleet's figures in Prometheus.
+  const autoscaler = openWorkerAutoscaler(config, supervisor, logger);
   const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal, workers: config.workers }, 'shutting down workers');
+    logger.info({ signal, workers: supervisor.info().workers }, 'shutting down workers');
+    void autoscaler?.close();
     supervisor.stop();
   };
   process.on('SIGTERM', onSignal);

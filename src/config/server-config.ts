@@ -419,6 +419,11 @@ export function applyClusterDefaults(raw: Record<string, unknown>): void {
 function clusterProblems(config: ServerConfig): string[] {
   if (config.cluster === 'off') {
     // N unrelated processes would each hold their own agents and state behind one port.
+    const scaled = config.autoscalePolicies?.find((p) => p.actuator === 'workers' && p.max > 1);
+    if (scaled !== undefined)
+      return [
+        `autoscalePolicies: policy ${scaled.name} scales workers up to ${scaled.max}, and more than one worker needs a cluster (set cluster to a nats:// URL, AGENTFLEET_CLUSTER)`,
+      ];
     return config.workers > 1
       ? [
           `workers: ${config.workers} workers need a cluster (set cluster to a nats:// URL, AGENTFLEET_CLUSTER), or they would split agents and state between processes; or run one worker`,

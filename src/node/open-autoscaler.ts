@@ -45,7 +45,7 @@ class DesiredReplicas implements Actuator {
   }
 }
 
-/** An actuator by name: `pool`, `group:<id>` (a node-level group, looked up at each call), `kubernetes[:<name>]`. */
+/** An actuator by name: `pool`, `group:<id>` (a node-level group, looked up at each call), `kubernetes[:<name>]` (`workers` is the primary process's). */
 function actuatorFor(name: string, min: number, options: OpenAutoscalerOptions): Actuator {
   if (name === 'pool') return poolActuator(options.runtime.pool);
   if (name === 'kubernetes' || name.startsWith('kubernetes:')) return new DesiredReplicas(min);
@@ -64,7 +64,7 @@ function actuatorFor(name: string, min: number, options: OpenAutoscalerOptions):
   }
   throw new AgentfleetError(
     'AUTOSCALE_POLICY_INVALID',
-    `Unknown actuator "${name}": use pool, group:<id> or kubernetes[:<name>].`,
+    `Unknown actuator "${name}": use pool, group:<id>, kubernetes[:<name>] or workers.`,
   );
 }
 
@@ -79,8 +79,9 @@ export function openAutoscaler(
   config: ServerConfig,
   options: OpenAutoscalerOptions,
 ): { autoscaler: Autoscaler; decisions: Map<string, number>; close: () => Promise<void> } | undefined {
-  const policies = config.autoscalePolicies;
-  if (policies === undefined || policies.length === 0) return undefined;
+  // `workers` policies are the primary process's (`agentfleet serve`), not a node's.
+  const policies = (config.autoscalePolicies ?? []).filter((p) => p.actuator !== 'workers');
+  if (policies.length === 0) return undefined;
   const { figures, logger, bus } = options;
   const node = new NodeMetricSource({
     runtime: options.runtime,
