@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { jsonCaller } from '../../test/json-call.ts';
 import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { type RunningServer, startServer } from './start-server.ts';
@@ -42,21 +43,7 @@ const POLICIES = [
   },
 ];
 
-async function call(
-  method: string,
-  path: string,
-  authorization: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = jsonCaller(() => base);
 
 async function until(condition: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 200 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 50));

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { jsonCaller } from '../../test/json-call.ts';
 import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { loadServerConfig } from '../config/index.ts';
 import { type RunningServer, startServer } from './start-server.ts';
@@ -14,21 +15,7 @@ let base: string;
 let alice: string;
 let bob: string;
 
-async function call(
-  method: string,
-  path: string,
-  authorization: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = jsonCaller(() => base);
 
 before(async () => {
   app = await startServer(

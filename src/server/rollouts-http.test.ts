@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { jsonCaller } from '../../test/json-call.ts';
 import { TEST_ADMIN_KEY } from '../../test/server-auth.ts';
 import { runRolloutCommand } from '../cli/index.ts';
 import { loadServerConfig } from '../config/index.ts';
@@ -19,21 +20,7 @@ let alice: string;
 let bob: string;
 let dir: string;
 
-async function call(
-  method: string,
-  path: string,
-  authorization: string,
-  body?: unknown,
-  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of many shapes
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = jsonCaller(() => base);
 
 const rules = (name: string, answer: string, version?: string) => ({
   name,
