@@ -1,44 +1,23 @@
-// The definitions store contract on JetStream KV (loopback NATS 4222): each case in a fresh
-// bucket, each handle on its own connection, as separate nodes would be; buckets deleted afterwards.
-
-import { randomBytes } from 'node:crypto';
-import { after, it } from 'node:test';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
+import { it } from 'node:test';
 import { NatsKvDefinitionStore } from '../../src/nats.ts';
 import { definitionStoreContract } from '../../src/testing/index.ts';
 import { freePort, rejectsWithCode } from '../helpers.ts';
-import { NATS_URL, serverSkipReason } from './servers.ts';
+import { kvTestBuckets } from './kv-test-buckets.ts';
+import { NATS_URL } from './servers.ts';
 
-const skip = await serverSkipReason('NATS', 4222);
-const buckets: string[] = [];
-
-after(async () => {
-  if (skip !== undefined) return;
-  const nc = await connect({ servers: NATS_URL });
-  const kvm = new Kvm(nc);
-  for (const bucket of buckets) await (await kvm.open(bucket)).destroy().catch(() => undefined);
-  await nc.close();
-});
+const kv = await kvTestBuckets('af-defs');
+const { skip } = kv;
 
 definitionStoreContract('nats kv', {
   skip,
   open: async () => {
-    const bucket = `af-defs-${randomBytes(4).toString('hex')}`;
-    buckets.push(bucket);
+    const bucket = kv.bucket();
     return [
       await NatsKvDefinitionStore.open({ servers: NATS_URL, bucket }),
       await NatsKvDefinitionStore.open({ servers: NATS_URL, bucket }),
     ];
   },
-  putRaw: async (store, key, value) => {
-    const nc = await connect({ servers: NATS_URL });
-    try {
-      await (await new Kvm(nc).open((store as NatsKvDefinitionStore).bucket)).put(key, value);
-    } finally {
-      await nc.close();
-    }
-  },
+  putRaw: (store, key, value) => kv.putRaw((store as NatsKvDefinitionStore).bucket, key, value),
 });
 
 it('a definitions store that cannot be reached is DEFINITION_STORE_UNAVAILABLE', async () => {

@@ -2,45 +2,27 @@
 // each handle on its own connection, as separate nodes would be; buckets deleted afterwards.
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, it } from 'node:test';
-import { Kvm } from '@nats-io/kv';
-import { connect } from '@nats-io/transport-node';
+import { it } from 'node:test';
 import { NatsKvLeaseStore, NatsKvRolloutStore } from '../../src/nats.ts';
 import { RolloutManager, type RolloutSplit, type RolloutTarget } from '../../src/rollout/index.ts';
 import { rolloutStoreContract } from '../../src/testing/index.ts';
 import { eventually, freePort, rejectsWithCode } from '../helpers.ts';
-import { NATS_URL, serverSkipReason } from './servers.ts';
+import { kvTestBuckets } from './kv-test-buckets.ts';
+import { NATS_URL } from './servers.ts';
 
-const skip = await serverSkipReason('NATS', 4222);
-const buckets: string[] = [];
-
-after(async () => {
-  if (skip !== undefined) return;
-  const nc = await connect({ servers: NATS_URL });
-  const kvm = new Kvm(nc);
-  for (const bucket of buckets) await (await kvm.open(bucket)).destroy().catch(() => undefined);
-  await nc.close();
-});
+const kv = await kvTestBuckets('af-rollouts');
+const { skip } = kv;
 
 rolloutStoreContract('nats kv', {
   skip,
   open: async () => {
-    const bucket = `af-rollouts-${randomBytes(4).toString('hex')}`;
-    buckets.push(bucket);
+    const bucket = kv.bucket();
     return [
       await NatsKvRolloutStore.open({ servers: NATS_URL, bucket }),
       await NatsKvRolloutStore.open({ servers: NATS_URL, bucket }),
     ];
   },
-  putRaw: async (store, key, value) => {
-    const nc = await connect({ servers: NATS_URL });
-    try {
-      await (await new Kvm(nc).open((store as NatsKvRolloutStore).bucket)).put(key, value);
-    } finally {
-      await nc.close();
-    }
-  },
+  putRaw: (store, key, value) => kv.putRaw((store as NatsKvRolloutStore).bucket, key, value),
 });
 
 it('a rollout store that cannot be reached is ROLLOUT_STORE_UNAVAILABLE', async () => {
@@ -59,9 +41,8 @@ it('refuses bad options with INVALID_OPTIONS', async () => {
 it('two managers on NATS KV with leases: one decides, the other applies the record through its watch', {
   skip,
 }, async (t) => {
-  const bucket = `af-rollouts-${randomBytes(4).toString('hex')}`;
-  const leaseBucket = `af-rollout-leases-${randomBytes(4).toString('hex')}`;
-  buckets.push(bucket, leaseBucket);
+  const bucket = kv.bucket();
+  const leaseBucket = kv.bucket();
   const routers = [new Map<string, RolloutSplit | undefined>(), new Map<string, RolloutSplit | undefined>()];
   const managers: RolloutManager[] = [];
   const decided: string[] = [];
