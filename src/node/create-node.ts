@@ -38,7 +38,6 @@ import {
   type TenantRegistry,
 } from '../tenancy/index.ts';
 import { registerCountsByLabel } from './model-ops-metrics.ts';
-import { NodeFigures } from './node-figures.ts';
 import { openAutoscaler, registerAutoscalerMetrics } from './open-autoscaler.ts';
 import { openBudgets } from './open-budgets.ts';
 import { openBus } from './open-bus.ts';
@@ -449,9 +448,15 @@ async function compose(
     rolloutCounts,
   );
   // Autoscaling policies (config `autoscale.policies`) over the node's figures and Prometheus.
-  const figures = new NodeFigures({ models, runs: runStore.store, owner: runStore.owner });
-  opened.push(() => figures.close());
-  const scaling = openAutoscaler(config, { runtime, groups, figures, bus, logger });
+  const scaling = openAutoscaler(config, {
+    runtime,
+    groups,
+    models,
+    runs: runStore.store,
+    owner: runStore.owner,
+    bus,
+    logger,
+  });
   if (scaling !== undefined) {
     opened.push(() => scaling.close());
     await registerAutoscalerMetrics(metrics.registry, scaling.autoscaler, scaling.decisions);
@@ -492,7 +497,6 @@ async function compose(
       await frontDoor?.close();
       await runsDoor?.close();
       await scaling?.close();
-      await figures.close();
       await openedRollouts.close();
       // Hands this node's agents over (drained, their state in their records) before the runtime stops.
       await cluster?.close();

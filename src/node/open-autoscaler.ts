@@ -14,13 +14,18 @@ import { withoutTenant } from '../context/index.ts';
 import type { Runtime } from '../core/index.ts';
 import { AgentfleetError } from '../errors/index.ts';
 import { type AgentGroups, groupActuator, poolActuator } from '../groups/index.ts';
-import type { NodeFigures } from './node-figures.ts';
+import type { ModelRegistry } from '../models/index.ts';
+import type { RunStore } from '../runs/index.ts';
+import { NodeFigures } from './node-figures.ts';
 
 /** What the node's autoscaler reads and resizes. */
 export interface OpenAutoscalerOptions {
   runtime: Runtime;
   groups: AgentGroups;
-  figures: NodeFigures;
+  /** For the node's figures: model calls, and runs awaiting approval (of `owner`). */
+  models: ModelRegistry;
+  runs: RunStore;
+  owner: string;
   bus: Bus;
   logger: Logger;
 }
@@ -82,21 +87,11 @@ export function openAutoscaler(
   // `workers` policies are the primary process's (`agentfleet serve`), not a node's.
   const policies = (config.autoscalePolicies ?? []).filter((p) => p.actuator !== 'workers');
   if (policies.length === 0) return undefined;
-  const { figures, logger, bus } = options;
-  const node = new NodeMetricSource({
-    runtime: options.runtime,
-    extra: {
-      'models.inFlight': () => figures.modelCalls().inFlight,
-      'models.waiting': () => figures.modelCalls().waiting,
-      'tokens.perSecond': () => figures.tokensPerSecond(),
-      'runs.awaitingApproval': () => figures.runsAwaitingApproval(),
-    },
-  });
-  const sources: Record<string, MetricSource> = { node };
-  if (config.autoscalePrometheusUrl !== undefined)
-    sources.prometheus = new PrometheusMetricSource({ url: config.autoscalePrometheusUrl });
+  const { logger, bus } = options;
+  // Checked before anything is opened, so a bad policy leaves nothing behind.
+  const configured = config.autoscalePrometheusUrl === undefined ? ['node'] : ['node', 'prometheus'];
   for (const policy of policies)
-    if (sources[policy.source] === undefined)
+    if (!configured.includes(policy.source))
       throw new AgentfleetError(
         'AUTOSCALE_POLICY_INVALID',
         `Policy ${policy.name}: source "${policy.source}" is not configured${policy.source === 'prometheus' ? ' (set autoscale.prometheusUrl)' : ''}.`,
@@ -104,6 +99,21 @@ export function openAutoscaler(
   const actuators: Record<string, Actuator> = {};
   for (const policy of policies)
     actuators[policy.actuator] ??= actuatorFor(policy.actuator, policy.min, options);
+  // Listens to every model call: made only for a node that scales.
+  const figures = new NodeFigures({ models: options.models, runs: options.runs, owner: options.owner });
+  const sources: Record<string, MetricSource> = {
+    node: new NodeMetricSource({
+      runtime: options.runtime,
+      extra: {
+        'models.inFlight': () => figures.modelCalls().inFlight,
+        'models.waiting': () => figures.modelCalls().waiting,
+        'tokens.perSecond': () => figures.tokensPerSecond(),
+        'runs.awaitingApproval': () => figures.runsAwaitingApproval(),
+      },
+    }),
+  };
+  if (config.autoscalePrometheusUrl !== undefined)
+    sources.prometheus = new PrometheusMetricSource({ url: config.autoscalePrometheusUrl });
   const decisions = new Map<string, number>();
   const autoscaler = new Autoscaler({
     policies,
@@ -139,6 +149,7 @@ export function openAutoscaler(
     close: async () => {
       await autoscaler.close();
       await Promise.all(Object.values(sources).map((s) => s.close()));
+      await figures.close();
     },
   };
 }
