@@ -334,14 +334,19 @@ export class VersionedDefinition<S> {
 
   /** One definition that hands each message to a version's perception, cognition and action. */
   #router(shape: AgentDefinition): AgentDefinition {
-    const input = z
-      .custom<unknown>(() => true)
-      .superRefine((value, issues) => {
-        const schema = this.#current?.compiled?.definition.input;
-        const parsed = schema?.safeParse(value);
-        if (parsed !== undefined && !parsed.success)
-          for (const message of formatIssues(parsed.error)) issues.addIssue({ code: 'custom', message });
-      });
+    // Checks a message against the current version when it is sent (a bad one never takes a
+    // mailbox slot), and says which version checked it, so the step parses again only when
+    // another version (a split's, a resumed run's) handles it.
+    const input = z.unknown().transform((raw, issues): Checked => {
+      const by = this.#current;
+      const parsed = by?.compiled?.definition.input?.safeParse(raw);
+      if (parsed === undefined) return { [CHECKED]: by, raw, data: raw };
+      if (!parsed.success) {
+        for (const message of formatIssues(parsed.error)) issues.addIssue({ code: 'custom', message });
+        return z.NEVER;
+      }
+      return { [CHECKED]: by, raw, data: parsed.data };
+    });
     const step = async (value: unknown, ctx: StepContext): Promise<unknown> => {
       const entry = await this.#choose(ctx);
       entry.inFlight++;
@@ -350,9 +355,10 @@ export class VersionedDefinition<S> {
       let refused = false;
       try {
         const { definition } = await this.#load(entry);
-        let message = value;
-        if (definition.input !== undefined) {
-          const parsed = definition.input.safeParse(value);
+        const checked = isChecked(value) ? value : undefined;
+        let message = checked === undefined ? value : checked.data;
+        if (definition.input !== undefined && checked?.[CHECKED] !== entry) {
+          const parsed = definition.input.safeParse(checked === undefined ? value : checked.raw);
           if (!parsed.success)
             throw markRefusal(new InvalidInputError('message', ctx.agentId, formatIssues(parsed.error)));
           message = parsed.data;
@@ -396,6 +402,19 @@ export class VersionedDefinition<S> {
       ...(shape.state === undefined ? {} : { state: shape.state as never }),
     }) as AgentDefinition;
   }
+}
+
+const CHECKED = Symbol('checked by');
+
+/** A message as the router's schema hands it on: the version that checked it, as sent and as parsed. */
+interface Checked {
+  readonly [CHECKED]: object | undefined;
+  readonly raw: unknown;
+  readonly data: unknown;
+}
+
+function isChecked(value: unknown): value is Checked {
+  return typeof value === 'object' && value !== null && CHECKED in value;
 }
 
 /** What makes two versions' routers differ: the fields the runtime reads from a definition. */
